@@ -1,0 +1,126 @@
+//! ISO 3166-1 country codes: records and config name countries by alpha-3
+//! (`KGZ`); the phone-number metadata is keyed by alpha-2 (`KG`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Every officially assigned ISO 3166-1 code as `ALPHA3 ALPHA2` pairs,
+/// sorted by alpha-3.
+const CODES: &str = "ABW AW,AFG AF,AGO AO,AIA AI,ALA AX,ALB AL,AND AD,ARE AE,ARG AR,ARM AM,ASM AS,\
+ATA AQ,ATF TF,ATG AG,AUS AU,AUT AT,AZE AZ,BDI BI,BEL BE,BEN BJ,BES BQ,BFA BF,BGD BD,BGR BG,BHR BH,\
+BHS BS,BIH BA,BLM BL,BLR BY,BLZ BZ,BMU BM,BOL BO,BRA BR,BRB BB,BRN BN,BTN BT,BVT BV,BWA BW,CAF CF,\
+CAN CA,CCK CC,CHE CH,CHL CL,CHN CN,CIV CI,CMR CM,COD CD,COG CG,COK CK,COL CO,COM KM,CPV CV,CRI CR,\
+CUB CU,CUW CW,CXR CX,CYM KY,CYP CY,CZE CZ,DEU DE,DJI DJ,DMA DM,DNK DK,DOM DO,DZA DZ,ECU EC,EGY EG,\
+ERI ER,ESH EH,ESP ES,EST EE,ETH ET,FIN FI,FJI FJ,FLK FK,FRA FR,FRO FO,FSM FM,GAB GA,GBR GB,GEO GE,\
+GGY GG,GHA GH,GIB GI,GIN GN,GLP GP,GMB GM,GNB GW,GNQ GQ,GRC GR,GRD GD,GRL GL,GTM GT,GUF GF,GUM GU,\
+GUY GY,HKG HK,HMD HM,HND HN,HRV HR,HTI HT,HUN HU,IDN ID,IMN IM,IND IN,IOT IO,IRL IE,IRN IR,IRQ IQ,\
+ISL IS,ISR IL,ITA IT,JAM JM,JEY JE,JOR JO,JPN JP,KAZ KZ,KEN KE,KGZ KG,KHM KH,KIR KI,KNA KN,KOR KR,\
+KWT KW,LAO LA,LBN LB,LBR LR,LBY LY,LCA LC,LIE LI,LKA LK,LSO LS,LTU LT,LUX LU,LVA LV,MAC MO,MAF MF,\
+MAR MA,MCO MC,MDA MD,MDG MG,MDV MV,MEX MX,MHL MH,MKD MK,MLI ML,MLT MT,MMR MM,MNE ME,MNG MN,MNP MP,\
+MOZ MZ,MRT MR,MSR MS,MTQ MQ,MUS MU,MWI MW,MYS MY,MYT YT,NAM NA,NCL NC,NER NE,NFK NF,NGA NG,NIC NI,\
+NIU NU,NLD NL,NOR NO,NPL NP,NRU NR,NZL NZ,OMN OM,PAK PK,PAN PA,PCN PN,PER PE,PHL PH,PLW PW,PNG PG,\
+POL PL,PRI PR,PRK KP,PRT PT,PRY PY,PSE PS,PYF PF,QAT QA,REU RE,ROU RO,RUS RU,RWA RW,SAU SA,SDN SD,\
+SEN SN,SGP SG,SGS GS,SHN SH,SJM SJ,SLB SB,SLE SL,SLV SV,SMR SM,SOM SO,SPM PM,SRB RS,SSD SS,STP ST,\
+SUR SR,SVK SK,SVN SI,SWE SE,SWZ SZ,SXM SX,SYC SC,SYR SY,TCA TC,TCD TD,TGO TG,THA TH,TJK TJ,TKL TK,\
+TKM TM,TLS TL,TON TO,TTO TT,TUN TN,TUR TR,TUV TV,TWN TW,TZA TZ,UGA UG,UKR UA,UMI UM,URY UY,USA US,\
+UZB UZ,VAT VA,VCT VC,VEN VE,VGB VG,VIR VI,VNM VN,VUT VU,WLF WF,WSM WS,YEM YE,ZAF ZA,ZMB ZM,ZWE ZW";
+
+/// An ISO 3166-1 country, written alpha-3 (`KGZ`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Country {
+    alpha3: [u8; 3],
+    alpha2: [u8; 2],
+}
+
+/// A country code that is not an ISO 3166-1 alpha-3 code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} is not an ISO 3166-1 alpha-3 country code: write three letters such as KGZ, TJK, KAZ, UZB")]
+pub struct UnknownCountry {
+    /// What was given.
+    pub given: String,
+}
+
+impl Country {
+    /// The alpha-3 code: `KGZ`.
+    pub fn alpha3(&self) -> &str {
+        std::str::from_utf8(&self.alpha3).expect("country codes are ASCII")
+    }
+
+    /// The alpha-2 code: `KG`.
+    pub fn alpha2(&self) -> &str {
+        std::str::from_utf8(&self.alpha2).expect("country codes are ASCII")
+    }
+}
+
+impl FromStr for Country {
+    type Err = UnknownCountry;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let want = s.trim().to_ascii_uppercase();
+        if want.len() == 3 {
+            for pair in CODES.split(',') {
+                let (a3, a2) = pair.split_at(3);
+                if a3 == want {
+                    let a2 = a2.trim().as_bytes();
+                    let a3 = a3.as_bytes();
+                    return Ok(Country {
+                        alpha3: [a3[0], a3[1], a3[2]],
+                        alpha2: [a2[0], a2[1]],
+                    });
+                }
+            }
+        }
+        Err(UnknownCountry { given: s.to_owned() })
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.alpha3())
+    }
+}
+
+impl Serialize for Country {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.alpha3())
+    }
+}
+
+impl<'de> Deserialize<'de> for Country {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_well_formed_and_sorted() {
+        let pairs: Vec<&str> = CODES.split(',').collect();
+        assert!(pairs.len() >= 249, "{} codes", pairs.len());
+        for p in &pairs {
+            assert_eq!(p.len(), 6, "{p:?}");
+            assert!(p.bytes().all(|b| b == b' ' || b.is_ascii_uppercase()), "{p:?}");
+        }
+        let mut sorted = pairs.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, pairs);
+    }
+
+    #[test]
+    fn region_codes() {
+        for (a3, a2) in [("KGZ", "KG"), ("TJK", "TJ"), ("KAZ", "KZ"), ("UZB", "UZ"), ("RUS", "RU"), ("AFG", "AF")] {
+            let c: Country = a3.parse().unwrap();
+            assert_eq!((c.alpha3(), c.alpha2()), (a3, a2));
+        }
+        assert_eq!("kgz".parse::<Country>().unwrap().alpha3(), "KGZ");
+        assert!("KG".parse::<Country>().is_err());
+        assert!("XXX".parse::<Country>().is_err());
+    }
+}

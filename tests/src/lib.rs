@@ -1,0 +1,1 @@
+//! Whole-node tests live in tests.rs.
