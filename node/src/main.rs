@@ -1,1 +1,5 @@
-fn main() {}
+//! The `liaison` binary: see `liaison --help`.
+
+fn main() -> std::process::ExitCode {
+    liaison::cli::main()
+}

@@ -137,6 +137,11 @@ impl SealingKey {
         SealingKey(x25519_dalek::StaticSecret::random_from_rng(rng))
     }
 
+    /// The key from its 32 secret bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> SealingKey {
+        SealingKey(x25519_dalek::StaticSecret::from(bytes))
+    }
+
     /// The key file's text: a header line and the base64url secret.
     pub fn to_file_text(&self) -> Zeroizing<String> {
         file_text(SEALING_HEADER, self.0.as_bytes())

@@ -1,0 +1,142 @@
+//! The configuration file as written: every key, its default and its
+//! meaning. Nothing here is checked beyond TOML types; `validate` turns a
+//! [`RawConfig`] into a typed [`crate::Config`].
+
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[node]`: who this node is and where it keeps its data.
+    pub node: RawNode,
+    /// `[ingest]`: limits for `liaison ingest`.
+    #[serde(default)]
+    pub ingest: RawIngest,
+    /// `[network]`: how `liaison run` listens and treats connections.
+    #[serde(default)]
+    pub network: RawNetwork,
+    /// `[[peers]]`: the agencies this node trusts (its bilateral agreements).
+    #[serde(default)]
+    pub peers: Vec<RawPeer>,
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    /// Short name of this agency's node, `[a-z0-9-]`, 1–32 characters
+    /// (`kg-border`). Required. Shown in logs and to peers.
+    pub name: String,
+    /// ISO 3166 alpha-3 country (`KGZ`). Optional; national phone numbers
+    /// in records without their own `country` are read by it.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// The federation this node belongs to (`central-asia`). Default
+    /// `liaison`. Nodes of different federations refuse each other.
+    #[serde(default = "default_federation")]
+    pub federation: String,
+    /// Where the RocksDB store lives. Default `data`; relative paths are
+    /// relative to the config file's folder.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: String,
+    /// Where the agency's secret keys live (mode 0700, files 0600). Default
+    /// `keys`, relative to the config file's folder.
+    #[serde(default = "default_key_dir")]
+    pub key_dir: String,
+}
+
+/// `[ingest]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
+    /// Records per atomic RocksDB write batch. Default 2048. A crash loses
+    /// at most the batch being written; larger batches ingest faster.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Longest NDJSON line or CSV row accepted, in bytes. Default 1048576
+    /// (1 MiB); a longer line is refused, not read into memory.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
+}
+
+impl Default for RawIngest {
+    fn default() -> Self {
+        RawIngest {
+            batch_size: default_batch_size(),
+            max_line_bytes: default_max_line_bytes(),
+        }
+    }
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Multiaddrs to listen on. Default
+    /// `["/ip4/0.0.0.0/tcp/4710", "/ip4/0.0.0.0/udp/4710/quic-v1"]`.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Close a connection idle this long (humantime: `60s`, `5m`). Default `60s`.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: String,
+    /// Most connections open at once, all peers together. Default 64.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork {
+            listen: default_listen(),
+            idle_timeout: default_idle_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// One `[[peers]]` entry.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeer {
+    /// The peer's short name, `[a-z0-9-]`, unique in this file.
+    pub name: String,
+    /// The peer's agency key, as its `liaison init` printed it
+    /// (`liaison-agency-v1:...`).
+    pub key: String,
+    /// Multiaddrs to reach the peer at. May be empty for a peer that only
+    /// dials in, or one reached by air-gapped bundles.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// Selector kinds the peer may match against this node's records
+    /// (`phone`, `document`, `plate`, `vin`, `imei`, `iban`, `account`,
+    /// `email`, `organization`, `registration`, `person_full`,
+    /// `person_name`, `person_phonetic`, `person_fuzzy`). Default: all.
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+}
+
+fn default_federation() -> String {
+    "liaison".into()
+}
+fn default_data_dir() -> String {
+    "data".into()
+}
+fn default_key_dir() -> String {
+    "keys".into()
+}
+fn default_batch_size() -> usize {
+    2048
+}
+fn default_max_line_bytes() -> usize {
+    1 << 20
+}
+fn default_listen() -> Vec<String> {
+    vec!["/ip4/0.0.0.0/tcp/4710".into(), "/ip4/0.0.0.0/udp/4710/quic-v1".into()]
+}
+fn default_idle_timeout() -> String {
+    "60s".into()
+}
+fn default_max_connections() -> u32 {
+    64
+}

@@ -1,0 +1,74 @@
+//! The commented config file that `liaison init` writes.
+
+use std::fmt::Write as _;
+
+/// What `liaison init` knows about the new node.
+#[derive(Clone, Debug)]
+pub struct NewNode<'a> {
+    /// Short name.
+    pub name: &'a str,
+    /// ISO 3166 alpha-3, if given.
+    pub country: Option<&'a str>,
+    /// Federation id, if given (else the default).
+    pub federation: Option<&'a str>,
+    /// Listen addresses, if given (else the defaults).
+    pub listen: &'a [String],
+}
+
+fn quoted(s: &str) -> String {
+    // TOML basic strings share JSON's escapes for everything we emit.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The text of a new node's `liaison.toml`, every key commented.
+pub fn new_config_text(n: &NewNode<'_>) -> String {
+    let mut t = String::new();
+    t.push_str("# Liaison node configuration. Every key is documented; see README.md, \"Configuration\".\n\n");
+    t.push_str("[node]\n");
+    t.push_str("# Short name of this agency's node, shown in logs and to peers.\n");
+    let _ = writeln!(t, "name = {}", quoted(n.name));
+    t.push_str("# ISO 3166 alpha-3 country: national phone numbers are read by it.\n");
+    match n.country {
+        Some(c) => {
+            let _ = writeln!(t, "country = {}", quoted(c));
+        }
+        None => t.push_str("# country = \"KGZ\"\n"),
+    }
+    t.push_str("# The federation's id: the same on every node that should talk to this one.\n");
+    let _ = writeln!(t, "federation = {}", quoted(n.federation.unwrap_or("liaison")));
+    t.push_str("# Store and key folders, relative to this file.\n");
+    t.push_str("data_dir = \"data\"\nkey_dir = \"keys\"\n\n");
+    t.push_str("[ingest]\n");
+    t.push_str("# Records per atomic write batch; a crash loses at most the batch in flight.\n");
+    t.push_str("batch_size = 2048\n");
+    t.push_str("# Longest NDJSON line or CSV row accepted, in bytes.\n");
+    t.push_str("max_line_bytes = 1048576\n\n");
+    t.push_str("[network]\n");
+    t.push_str("# Multiaddrs `liaison run` listens on.\n");
+    if n.listen.is_empty() {
+        t.push_str("listen = [\"/ip4/0.0.0.0/tcp/4710\", \"/ip4/0.0.0.0/udp/4710/quic-v1\"]\n");
+    } else {
+        let list: Vec<String> = n.listen.iter().map(|a| quoted(a)).collect();
+        let _ = writeln!(t, "listen = [{}]", list.join(", "));
+    }
+    t.push_str("# Close connections idle this long.\nidle_timeout = \"60s\"\n");
+    t.push_str("# Most connections open at once.\nmax_connections = 64\n\n");
+    t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
+    t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
+    t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");
+    t.push_str("# kinds = [\"phone\", \"document\", \"person_name\"]   # default: every kind\n");
+    t
+}

@@ -1,0 +1,107 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+fn err(text: &str) -> String {
+    Config::from_text(Path::new("/etc/liaison/liaison.toml"), text).unwrap_err().to_string()
+}
+
+const MINIMAL: &str = "[node]\nname = \"kg-border\"\n";
+
+#[test]
+fn every_example_parses_and_validates() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.peers.len(), 2, "{}: the demo federation has three agencies", path.display());
+        assert!(config.node.country.is_some());
+        seen += 1;
+    }
+    assert_eq!(seen, 3, "three example agencies");
+}
+
+#[test]
+fn defaults_apply_and_paths_resolve_against_the_file() {
+    let c = Config::from_text(Path::new("/srv/kg/liaison.toml"), MINIMAL).unwrap();
+    assert_eq!(c.node.data_dir, PathBuf::from("/srv/kg/data"));
+    assert_eq!(c.node.key_dir, PathBuf::from("/srv/kg/keys"));
+    assert_eq!(c.ingest.batch_size.get(), 2048);
+    assert_eq!(c.network.idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.network.listen.len(), 2);
+    assert_eq!(c.node.federation, "liaison");
+}
+
+#[test]
+fn init_template_validates_with_and_without_options() {
+    let text = new_config_text(&NewNode {
+        name: "tj-drug-control",
+        country: Some("TJK"),
+        federation: Some("central-asia"),
+        listen: &["/ip4/127.0.0.1/tcp/0".to_owned()],
+    });
+    let c = Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
+    assert_eq!(c.node.country.unwrap().alpha3(), "TJK");
+    assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
+    let text = new_config_text(&NewNode { name: "a", country: None, federation: None, listen: &[] });
+    Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
+}
+
+#[test]
+fn unknown_key_is_refused_naming_it_and_the_file() {
+    let e = err("[node]\nname = \"kg-border\"\nlisten = []\n");
+    assert!(e.contains("/etc/liaison/liaison.toml"), "{e}");
+    assert!(e.contains("unknown field `listen`"), "{e}");
+    assert!(e.contains("line 3"), "{e}");
+    let e = err("[node]\nname = \"kg-border\"\n[ingst]\n");
+    assert!(e.contains("unknown field `ingst`"), "{e}");
+}
+
+#[test]
+fn invalid_values_name_the_key_and_the_fix() {
+    let cases = [
+        ("[node]\nname = \"KG Border\"\n", "node.name", "lower-case"),
+        ("[node]\nname = \"kg\"\ncountry = \"KG\"\n", "node.country", "alpha-3"),
+        ("[node]\nname = \"kg\"\n[ingest]\nbatch_size = 0\n", "ingest.batch_size", "between 1"),
+        ("[node]\nname = \"kg\"\n[network]\nidle_timeout = \"soon\"\n", "network.idle_timeout", "\"60s\""),
+        ("[node]\nname = \"kg\"\n[network]\nlisten = [\"127.0.0.1:4710\"]\n", "network.listen[0]", "multiaddr"),
+        ("[node]\nname = \"kg\"\n[network]\nlisten = [\"/ip4/127.0.0.1/udp/1\"]\n", "network.listen[0]", "quic-v1"),
+        ("[node]\nname = \"kg\"\ndata_dir = \"keys\"\n", "node.key_dir", "differ"),
+        ("[node]\nname = \"kg\"\n[[peers]]\nname = \"tj\"\nkey = \"abc\"\n", "peers[0].key", "liaison-agency-v1:"),
+    ];
+    for (text, key, fix) in cases {
+        let e = err(text);
+        assert!(e.contains(&format!("key `{key}`")), "{text:?} gave {e}");
+        assert!(e.contains(fix), "{text:?} gave {e}");
+    }
+}
+
+#[test]
+fn duplicate_peers_are_refused() {
+    let example = std::fs::read_to_string(examples_dir().join("kg-border.toml")).unwrap();
+    let raw: RawConfig = toml::from_str(&example).unwrap();
+    let mut twice = raw.clone();
+    let mut dup = twice.peers[0].clone();
+    dup.name = "another-name".into();
+    twice.peers.push(dup);
+    let e = twice.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
+    assert!(e.contains("peers[2].key") && e.contains("already listed"), "{e}");
+
+    let mut same_name = raw.clone();
+    let first = same_name.peers[0].clone();
+    same_name.peers[1].name = first.name;
+    let e = same_name.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
+    assert!(e.contains("peers[1].name") && e.contains("twice"), "{e}");
+
+    let mut bad_kind = raw;
+    bad_kind.peers[0].kinds = Some(vec!["phone".into(), "telepathy".into()]);
+    let e = bad_kind.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
+    assert!(e.contains("peers[0].kinds[1]") && e.contains("person_name"), "{e}");
+}

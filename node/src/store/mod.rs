@@ -1,0 +1,342 @@
+//! The node's RocksDB store, behind a narrow API.
+//!
+//! - [`Column`]: one column family per kind of data, with versioned names.
+//! - [`Store`]: get, put, delete, atomic [`Batch`], prefix scan. Nothing of
+//!   RocksDB's own types leaves this module.
+//! - [`keys`]: every key encoding.
+//! - [`records`]: the typed layer for records and the selector index.
+//!
+//! RocksDB allows one process per store: a second `Store::open` while the
+//! daemon runs fails with [`Error::Locked`].
+//!
+//! Writes use the write-ahead log without fsync per batch: a crash of the
+//! process (kill -9) loses nothing that [`Store::write`] returned for, and
+//! [`Store::flush`] makes everything durable against power loss too.
+
+pub mod check;
+pub(crate) mod keys;
+pub mod records;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{BlockBasedOptions, ColumnFamilyDescriptor, IteratorMode, Options, ReadOptions, WriteOptions, DB};
+
+/// The store layout this code reads and writes.
+const LAYOUT_VERSION: u32 = 1;
+
+/// One kind of data, one column family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// Records by id.
+    Records,
+    /// The selector index: selector → record ids.
+    Selectors,
+    /// Counters and the layout version.
+    Meta,
+}
+
+impl Column {
+    const ALL: [Column; 3] = [Column::Records, Column::Selectors, Column::Meta];
+
+    /// The column family's name; the suffix is its encoding version.
+    fn name(self) -> &'static str {
+        match self {
+            Column::Records => "records.v1",
+            Column::Selectors => "selectors.v1",
+            Column::Meta => "meta.v1",
+        }
+    }
+}
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another process has the store open.
+    #[error("the store at {} is in use by another liaison process (is `liaison run` running? stop it, or use its API)", path.display())]
+    Locked {
+        /// The store folder.
+        path: PathBuf,
+    },
+    /// The store was written by a newer or incompatible version.
+    #[error("the store at {} has layout version {found}, this liaison reads version {LAYOUT_VERSION}: use the liaison release that wrote it", path.display())]
+    Layout {
+        /// The store folder.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// A value that does not decode.
+    #[error("corrupt entry in column {column}: {what}")]
+    Corrupt {
+        /// The column family.
+        column: &'static str,
+        /// What failed to decode.
+        what: String,
+    },
+    /// RocksDB reported an error.
+    #[error("store error while {doing}: {message}")]
+    Rocks {
+        /// What the store was doing.
+        doing: &'static str,
+        /// RocksDB's message.
+        message: String,
+    },
+}
+
+fn rocks(doing: &'static str) -> impl FnOnce(rocksdb::Error) -> Error {
+    move |e| Error::Rocks {
+        doing,
+        message: e.into_string(),
+    }
+}
+
+/// An atomic group of writes: all land, or none.
+#[derive(Default)]
+pub struct Batch {
+    ops: Vec<(Column, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("ops", &self.ops.len()).finish()
+    }
+}
+
+impl Batch {
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push((column, key.into(), Some(value.into())));
+    }
+
+    /// Removes `key`.
+    pub fn delete(&mut self, column: Column, key: impl Into<Vec<u8>>) {
+        self.ops.push((column, key.into(), None));
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// The open store.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it if needed.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(2);
+        opts.set_bytes_per_sync(1 << 20);
+        let cfs = Column::ALL.map(|c| {
+            let mut o = Options::default();
+            let mut table = BlockBasedOptions::default();
+            // Point lookups (the old version of a re-ingested record) are
+            // mostly misses: a bloom filter answers them without a read.
+            table.set_bloom_filter(10.0, false);
+            o.set_block_based_table_factory(&table);
+            if c == Column::Records || c == Column::Selectors {
+                o.set_write_buffer_size(64 << 20);
+            }
+            ColumnFamilyDescriptor::new(c.name(), o)
+        });
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
+            let message = e.into_string();
+            if message.contains("LOCK") || message.contains("lock") {
+                Error::Locked { path: path.to_owned() }
+            } else {
+                Error::Rocks {
+                    doing: "opening the store",
+                    message,
+                }
+            }
+        })?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+        };
+        store.check_layout()?;
+        Ok(store)
+    }
+
+    fn check_layout(&self) -> Result<(), Error> {
+        let key = keys::Meta::Layout.key();
+        match self.get(Column::Meta, &key)? {
+            None => {
+                let mut b = Batch::default();
+                b.put(Column::Meta, key, LAYOUT_VERSION.to_be_bytes().to_vec());
+                self.write_durable(b)
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_slice()).map(u32::from_be_bytes).unwrap_or(u32::MAX);
+                if found == LAYOUT_VERSION {
+                    Ok(())
+                } else {
+                    Err(Error::Layout {
+                        path: self.path.clone(),
+                        found,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The store's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, column: Column) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(column.name())
+            .expect("every column family is created when the store opens")
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.db.get_cf(self.cf(column), key).map_err(rocks("reading"))
+    }
+
+    /// The values at `keys`, in order.
+    pub fn multi_get<'k>(
+        &self,
+        column: Column,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let cf = self.cf(column);
+        self.db
+            .multi_get_cf(keys.into_iter().map(|k| (cf, k)))
+            .into_iter()
+            .map(|r| r.map_err(rocks("reading")))
+            .collect()
+    }
+
+    /// Writes `batch` atomically. Survives a process crash once this returns.
+    pub fn write(&self, batch: Batch) -> Result<(), Error> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(false);
+        self.apply(batch, &wo)
+    }
+
+    /// Writes `batch` atomically and fsyncs the log before returning.
+    pub fn write_durable(&self, batch: Batch) -> Result<(), Error> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.apply(batch, &wo)
+    }
+
+    fn apply(&self, batch: Batch, wo: &WriteOptions) -> Result<(), Error> {
+        let mut wb = rocksdb::WriteBatch::default();
+        for (column, key, value) in batch.ops {
+            match value {
+                Some(v) => wb.put_cf(self.cf(column), key, v),
+                None => wb.delete_cf(self.cf(column), key),
+            }
+        }
+        self.db.write_opt(wb, wo).map_err(rocks("writing"))
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order,
+    /// until `visit` returns `false`.
+    pub fn scan_prefix(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let mut ro = ReadOptions::default();
+        if let Some(upper) = prefix_upper_bound(prefix) {
+            ro.set_iterate_upper_bound(upper);
+        }
+        let iter = self
+            .db
+            .iterator_cf_opt(self.cf(column), ro, IteratorMode::From(prefix, rocksdb::Direction::Forward));
+        for item in iter {
+            let (k, v) = item.map_err(rocks("scanning"))?;
+            if !k.starts_with(prefix) || !visit(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable (memtables to disk, log synced).
+    pub fn flush(&self) -> Result<(), Error> {
+        self.db.flush_wal(true).map_err(rocks("syncing the log"))?;
+        for c in Column::ALL {
+            self.db.flush_cf(self.cf(c)).map_err(rocks("flushing"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`, if any.
+fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut upper = prefix.to_vec();
+    while let Some(last) = upper.pop() {
+        if last < u8::MAX {
+            upper.push(last + 1);
+            return Some(upper);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_prefix_scans_and_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut b = Batch::default();
+        for k in [&b"a\x01"[..], b"a\x02", b"a\xff", b"b\x00"] {
+            b.put(Column::Selectors, k.to_vec(), b"".to_vec());
+        }
+        b.put(Column::Records, b"r".to_vec(), b"v".to_vec());
+        store.write(b).unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan_prefix(Column::Selectors, b"a", |k, _| {
+                seen.push(k.to_vec());
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, vec![b"a\x01".to_vec(), b"a\x02".to_vec(), b"a\xff".to_vec()]);
+        assert_eq!(store.get(Column::Records, b"r").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(store.get(Column::Meta, b"r").unwrap(), None, "columns are separate");
+
+        assert!(matches!(Store::open(dir.path()), Err(Error::Locked { .. })));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let mut d = Batch::default();
+        d.delete(Column::Records, b"r".to_vec());
+        store.write_durable(d).unwrap();
+        assert_eq!(store.get(Column::Records, b"r").unwrap(), None);
+    }
+
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(prefix_upper_bound(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_upper_bound(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_upper_bound(b"\xff\xff"), None);
+    }
+}
