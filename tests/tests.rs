@@ -1,1 +1,13 @@
-//! Placeholder.
+//! Whole-node tests: the real `liaison` binary as separate processes, each
+//! node in its own temporary folder with a real RocksDB store.
+//!
+//! - [`common`]: building and running the binary, nodes in temp dirs,
+//!   waits with timeouts.
+//! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
+//! - [`crash`]: kill -9 during ingest loses no committed batch.
+//! - [`demo`]: `liaison demo` runs and finds what it promises.
+
+mod cli;
+mod common;
+mod crash;
+mod demo;

@@ -85,6 +85,11 @@ struct IngestArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Print a line to stderr after each committed batch (`committed
+    /// read=N stored=N updated=N refused=N`), for tools that watch a long
+    /// ingest without a terminal.
+    #[arg(long)]
+    progress_lines: bool,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +240,7 @@ fn init(a: InitArgs) -> Result<ExitCode> {
 /// Draws a progress bar on a terminal and prints refusals as they come.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    lines: bool,
     shown: u64,
 }
 
@@ -255,6 +261,12 @@ impl Observer for Progress {
     }
 
     fn committed(&mut self, summary: &Summary, bytes_read: u64) {
+        if self.lines {
+            eprintln!(
+                "committed read={} stored={} updated={} refused={} bytes={bytes_read}",
+                summary.read, summary.stored, summary.updated, summary.refused
+            );
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(bytes_read);
             bar.set_message(format!("{} stored, {} updated, {} refused", summary.stored, summary.updated, summary.refused));
@@ -272,7 +284,11 @@ fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let mut observer = Progress { bar, shown: 0 };
+    let mut observer = Progress {
+        bar,
+        lines: a.progress_lines,
+        shown: 0,
+    };
     let opts = ingest::Options {
         format: a.format,
         batch_size: config.ingest.batch_size.get(),

@@ -1,0 +1,26 @@
+# The two set-up commands of README.md: `make demo` and `make test`.
+# Both install missing system packages first (scripts/deps).
+#
+# Builds share one target folder outside the clone when it exists, so CI and
+# later checkouts reuse compiled dependencies; override with CARGO_TARGET_DIR.
+export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p /var/tmp/liaison-target 2>/dev/null; then echo /var/tmp/liaison-target; else echo target; fi)
+
+.PHONY: deps demo test lint ci bench
+
+deps:
+	@scripts/deps
+
+demo: deps
+	cargo run --locked -p liaison -- demo
+
+test: deps
+	cargo test --locked --workspace
+
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+bench: deps
+	cargo bench --locked -p liaison
+
+ci: test lint

@@ -1,0 +1,192 @@
+//! Shared helpers: the binary, nodes in temporary folders, bounded waits.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The longest any single command may take before the test fails.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Path of the `liaison` binary, built once per test run with the same
+/// cargo, profile and target folder as the tests (a no-op when current).
+pub(crate) fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "liaison", "--bin", "liaison", "--message-format=json"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "building the liaison binary failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["target"]["name"] == "liaison" && v["executable"].is_string())
+            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .last()
+            .expect("cargo reported the liaison executable")
+    })
+}
+
+/// A command's outcome, decoded.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Parses stdout as one JSON value.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Waits for `child` to exit, killing it and failing after `timeout`.
+pub(crate) fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_t = read(stdout.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let err_t = read(stderr.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = match rx.recv_timeout(timeout) {
+        Ok(status) => status.expect("wait succeeds"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("command did not finish within {timeout:?}");
+        }
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
+}
+
+/// Runs `liaison ARGS` in `dir` with a timeout.
+pub(crate) fn liaison_in(dir: &Path, args: &[&str]) -> Run {
+    let child = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LIAISON_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the liaison binary starts");
+    Run::from(wait_with_timeout(child, COMMAND_TIMEOUT))
+}
+
+/// One agency node in a temporary folder, made with `liaison init`.
+pub(crate) struct Node {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: PathBuf,
+}
+
+impl Node {
+    /// `liaison init` a node named `name` in a new temporary folder.
+    pub(crate) fn init(name: &str, country: &str) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = liaison_in(dir.path(), &["init", "--dir", "node", "--name", name, "--country", country, "--listen", "/ip4/127.0.0.1/tcp/0"]);
+        assert_eq!(run.code, 0, "init failed: {run:?}");
+        let config = dir.path().join("node").join("liaison.toml");
+        Node { dir, config }
+    }
+
+    /// Rewrites one `key = value` line of the config.
+    pub(crate) fn set_config(&self, key: &str, value: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("config readable");
+        let mut done = false;
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(&format!("{key} =")) {
+                    done = true;
+                    format!("{key} = {value}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        assert!(done, "config has a {key} line");
+        std::fs::write(&self.config, text.join("\n") + "\n").expect("config writable");
+    }
+
+    /// Runs `liaison --config CONFIG ARGS`.
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--config", self.config.to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        liaison_in(self.dir.path(), &all)
+    }
+
+    /// Writes `text` to a file in the node's folder and returns its path.
+    pub(crate) fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("file writable");
+        path
+    }
+
+    /// `liaison status --json`.
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let run = self.run(&["status", "--json"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.json()
+    }
+
+    /// Spawns a long-running `liaison` command, stderr piped line by line.
+    pub(crate) fn spawn(&self, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+        let mut child = Command::new(binary())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("LIAISON_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the liaison binary starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, rx)
+    }
+}
+
+/// The demo's sample files.
+pub(crate) fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples")
+}

@@ -1,1 +1,0 @@
-//! Whole-node tests live in tests.rs.
