@@ -153,7 +153,7 @@ impl Store {
             table.set_bloom_filter(10.0, false);
             o.set_block_based_table_factory(&table);
             if c == Column::Records || c == Column::Selectors {
-                o.set_write_buffer_size(64 << 20);
+                o.set_write_buffer_size(std::env::var("LIAISON_WB").ok().and_then(|v| v.parse().ok()).unwrap_or(64) << 20);
             }
             ColumnFamilyDescriptor::new(c.name(), o)
         });
@@ -242,7 +242,12 @@ impl Store {
         self.apply(batch, &wo)
     }
 
-    fn apply(&self, batch: Batch, wo: &WriteOptions) -> Result<(), Error> {
+    fn apply(&self, mut batch: Batch, wo: &WriteOptions) -> Result<(), Error> {
+        // The memtable skip list reuses its last insert position, so keys in
+        // order cost a few comparisons each instead of a full search: ingest
+        // of a batch of index entries runs several times faster sorted. The
+        // sort is stable, so two writes to one key keep their order.
+        batch.ops.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
         let mut wb = rocksdb::WriteBatch::default();
         for (column, key, value) in batch.ops {
             match value {

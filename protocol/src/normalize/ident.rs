@@ -43,7 +43,8 @@ fn is_separator(c: char) -> bool {
 /// neither a letter nor a digit.
 fn compact(raw: &str, what: &'static str) -> Result<String, Error> {
     let mut out = String::with_capacity(raw.len());
-    for c in raw.nfkc() {
+    // Separators go first: compatibility folding would turn `№` into `No`.
+    for c in raw.chars().filter(|c| !is_separator(*c)).nfkc() {
         if is_separator(c) {
             continue;
         }

@@ -39,12 +39,10 @@ pub fn e164(raw: &str, country: Option<Country>) -> Result<String, Error> {
     }
     let international = if plus {
         Some(digits.as_str())
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        Some(rest)
-    } else if let Some(rest) = digits.strip_prefix("810").filter(|_| uses_8_10(country)) {
-        Some(rest)
     } else {
-        None
+        digits
+            .strip_prefix("00")
+            .or_else(|| digits.strip_prefix("810").filter(|_| uses_8_10(country)))
     };
     let parsed = match international {
         Some(number) => phonenumber::parse(None, format!("+{number}")),
