@@ -80,5 +80,22 @@ fn per_record(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_kind, per_record);
+/// Parsing one NDJSON line into a record: the other half of ingest's
+/// per-record CPU cost.
+fn parse(c: &mut Criterion) {
+    let mut gen = Generator::new(5);
+    let lines: Vec<Vec<u8>> = (0..1000).map(|i| serde_json::to_vec(&gen.record(i)).expect("serialises")).collect();
+    let mut group = c.benchmark_group("parse");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.bench_function("ndjson_record", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(liaison::ingest::read::parse_json(black_box(l)).expect("valid"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_kind, per_record, parse);
 criterion_main!(benches);

@@ -357,12 +357,11 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
             println!("no local record");
         }
         for f in &found {
-            let kinds: Vec<&str> = f.matched.iter().map(|s| s.kind.as_str()).collect();
             println!(
-                "{}  [{}]  matched {}  {}",
+                "{}  [{}]  matched by {}  {}",
                 f.record.record.id,
                 f.record.record.handling,
-                kinds.join("+"),
+                f.matched_kinds(),
                 f.record.record.summary.as_deref().unwrap_or("")
             );
         }

@@ -155,7 +155,6 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
             println!("    nothing found");
         }
         for f in &found {
-            let how: Vec<String> = f.matched.iter().map(|s| s.kind.to_string()).collect();
             let written_there = f
                 .record
                 .record
@@ -165,7 +164,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
-            println!("    {} [{}] matched by {}", f.record.record.id, f.record.record.handling, how.join(", "));
+            println!("    {} [{}] matched by {}", f.record.record.id, f.record.record.handling, f.matched_kinds());
             println!("      as written there: {written_there}");
         }
     }

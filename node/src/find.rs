@@ -12,7 +12,7 @@ use liaison_protocol::normalize::{self, Context};
 use liaison_protocol::record::{Account, Device, Document, Email, Entity, Organization, Person, Phone, Vehicle};
 use liaison_protocol::{Country, Selector, SelectorKind};
 
-use crate::store::records::{Records, StoredRecord};
+use crate::store::records::{is_indexed, Records, StoredRecord};
 use crate::store::{self};
 
 /// The kinds tried when none is named: every kind a single written
@@ -59,7 +59,7 @@ fn as_entity(kind: SelectorKind, value: &str, dob: Option<Date>, country: Option
     })
 }
 
-/// The selectors a query value stands for. With `kind`, only that kind
+/// The indexed selectors a query value stands for. With `kind`, only that kind
 /// (an error says why it does not read as one); without, every kind it
 /// reads as. With `dob`, the value is a person's name.
 pub fn query_selectors(
@@ -86,6 +86,8 @@ pub fn query_selectors(
             Err(_) => {}
         }
     }
+    // Only what the local index holds can be looked up.
+    out.retain(is_indexed);
     out.sort();
     out.dedup();
     Ok(out)
@@ -98,6 +100,26 @@ pub struct Found {
     pub record: StoredRecord,
     /// Which of the query's selectors it is indexed under.
     pub matched: Vec<Selector>,
+}
+
+impl Found {
+    /// The matched kinds for a reader, strongest evidence first as the
+    /// query listed them: `person_name, person_phonetic, phone`. A kind
+    /// matched by several keys shows the count: `person_fuzzy ×8`.
+    pub fn matched_kinds(&self) -> String {
+        let mut kinds: Vec<(SelectorKind, usize)> = Vec::new();
+        for s in &self.matched {
+            match kinds.iter_mut().find(|(k, _)| *k == s.kind) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((s.kind, 1)),
+            }
+        }
+        let parts: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| if *n > 1 { format!("{k} ×{n}") } else { k.to_string() })
+            .collect();
+        parts.join(", ")
+    }
 }
 
 /// Looks up the records indexed under any of `selectors`, at most `limit`.

@@ -27,6 +27,9 @@ SUR SR,SVK SK,SVN SI,SWE SE,SWZ SZ,SXM SX,SYC SC,SYR SY,TCA TC,TCD TD,TGO TG,THA
 TKM TM,TLS TL,TON TO,TTO TT,TUN TN,TUR TR,TUV TV,TWN TW,TZA TZ,UGA UG,UKR UA,UMI UM,URY UY,USA US,\
 UZB UZ,VAT VA,VCT VC,VEN VE,VGB VG,VIR VI,VNM VN,VUT VU,WLF WF,WSM WS,YEM YE,ZAF ZA,ZMB ZM,ZWE ZW";
 
+/// Bytes per entry of [`CODES`], separator included.
+const ENTRY: usize = 7;
+
 /// An ISO 3166-1 country, written alpha-3 (`KGZ`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Country {
@@ -60,15 +63,23 @@ impl FromStr for Country {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let want = s.trim().to_ascii_uppercase();
         if want.len() == 3 {
-            for pair in CODES.split(',') {
-                let (a3, a2) = pair.split_at(3);
-                if a3 == want {
-                    let a2 = a2.trim().as_bytes();
-                    let a3 = a3.as_bytes();
-                    return Ok(Country {
-                        alpha3: [a3[0], a3[1], a3[2]],
-                        alpha2: [a2[0], a2[1]],
-                    });
+            // Entries are fixed-width (`ABW AW,`) and sorted: binary search.
+            let table = CODES.as_bytes();
+            let n = table.len().div_ceil(ENTRY);
+            let entry = |i: usize| &table[i * ENTRY..i * ENTRY + 6];
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let e = entry(mid);
+                match e[..3].cmp(want.as_bytes()) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => {
+                        return Ok(Country {
+                            alpha3: [e[0], e[1], e[2]],
+                            alpha2: [e[4], e[5]],
+                        })
+                    }
                 }
             }
         }

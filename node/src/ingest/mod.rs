@@ -1,10 +1,11 @@
 //! `liaison ingest`: files in, records and their selectors into the store.
 //!
-//! The flow: a reader thread streams each file ([`read`]), checks and
-//! normalises every record ([`prepare`]) and hands full batches over a
-//! bounded channel to the writer (the calling thread), which commits each
-//! batch atomically ([`crate::store::records::Records::put_batch`]). Memory
-//! stays flat however large the file: at most a few batches are in flight.
+//! The flow: a reader thread streams each file ([`read`]) and cuts it into
+//! numbered chunks of lines; worker threads, one per core, parse, check and
+//! normalise every record ([`prepare`]); the writer (the calling thread)
+//! puts their results back in file order and commits them in batches,
+//! each atomically ([`crate::store::records::Records::put_batch`]). Every
+//! channel is bounded, so memory stays flat however large the file.
 //!
 //! A refused line never stops the run: it is reported (file, line, field,
 //! reason) and the good lines around it are stored. Batches commit in file
@@ -14,8 +15,9 @@
 pub mod read;
 
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ use liaison_protocol::normalize::{self, Context};
 use liaison_protocol::record::Record;
 use liaison_protocol::{Country, Selector};
 
-use crate::store::records::{Outcome, Records, StoredRecord};
+use crate::store::records::{Outcome, Prepared, Records};
 use crate::store::{self, Store};
 
 pub use read::Format;
@@ -33,8 +35,6 @@ pub use read::Format;
 const MAX_ID_LEN: usize = 256;
 /// Longest selector value accepted, in bytes (index keys stay small).
 const MAX_SELECTOR_LEN: usize = 1024;
-/// Batches buffered between the reader and the writer.
-const CHANNEL_BATCHES: usize = 4;
 
 /// Why one input line was not stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,13 +192,29 @@ impl Observer for Quiet {
     fn committed(&mut self, _: &Summary, _: u64) {}
 }
 
-enum Message {
-    Batch(Vec<StoredRecord>),
-    Refused(RefusedLine),
-    Failed(Error),
+/// Lines per unit of work handed to a worker.
+const CHUNK: usize = 256;
+
+/// A chunk of consecutive input lines, numbered so the writer can put the
+/// workers' results back in file order.
+struct Work {
+    seq: u64,
+    file: Arc<PathBuf>,
+    items: Result<Vec<read::Item>, Error>,
+}
+
+/// A worker's result for one [`Work`].
+struct Done {
+    seq: u64,
+    results: Result<Vec<Result<Prepared, RefusedLine>>, Error>,
 }
 
 /// Ingests `files` in order into `store`.
+///
+/// Threads: one reads lines and cuts them into chunks; workers (one per
+/// core) parse, check and normalise; the calling thread puts results back
+/// in file order and commits them in batches. Every channel is bounded, so
+/// memory stays flat whatever the input size.
 pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn Observer) -> Result<Summary, Error> {
     // Every file must open before anything is stored, so a typo in the
     // last name does not leave a half-done run.
@@ -208,100 +224,163 @@ pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn 
             source,
         })?;
     }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
     let progress = Arc::new(AtomicU64::new(0));
-    let (tx, rx) = mpsc::sync_channel::<Message>(CHANNEL_BATCHES);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Work>(2 * workers);
+    // Shared by the workers only: when they have all stopped, the receiver
+    // drops and the reader's next send fails, so no thread is left blocked.
+    let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done>(2 * workers);
     let records = Records::new(store);
     let mut summary = Summary::default();
     let result = std::thread::scope(|scope| -> Result<(), Error> {
         let reader_progress = Arc::clone(&progress);
-        scope.spawn(move || read_all(files, opts, reader_progress, tx));
-        let mut last_report = Instant::now();
-        for message in rx {
-            match message {
-                Message::Refused(line) => {
-                    summary.read += 1;
-                    summary.refused += 1;
-                    observer.refused(&line);
+        scope.spawn(move || read_all(files, opts, reader_progress, work_tx));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Owned here so that returning early (a store error) drops it, which
+        // stops the workers' sends.
+        let done_rx = done_rx;
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let work_rx = Arc::clone(&work_rx);
+            scope.spawn(move || loop {
+                let work = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(work) = work else { return };
+                let results = work.items.map(|items| items.into_iter().map(|i| process(i, &work.file, opts, now)).collect());
+                if done_tx.send(Done { seq: work.seq, results }).is_err() {
+                    return;
                 }
-                Message::Failed(e) => return Err(e),
-                Message::Batch(batch) => {
-                    summary.read += batch.len() as u64;
-                    summary.unmatchable += batch.iter().filter(|r| r.selectors.is_empty()).count() as u64;
-                    for outcome in records.put_batch(&batch)? {
-                        match outcome {
-                            Outcome::Stored => summary.stored += 1,
-                            Outcome::Updated => summary.updated += 1,
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+
+        let mut last_report = Instant::now();
+        let started = Instant::now();
+        let mut waiting = Duration::ZERO;
+        let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut batch: Vec<Prepared> = Vec::with_capacity(opts.batch_size);
+        let commit = |batch: Vec<Prepared>, summary: &mut Summary| -> Result<(), Error> {
+            summary.read += batch.len() as u64;
+            summary.unmatchable += batch.iter().filter(|r| r.selectors().is_empty()).count() as u64;
+            for outcome in records.put_batch(batch)? {
+                match outcome {
+                    Outcome::Stored => summary.stored += 1,
+                    Outcome::Updated => summary.updated += 1,
+                }
+            }
+            Ok(())
+        };
+        loop {
+            let mark = Instant::now();
+            let Ok(done) = done_rx.recv() else { break };
+            waiting += mark.elapsed();
+            pending.insert(done.seq, done);
+            while let Some(done) = pending.remove(&next) {
+                next += 1;
+                for result in done.results? {
+                    match result {
+                        Ok(prepared) => {
+                            batch.push(prepared);
+                            if batch.len() >= opts.batch_size {
+                                commit(std::mem::replace(&mut batch, Vec::with_capacity(opts.batch_size)), &mut summary)?;
+                                if last_report.elapsed() >= Duration::from_millis(100) {
+                                    observer.committed(&summary, progress.load(Ordering::Relaxed));
+                                    last_report = Instant::now();
+                                }
+                            }
                         }
-                    }
-                    if last_report.elapsed() >= Duration::from_millis(100) {
-                        observer.committed(&summary, progress.load(std::sync::atomic::Ordering::Relaxed));
-                        last_report = Instant::now();
+                        Err(line) => {
+                            summary.read += 1;
+                            summary.refused += 1;
+                            observer.refused(&line);
+                        }
                     }
                 }
             }
         }
+        if !batch.is_empty() {
+            commit(batch, &mut summary)?;
+        }
+        // Where the writer's time went tells whether parsing or the store
+        // limits the run (RUST_LOG=liaison=debug).
+        tracing::debug!(
+            workers,
+            total_ms = started.elapsed().as_millis() as u64,
+            waiting_for_workers_ms = waiting.as_millis() as u64,
+            "ingest writer finished"
+        );
         Ok(())
     });
-    // Whatever happened, what was committed is made durable.
+    // Whatever happened, what was committed is made durable. (On an error
+    // the scope has already joined the other threads: their channels
+    // closed when the writer's receiver was dropped.)
     let flushed = store.flush();
     result?;
     flushed?;
-    observer.committed(&summary, progress.load(std::sync::atomic::Ordering::Relaxed));
+    observer.committed(&summary, progress.load(Ordering::Relaxed));
     Ok(summary)
 }
 
-/// The reader thread: parse, check, normalise, batch.
-fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mpsc::SyncSender<Message>) {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut batch = Vec::with_capacity(opts.batch_size);
+/// One line to a prepared record or a located refusal.
+fn process(item: read::Item, file: &Path, opts: &Options, now: i64) -> Result<Prepared, RefusedLine> {
+    let line = item.line;
+    let refused = |refusal| RefusedLine {
+        file: file.to_owned(),
+        line,
+        refusal,
+    };
+    let (record, json) = item.into_record();
+    let record = record.map_err(refused)?;
+    let selectors = prepare(&record, opts.country).map_err(refused)?;
+    let source = format!("{}:{line}", file.display());
+    Ok(match json {
+        Some(json) => Prepared::with_json(record.id, &json, selectors, &source, now),
+        None => Prepared::new(&record, selectors, &source, now),
+    })
+}
+
+/// The reader thread: lines into numbered chunks of work.
+fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mpsc::SyncSender<Work>) {
+    let mut seq = 0u64;
+    let mut send = |file: &Arc<PathBuf>, items: Result<Vec<read::Item>, Error>| {
+        let work = Work {
+            seq,
+            file: Arc::clone(file),
+            items,
+        };
+        seq += 1;
+        tx.send(work).is_ok()
+    };
     for path in files {
+        let file = Arc::new(path.clone());
         let items = match read::open(path, opts.format, opts.max_line, opts.country, Arc::clone(&progress)) {
             Ok(items) => items,
             Err(source) => {
-                let _ = tx.send(Message::Failed(Error::Open {
-                    path: path.clone(),
-                    source,
-                }));
+                send(
+                    &file,
+                    Err(Error::Open {
+                        path: path.clone(),
+                        source,
+                    }),
+                );
                 return;
             }
         };
-        let name = path.display().to_string();
+        let mut chunk = Vec::with_capacity(CHUNK);
         for item in items {
-            let refused = |refusal| {
-                Message::Refused(RefusedLine {
-                    file: path.clone(),
-                    line: item.line,
-                    refusal,
-                })
-            };
-            let message = match item.record {
-                Err(refusal) => Some(refused(refusal)),
-                Ok(record) => match prepare(&record, opts.country) {
-                    Err(refusal) => Some(refused(refusal)),
-                    Ok(selectors) => {
-                        batch.push(StoredRecord {
-                            record,
-                            selectors,
-                            source: format!("{name}:{}", item.line),
-                            ingested_at: now,
-                        });
-                        (batch.len() >= opts.batch_size)
-                            .then(|| Message::Batch(std::mem::replace(&mut batch, Vec::with_capacity(opts.batch_size))))
-                    }
-                },
-            };
-            // A refusal is reported at once, possibly before the batch
-            // holding the good lines before it commits; that batch still
-            // commits before any later one.
-            if let Some(message) = message {
-                if tx.send(message).is_err() {
-                    return;
-                }
+            chunk.push(item);
+            if chunk.len() == CHUNK && !send(&file, Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))) {
+                return;
             }
         }
-    }
-    if !batch.is_empty() {
-        let _ = tx.send(Message::Batch(batch));
+        if !chunk.is_empty() && !send(&file, Ok(chunk)) {
+            return;
+        }
     }
 }
 

@@ -38,13 +38,40 @@ pub enum Format {
     Cdr,
 }
 
-/// One input line's outcome.
+/// One input line, as read.
 #[derive(Debug)]
 pub struct Item {
     /// 1-based line number in the file.
     pub line: u64,
-    /// The record, or why the line was refused.
-    pub record: Result<Record, Refusal>,
+    /// What the line holds.
+    pub body: Body,
+}
+
+/// What an input line holds. NDJSON is parsed later, off the reading
+/// thread ([`Item::into_record`]), because parsing is most of its cost.
+#[derive(Debug)]
+pub enum Body {
+    /// An NDJSON line, not yet parsed.
+    Json(Vec<u8>),
+    /// A record already built from a CSV row.
+    Record(Record),
+    /// A line refused while reading.
+    Refused(Refusal),
+}
+
+impl Item {
+    /// The record, or why the line is refused; with the JSON it was parsed
+    /// from, if any, to be stored as written.
+    pub fn into_record(self) -> (Result<Record, Refusal>, Option<Vec<u8>>) {
+        match self.body {
+            Body::Json(bytes) => match parse_json(&bytes) {
+                Ok(record) => (Ok(record), Some(bytes)),
+                Err(e) => (Err(e), None),
+            },
+            Body::Record(record) => (Ok(record), None),
+            Body::Refused(refusal) => (Err(refusal), None),
+        }
+    }
 }
 
 /// Counts bytes as they are read, for the progress bar.
@@ -183,7 +210,7 @@ impl<R: BufRead> Iterator for Ndjson<R> {
                     self.done = true;
                     return Some(Item {
                         line: self.line + 1,
-                        record: Err(Refusal::new(None, format!("read error, the rest of the file is not read: {e}"))),
+                        body: Body::Refused(Refusal::new(None, format!("read error, the rest of the file is not read: {e}"))),
                     });
                 }
             };
@@ -191,7 +218,7 @@ impl<R: BufRead> Iterator for Ndjson<R> {
             if let Err(len) = status {
                 return Some(Item {
                     line: self.line,
-                    record: Err(Refusal::new(
+                    body: Body::Refused(Refusal::new(
                         None,
                         format!(
                             "line is {len} bytes, over the {} byte limit (ingest.max_line_bytes): split the record or raise the limit",
@@ -205,7 +232,7 @@ impl<R: BufRead> Iterator for Ndjson<R> {
             }
             return Some(Item {
                 line: self.line,
-                record: parse_json(&self.buf),
+                body: Body::Json(self.buf.clone()),
             });
         }
         None
@@ -283,14 +310,18 @@ impl<R: Read> Iterator for Rows<R> {
                         }
                     }
                 };
-                Some(Item { line, record })
+                let body = match record {
+                    Ok(r) => Body::Record(r),
+                    Err(e) => Body::Refused(e),
+                };
+                Some(Item { line, body })
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
                 let fatal = !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. });
                 let item = Item {
                     line,
-                    record: Err(Refusal::new(None, format!("cannot read the row: {e}"))),
+                    body: Body::Refused(Refusal::new(None, format!("cannot read the row: {e}"))),
                 };
                 self.done = fatal;
                 Some(item)
@@ -514,11 +545,22 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
 mod tests {
     use super::*;
 
-    fn items(text: &str, format: Option<Format>, name: &str) -> Vec<Item> {
+    struct Got {
+        line: u64,
+        record: Result<Record, Refusal>,
+    }
+
+    fn items(text: &str, format: Option<Format>, name: &str) -> Vec<Got> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        open(&path, format, 200, Some("KGZ".parse().unwrap()), Arc::default()).unwrap().collect()
+        open(&path, format, 200, Some("KGZ".parse().unwrap()), Arc::default())
+            .unwrap()
+            .map(|i| Got {
+                line: i.line,
+                record: i.into_record().0,
+            })
+            .collect()
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub(crate) fn record(id: &str) -> &[u8] {
     id.as_bytes()
 }
 
+/// Key of a record, taking the id's bytes.
+pub(crate) fn record_owned(id: String) -> Vec<u8> {
+    id.into_bytes()
+}
+
 /// The prefix shared by every index entry of `selector`.
 pub(crate) fn selector_prefix(selector: &Selector) -> Vec<u8> {
     let value = selector.value.as_bytes();

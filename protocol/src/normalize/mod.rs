@@ -26,6 +26,9 @@ pub mod phone;
 pub mod phonetic;
 pub mod translit;
 
+#[cfg(test)]
+mod props;
+
 use crate::date::{Date, DateError};
 use crate::record::Entity;
 use crate::{Country, Selector, SelectorKind, UnknownCountry};
