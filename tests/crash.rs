@@ -13,7 +13,13 @@ fn kill_during_ingest_loses_no_committed_batch() {
     let node = Node::init("kg-border", "KGZ");
     node.set_config("batch_size", &BATCH.to_string());
     let file = node.dir.path().join("synthetic.ndjson");
-    let gen = node.run(&["generate", "--records", &RECORDS.to_string(), "--out", file.to_str().unwrap()]);
+    let gen = node.run(&[
+        "generate",
+        "--records",
+        &RECORDS.to_string(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(gen.code, 0, "{gen:?}");
 
     let (mut child, lines) = node.spawn(&["ingest", "--progress-lines", file.to_str().unwrap()]);
@@ -22,9 +28,13 @@ fn kill_during_ingest_loses_no_committed_batch() {
     let mut committed = 0u64;
     while committed < 5 * BATCH {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines.recv_timeout(left).expect("ingest reports committed batches in time");
+        let line = lines
+            .recv_timeout(left)
+            .expect("ingest reports committed batches in time");
         if let Some(n) = line.strip_prefix("committed ").and_then(|l| {
-            l.split(' ').find_map(|kv| kv.strip_prefix("stored=")).and_then(|n| n.parse::<u64>().ok())
+            l.split(' ')
+                .find_map(|kv| kv.strip_prefix("stored="))
+                .and_then(|n| n.parse::<u64>().ok())
         }) {
             committed = n;
         }
@@ -39,9 +49,16 @@ fn kill_during_ingest_loses_no_committed_batch() {
     assert_eq!(check.code, 0, "{check:?}");
     let check = check.json();
     let held = check["records"].as_u64().unwrap();
-    assert!(held >= committed, "a committed batch was lost: {held} held, {committed} reported committed");
+    assert!(
+        held >= committed,
+        "a committed batch was lost: {held} held, {committed} reported committed"
+    );
     assert!(held < RECORDS, "the kill came before the end");
-    assert_eq!(held % BATCH, 0, "batches are atomic: {held} is not whole batches");
+    assert_eq!(
+        held % BATCH,
+        0,
+        "batches are atomic: {held} is not whole batches"
+    );
     // Batches commit in file order: exactly the first `held` records are there.
     let last = node.run(&["show", &format!("SYN-{}", held - 1)]);
     assert_eq!(last.code, 0, "SYN-{} present", held - 1);
@@ -56,5 +73,9 @@ fn kill_during_ingest_loses_no_committed_batch() {
     assert_eq!(summary["stored"].as_u64(), Some(RECORDS - held));
     let check = node.run(&["check", "--json"]).json();
     assert_eq!(check["records"].as_u64(), Some(RECORDS));
-    assert_eq!(check["problems"].as_array().map(Vec::len), Some(0), "{check}");
+    assert_eq!(
+        check["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
 }

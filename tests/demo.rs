@@ -13,7 +13,12 @@ fn demo_runs_and_finds_across_scripts() {
     assert!(!run.stdout.contains("nothing found"), "{}", run.stdout);
     let refusals = run.stdout.matches("refused)").count();
     assert_eq!(refusals, 3, "{}", run.stdout);
-    assert_eq!(run.stdout.matches("(0 refused)").count(), refusals, "sample data is all valid: {}", run.stdout);
+    assert_eq!(
+        run.stdout.matches("(0 refused)").count(),
+        refusals,
+        "sample data is all valid: {}",
+        run.stdout
+    );
     // The Cyrillic query found the Latin record at the Kazakh node.
     assert!(run.stdout.contains("KZ-2024-00017"), "{}", run.stdout);
     // The nodes it left behind are real: their stores open and check clean.

@@ -152,7 +152,9 @@ impl Config {
 fn check_name(name: &str) -> Result<(), String> {
     let ok = (1..=32).contains(&name.len())
         && !name.starts_with('-')
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -170,14 +172,19 @@ fn check_addr(addr: &str) -> Result<Multiaddr, String> {
     let mut it = ma.iter();
     let host = matches!(
         it.next(),
-        Some(Protocol::Ip4(_) | Protocol::Ip6(_) | Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_))
+        Some(
+            Protocol::Ip4(_)
+                | Protocol::Ip6(_)
+                | Protocol::Dns(_)
+                | Protocol::Dns4(_)
+                | Protocol::Dns6(_)
+        )
     );
-    let transport = match (it.next(), it.next()) {
-        (Some(Protocol::Tcp(_)), None) => true,
-        (Some(Protocol::Tcp(_)), Some(Protocol::P2p(_))) => true,
-        (Some(Protocol::Udp(_)), Some(Protocol::QuicV1)) => true,
-        _ => false,
-    };
+    let transport = matches!(
+        (it.next(), it.next()),
+        (Some(Protocol::Tcp(_)), None | Some(Protocol::P2p(_)))
+            | (Some(Protocol::Udp(_)), Some(Protocol::QuicV1))
+    );
     if host && transport {
         Ok(ma)
     } else {
@@ -225,10 +232,16 @@ impl RawConfig {
             ));
         }
         if n.data_dir.trim().is_empty() {
-            return Err(invalid("node.data_dir".into(), "give a folder for the store, like \"data\"".into()));
+            return Err(invalid(
+                "node.data_dir".into(),
+                "give a folder for the store, like \"data\"".into(),
+            ));
         }
         if n.key_dir.trim().is_empty() {
-            return Err(invalid("node.key_dir".into(), "give a folder for the keys, like \"keys\"".into()));
+            return Err(invalid(
+                "node.key_dir".into(),
+                "give a folder for the keys, like \"keys\"".into(),
+            ));
         }
         let (data_dir, key_dir) = (resolve(&n.data_dir), resolve(&n.key_dir));
         if data_dir == key_dir {
@@ -248,11 +261,19 @@ impl RawConfig {
         let ingest = Ingest {
             batch_size: NonZeroUsize::new(self.ingest.batch_size)
                 .filter(|n| n.get() <= 1_000_000)
-                .ok_or_else(|| invalid("ingest.batch_size".into(), "must be between 1 and 1000000 (default 2048)".into()))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "ingest.batch_size".into(),
+                        "must be between 1 and 1000000 (default 2048)".into(),
+                    )
+                })?,
             max_line_bytes: NonZeroUsize::new(self.ingest.max_line_bytes)
                 .filter(|n| n.get() >= 1024)
                 .ok_or_else(|| {
-                    invalid("ingest.max_line_bytes".into(), "must be at least 1024 bytes (default 1048576)".into())
+                    invalid(
+                        "ingest.max_line_bytes".into(),
+                        "must be at least 1024 bytes (default 1048576)".into(),
+                    )
                 })?,
         };
 
@@ -269,14 +290,21 @@ impl RawConfig {
             .ok_or_else(|| {
                 invalid(
                     "network.idle_timeout".into(),
-                    format!("{:?} is not a positive duration: write it like \"60s\" or \"5m\"", net.idle_timeout),
+                    format!(
+                        "{:?} is not a positive duration: write it like \"60s\" or \"5m\"",
+                        net.idle_timeout
+                    ),
                 )
             })?;
         let network = Network {
             listen,
             idle_timeout,
-            max_connections: NonZeroU32::new(net.max_connections)
-                .ok_or_else(|| invalid("network.max_connections".into(), "must be at least 1 (default 64)".into()))?,
+            max_connections: NonZeroU32::new(net.max_connections).ok_or_else(|| {
+                invalid(
+                    "network.max_connections".into(),
+                    "must be at least 1 (default 64)".into(),
+                )
+            })?,
         };
 
         let mut peers: Vec<Peer> = Vec::with_capacity(self.peers.len());
@@ -284,33 +312,49 @@ impl RawConfig {
             let key_path = |field: &str| format!("peers[{i}].{field}");
             check_name(&p.name).map_err(|e| invalid(key_path("name"), e))?;
             if p.name == node.name {
-                return Err(invalid(key_path("name"), format!("{:?} is this node's own name", p.name)));
+                return Err(invalid(
+                    key_path("name"),
+                    format!("{:?} is this node's own name", p.name),
+                ));
             }
             if peers.iter().any(|q| q.name == p.name) {
-                return Err(invalid(key_path("name"), format!("{:?} is listed twice: peer names must be unique", p.name)));
+                return Err(invalid(
+                    key_path("name"),
+                    format!("{:?} is listed twice: peer names must be unique", p.name),
+                ));
             }
-            let key: AgencyKey = p
-                .key
-                .parse()
-                .map_err(|e: liaison_protocol::keys::Error| invalid(key_path("key"), e.to_string()))?;
-            if let Some(other) = peers.iter().find(|q| q.key.verifying_key() == key.verifying_key()) {
+            let key: AgencyKey = p.key.parse().map_err(|e: liaison_protocol::keys::Error| {
+                invalid(key_path("key"), e.to_string())
+            })?;
+            if let Some(other) = peers
+                .iter()
+                .find(|q| q.key.verifying_key() == key.verifying_key())
+            {
                 return Err(invalid(
                     key_path("key"),
-                    format!("the same agency key is already listed for peer {:?}", other.name),
+                    format!(
+                        "the same agency key is already listed for peer {:?}",
+                        other.name
+                    ),
                 ));
             }
             let addrs = p
                 .addrs
                 .iter()
                 .enumerate()
-                .map(|(j, a)| check_addr(a).map_err(|e| invalid(format!("peers[{i}].addrs[{j}]"), e)))
+                .map(|(j, a)| {
+                    check_addr(a).map_err(|e| invalid(format!("peers[{i}].addrs[{j}]"), e))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let kinds = match p.kinds {
                 None => SelectorKind::ALL.into_iter().collect(),
                 Some(list) => list
                     .iter()
                     .enumerate()
-                    .map(|(j, k)| k.parse::<SelectorKind>().map_err(|e| invalid(format!("peers[{i}].kinds[{j}]"), e.to_string())))
+                    .map(|(j, k)| {
+                        k.parse::<SelectorKind>()
+                            .map_err(|e| invalid(format!("peers[{i}].kinds[{j}]"), e.to_string()))
+                    })
                     .collect::<Result<BTreeSet<_>, _>>()?,
             };
             peers.push(Peer {

@@ -132,7 +132,10 @@ fn default_max_line_bytes() -> usize {
     1 << 20
 }
 fn default_listen() -> Vec<String> {
-    vec!["/ip4/0.0.0.0/tcp/4710".into(), "/ip4/0.0.0.0/udp/4710/quic-v1".into()]
+    vec![
+        "/ip4/0.0.0.0/tcp/4710".into(),
+        "/ip4/0.0.0.0/udp/4710/quic-v1".into(),
+    ]
 }
 fn default_idle_timeout() -> String {
     "60s".into()

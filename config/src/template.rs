@@ -48,7 +48,11 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
         None => t.push_str("# country = \"KGZ\"\n"),
     }
     t.push_str("# The federation's id: the same on every node that should talk to this one.\n");
-    let _ = writeln!(t, "federation = {}", quoted(n.federation.unwrap_or("liaison")));
+    let _ = writeln!(
+        t,
+        "federation = {}",
+        quoted(n.federation.unwrap_or("liaison"))
+    );
     t.push_str("# Store and key folders, relative to this file.\n");
     t.push_str("data_dir = \"data\"\nkey_dir = \"keys\"\n\n");
     t.push_str("[ingest]\n");

@@ -7,7 +7,9 @@ fn examples_dir() -> PathBuf {
 }
 
 fn err(text: &str) -> String {
-    Config::from_text(Path::new("/etc/liaison/liaison.toml"), text).unwrap_err().to_string()
+    Config::from_text(Path::new("/etc/liaison/liaison.toml"), text)
+        .unwrap_err()
+        .to_string()
 }
 
 const MINIMAL: &str = "[node]\nname = \"kg-border\"\n";
@@ -21,7 +23,12 @@ fn every_example_parses_and_validates() {
             continue;
         }
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.peers.len(), 2, "{}: the demo federation has three agencies", path.display());
+        assert_eq!(
+            config.peers.len(),
+            2,
+            "{}: the demo federation has three agencies",
+            path.display()
+        );
         assert!(config.node.country.is_some());
         seen += 1;
     }
@@ -50,7 +57,12 @@ fn init_template_validates_with_and_without_options() {
     let c = Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
     assert_eq!(c.node.country.unwrap().alpha3(), "TJK");
     assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
-    let text = new_config_text(&NewNode { name: "a", country: None, federation: None, listen: &[] });
+    let text = new_config_text(&NewNode {
+        name: "a",
+        country: None,
+        federation: None,
+        listen: &[],
+    });
     Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
 }
 
@@ -68,13 +80,41 @@ fn unknown_key_is_refused_naming_it_and_the_file() {
 fn invalid_values_name_the_key_and_the_fix() {
     let cases = [
         ("[node]\nname = \"KG Border\"\n", "node.name", "lower-case"),
-        ("[node]\nname = \"kg\"\ncountry = \"KG\"\n", "node.country", "alpha-3"),
-        ("[node]\nname = \"kg\"\n[ingest]\nbatch_size = 0\n", "ingest.batch_size", "between 1"),
-        ("[node]\nname = \"kg\"\n[network]\nidle_timeout = \"soon\"\n", "network.idle_timeout", "\"60s\""),
-        ("[node]\nname = \"kg\"\n[network]\nlisten = [\"127.0.0.1:4710\"]\n", "network.listen[0]", "multiaddr"),
-        ("[node]\nname = \"kg\"\n[network]\nlisten = [\"/ip4/127.0.0.1/udp/1\"]\n", "network.listen[0]", "quic-v1"),
-        ("[node]\nname = \"kg\"\ndata_dir = \"keys\"\n", "node.key_dir", "differ"),
-        ("[node]\nname = \"kg\"\n[[peers]]\nname = \"tj\"\nkey = \"abc\"\n", "peers[0].key", "liaison-agency-v1:"),
+        (
+            "[node]\nname = \"kg\"\ncountry = \"KG\"\n",
+            "node.country",
+            "alpha-3",
+        ),
+        (
+            "[node]\nname = \"kg\"\n[ingest]\nbatch_size = 0\n",
+            "ingest.batch_size",
+            "between 1",
+        ),
+        (
+            "[node]\nname = \"kg\"\n[network]\nidle_timeout = \"soon\"\n",
+            "network.idle_timeout",
+            "\"60s\"",
+        ),
+        (
+            "[node]\nname = \"kg\"\n[network]\nlisten = [\"127.0.0.1:4710\"]\n",
+            "network.listen[0]",
+            "multiaddr",
+        ),
+        (
+            "[node]\nname = \"kg\"\n[network]\nlisten = [\"/ip4/127.0.0.1/udp/1\"]\n",
+            "network.listen[0]",
+            "quic-v1",
+        ),
+        (
+            "[node]\nname = \"kg\"\ndata_dir = \"keys\"\n",
+            "node.key_dir",
+            "differ",
+        ),
+        (
+            "[node]\nname = \"kg\"\n[[peers]]\nname = \"tj\"\nkey = \"abc\"\n",
+            "peers[0].key",
+            "liaison-agency-v1:",
+        ),
     ];
     for (text, key, fix) in cases {
         let e = err(text);
@@ -91,17 +131,32 @@ fn duplicate_peers_are_refused() {
     let mut dup = twice.peers[0].clone();
     dup.name = "another-name".into();
     twice.peers.push(dup);
-    let e = twice.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
-    assert!(e.contains("peers[2].key") && e.contains("already listed"), "{e}");
+    let e = twice
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("peers[2].key") && e.contains("already listed"),
+        "{e}"
+    );
 
     let mut same_name = raw.clone();
     let first = same_name.peers[0].clone();
     same_name.peers[1].name = first.name;
-    let e = same_name.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
+    let e = same_name
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("peers[1].name") && e.contains("twice"), "{e}");
 
     let mut bad_kind = raw;
     bad_kind.peers[0].kinds = Some(vec!["phone".into(), "telepathy".into()]);
-    let e = bad_kind.validate(Path::new("/x/liaison.toml")).unwrap_err().to_string();
-    assert!(e.contains("peers[0].kinds[1]") && e.contains("person_name"), "{e}");
+    let e = bad_kind
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("peers[0].kinds[1]") && e.contains("person_name"),
+        "{e}"
+    );
 }

@@ -13,7 +13,10 @@ use liaison::store::Store;
 use liaison::synth::Generator;
 
 fn records() -> u64 {
-    std::env::var("LIAISON_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("LIAISON_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 fn end_to_end(c: &mut Criterion) {

@@ -27,7 +27,12 @@ use crate::{demo, find, synth};
 #[command(name = "liaison", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// The node's config file.
-    #[arg(long, global = true, env = "LIAISON_CONFIG", default_value = "liaison.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "LIAISON_CONFIG",
+        default_value = "liaison.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -156,7 +161,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -183,7 +189,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Withdraw(a) => withdraw(&config, a),
                 Command::Status(a) => status(&config, a.json),
                 Command::Check(a) => check(&config, a.json),
-                Command::Init(_) | Command::Demo(_) | Command::Generate(_) => unreachable!("handled above"),
+                Command::Init(_) | Command::Demo(_) | Command::Generate(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -200,7 +208,8 @@ fn load_config(path: &Path) -> Result<Config> {
 }
 
 fn open_store(config: &Config) -> Result<Store> {
-    Store::open(&config.node.data_dir).with_context(|| format!("opening the store of node {}", config.node.name))
+    Store::open(&config.node.data_dir)
+        .with_context(|| format!("opening the store of node {}", config.node.name))
 }
 
 fn init(a: InitArgs) -> Result<ExitCode> {
@@ -221,19 +230,32 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     // no half-made node behind. The error names the option's config key.
     let config = Config::from_text(&config_path, &text).context("the options given to init")?;
     let identity = Identity::create(&config.node.key_dir, &mut rand_core::OsRng)?;
-    std::fs::write(&config_path, text).with_context(|| format!("writing {}", config_path.display()))?;
+    std::fs::write(&config_path, text)
+        .with_context(|| format!("writing {}", config_path.display()))?;
     drop(open_store(&config)?);
     let key = identity.agency_key();
     println!("Created node {} in {}", config.node.name, a.dir.display());
     println!();
-    println!("Agency key (give this to peers: `liaison peer add --name {} --key KEY --addr ...`):", config.node.name);
+    println!(
+        "Agency key (give this to peers: `liaison peer add --name {} --key KEY --addr ...`):",
+        config.node.name
+    );
     println!("  {key}");
-    println!("Fingerprint (compare it with the peer by phone): {}", key.fingerprint());
+    println!(
+        "Fingerprint (compare it with the peer by phone): {}",
+        key.fingerprint()
+    );
     println!("PeerId: {}", identity.peer_id());
     println!();
-    println!("Secret keys: {} (mode 0600; back them up offline)", config.node.key_dir.display());
+    println!(
+        "Secret keys: {} (mode 0600; back them up offline)",
+        config.node.key_dir.display()
+    );
     println!("Config:      {}", config_path.display());
-    println!("Next: liaison --config {} ingest FILE...", config_path.display());
+    println!(
+        "Next: liaison --config {} ingest FILE...",
+        config_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -269,7 +291,10 @@ impl Observer for Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(bytes_read);
-            bar.set_message(format!("{} stored, {} updated, {} refused", summary.stored, summary.updated, summary.refused));
+            bar.set_message(format!(
+                "{} stored, {} updated, {} refused",
+                summary.stored, summary.updated, summary.refused
+            ));
         }
     }
 }
@@ -279,8 +304,10 @@ fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(ingest::total_bytes(&a.files));
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-                .expect("the progress template is valid"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+            )
+            .expect("the progress template is valid"),
         );
         bar
     });
@@ -323,16 +350,35 @@ fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
             println!("fix the refused lines and ingest the file again: stored records are replaced, not duplicated");
         }
     }
-    Ok(if summary.refused > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if summary.refused > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
-    let dob = a.dob.as_deref().map(str::parse::<Date>).transpose().context("--dob")?;
+    let dob = a
+        .dob
+        .as_deref()
+        .map(str::parse::<Date>)
+        .transpose()
+        .context("--dob")?;
     if a.kind.is_some_and(SelectorKind::is_person) && dob.is_none() {
-        bail!("--kind {} needs --dob: person keys always include the date of birth", a.kind.map(|k| k.as_str()).unwrap_or_default());
+        bail!(
+            "--kind {} needs --dob: person keys always include the date of birth",
+            a.kind.map(|k| k.as_str()).unwrap_or_default()
+        );
     }
-    let selectors = find::query_selectors(&a.value, a.kind, dob, config.node.country)
-        .map_err(|e| anyhow::anyhow!("{:?} does not read as {}: {}", a.value, a.kind.map_or("any kind", |k| k.as_str()), e.error))?;
+    let selectors =
+        find::query_selectors(&a.value, a.kind, dob, config.node.country).map_err(|e| {
+            anyhow::anyhow!(
+                "{:?} does not read as {}: {}",
+                a.value,
+                a.kind.map_or("any kind", |k| k.as_str()),
+                e.error
+            )
+        })?;
     if selectors.is_empty() {
         bail!("{:?} does not read as any identifier: name its kind with --kind, or give --dob for a person", a.value);
     }
@@ -349,7 +395,10 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "selectors": selectors, "records": list }));
+        println!(
+            "{}",
+            serde_json::json!({ "selectors": selectors, "records": list })
+        );
     } else {
         let read_as: Vec<String> = selectors.iter().map(ToString::to_string).collect();
         println!("read as: {}", read_as.join(", "));
@@ -366,7 +415,11 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if found.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn show(config: &Config, a: ShowArgs) -> Result<ExitCode> {
@@ -388,7 +441,11 @@ fn withdraw(config: &Config, a: WithdrawArgs) -> Result<ExitCode> {
     let store = open_store(config)?;
     match Records::new(&store).withdraw(&a.id)? {
         Some(r) => {
-            println!("withdrew {} and its {} index entries", r.record.id, r.selectors.len());
+            println!(
+                "withdrew {} and its {} index entries",
+                r.record.id,
+                r.selectors.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         None => bail!("no record with id {:?}: nothing withdrawn", a.id),
@@ -401,8 +458,11 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
     let counts = Records::new(&store).counts()?;
     let key = identity.agency_key();
     if json {
-        let selectors: serde_json::Map<String, serde_json::Value> =
-            counts.selectors.iter().map(|(k, n)| (k.as_str().to_owned(), (*n).into())).collect();
+        let selectors: serde_json::Map<String, serde_json::Value> = counts
+            .selectors
+            .iter()
+            .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
+            .collect();
         println!(
             "{}",
             serde_json::json!({
@@ -429,7 +489,14 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
             .iter()
             .map(|p| format!("{} ({})", p.name, identity::peer_id(&p.key)))
             .collect();
-        println!("peers       {}", if peers.is_empty() { "none".into() } else { peers.join(", ") });
+        println!(
+            "peers       {}",
+            if peers.is_empty() {
+                "none".into()
+            } else {
+                peers.join(", ")
+            }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -440,7 +507,10 @@ fn check(config: &Config, json: bool) -> Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("{} records, {} index entries", report.records, report.index_entries);
+        println!(
+            "{} records, {} index entries",
+            report.records, report.index_entries
+        );
         for p in &report.problems {
             println!("problem: {p}");
         }
@@ -448,11 +518,16 @@ fn check(config: &Config, json: bool) -> Result<ExitCode> {
             println!("store is consistent");
         }
     }
-    Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn generate(a: GenerateArgs) -> Result<ExitCode> {
-    let file = std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let file =
+        std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let mut gen = synth::Generator::new(a.seed);
     for i in 0..a.records {

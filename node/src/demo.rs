@@ -64,7 +64,9 @@ pub const AGENCIES: [Agency; 3] = [
 
 /// The demo identity of `name`, derived from a public seed. Demo only.
 pub fn demo_identity(name: &str) -> Identity {
-    let seed = |purpose: &str| -> [u8; 32] { Sha256::digest(format!("liaison demo {purpose} key|{name}").as_bytes()).into() };
+    let seed = |purpose: &str| -> [u8; 32] {
+        Sha256::digest(format!("liaison demo {purpose} key|{name}").as_bytes()).into()
+    };
     Identity {
         signing: SigningKey::from_seed(&seed("signing")),
         sealing: SealingKey::from_bytes(seed("sealing")),
@@ -75,7 +77,8 @@ pub fn demo_identity(name: &str) -> Identity {
 /// its validated config and the sample files' paths.
 pub fn set_up(root: &Path, agency: &Agency) -> Result<(Config, Vec<PathBuf>)> {
     let config_path = root.join(format!("{}.toml", agency.name));
-    std::fs::write(&config_path, agency.config).with_context(|| format!("writing {}", config_path.display()))?;
+    std::fs::write(&config_path, agency.config)
+        .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(&config_path)?;
     demo_identity(agency.name).write(&config.node.key_dir)?;
     let samples_dir = root.join(agency.name).join("samples");
@@ -105,7 +108,10 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
             temp.path().to_owned()
         }
     };
-    println!("Liaison demo: three agencies, each with its own node and store, in {}", root.display());
+    println!(
+        "Liaison demo: three agencies, each with its own node and store, in {}",
+        root.display()
+    );
     println!();
     let mut nodes = Vec::new();
     for agency in &AGENCIES {
@@ -121,14 +127,21 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         let counts = Records::new(&store).counts()?;
         let identity = demo_identity(agency.name);
         println!("== {} — {}", agency.name, agency.title);
-        println!("   agency key fingerprint {}", identity.agency_key().fingerprint());
+        println!(
+            "   agency key fingerprint {}",
+            identity.agency_key().fingerprint()
+        );
         println!(
             "   ingested {} records ({} refused), holding {} records indexed under:",
             summary.stored + summary.updated,
             summary.refused,
             counts.records
         );
-        let kinds: Vec<String> = counts.selectors.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let kinds: Vec<String> = counts
+            .selectors
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
         println!("   {}", kinds.join(", "));
         nodes.push((config, store));
     }
@@ -139,15 +152,30 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         ("kz-customs", "Курбонов Юсуф", None, Some("14.03.1985")),
         ("kg-border", "KURBANOV IUSUF", None, Some("1985-03-14")),
         ("kg-border", "+996 775 987 817", None, None),
-        ("tj-drug-control", "АС 1234567", Some(SelectorKind::Document), None),
+        (
+            "tj-drug-control",
+            "АС 1234567",
+            Some(SelectorKind::Document),
+            None,
+        ),
     ];
     let mut missing = 0;
     for (node, value, kind, dob) in probes {
-        let (config, store) = nodes.iter().find(|(c, _)| c.node.name == node).context("probe names a demo node")?;
+        let (config, store) = nodes
+            .iter()
+            .find(|(c, _)| c.node.name == node)
+            .context("probe names a demo node")?;
         let dob = dob.map(str::parse::<Date>).transpose()?;
         let selectors = find::query_selectors(value, kind, dob, config.node.country)?;
         let found = find::lookup(&Records::new(store), &selectors, 10)?;
-        let written = if dob.is_some() { format!("{value}, born {}", dob.map(|d| d.to_string()).unwrap_or_default()) } else { value.to_owned() };
+        let written = if dob.is_some() {
+            format!(
+                "{value}, born {}",
+                dob.map(|d| d.to_string()).unwrap_or_default()
+            )
+        } else {
+            value.to_owned()
+        };
         println!();
         println!("  at {node}, looking for {written:?}:");
         if found.is_empty() {
@@ -160,25 +188,44 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
                 .record
                 .entities
                 .iter()
-                .map(|e| serde_json::to_value(e).map(|v| compact_entity(&v)).unwrap_or_default())
+                .map(|e| {
+                    serde_json::to_value(e)
+                        .map(|v| compact_entity(&v))
+                        .unwrap_or_default()
+                })
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
-            println!("    {} [{}] matched by {}", f.record.record.id, f.record.record.handling, f.matched_kinds());
+            println!(
+                "    {} [{}] matched by {}",
+                f.record.record.id,
+                f.record.record.handling,
+                f.matched_kinds()
+            );
             println!("      as written there: {written_there}");
         }
     }
     println!();
     println!("Next in Liaison's plan: these agencies ask each other the same questions over libp2p without showing their data (hit/no-hit).");
     if let Some(d) = dir {
-        println!("The nodes are kept in {}; try: liaison --config {}/kg-border.toml status", d.display(), d.display());
+        println!(
+            "The nodes are kept in {}; try: liaison --config {}/kg-border.toml status",
+            d.display(),
+            d.display()
+        );
     }
-    Ok(if missing == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if missing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// One entity as a short line: its identifying fields only.
 fn compact_entity(v: &serde_json::Value) -> String {
-    let Some(map) = v.as_object() else { return String::new() };
+    let Some(map) = v.as_object() else {
+        return String::new();
+    };
     map.iter()
         .filter(|(k, _)| !matches!(k.as_str(), "ref" | "type"))
         .filter_map(|(_, v)| v.as_str())
@@ -196,7 +243,11 @@ mod tests {
     #[ignore = "a tool, not a check"]
     fn print_demo_keys() {
         for agency in &AGENCIES {
-            println!("{} {}", agency.name, demo_identity(agency.name).agency_key());
+            println!(
+                "{} {}",
+                agency.name,
+                demo_identity(agency.name).agency_key()
+            );
         }
     }
 
@@ -207,7 +258,11 @@ mod tests {
             assert_eq!(config.node.name, agency.name);
             for peer in &config.peers {
                 let want = demo_identity(&peer.name).agency_key();
-                assert_eq!(peer.key, want, "{} lists {} with the wrong key; it should be {want}", agency.name, peer.name);
+                assert_eq!(
+                    peer.key, want,
+                    "{} lists {} with the wrong key; it should be {want}",
+                    agency.name, peer.name
+                );
             }
         }
     }

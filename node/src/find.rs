@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use liaison_protocol::date::Date;
 use liaison_protocol::normalize::{self, Context};
-use liaison_protocol::record::{Account, Device, Document, Email, Entity, Organization, Person, Phone, Vehicle};
+use liaison_protocol::record::{
+    Account, Device, Document, Email, Entity, Organization, Person, Phone, Vehicle,
+};
 use liaison_protocol::{Country, Selector, SelectorKind};
 
 use crate::store::records::{is_indexed, Records, StoredRecord};
@@ -30,21 +32,54 @@ const GUESSED: [SelectorKind; 8] = [
 ];
 
 /// The entity a query value would be if it were of `kind`.
-fn as_entity(kind: SelectorKind, value: &str, dob: Option<Date>, country: Option<Country>) -> Option<Entity> {
+fn as_entity(
+    kind: SelectorKind,
+    value: &str,
+    dob: Option<Date>,
+    country: Option<Country>,
+) -> Option<Entity> {
     let v = value.to_owned();
     Some(match kind {
-        SelectorKind::Phone => Entity::Phone(Phone { number: v, ..Phone::default() }),
-        SelectorKind::Document => Entity::Document(Document { number: v, ..Document::default() }),
-        SelectorKind::Plate => Entity::Vehicle(Vehicle { plate: Some(v), ..Vehicle::default() }),
-        SelectorKind::Vin => Entity::Vehicle(Vehicle { vin: Some(v), ..Vehicle::default() }),
-        SelectorKind::Imei => Entity::Device(Device { imei: v, ..Device::default() }),
-        SelectorKind::Iban => Entity::Account(Account { iban: Some(v), ..Account::default() }),
+        SelectorKind::Phone => Entity::Phone(Phone {
+            number: v,
+            ..Phone::default()
+        }),
+        SelectorKind::Document => Entity::Document(Document {
+            number: v,
+            ..Document::default()
+        }),
+        SelectorKind::Plate => Entity::Vehicle(Vehicle {
+            plate: Some(v),
+            ..Vehicle::default()
+        }),
+        SelectorKind::Vin => Entity::Vehicle(Vehicle {
+            vin: Some(v),
+            ..Vehicle::default()
+        }),
+        SelectorKind::Imei => Entity::Device(Device {
+            imei: v,
+            ..Device::default()
+        }),
+        SelectorKind::Iban => Entity::Account(Account {
+            iban: Some(v),
+            ..Account::default()
+        }),
         SelectorKind::Account => {
             let (bank, number) = value.split_once('|')?;
-            Entity::Account(Account { bank: Some(bank.into()), number: Some(number.into()), ..Account::default() })
+            Entity::Account(Account {
+                bank: Some(bank.into()),
+                number: Some(number.into()),
+                ..Account::default()
+            })
         }
-        SelectorKind::Email => Entity::Email(Email { address: v, ..Email::default() }),
-        SelectorKind::Organization => Entity::Organization(Organization { name: Some(v), ..Organization::default() }),
+        SelectorKind::Email => Entity::Email(Email {
+            address: v,
+            ..Email::default()
+        }),
+        SelectorKind::Organization => Entity::Organization(Organization {
+            name: Some(v),
+            ..Organization::default()
+        }),
         SelectorKind::Registration => Entity::Organization(Organization {
             reg_number: Some(v),
             country: country.map(|c| c.to_string()),
@@ -116,14 +151,24 @@ impl Found {
         }
         let parts: Vec<String> = kinds
             .iter()
-            .map(|(k, n)| if *n > 1 { format!("{k} ×{n}") } else { k.to_string() })
+            .map(|(k, n)| {
+                if *n > 1 {
+                    format!("{k} ×{n}")
+                } else {
+                    k.to_string()
+                }
+            })
             .collect();
         parts.join(", ")
     }
 }
 
 /// Looks up the records indexed under any of `selectors`, at most `limit`.
-pub fn lookup(records: &Records<'_>, selectors: &[Selector], limit: usize) -> Result<Vec<Found>, store::Error> {
+pub fn lookup(
+    records: &Records<'_>,
+    selectors: &[Selector],
+    limit: usize,
+) -> Result<Vec<Found>, store::Error> {
     let mut hits: BTreeMap<String, Vec<Selector>> = BTreeMap::new();
     for s in selectors {
         for id in records.find(s, limit)? {
@@ -148,13 +193,17 @@ mod tests {
     fn a_value_is_read_as_every_kind_it_can_be() {
         let kgz = Some("KGZ".parse().unwrap());
         let s = query_selectors("0775 987 817", None, None, kgz).unwrap();
-        assert!(s.contains(&Selector::new(SelectorKind::Phone, "+996775987817")), "{s:?}");
+        assert!(
+            s.contains(&Selector::new(SelectorKind::Phone, "+996775987817")),
+            "{s:?}"
+        );
         let s = query_selectors("AN 1234567", None, None, kgz).unwrap();
         assert!(s.contains(&Selector::new(SelectorKind::Document, "AN1234567")));
         assert!(s.contains(&Selector::new(SelectorKind::Plate, "AN1234567")));
         assert!(!s.iter().any(|x| x.kind == SelectorKind::Phone));
         // An explicit kind that does not fit says why.
-        let e = query_selectors("490154203237517", Some(SelectorKind::Imei), None, kgz).unwrap_err();
+        let e =
+            query_selectors("490154203237517", Some(SelectorKind::Imei), None, kgz).unwrap_err();
         assert!(e.to_string().contains("check digit"), "{e}");
     }
 }

@@ -95,7 +95,11 @@ impl Identity {
                 return Err(Error::Exists { path });
             }
         }
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
         for (name, text) in [
             (SIGNING_FILE, self.signing.to_file_text()),
@@ -139,17 +143,20 @@ impl Identity {
             Ok((path, zeroize::Zeroizing::new(text)))
         };
         let (path, text) = read(SIGNING_FILE)?;
-        let signing = SigningKey::from_file_text(&text).map_err(|source| Error::Key { path, source })?;
+        let signing =
+            SigningKey::from_file_text(&text).map_err(|source| Error::Key { path, source })?;
         let (path, text) = read(SEALING_FILE)?;
-        let sealing = SealingKey::from_file_text(&text).map_err(|source| Error::Key { path, source })?;
+        let sealing =
+            SealingKey::from_file_text(&text).map_err(|source| Error::Key { path, source })?;
         Ok(Identity { signing, sealing })
     }
 }
 
 /// The libp2p PeerId of an agency.
 pub fn peer_id(key: &AgencyKey) -> libp2p_identity::PeerId {
-    let public = libp2p_identity::ed25519::PublicKey::try_from_bytes(key.verifying_key().as_bytes())
-        .expect("an agency key's ed25519 key was validated when it was read");
+    let public =
+        libp2p_identity::ed25519::PublicKey::try_from_bytes(key.verifying_key().as_bytes())
+            .expect("an agency key's ed25519 key was validated when it was read");
     libp2p_identity::PublicKey::from(public).to_peer_id()
 }
 
@@ -167,14 +174,24 @@ mod tests {
             let mode = fs::metadata(keys.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
         }
-        assert_eq!(fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let loaded = Identity::load(&keys).unwrap();
         assert_eq!(loaded.agency_key(), created.agency_key());
         assert_eq!(loaded.peer_id(), created.peer_id());
 
         let before = fs::read(keys.join(SIGNING_FILE)).unwrap();
-        assert!(matches!(Identity::create(&keys, &mut OsRng), Err(Error::Exists { .. })));
-        assert_eq!(fs::read(keys.join(SIGNING_FILE)).unwrap(), before, "untouched");
+        assert!(matches!(
+            Identity::create(&keys, &mut OsRng),
+            Err(Error::Exists { .. })
+        ));
+        assert_eq!(
+            fs::read(keys.join(SIGNING_FILE)).unwrap(),
+            before,
+            "untouched"
+        );
 
         fs::set_permissions(keys.join(SEALING_FILE), fs::Permissions::from_mode(0o644)).unwrap();
         let e = Identity::load(&keys).unwrap_err();
@@ -189,7 +206,11 @@ mod tests {
         let secret = fs::read_to_string(dir.path().join(SIGNING_FILE)).unwrap();
         let secret_line = secret.lines().nth(1).unwrap();
         assert!(!format!("{id:?}").contains(secret_line));
-        fs::write(dir.path().join(SIGNING_FILE), format!("garbage\n{secret_line}\n")).unwrap();
+        fs::write(
+            dir.path().join(SIGNING_FILE),
+            format!("garbage\n{secret_line}\n"),
+        )
+        .unwrap();
         let e = Identity::load(dir.path()).unwrap_err().to_string();
         assert!(!e.contains(secret_line), "{e}");
     }

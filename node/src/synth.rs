@@ -13,15 +13,68 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 const SURNAMES: &[&str] = &[
-    "Курбонов", "Асанов", "Токтогулов", "Жумабеков", "Сатыбалдиев", "Рахимов", "Саидов", "Назаров", "Шарипов",
-    "Абдуллаев", "Нурланов", "Сейткали", "Ахметов", "Есенов", "Каримов", "Юсупов", "Турсунов", "Исмоилов",
-    "Иванов", "Петров", "Хабибуллаев", "Жураев", "Эргашев", "Мамбетов", "Бакиев", "Осмонов", "Давлатов",
-    "Хасанов", "Шукуров", "Алиев",
+    "Курбонов",
+    "Асанов",
+    "Токтогулов",
+    "Жумабеков",
+    "Сатыбалдиев",
+    "Рахимов",
+    "Саидов",
+    "Назаров",
+    "Шарипов",
+    "Абдуллаев",
+    "Нурланов",
+    "Сейткали",
+    "Ахметов",
+    "Есенов",
+    "Каримов",
+    "Юсупов",
+    "Турсунов",
+    "Исмоилов",
+    "Иванов",
+    "Петров",
+    "Хабибуллаев",
+    "Жураев",
+    "Эргашев",
+    "Мамбетов",
+    "Бакиев",
+    "Осмонов",
+    "Давлатов",
+    "Хасанов",
+    "Шукуров",
+    "Алиев",
 ];
 const GIVEN: &[&str] = &[
-    "Юсуф", "Бакыт", "Нурлан", "Айбек", "Азамат", "Фаррух", "Шерзод", "Дилшод", "Рустам", "Улугбек", "Ерлан",
-    "Асель", "Айгерим", "Гульнара", "Мадина", "Зарина", "Тимур", "Алишер", "Бахтиёр", "Жамшид", "Евгений",
-    "Сергей", "Камол", "Икром", "Хуршед", "Эркин", "Нодир", "Санжар", "Жанна", "Ильхом",
+    "Юсуф",
+    "Бакыт",
+    "Нурлан",
+    "Айбек",
+    "Азамат",
+    "Фаррух",
+    "Шерзод",
+    "Дилшод",
+    "Рустам",
+    "Улугбек",
+    "Ерлан",
+    "Асель",
+    "Айгерим",
+    "Гульнара",
+    "Мадина",
+    "Зарина",
+    "Тимур",
+    "Алишер",
+    "Бахтиёр",
+    "Жамшид",
+    "Евгений",
+    "Сергей",
+    "Камол",
+    "Икром",
+    "Хуршед",
+    "Эркин",
+    "Нодир",
+    "Санжар",
+    "Жанна",
+    "Ильхом",
 ];
 
 /// A simple ICAO 9303 transliteration, enough to give the generator's Latin
@@ -31,10 +84,36 @@ fn icao(cyrillic: &str) -> String {
     for c in cyrillic.chars() {
         let lower = c.to_lowercase().next().unwrap_or(c);
         let t = match lower {
-            'а' => "a", 'б' => "b", 'в' => "v", 'г' => "g", 'д' => "d", 'е' | 'э' | 'ё' => "e", 'ж' => "zh",
-            'з' => "z", 'и' | 'й' => "i", 'к' => "k", 'л' => "l", 'м' => "m", 'н' => "n", 'о' => "o", 'п' => "p",
-            'р' => "r", 'с' => "s", 'т' => "t", 'у' => "u", 'ф' => "f", 'х' => "kh", 'ц' => "ts", 'ч' => "ch",
-            'ш' => "sh", 'щ' => "shch", 'ъ' => "ie", 'ы' => "y", 'ь' => "", 'ю' => "iu", 'я' => "ia",
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' | 'э' | 'ё' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' | 'й' => "i",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "shch",
+            'ъ' => "ie",
+            'ы' => "y",
+            'ь' => "",
+            'ю' => "iu",
+            'я' => "ia",
             _ => {
                 out.push(lower);
                 continue;
@@ -54,12 +133,16 @@ struct Country3 {
 }
 
 fn digits(rng: &mut ChaCha8Rng, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
 }
 
 fn letters(rng: &mut ChaCha8Rng, n: usize) -> String {
     const PLATE_LETTERS: &[u8] = b"ABCEHKMOPTXY";
-    (0..n).map(|_| char::from(PLATE_LETTERS[rng.gen_range(0..PLATE_LETTERS.len())])).collect()
+    (0..n)
+        .map(|_| char::from(PLATE_LETTERS[rng.gen_range(0..PLATE_LETTERS.len())]))
+        .collect()
 }
 
 const COUNTRIES: &[Country3] = &[
@@ -73,7 +156,13 @@ const COUNTRIES: &[Country3] = &[
                 _ => format!("00996{n}"),
             }
         },
-        passport: |r| format!("A{} {}", if r.gen_bool(0.5) { 'N' } else { 'C' }, digits(r, 7)),
+        passport: |r| {
+            format!(
+                "A{} {}",
+                if r.gen_bool(0.5) { 'N' } else { 'C' },
+                digits(r, 7)
+            )
+        },
         plate: |r| format!("0{} {} {}", r.gen_range(1..9), digits(r, 3), letters(r, 3)),
     },
     Country3 {
@@ -111,7 +200,15 @@ const COUNTRIES: &[Country3] = &[
             }
         },
         passport: |r| format!("{}{}", letters(r, 2), digits(r, 7)),
-        plate: |r| format!("0{} {} {} {}", r.gen_range(1..9), letters(r, 1), digits(r, 3), letters(r, 2)),
+        plate: |r| {
+            format!(
+                "0{} {} {} {}",
+                r.gen_range(1..9),
+                letters(r, 1),
+                digits(r, 3),
+                letters(r, 2)
+            )
+        },
     },
 ];
 
@@ -133,14 +230,25 @@ impl Generator {
     pub fn record(&mut self, n: u64) -> Record {
         let r = &mut self.rng;
         let c = &COUNTRIES[r.gen_range(0..COUNTRIES.len())];
-        let (surname, given) = (SURNAMES[r.gen_range(0..SURNAMES.len())], GIVEN[r.gen_range(0..GIVEN.len())]);
+        let (surname, given) = (
+            SURNAMES[r.gen_range(0..SURNAMES.len())],
+            GIVEN[r.gen_range(0..GIVEN.len())],
+        );
         let (surname, given) = if r.gen_bool(0.5) {
             (surname.to_owned(), given.to_owned())
         } else {
             (icao(surname), icao(given))
         };
-        let (y, m, d) = (r.gen_range(1950..2005), r.gen_range(1..13), r.gen_range(1..29));
-        let dob = if r.gen_bool(0.5) { format!("{y}-{m:02}-{d:02}") } else { format!("{d:02}.{m:02}.{y}") };
+        let (y, m, d) = (
+            r.gen_range(1950..2005),
+            r.gen_range(1..13),
+            r.gen_range(1..29),
+        );
+        let dob = if r.gen_bool(0.5) {
+            format!("{y}-{m:02}-{d:02}")
+        } else {
+            format!("{d:02}.{m:02}.{y}")
+        };
         let mut entities = vec![
             Entity::Person(Person {
                 reference: Some("p".into()),
@@ -163,8 +271,18 @@ impl Generator {
             }),
         ];
         let mut links = vec![
-            Link { from: "p".into(), to: "t".into(), rel: "uses".into(), extra: Extra::new() },
-            Link { from: "p".into(), to: "d".into(), rel: "holds".into(), extra: Extra::new() },
+            Link {
+                from: "p".into(),
+                to: "t".into(),
+                rel: "uses".into(),
+                extra: Extra::new(),
+            },
+            Link {
+                from: "p".into(),
+                to: "d".into(),
+                rel: "holds".into(),
+                extra: Extra::new(),
+            },
         ];
         if r.gen_range(0..4) == 0 {
             entities.push(Entity::Vehicle(Vehicle {
@@ -173,14 +291,23 @@ impl Generator {
                 country: Some(c.code.into()),
                 ..Vehicle::default()
             }));
-            links.push(Link { from: "p".into(), to: "v".into(), rel: "uses".into(), extra: Extra::new() });
+            links.push(Link {
+                from: "p".into(),
+                to: "v".into(),
+                rel: "uses".into(),
+                extra: Extra::new(),
+            });
         }
         Record {
             id: format!("SYN-{n}"),
             summary: Some(format!("Synthetic record {n}")),
             grading: Some("C3".parse().expect("C3 is a valid grading")),
             handling: Default::default(),
-            country: Some(c.code.parse::<Country>().expect("the generator's countries are ISO codes")),
+            country: Some(
+                c.code
+                    .parse::<Country>()
+                    .expect("the generator's countries are ISO codes"),
+            ),
             created: None,
             updated: None,
             expires: None,
@@ -202,7 +329,8 @@ mod tests {
         for n in 0..2000 {
             let r = a.record(n);
             assert_eq!(r, b.record(n));
-            let selectors = crate::ingest::prepare(&r, None).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+            let selectors =
+                crate::ingest::prepare(&r, None).unwrap_or_else(|e| panic!("{e}: {r:?}"));
             assert!(selectors.len() >= 3, "{selectors:?}");
         }
     }

@@ -83,7 +83,9 @@ impl FromStr for Country {
                 }
             }
         }
-        Err(UnknownCountry { given: s.to_owned() })
+        Err(UnknownCountry {
+            given: s.to_owned(),
+        })
     }
 }
 
@@ -116,7 +118,10 @@ mod tests {
         assert!(pairs.len() >= 249, "{} codes", pairs.len());
         for p in &pairs {
             assert_eq!(p.len(), 6, "{p:?}");
-            assert!(p.bytes().all(|b| b == b' ' || b.is_ascii_uppercase()), "{p:?}");
+            assert!(
+                p.bytes().all(|b| b == b' ' || b.is_ascii_uppercase()),
+                "{p:?}"
+            );
         }
         let mut sorted = pairs.clone();
         sorted.sort();
@@ -126,7 +131,14 @@ mod tests {
 
     #[test]
     fn region_codes() {
-        for (a3, a2) in [("KGZ", "KG"), ("TJK", "TJ"), ("KAZ", "KZ"), ("UZB", "UZ"), ("RUS", "RU"), ("AFG", "AF")] {
+        for (a3, a2) in [
+            ("KGZ", "KG"),
+            ("TJK", "TJ"),
+            ("KAZ", "KZ"),
+            ("UZB", "UZ"),
+            ("RUS", "RU"),
+            ("AFG", "AF"),
+        ] {
             let c: Country = a3.parse().unwrap();
             assert_eq!((c.alpha3(), c.alpha2()), (a3, a2));
         }

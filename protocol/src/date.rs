@@ -86,12 +86,16 @@ impl FromStr for Date {
         };
         let (y, m, d) = fields
             .and_then(|(y, m, d)| Some((digits(y)?, digits(m)?, digits(d)?)))
-            .ok_or_else(|| DateError::Format { given: s.to_owned() })?;
+            .ok_or_else(|| DateError::Format {
+                given: s.to_owned(),
+            })?;
         let small = |v: u16| u8::try_from(v).ok();
         small(m)
             .zip(small(d))
             .and_then(|(m, d)| Date::new(y, m, d))
-            .ok_or_else(|| DateError::Impossible { given: s.to_owned() })
+            .ok_or_else(|| DateError::Impossible {
+                given: s.to_owned(),
+            })
     }
 }
 
@@ -115,13 +119,36 @@ mod tests {
 
     #[test]
     fn impossible_and_malformed_dates() {
-        assert!(matches!("1985-02-30".parse::<Date>(), Err(DateError::Impossible { .. })));
-        assert!(matches!("31.04.1990".parse::<Date>(), Err(DateError::Impossible { .. })));
-        assert!(matches!("1985-13-01".parse::<Date>(), Err(DateError::Impossible { .. })));
+        assert!(matches!(
+            "1985-02-30".parse::<Date>(),
+            Err(DateError::Impossible { .. })
+        ));
+        assert!(matches!(
+            "31.04.1990".parse::<Date>(),
+            Err(DateError::Impossible { .. })
+        ));
+        assert!(matches!(
+            "1985-13-01".parse::<Date>(),
+            Err(DateError::Impossible { .. })
+        ));
         assert!("2000-02-29".parse::<Date>().is_ok());
-        assert!(matches!("1900-02-29".parse::<Date>(), Err(DateError::Impossible { .. })));
-        for bad in ["", "1985/03/14", "14-03-1985", "85-03-14", "1985-3-14", "١٩٨٥-03-14", "abcd-ef-gh"] {
-            assert!(matches!(bad.parse::<Date>(), Err(DateError::Format { .. })), "{bad:?}");
+        assert!(matches!(
+            "1900-02-29".parse::<Date>(),
+            Err(DateError::Impossible { .. })
+        ));
+        for bad in [
+            "",
+            "1985/03/14",
+            "14-03-1985",
+            "85-03-14",
+            "1985-3-14",
+            "١٩٨٥-03-14",
+            "abcd-ef-gh",
+        ] {
+            assert!(
+                matches!(bad.parse::<Date>(), Err(DateError::Format { .. })),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -46,7 +46,9 @@ pub enum Error {
         expected_header: &'static str,
     },
     /// A key file's body is not 32 bytes of base64url.
-    #[error("the {expected} key file is damaged: its second line should be 43 base64url characters")]
+    #[error(
+        "the {expected} key file is damaged: its second line should be 43 base64url characters"
+    )]
     FileBody {
         /// Which key was expected.
         expected: &'static str,
@@ -66,7 +68,11 @@ fn file_text(header: &str, secret: &[u8; 32]) -> Zeroizing<String> {
     text
 }
 
-fn parse_file(text: &str, header: &'static str, expected: &'static str) -> Result<Zeroizing<[u8; 32]>, Error> {
+fn parse_file(
+    text: &str,
+    header: &'static str,
+    expected: &'static str,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
     let mut lines = text.lines();
     if lines.next().map(str::trim) != Some(header) {
         return Err(Error::FileHeader {
@@ -149,7 +155,8 @@ impl SealingKey {
 
     /// Reads a key file's text.
     pub fn from_file_text(text: &str) -> Result<SealingKey, Error> {
-        parse_file(text, SEALING_HEADER, "sealing").map(|b| SealingKey(x25519_dalek::StaticSecret::from(*b)))
+        parse_file(text, SEALING_HEADER, "sealing")
+            .map(|b| SealingKey(x25519_dalek::StaticSecret::from(*b)))
     }
 
     /// The public half.
@@ -173,7 +180,10 @@ pub struct AgencyKey {
     signature: ed25519_dalek::Signature,
 }
 
-fn card_message(verifying: &ed25519_dalek::VerifyingKey, sealing: &x25519_dalek::PublicKey) -> Vec<u8> {
+fn card_message(
+    verifying: &ed25519_dalek::VerifyingKey,
+    sealing: &x25519_dalek::PublicKey,
+) -> Vec<u8> {
     [CARD_CONTEXT, verifying.as_bytes(), sealing.as_bytes()].concat()
 }
 
@@ -204,7 +214,10 @@ impl AgencyKey {
     /// the first 16 bytes of SHA-256 over the card, hex in groups of four.
     pub fn fingerprint(&self) -> String {
         let digest = Sha256::digest(self.to_bytes());
-        let hex: Vec<String> = digest[..16].chunks(2).map(|c| format!("{:02x}{:02x}", c[0], c[1])).collect();
+        let hex: Vec<String> = digest[..16]
+            .chunks(2)
+            .map(|c| format!("{:02x}{:02x}", c[0], c[1]))
+            .collect();
         hex.join("-")
     }
 
@@ -219,7 +232,11 @@ impl AgencyKey {
 
 impl fmt::Display for AgencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{AGENCY_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.to_bytes()))
+        write!(
+            f,
+            "{AGENCY_KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(self.to_bytes())
+        )
     }
 }
 
@@ -233,7 +250,10 @@ impl FromStr for AgencyKey {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let body = s.trim().strip_prefix(AGENCY_KEY_PREFIX).ok_or(Error::Prefix)?;
+        let body = s
+            .trim()
+            .strip_prefix(AGENCY_KEY_PREFIX)
+            .ok_or(Error::Prefix)?;
         let mut bytes = [0u8; 128];
         match URL_SAFE_NO_PAD.decode_slice(body, &mut bytes) {
             Ok(128) => {}
@@ -241,7 +261,8 @@ impl FromStr for AgencyKey {
         }
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&bytes[..32]);
-        let verifying = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| Error::BadPoint)?;
+        let verifying =
+            ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| Error::BadPoint)?;
         let mut xk = [0u8; 32];
         xk.copy_from_slice(&bytes[32..64]);
         let sealing = x25519_dalek::PublicKey::from(xk);
@@ -253,7 +274,9 @@ impl FromStr for AgencyKey {
             .map_err(|_| Error::BadSignature)?;
         // verify_strict also rejects weak keys; keep the plain check too so
         // the intent is visible.
-        verifying.verify(&card_message(&verifying, &sealing), &signature).map_err(|_| Error::BadSignature)?;
+        verifying
+            .verify(&card_message(&verifying, &sealing), &signature)
+            .map_err(|_| Error::BadSignature)?;
         Ok(AgencyKey {
             verifying,
             sealing,
@@ -289,7 +312,10 @@ mod tests {
             }
         }
         assert_eq!("ed25519:abc".parse::<AgencyKey>(), Err(Error::Prefix));
-        assert_eq!(format!("{AGENCY_KEY_PREFIX}abc").parse::<AgencyKey>(), Err(Error::Encoding));
+        assert_eq!(
+            format!("{AGENCY_KEY_PREFIX}abc").parse::<AgencyKey>(),
+            Err(Error::Encoding)
+        );
     }
 
     #[test]
@@ -305,7 +331,10 @@ mod tests {
         assert_eq!(back.public_key(), sealing.public_key());
         assert_eq!(format!("{sealing:?}"), "SealingKey(..)");
 
-        assert!(matches!(SigningKey::from_file_text(&sealing.to_file_text()), Err(Error::FileHeader { .. })));
+        assert!(matches!(
+            SigningKey::from_file_text(&sealing.to_file_text()),
+            Err(Error::FileHeader { .. })
+        ));
         assert!(matches!(
             SigningKey::from_file_text("LIAISON ED25519 SIGNING KEY v1\nshort\n"),
             Err(Error::FileBody { .. })

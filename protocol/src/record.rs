@@ -36,13 +36,25 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<Country>,
     /// When the record was created at the agency (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created: Option<OffsetDateTime>,
     /// When the record was last changed at the agency (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated: Option<OffsetDateTime>,
     /// When the record must be purged (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires: Option<OffsetDateTime>,
     /// The people, phones, documents... the record is about.
     #[serde(default)]
@@ -292,7 +304,9 @@ impl FromStr for Grading {
     type Err = BadGrading;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || BadGrading { given: s.to_owned() };
+        let bad = || BadGrading {
+            given: s.to_owned(),
+        };
         let mut chars = s.trim().chars();
         let (Some(r), Some(c), None) = (chars.next(), chars.next(), chars.next()) else {
             return Err(bad());
@@ -301,7 +315,10 @@ impl FromStr for Grading {
         if !('A'..='F').contains(&r) {
             return Err(bad());
         }
-        let c = c.to_digit(10).filter(|d| (1..=6).contains(d)).ok_or_else(bad)?;
+        let c = c
+            .to_digit(10)
+            .filter(|d| (1..=6).contains(d))
+            .ok_or_else(bad)?;
         Ok(Grading {
             reliability: r,
             credibility: c as u8,
@@ -392,7 +409,9 @@ impl FromStr for Handling {
             "AMBER" => Ok(Handling::Amber),
             "AMBER+STRICT" => Ok(Handling::AmberStrict),
             "RED" => Ok(Handling::Red),
-            _ => Err(BadHandling { given: s.to_owned() }),
+            _ => Err(BadHandling {
+                given: s.to_owned(),
+            }),
         }
     }
 }
@@ -423,11 +442,19 @@ mod tests {
              {"ref":"t1","type":"phone","number":"0775 987 817"}],
  "links":[{"from":"p1","to":"t1","rel":"uses"}]}"#;
         let r: Record = serde_json::from_str(line).unwrap();
-        assert_eq!(r.grading, Some(Grading { reliability: 'B', credibility: 2 }));
+        assert_eq!(
+            r.grading,
+            Some(Grading {
+                reliability: 'B',
+                credibility: 2
+            })
+        );
         assert_eq!(r.handling, Handling::Amber);
         assert_eq!(r.country.unwrap().alpha3(), "KGZ");
         assert_eq!(r.extra["source_unit"], "Osh border post");
-        let Entity::Person(p) = &r.entities[0] else { panic!("first entity is the person") };
+        let Entity::Person(p) = &r.entities[0] else {
+            panic!("first entity is the person")
+        };
         assert_eq!(p.extra["eye_colour"], "brown");
         let back: Record = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
@@ -440,7 +467,10 @@ mod tests {
         assert!("B22".parse::<Grading>().is_err());
         assert_eq!("c3".parse::<Grading>().unwrap().to_string(), "C3");
         assert_eq!("TLP:WHITE".parse::<Handling>(), Ok(Handling::Clear));
-        assert_eq!("tlp:amber+strict".parse::<Handling>(), Ok(Handling::AmberStrict));
+        assert_eq!(
+            "tlp:amber+strict".parse::<Handling>(),
+            Ok(Handling::AmberStrict)
+        );
         assert!("TLP:PURPLE".parse::<Handling>().is_err());
         for h in Handling::ALL {
             assert_eq!(h.as_str().parse::<Handling>(), Ok(h));

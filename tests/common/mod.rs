@@ -17,17 +17,25 @@ pub(crate) fn binary() -> &'static Path {
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "liaison", "--bin", "liaison", "--message-format=json"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "liaison",
+                "--bin",
+                "liaison",
+                "--message-format=json",
+            ])
             .stderr(Stdio::inherit())
             .output()
             .expect("cargo runs");
         assert!(out.status.success(), "building the liaison binary failed");
         String::from_utf8_lossy(&out.stdout)
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["target"]["name"] == "liaison" && v["executable"].is_string())
-            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .last()
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
             .expect("cargo reported the liaison executable")
     })
 }
@@ -51,7 +59,8 @@ impl Run {
 
     /// Parses stdout as one JSON value.
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -114,7 +123,20 @@ impl Node {
     /// `liaison init` a node named `name` in a new temporary folder.
     pub(crate) fn init(name: &str, country: &str) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
-        let run = liaison_in(dir.path(), &["init", "--dir", "node", "--name", name, "--country", country, "--listen", "/ip4/127.0.0.1/tcp/0"]);
+        let run = liaison_in(
+            dir.path(),
+            &[
+                "init",
+                "--dir",
+                "node",
+                "--name",
+                name,
+                "--country",
+                country,
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+            ],
+        );
         assert_eq!(run.code, 0, "init failed: {run:?}");
         let config = dir.path().join("node").join("liaison.toml");
         Node { dir, config }

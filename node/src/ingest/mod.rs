@@ -14,8 +14,8 @@
 
 pub mod read;
 
-use std::fmt;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -79,9 +79,16 @@ impl fmt::Display for RefusedLine {
 }
 
 /// Checks a record and computes its selectors.
-pub fn prepare(record: &Record, default_country: Option<Country>) -> Result<Vec<Selector>, Refusal> {
+pub fn prepare(
+    record: &Record,
+    default_country: Option<Country>,
+) -> Result<Vec<Selector>, Refusal> {
     let id = record.id.trim();
-    if id.is_empty() || id != record.id || record.id.len() > MAX_ID_LEN || record.id.chars().any(char::is_control) {
+    if id.is_empty()
+        || id != record.id
+        || record.id.len() > MAX_ID_LEN
+        || record.id.chars().any(char::is_control)
+    {
         return Err(Refusal::new(
             Some("id".into()),
             format!("record ids are 1 to {MAX_ID_LEN} bytes without control characters or surrounding spaces"),
@@ -90,14 +97,18 @@ pub fn prepare(record: &Record, default_country: Option<Country>) -> Result<Vec<
     if record.entities.is_empty() {
         return Err(Refusal::new(
             Some("entities".into()),
-            "a record needs at least one entity to be matched (check the spelling of `entities`)".into(),
+            "a record needs at least one entity to be matched (check the spelling of `entities`)"
+                .into(),
         ));
     }
     let mut refs: Vec<&str> = Vec::with_capacity(record.entities.len());
     for (i, e) in record.entities.iter().enumerate() {
         if let Some(r) = e.reference() {
             if refs.contains(&r) {
-                return Err(Refusal::new(Some(format!("entities[{i}].ref")), format!("{r:?} is used by two entities: refs must be unique in a record")));
+                return Err(Refusal::new(
+                    Some(format!("entities[{i}].ref")),
+                    format!("{r:?} is used by two entities: refs must be unique in a record"),
+                ));
             }
             refs.push(r);
         }
@@ -105,7 +116,10 @@ pub fn prepare(record: &Record, default_country: Option<Country>) -> Result<Vec<
     for (i, l) in record.links.iter().enumerate() {
         for (end, r) in [("from", &l.from), ("to", &l.to)] {
             if !refs.contains(&r.as_str()) {
-                return Err(Refusal::new(Some(format!("links[{i}].{end}")), format!("no entity has ref {r:?}")));
+                return Err(Refusal::new(
+                    Some(format!("links[{i}].{end}")),
+                    format!("no entity has ref {r:?}"),
+                ));
             }
         }
     }
@@ -114,13 +128,21 @@ pub fn prepare(record: &Record, default_country: Option<Country>) -> Result<Vec<
     };
     let mut selectors = Vec::with_capacity(record.entities.len() * 2);
     for (i, e) in record.entities.iter().enumerate() {
-        normalize::entity_selectors(e, &ctx, &mut selectors)
-            .map_err(|e| Refusal::new(Some(format!("entities[{i}].{}", e.field)), e.error.to_string()))?;
+        normalize::entity_selectors(e, &ctx, &mut selectors).map_err(|e| {
+            Refusal::new(
+                Some(format!("entities[{i}].{}", e.field)),
+                e.error.to_string(),
+            )
+        })?;
     }
     if let Some(s) = selectors.iter().find(|s| s.value.len() > MAX_SELECTOR_LEN) {
         return Err(Refusal::new(
             Some("entities".into()),
-            format!("a {} identifier is {} bytes long, over the {MAX_SELECTOR_LEN} byte limit", s.kind, s.value.len()),
+            format!(
+                "a {} identifier is {} bytes long, over the {MAX_SELECTOR_LEN} byte limit",
+                s.kind,
+                s.value.len()
+            ),
         ));
     }
     selectors.sort_unstable();
@@ -215,7 +237,12 @@ struct Done {
 /// core) parse, check and normalise; the calling thread puts results back
 /// in file order and commits them in batches. Every channel is bounded, so
 /// memory stays flat whatever the input size.
-pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn Observer) -> Result<Summary, Error> {
+pub fn run(
+    store: &Store,
+    files: &[PathBuf],
+    opts: &Options,
+    observer: &mut dyn Observer,
+) -> Result<Summary, Error> {
     // Every file must open before anything is stored, so a typo in the
     // last name does not leave a half-done run.
     for path in files {
@@ -224,7 +251,9 @@ pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn 
             source,
         })?;
     }
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     let progress = Arc::new(AtomicU64::new(0));
     let (work_tx, work_rx) = mpsc::sync_channel::<Work>(2 * workers);
     // Shared by the workers only: when they have all stopped, the receiver
@@ -249,8 +278,19 @@ pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn 
                     Err(_) => return,
                 };
                 let Ok(work) = work else { return };
-                let results = work.items.map(|items| items.into_iter().map(|i| process(i, &work.file, opts, now)).collect());
-                if done_tx.send(Done { seq: work.seq, results }).is_err() {
+                let results = work.items.map(|items| {
+                    items
+                        .into_iter()
+                        .map(|i| process(i, &work.file, opts, now))
+                        .collect()
+                });
+                if done_tx
+                    .send(Done {
+                        seq: work.seq,
+                        results,
+                    })
+                    .is_err()
+                {
                     return;
                 }
             });
@@ -287,7 +327,13 @@ pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn 
                         Ok(prepared) => {
                             batch.push(prepared);
                             if batch.len() >= opts.batch_size {
-                                commit(std::mem::replace(&mut batch, Vec::with_capacity(opts.batch_size)), &mut summary)?;
+                                commit(
+                                    std::mem::replace(
+                                        &mut batch,
+                                        Vec::with_capacity(opts.batch_size),
+                                    ),
+                                    &mut summary,
+                                )?;
                                 if last_report.elapsed() >= Duration::from_millis(100) {
                                     observer.committed(&summary, progress.load(Ordering::Relaxed));
                                     last_report = Instant::now();
@@ -327,7 +373,12 @@ pub fn run(store: &Store, files: &[PathBuf], opts: &Options, observer: &mut dyn 
 }
 
 /// One line to a prepared record or a located refusal.
-fn process(item: read::Item, file: &Path, opts: &Options, now: i64) -> Result<Prepared, RefusedLine> {
+fn process(
+    item: read::Item,
+    file: &Path,
+    opts: &Options,
+    now: i64,
+) -> Result<Prepared, RefusedLine> {
     let line = item.line;
     let refused = |refusal| RefusedLine {
         file: file.to_owned(),
@@ -345,7 +396,12 @@ fn process(item: read::Item, file: &Path, opts: &Options, now: i64) -> Result<Pr
 }
 
 /// The reader thread: lines into numbered chunks of work.
-fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mpsc::SyncSender<Work>) {
+fn read_all(
+    files: &[PathBuf],
+    opts: &Options,
+    progress: Arc<AtomicU64>,
+    tx: mpsc::SyncSender<Work>,
+) {
     let mut seq = 0u64;
     let mut send = |file: &Arc<PathBuf>, items: Result<Vec<read::Item>, Error>| {
         let work = Work {
@@ -358,7 +414,13 @@ fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mps
     };
     for path in files {
         let file = Arc::new(path.clone());
-        let items = match read::open(path, opts.format, opts.max_line, opts.country, Arc::clone(&progress)) {
+        let items = match read::open(
+            path,
+            opts.format,
+            opts.max_line,
+            opts.country,
+            Arc::clone(&progress),
+        ) {
             Ok(items) => items,
             Err(source) => {
                 send(
@@ -374,7 +436,12 @@ fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mps
         let mut chunk = Vec::with_capacity(CHUNK);
         for item in items {
             chunk.push(item);
-            if chunk.len() == CHUNK && !send(&file, Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))) {
+            if chunk.len() == CHUNK
+                && !send(
+                    &file,
+                    Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))),
+                )
+            {
                 return;
             }
         }
@@ -386,5 +453,9 @@ fn read_all(files: &[PathBuf], opts: &Options, progress: Arc<AtomicU64>, tx: mps
 
 /// The files' total size in bytes, for a progress bar's length.
 pub fn total_bytes(files: &[PathBuf]) -> u64 {
-    files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }

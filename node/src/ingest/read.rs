@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use liaison_protocol::normalize::phone;
 use liaison_protocol::record::{
-    Account, Device, Document, Email, Entity, Extra, Link, Organization, Person, Phone, Record, Vehicle,
+    Account, Device, Document, Email, Entity, Extra, Link, Organization, Person, Phone, Record,
+    Vehicle,
 };
 use liaison_protocol::Country;
 use serde_json::Value;
@@ -99,8 +100,17 @@ pub fn open(
     progress: Arc<AtomicU64>,
 ) -> io::Result<Box<dyn Iterator<Item = Item> + Send>> {
     let file = File::open(path)?;
-    let mut reader = BufReader::with_capacity(1 << 16, Counting { inner: file, read: progress });
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read: progress,
+        },
+    );
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     let format = match (forced, ext.as_deref()) {
         (Some(f), _) => f,
         (None, Some("ndjson" | "jsonl" | "json")) => Format::Ndjson,
@@ -122,14 +132,23 @@ pub fn open(
             done: false,
         }),
         Format::Csv | Format::Cdr => {
-            let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+            let mut csv = csv::ReaderBuilder::new()
+                .flexible(true)
+                .trim(csv::Trim::All)
+                .from_reader(reader);
             let headers: Vec<String> = csv
                 .headers()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("cannot read the CSV header: {e}")))?
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("cannot read the CSV header: {e}"),
+                    )
+                })?
                 .iter()
                 .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
                 .collect();
-            let is_cdr = headers.iter().any(|h| h == "caller") && headers.iter().any(|h| h == "callee");
+            let is_cdr =
+                headers.iter().any(|h| h == "caller") && headers.iter().any(|h| h == "callee");
             if forced == Some(Format::Cdr) || (forced.is_none() && is_cdr) {
                 Box::new(Rows {
                     csv,
@@ -210,7 +229,10 @@ impl<R: BufRead> Iterator for Ndjson<R> {
                     self.done = true;
                     return Some(Item {
                         line: self.line + 1,
-                        body: Body::Refused(Refusal::new(None, format!("read error, the rest of the file is not read: {e}"))),
+                        body: Body::Refused(Refusal::new(
+                            None,
+                            format!("read error, the rest of the file is not read: {e}"),
+                        )),
                     });
                 }
             };
@@ -288,7 +310,10 @@ impl<R: Read> Iterator for Rows<R> {
                 let record = if bytes > self.max_line {
                     Err(Refusal::new(
                         None,
-                        format!("row is {bytes} bytes, over the {} byte limit (ingest.max_line_bytes)", self.max_line),
+                        format!(
+                            "row is {bytes} bytes, over the {} byte limit (ingest.max_line_bytes)",
+                            self.max_line
+                        ),
                     ))
                 } else {
                     let cells: Vec<(&str, &str)> = self
@@ -318,7 +343,10 @@ impl<R: Read> Iterator for Rows<R> {
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                let fatal = !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. });
+                let fatal = !matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                );
                 let item = Item {
                     line,
                     body: Body::Refused(Refusal::new(None, format!("cannot read the row: {e}"))),
@@ -330,10 +358,16 @@ impl<R: Read> Iterator for Rows<R> {
     }
 }
 
-
 /// Document types recognised in CSV column names (`passport_number`,
 /// `passport_country`, ...).
-const DOC_TYPES: &[&str] = &["passport", "id_card", "residence_permit", "visa", "driving_licence", "document"];
+const DOC_TYPES: &[&str] = &[
+    "passport",
+    "id_card",
+    "residence_permit",
+    "visa",
+    "driving_licence",
+    "document",
+];
 
 fn text(v: &str) -> Option<String> {
     Some(v.to_owned())
@@ -367,14 +401,21 @@ pub fn csv_record(cells: &[(&str, &str)]) -> Result<Record, Refusal> {
     let time = |name: &str, v: &str| {
         time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
             .map(Some)
-            .map_err(|_| field(name, format!("{v:?} is not an RFC 3339 time: write it like 2024-05-01T09:30:00Z")))
+            .map_err(|_| {
+                field(
+                    name,
+                    format!("{v:?} is not an RFC 3339 time: write it like 2024-05-01T09:30:00Z"),
+                )
+            })
     };
     for &(name, value) in cells {
         match name {
             "id" | "record_id" => r.id = value.to_owned(),
             "summary" => r.summary = text(value),
             "grading" => r.grading = Some(value.parse().map_err(|e| field(name, format!("{e}")))?),
-            "handling" | "tlp" => r.handling = value.parse().map_err(|e| field(name, format!("{e}")))?,
+            "handling" | "tlp" => {
+                r.handling = value.parse().map_err(|e| field(name, format!("{e}")))?
+            }
             "country" => r.country = Some(value.parse().map_err(|e| field(name, format!("{e}")))?),
             "created" => r.created = time(name, value)?,
             "updated" => r.updated = time(name, value)?,
@@ -410,16 +451,27 @@ pub fn csv_record(cells: &[(&str, &str)]) -> Result<Record, Refusal> {
                         }
                     }
                     None => {
-                        r.extra.insert(name.to_owned(), Value::String(value.to_owned()));
+                        r.extra
+                            .insert(name.to_owned(), Value::String(value.to_owned()));
                     }
                 }
             }
         }
     }
     if r.id.is_empty() {
-        return Err(Refusal::new(Some("record_id".into()), "missing: every row needs a `record_id` (or `id`) column value".into()));
+        return Err(Refusal::new(
+            Some("record_id".into()),
+            "missing: every row needs a `record_id` (or `id`) column value".into(),
+        ));
     }
-    let has_person = [&person.surname, &person.given, &person.full_name, &person.patronymic].iter().any(|v| v.is_some());
+    let has_person = [
+        &person.surname,
+        &person.given,
+        &person.full_name,
+        &person.patronymic,
+    ]
+    .iter()
+    .any(|v| v.is_some());
     if has_person {
         person.reference = Some("p1".into());
         r.entities.push(Entity::Person(person));
@@ -440,9 +492,27 @@ pub fn csv_record(cells: &[(&str, &str)]) -> Result<Record, Refusal> {
     for (name, value) in multi {
         for v in value.split(';').map(str::trim).filter(|v| !v.is_empty()) {
             let (entity, rel) = match name {
-                "phone" | "phones" => (Entity::Phone(Phone { number: v.into(), ..Phone::default() }), "uses"),
-                "email" | "emails" => (Entity::Email(Email { address: v.into(), ..Email::default() }), "uses"),
-                _ => (Entity::Device(Device { imei: v.into(), ..Device::default() }), "uses"),
+                "phone" | "phones" => (
+                    Entity::Phone(Phone {
+                        number: v.into(),
+                        ..Phone::default()
+                    }),
+                    "uses",
+                ),
+                "email" | "emails" => (
+                    Entity::Email(Email {
+                        address: v.into(),
+                        ..Email::default()
+                    }),
+                    "uses",
+                ),
+                _ => (
+                    Entity::Device(Device {
+                        imei: v.into(),
+                        ..Device::default()
+                    }),
+                    "uses",
+                ),
             };
             push(&mut r, entity, rel);
         }
@@ -451,7 +521,10 @@ pub fn csv_record(cells: &[(&str, &str)]) -> Result<Record, Refusal> {
     doc_types.sort_by_key(|(t, _)| *t);
     for (t, mut d) in doc_types {
         if d.number.is_empty() {
-            return Err(Refusal::new(Some(format!("{t}_number")), format!("missing: the row has other {t}_ columns but no number")));
+            return Err(Refusal::new(
+                Some(format!("{t}_number")),
+                format!("missing: the row has other {t}_ columns but no number"),
+            ));
         }
         if d.doc_type.is_none() && t != "document" {
             d.doc_type = Some(t.to_owned());
@@ -491,13 +564,25 @@ fn set_reference(entity: Entity, reference: String) -> Entity {
 pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Record, Refusal> {
     let get = |name: &str| cells.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
     let need = |name: &str| {
-        get(name).ok_or_else(|| Refusal::new(Some(name.to_owned()), format!("missing: every call needs a `{name}`")))
+        get(name).ok_or_else(|| {
+            Refusal::new(
+                Some(name.to_owned()),
+                format!("missing: every call needs a `{name}`"),
+            )
+        })
     };
     let (caller, callee, start) = (need("caller")?, need("callee")?, need("start")?);
-    let norm = |name: &str, v: &str| phone::e164(v, country).map_err(|e| Refusal::new(Some(name.to_owned()), e.to_string()));
+    let norm = |name: &str, v: &str| {
+        phone::e164(v, country).map_err(|e| Refusal::new(Some(name.to_owned()), e.to_string()))
+    };
     let (a, b) = (norm("caller", caller)?, norm("callee", callee)?);
-    let start_ok = time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339).is_ok()
-        || time::PrimitiveDateTime::parse(start, time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).is_ok();
+    let start_ok =
+        time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339).is_ok()
+            || time::PrimitiveDateTime::parse(
+                start,
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+            )
+            .is_ok();
     if !start_ok {
         return Err(Refusal::new(
             Some("start".into()),
@@ -507,9 +592,12 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
     let mut link_extra = Extra::new();
     link_extra.insert("start".into(), Value::String(start.to_owned()));
     if let Some(d) = get("duration") {
-        let secs: u64 = d
-            .parse()
-            .map_err(|_| Refusal::new(Some("duration".into()), format!("{d:?} is not whole seconds: write 185, not 3:05")))?;
+        let secs: u64 = d.parse().map_err(|_| {
+            Refusal::new(
+                Some("duration".into()),
+                format!("{d:?} is not whole seconds: write 185, not 3:05"),
+            )
+        })?;
         link_extra.insert("duration".into(), Value::from(secs));
     }
     if let Some(c) = get("cell") {
@@ -522,7 +610,13 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
         }
     }
     let digest = Sha256::digest(format!("{a}|{b}|{start}").as_bytes());
-    let id = format!("CDR-{}", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let id = format!(
+        "CDR-{}",
+        digest[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     Ok(Record {
         id,
         summary: Some(format!("Call from {a} to {b} at {start}")),
@@ -533,10 +627,23 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
         updated: None,
         expires: None,
         entities: vec![
-            Entity::Phone(Phone { reference: Some("caller".into()), number: caller.to_owned(), extra: Extra::new() }),
-            Entity::Phone(Phone { reference: Some("callee".into()), number: callee.to_owned(), extra: Extra::new() }),
+            Entity::Phone(Phone {
+                reference: Some("caller".into()),
+                number: caller.to_owned(),
+                extra: Extra::new(),
+            }),
+            Entity::Phone(Phone {
+                reference: Some("callee".into()),
+                number: callee.to_owned(),
+                extra: Extra::new(),
+            }),
         ],
-        links: vec![Link { from: "caller".into(), to: "callee".into(), rel: "called".into(), extra: link_extra }],
+        links: vec![Link {
+            from: "caller".into(),
+            to: "callee".into(),
+            rel: "called".into(),
+            extra: link_extra,
+        }],
         extra,
     })
 }
@@ -554,13 +661,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        open(&path, format, 200, Some("KGZ".parse().unwrap()), Arc::default())
-            .unwrap()
-            .map(|i| Got {
-                line: i.line,
-                record: i.into_record().0,
-            })
-            .collect()
+        open(
+            &path,
+            format,
+            200,
+            Some("KGZ".parse().unwrap()),
+            Arc::default(),
+        )
+        .unwrap()
+        .map(|i| Got {
+            line: i.line,
+            record: i.into_record().0,
+        })
+        .collect()
     }
 
     #[test]
@@ -580,7 +693,11 @@ mod tests {
         let e = got[3].record.as_ref().unwrap_err();
         assert_eq!(e.field.as_deref(), Some("entities[0].type"), "{e}");
         assert!(e.reason.contains("unknown variant `ufo`"), "{e}");
-        assert_eq!(got[4].record.as_ref().unwrap().id, "d", "a last line without newline is read");
+        assert_eq!(
+            got[4].record.as_ref().unwrap().id,
+            "d",
+            "a last line without newline is read"
+        );
     }
 
     #[test]
@@ -604,12 +721,20 @@ mod tests {
         assert_eq!(got[0].line, 2);
         assert_eq!(r.id, "KZ-1");
         let types: Vec<&str> = r.entities.iter().map(Entity::type_name).collect();
-        assert_eq!(types, vec!["person", "phone", "phone", "document", "vehicle"]);
+        assert_eq!(
+            types,
+            vec!["person", "phone", "phone", "document", "vehicle"]
+        );
         assert_eq!(r.links.len(), 4);
         assert!(r.links.iter().all(|l| l.from == "p1"));
         assert_eq!(r.extra["source_unit"], "Dostyk post");
-        let Entity::Document(d) = &r.entities[3] else { panic!() };
-        assert_eq!((d.doc_type.as_deref(), d.country.as_deref()), (Some("passport"), Some("KGZ")));
+        let Entity::Document(d) = &r.entities[3] else {
+            panic!()
+        };
+        assert_eq!(
+            (d.doc_type.as_deref(), d.country.as_deref()),
+            (Some("passport"), Some("KGZ"))
+        );
         let e = got[1].record.as_ref().unwrap_err();
         assert_eq!((got[1].line, e.field.as_deref()), (3, Some("record_id")));
     }
@@ -622,11 +747,20 @@ mod tests {
                     0775 987 817,+992 93 555 1234,yesterday,185,OSH-0042\n\
                     0775 987 817,+992 93 555 1234,2024-05-01 09:30:00,3:05,OSH-0042\n";
         let got = items(text, None, "calls.csv");
-        let (a, b) = (got[0].record.as_ref().unwrap(), got[1].record.as_ref().unwrap());
+        let (a, b) = (
+            got[0].record.as_ref().unwrap(),
+            got[1].record.as_ref().unwrap(),
+        );
         assert_eq!(a.id, b.id, "the same call written two ways is one record");
         assert_eq!(a.links[0].rel, "called");
         assert_eq!(a.links[0].extra["duration"], 185);
-        assert_eq!(got[2].record.as_ref().unwrap_err().field.as_deref(), Some("start"));
-        assert_eq!(got[3].record.as_ref().unwrap_err().field.as_deref(), Some("duration"));
+        assert_eq!(
+            got[2].record.as_ref().unwrap_err().field.as_deref(),
+            Some("start")
+        );
+        assert_eq!(
+            got[3].record.as_ref().unwrap_err().field.as_deref(),
+            Some("duration")
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn run(records: &Records<'_>) -> Result<Report, Error> {
     let mut pairs = Vec::new();
     records.for_each(|id, selectors| {
         report.records += 1;
-        let mut unique: Vec<_> = selectors.iter().filter(|s| super::records::is_indexed(s)).collect();
+        let mut unique: Vec<_> = selectors
+            .iter()
+            .filter(|s| super::records::is_indexed(s))
+            .collect();
         unique.sort();
         unique.dedup();
         for s in unique {
@@ -55,26 +58,40 @@ pub fn run(records: &Records<'_>) -> Result<Report, Error> {
                 j += 1;
             }
             (Some(a), b) if b.is_none_or(|b| a < b) => {
-                report.problems.push(format!("record {} holds {} but the index lacks it", a.1, a.0));
+                report.problems.push(format!(
+                    "record {} holds {} but the index lacks it",
+                    a.1, a.0
+                ));
                 i += 1;
             }
             (_, Some(b)) => {
-                report.problems.push(format!("index entry {} points at record {}, which does not hold it", b.0, b.1));
+                report.problems.push(format!(
+                    "index entry {} points at record {}, which does not hold it",
+                    b.0, b.1
+                ));
                 j += 1;
             }
             (Some(_), None) | (None, None) => unreachable!("loop condition"),
         }
         if report.problems.len() >= 100 {
-            report.problems.push("... stopped after 100 problems".into());
+            report
+                .problems
+                .push("... stopped after 100 problems".into());
             break;
         }
     }
     let counts = records.counts()?;
     if counts.records != report.records {
-        report.problems.push(format!("record counter says {}, the store holds {}", counts.records, report.records));
+        report.problems.push(format!(
+            "record counter says {}, the store holds {}",
+            counts.records, report.records
+        ));
     }
     if counts.selectors != expected {
-        report.problems.push(format!("selector counters {:?} differ from the index {:?}", counts.selectors, expected));
+        report.problems.push(format!(
+            "selector counters {:?} differ from the index {:?}",
+            counts.selectors, expected
+        ));
     }
     Ok(report)
 }

@@ -42,7 +42,8 @@ pub(crate) fn selector_entry(selector: &Selector, id: &str) -> Vec<u8> {
 
 /// The record id at the end of an index entry whose prefix is `prefix_len` long.
 pub(crate) fn selector_entry_record(key: &[u8], prefix_len: usize) -> Option<&str> {
-    key.get(prefix_len..).and_then(|id| std::str::from_utf8(id).ok())
+    key.get(prefix_len..)
+        .and_then(|id| std::str::from_utf8(id).ok())
 }
 
 /// The selector an index entry key starts with, and the record id after it.
@@ -104,7 +105,10 @@ mod tests {
         // Kinds separate equal values.
         let c = Selector::new(SelectorKind::Document, "+996775987817");
         assert!(!key.starts_with(&selector_prefix(&c)));
-        assert_eq!(selector_entry_record(&key, selector_prefix(&a).len()), Some("KG-1"));
+        assert_eq!(
+            selector_entry_record(&key, selector_prefix(&a).len()),
+            Some("KG-1")
+        );
         assert!(decode_selector_entry(&[1, 1, 0]).is_none());
         assert!(decode_selector_entry(&[99, 1, 0, 0]).is_none());
     }

@@ -19,7 +19,9 @@ pub mod records;
 
 use std::path::{Path, PathBuf};
 
-use rocksdb::{BlockBasedOptions, ColumnFamilyDescriptor, IteratorMode, Options, ReadOptions, WriteOptions, DB};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, IteratorMode, Options, ReadOptions, WriteOptions, DB,
+};
 
 /// The store layout this code reads and writes.
 const LAYOUT_VERSION: u32 = 1;
@@ -99,7 +101,9 @@ pub struct Batch {
 
 impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch").field("ops", &self.ops.len()).finish()
+        f.debug_struct("Batch")
+            .field("ops", &self.ops.len())
+            .finish()
     }
 }
 
@@ -153,14 +157,22 @@ impl Store {
             table.set_bloom_filter(10.0, false);
             o.set_block_based_table_factory(&table);
             if c == Column::Records || c == Column::Selectors {
-                o.set_write_buffer_size(std::env::var("LIAISON_WB").ok().and_then(|v| v.parse().ok()).unwrap_or(64) << 20);
+                o.set_write_buffer_size(
+                    std::env::var("LIAISON_WB")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(64)
+                        << 20,
+                );
             }
             ColumnFamilyDescriptor::new(c.name(), o)
         });
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
             let message = e.into_string();
             if message.contains("LOCK") || message.contains("lock") {
-                Error::Locked { path: path.to_owned() }
+                Error::Locked {
+                    path: path.to_owned(),
+                }
             } else {
                 Error::Rocks {
                     doing: "opening the store",
@@ -185,7 +197,9 @@ impl Store {
                 self.write_durable(b)
             }
             Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_slice()).map(u32::from_be_bytes).unwrap_or(u32::MAX);
+                let found = <[u8; 4]>::try_from(v.as_slice())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(u32::MAX);
                 if found == LAYOUT_VERSION {
                     Ok(())
                 } else {
@@ -211,7 +225,9 @@ impl Store {
 
     /// The value at `key`.
     pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        self.db.get_cf(self.cf(column), key).map_err(rocks("reading"))
+        self.db
+            .get_cf(self.cf(column), key)
+            .map_err(rocks("reading"))
     }
 
     /// The values at `keys`, in order.
@@ -247,7 +263,9 @@ impl Store {
         // order cost a few comparisons each instead of a full search: ingest
         // of a batch of index entries runs several times faster sorted. The
         // sort is stable, so two writes to one key keep their order.
-        batch.ops.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
+        batch
+            .ops
+            .sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
         let mut wb = rocksdb::WriteBatch::default();
         for (column, key, value) in batch.ops {
             match value {
@@ -270,9 +288,11 @@ impl Store {
         if let Some(upper) = prefix_upper_bound(prefix) {
             ro.set_iterate_upper_bound(upper);
         }
-        let iter = self
-            .db
-            .iterator_cf_opt(self.cf(column), ro, IteratorMode::From(prefix, rocksdb::Direction::Forward));
+        let iter = self.db.iterator_cf_opt(
+            self.cf(column),
+            ro,
+            IteratorMode::From(prefix, rocksdb::Direction::Forward),
+        );
         for item in iter {
             let (k, v) = item.map_err(rocks("scanning"))?;
             if !k.starts_with(prefix) || !visit(&k, &v) {
@@ -325,9 +345,19 @@ mod tests {
                 true
             })
             .unwrap();
-        assert_eq!(seen, vec![b"a\x01".to_vec(), b"a\x02".to_vec(), b"a\xff".to_vec()]);
-        assert_eq!(store.get(Column::Records, b"r").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(store.get(Column::Meta, b"r").unwrap(), None, "columns are separate");
+        assert_eq!(
+            seen,
+            vec![b"a\x01".to_vec(), b"a\x02".to_vec(), b"a\xff".to_vec()]
+        );
+        assert_eq!(
+            store.get(Column::Records, b"r").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        assert_eq!(
+            store.get(Column::Meta, b"r").unwrap(),
+            None,
+            "columns are separate"
+        );
 
         assert!(matches!(Store::open(dir.path()), Err(Error::Locked { .. })));
         drop(store);

@@ -122,7 +122,12 @@ pub struct Prepared {
 
 impl Prepared {
     /// Encodes `record`, serialising it to JSON.
-    pub fn new(record: &Record, selectors: Vec<Selector>, source: &str, ingested_at: i64) -> Prepared {
+    pub fn new(
+        record: &Record,
+        selectors: Vec<Selector>,
+        source: &str,
+        ingested_at: i64,
+    ) -> Prepared {
         let json = serde_json::to_vec(record).expect("a record always serialises to JSON");
         Prepared::with_json(record.id.clone(), &json, selectors, source, ingested_at)
     }
@@ -130,7 +135,13 @@ impl Prepared {
     /// Encodes a record from the JSON it was read from, byte for byte, so
     /// the store keeps exactly what the agency wrote. `json` must be what
     /// `record` was parsed from.
-    pub fn with_json(id: String, json: &[u8], selectors: Vec<Selector>, source: &str, ingested_at: i64) -> Prepared {
+    pub fn with_json(
+        id: String,
+        json: &[u8],
+        selectors: Vec<Selector>,
+        source: &str,
+        ingested_at: i64,
+    ) -> Prepared {
         let selectors = canonical(selectors);
         let source = &source.as_bytes()[..source.len().min(u16::MAX as usize)];
         let mut value = Vec::with_capacity(16 + source.len() + json.len() + selectors.len() * 24);
@@ -143,7 +154,11 @@ impl Prepared {
             put_selector(&mut value, s);
         }
         value.extend_from_slice(json);
-        Prepared { id, selectors, value }
+        Prepared {
+            id,
+            selectors,
+            value,
+        }
     }
 
     /// The record's id.
@@ -194,8 +209,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes the header: everything but the record JSON, which is returned raw.
-fn decode_head(bytes: &[u8]) -> Result<(i64, String, Vec<Selector>, &[u8]), Error> {
+/// A stored value with its record JSON not yet parsed.
+struct Head<'a> {
+    ingested_at: i64,
+    source: String,
+    selectors: Vec<Selector>,
+    json: &'a [u8],
+}
+
+/// Decodes everything but the record JSON, which is returned raw.
+fn decode_head(bytes: &[u8]) -> Result<Head<'_>, Error> {
     let mut r = Reader(bytes);
     if r.u8()? != FORMAT {
         return Err(corrupt("unknown record format"));
@@ -206,7 +229,8 @@ fn decode_head(bytes: &[u8]) -> Result<(i64, String, Vec<Selector>, &[u8]), Erro
     let count = r.u32()? as usize;
     let mut selectors = Vec::with_capacity(count.min(1024));
     for _ in 0..count {
-        let kind = SelectorKind::from_code(r.u8()?).ok_or_else(|| corrupt("unknown selector kind"))?;
+        let kind =
+            SelectorKind::from_code(r.u8()?).ok_or_else(|| corrupt("unknown selector kind"))?;
         let version = r.u8()?;
         let len = r.u16()? as usize;
         selectors.push(Selector {
@@ -215,12 +239,22 @@ fn decode_head(bytes: &[u8]) -> Result<(i64, String, Vec<Selector>, &[u8]), Erro
             value: r.str(len)?.to_owned(),
         });
     }
-    Ok((ingested_at, source, selectors, r.0))
+    Ok(Head {
+        ingested_at,
+        source,
+        selectors,
+        json: r.0,
+    })
 }
 
 /// Decodes a stored record.
 pub fn decode(bytes: &[u8]) -> Result<StoredRecord, Error> {
-    let (ingested_at, source, selectors, json) = decode_head(bytes)?;
+    let Head {
+        ingested_at,
+        source,
+        selectors,
+        json,
+    } = decode_head(bytes)?;
     let record = serde_json::from_slice(json).map_err(|e| corrupt(format!("record JSON: {e}")))?;
     Ok(StoredRecord {
         record,
@@ -258,19 +292,28 @@ impl Deltas {
             }
             let key = meta.key();
             let now = read_u64(store.get(Column::Meta, &key)?.as_deref());
-            batch.put(Column::Meta, key, now.saturating_add_signed(delta).to_be_bytes().to_vec());
+            batch.put(
+                Column::Meta,
+                key,
+                now.saturating_add_signed(delta).to_be_bytes().to_vec(),
+            );
             Ok(())
         };
         put(Meta::RecordCount, self.records)?;
         for kind in SelectorKind::ALL {
-            put(Meta::SelectorCount(kind), self.selectors[kind.code() as usize])?;
+            put(
+                Meta::SelectorCount(kind),
+                self.selectors[kind.code() as usize],
+            )?;
         }
         Ok(())
     }
 }
 
 fn read_u64(v: Option<&[u8]>) -> u64 {
-    v.and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0)
+    v.and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 /// Records and their index, over a [`Store`].
@@ -298,15 +341,19 @@ impl<'a> Records<'a> {
                 unique.push(item.id.as_str());
             }
         }
-        let old = self.store.multi_get(Column::Records, unique.iter().map(|id| keys::record(id)))?;
+        let old = self
+            .store
+            .multi_get(Column::Records, unique.iter().map(|id| keys::record(id)))?;
         let mut stored_before: HashMap<&str, Vec<Selector>> = HashMap::new();
         for (id, value) in unique.iter().zip(old) {
             if let Some(v) = value {
-                stored_before.insert(id, canonical(decode_head(&v)?.2));
+                stored_before.insert(id, canonical(decode_head(&v)?.selectors));
             }
         }
-        let mut previous: HashMap<&str, &[Selector]> =
-            stored_before.iter().map(|(id, s)| (*id, s.as_slice())).collect();
+        let mut previous: HashMap<&str, &[Selector]> = stored_before
+            .iter()
+            .map(|(id, s)| (*id, s.as_slice()))
+            .collect();
 
         let mut batch = Batch::default();
         let mut deltas = Deltas::default();
@@ -314,7 +361,11 @@ impl<'a> Records<'a> {
         for item in &items {
             let id = item.id.as_str();
             let old = previous.insert(id, &item.selectors);
-            outcomes.push(if old.is_some() { Outcome::Updated } else { Outcome::Stored });
+            outcomes.push(if old.is_some() {
+                Outcome::Updated
+            } else {
+                Outcome::Stored
+            });
             if old.is_none() {
                 deltas.records += 1;
             }
@@ -341,7 +392,10 @@ impl<'a> Records<'a> {
 
     /// The record with this id.
     pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, Error> {
-        self.store.get(Column::Records, keys::record(id))?.map(|v| decode(&v)).transpose()
+        self.store
+            .get(Column::Records, keys::record(id))?
+            .map(|v| decode(&v))
+            .transpose()
     }
 
     /// Removes a record and its index entries. Returns what was removed.
@@ -390,11 +444,19 @@ impl<'a> Records<'a> {
     /// Exact counts of records and of index entries by kind.
     pub fn counts(&self) -> Result<Counts, Error> {
         let mut counts = Counts {
-            records: read_u64(self.store.get(Column::Meta, &Meta::RecordCount.key())?.as_deref()),
+            records: read_u64(
+                self.store
+                    .get(Column::Meta, &Meta::RecordCount.key())?
+                    .as_deref(),
+            ),
             ..Counts::default()
         };
         for kind in SelectorKind::ALL {
-            let n = read_u64(self.store.get(Column::Meta, &Meta::SelectorCount(kind).key())?.as_deref());
+            let n = read_u64(
+                self.store
+                    .get(Column::Meta, &Meta::SelectorCount(kind).key())?
+                    .as_deref(),
+            );
             if n > 0 {
                 counts.selectors.insert(kind, n);
             }
@@ -406,33 +468,42 @@ impl<'a> Records<'a> {
     /// order, until `visit` returns `false`. Used by consistency checks.
     pub fn for_each(&self, mut visit: impl FnMut(&str, &[Selector]) -> bool) -> Result<(), Error> {
         let mut failure = None;
-        self.store.scan_prefix(Column::Records, b"", |k, v| match (std::str::from_utf8(k), decode_head(v)) {
-            (Ok(id), Ok((_, _, selectors, _))) => visit(id, &selectors),
-            (Err(_), _) => {
-                failure = Some(corrupt("record id is not UTF-8"));
-                false
-            }
-            (_, Err(e)) => {
-                failure = Some(e);
-                false
+        self.store.scan_prefix(Column::Records, b"", |k, v| {
+            match (std::str::from_utf8(k), decode_head(v)) {
+                (Ok(id), Ok(head)) => visit(id, &head.selectors),
+                (Err(_), _) => {
+                    failure = Some(corrupt("record id is not UTF-8"));
+                    false
+                }
+                (_, Err(e)) => {
+                    failure = Some(e);
+                    false
+                }
             }
         })?;
         failure.map_or(Ok(()), Err)
     }
 
     /// Visits every index entry, until `visit` returns `false`.
-    pub fn for_each_index_entry(&self, mut visit: impl FnMut(Selector, &str) -> bool) -> Result<(), Error> {
+    pub fn for_each_index_entry(
+        &self,
+        mut visit: impl FnMut(Selector, &str) -> bool,
+    ) -> Result<(), Error> {
         let mut failure = None;
-        self.store.scan_prefix(Column::Selectors, b"", |k, _| match keys::decode_selector_entry(k) {
-            Some((s, id)) => visit(s, id),
-            None => {
-                failure = Some(Error::Corrupt {
-                    column: "selectors.v1",
-                    what: "index key does not decode".into(),
-                });
-                false
-            }
-        })?;
+        self.store.scan_prefix(
+            Column::Selectors,
+            b"",
+            |k, _| match keys::decode_selector_entry(k) {
+                Some((s, id)) => visit(s, id),
+                None => {
+                    failure = Some(Error::Corrupt {
+                        column: "selectors.v1",
+                        what: "index key does not decode".into(),
+                    });
+                    false
+                }
+            },
+        )?;
         failure.map_or(Ok(()), Err)
     }
 }
@@ -465,7 +536,10 @@ mod tests {
                 links: vec![],
                 extra: Default::default(),
             },
-            selectors: phones.iter().map(|p| Selector::new(SelectorKind::Phone, *p)).collect(),
+            selectors: phones
+                .iter()
+                .map(|p| Selector::new(SelectorKind::Phone, *p))
+                .collect(),
             source: "test:1".into(),
             ingested_at: 1_700_000_000,
         }
@@ -495,12 +569,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let records = Records::new(&store);
-        let out = records.put_batch(vec![prepared("KG-1", &["+1", "+2"]), prepared("KG-2", &["+2"])]).unwrap();
+        let out = records
+            .put_batch(vec![
+                prepared("KG-1", &["+1", "+2"]),
+                prepared("KG-2", &["+2"]),
+            ])
+            .unwrap();
         assert_eq!(out, vec![Outcome::Stored, Outcome::Stored]);
-        assert_eq!(records.find(&phone("+2"), 10).unwrap(), vec!["KG-1", "KG-2"]);
+        assert_eq!(
+            records.find(&phone("+2"), 10).unwrap(),
+            vec!["KG-1", "KG-2"]
+        );
 
         // Re-ingest KG-1 without +2 and with +3.
-        let out = records.put_batch(vec![prepared("KG-1", &["+1", "+3"])]).unwrap();
+        let out = records
+            .put_batch(vec![prepared("KG-1", &["+1", "+3"])])
+            .unwrap();
         assert_eq!(out, vec![Outcome::Updated]);
         assert_eq!(records.find(&phone("+2"), 10).unwrap(), vec!["KG-2"]);
         assert_eq!(records.find(&phone("+3"), 10).unwrap(), vec!["KG-1"]);
@@ -509,7 +593,9 @@ mod tests {
         assert_eq!(c.selectors[&SelectorKind::Phone], 3);
 
         // The same id twice in one batch: the later wins, counted once.
-        let out = records.put_batch(vec![prepared("KG-3", &["+4"]), prepared("KG-3", &["+5"])]).unwrap();
+        let out = records
+            .put_batch(vec![prepared("KG-3", &["+4"]), prepared("KG-3", &["+5"])])
+            .unwrap();
         assert_eq!(out, vec![Outcome::Stored, Outcome::Updated]);
         assert!(records.find(&phone("+4"), 10).unwrap().is_empty());
         assert_eq!(records.counts().unwrap().records, 3);
@@ -548,7 +634,8 @@ mod tests {
         use proptest::prelude::*;
 
         fn selector() -> impl Strategy<Value = Selector> {
-            (0usize..SelectorKind::ALL.len(), "[^\\x00]{1,40}").prop_map(|(k, v)| Selector::new(SelectorKind::ALL[k], v))
+            (0usize..SelectorKind::ALL.len(), "[^\\x00]{1,40}")
+                .prop_map(|(k, v)| Selector::new(SelectorKind::ALL[k], v))
         }
 
         proptest! {

@@ -116,7 +116,11 @@ fn present(v: &Option<String>) -> Option<&str> {
 /// The selectors of one entity, appended to `out`. On error nothing is
 /// appended. An entity may legitimately yield no selector (a person without
 /// a date of birth, say): it is stored but cannot be matched.
-pub fn entity_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Result<(), FieldError> {
+pub fn entity_selectors(
+    entity: &Entity,
+    ctx: &Context,
+    out: &mut Vec<Selector>,
+) -> Result<(), FieldError> {
     let start = out.len();
     let result = push_selectors(entity, ctx, out);
     if result.is_err() {
@@ -125,17 +129,27 @@ pub fn entity_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>)
     result
 }
 
-fn push_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Result<(), FieldError> {
+fn push_selectors(
+    entity: &Entity,
+    ctx: &Context,
+    out: &mut Vec<Selector>,
+) -> Result<(), FieldError> {
     match entity {
         Entity::Phone(p) => {
             let country = ctx.country;
-            out.push(Selector::new(SelectorKind::Phone, phone::e164(&p.number, country).field("number")?));
+            out.push(Selector::new(
+                SelectorKind::Phone,
+                phone::e164(&p.number, country).field("number")?,
+            ));
         }
         Entity::Document(d) => {
             if let Some(c) = present(&d.country) {
                 c.parse::<Country>().field("country")?;
             }
-            out.push(Selector::new(SelectorKind::Document, ident::document(&d.number).field("number")?));
+            out.push(Selector::new(
+                SelectorKind::Document,
+                ident::document(&d.number).field("number")?,
+            ));
         }
         Entity::Vehicle(v) => {
             let (plate, vin) = (present(&v.plate), present(&v.vin));
@@ -151,24 +165,42 @@ fn push_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Re
                 c.parse::<Country>().field("country")?;
             }
             if let Some(plate) = plate {
-                out.push(Selector::new(SelectorKind::Plate, ident::plate(plate).field("plate")?));
+                out.push(Selector::new(
+                    SelectorKind::Plate,
+                    ident::plate(plate).field("plate")?,
+                ));
             }
             if let Some(vin) = vin {
-                out.push(Selector::new(SelectorKind::Vin, ident::vin(vin).field("vin")?));
+                out.push(Selector::new(
+                    SelectorKind::Vin,
+                    ident::vin(vin).field("vin")?,
+                ));
             }
         }
         Entity::Device(d) => {
-            out.push(Selector::new(SelectorKind::Imei, ident::imei(&d.imei).field("imei")?));
+            out.push(Selector::new(
+                SelectorKind::Imei,
+                ident::imei(&d.imei).field("imei")?,
+            ));
         }
         Entity::Email(e) => {
-            out.push(Selector::new(SelectorKind::Email, ident::email(&e.address).field("address")?));
+            out.push(Selector::new(
+                SelectorKind::Email,
+                ident::email(&e.address).field("address")?,
+            ));
         }
         Entity::Account(a) => match (present(&a.iban), present(&a.bank), present(&a.number)) {
             (Some(iban), _, _) => {
-                out.push(Selector::new(SelectorKind::Iban, ident::iban(iban).field("iban")?));
+                out.push(Selector::new(
+                    SelectorKind::Iban,
+                    ident::iban(iban).field("iban")?,
+                ));
             }
             (None, Some(bank), Some(number)) => {
-                out.push(Selector::new(SelectorKind::Account, ident::account(bank, number).field("number")?));
+                out.push(Selector::new(
+                    SelectorKind::Account,
+                    ident::account(bank, number).field("number")?,
+                ));
             }
             _ => {
                 return Err(FieldError {
@@ -189,7 +221,10 @@ fn push_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Re
                     },
                 });
             }
-            let country = present(&o.country).map(str::parse::<Country>).transpose().field("country")?;
+            let country = present(&o.country)
+                .map(str::parse::<Country>)
+                .transpose()
+                .field("country")?;
             if let Some(name) = name {
                 for value in org::names(name).field("name")? {
                     out.push(Selector::new(SelectorKind::Organization, value));
@@ -202,7 +237,11 @@ fn push_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Re
                 let country = country.field("country")?;
                 out.push(Selector::new(
                     SelectorKind::Registration,
-                    format!("{}|{}", country.alpha3(), ident::document(reg).field("reg_number")?),
+                    format!(
+                        "{}|{}",
+                        country.alpha3(),
+                        ident::document(reg).field("reg_number")?
+                    ),
                 ));
             }
         }
@@ -224,8 +263,15 @@ fn push_selectors(entity: &Entity, ctx: &Context, out: &mut Vec<Selector>) -> Re
                     },
                 });
             }
-            let dob = present(&p.dob).map(str::parse::<Date>).transpose().field("dob")?;
-            let field = if names.full_name.is_some() && names.surname.is_none() { "full_name" } else { "surname" };
+            let dob = present(&p.dob)
+                .map(str::parse::<Date>)
+                .transpose()
+                .field("dob")?;
+            let field = if names.full_name.is_some() && names.surname.is_none() {
+                "full_name"
+            } else {
+                "surname"
+            };
             match dob {
                 Some(dob) => person::selectors(&names, dob, out).field(field)?,
                 // Without a date of birth no person key is made (DESIGN.md):

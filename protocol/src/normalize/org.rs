@@ -108,10 +108,16 @@ fn strip_legal_forms<'a>(mut tokens: &'a [&'a str]) -> &'a [&'a str] {
     let is = |part: &[&str], form: &Vec<String>| part.iter().zip(form).all(|(a, b)| *a == b);
     loop {
         let before = tokens.len();
-        if let Some(f) = forms.iter().find(|f| f.len() <= tokens.len() && is(&tokens[..f.len()], f)) {
+        if let Some(f) = forms
+            .iter()
+            .find(|f| f.len() <= tokens.len() && is(&tokens[..f.len()], f))
+        {
             tokens = &tokens[f.len()..];
         }
-        if let Some(f) = forms.iter().find(|f| f.len() <= tokens.len() && is(&tokens[tokens.len() - f.len()..], f)) {
+        if let Some(f) = forms
+            .iter()
+            .find(|f| f.len() <= tokens.len() && is(&tokens[tokens.len() - f.len()..], f))
+        {
             tokens = &tokens[..tokens.len() - f.len()];
         }
         if tokens.len() == before {
@@ -171,10 +177,18 @@ mod tests {
         ];
         for a in forms {
             for b in forms {
-                assert!(shares_a_name(a, b), "{a} / {b}: {:?} {:?}", names(a), names(b));
+                assert!(
+                    shares_a_name(a, b),
+                    "{a} / {b}: {:?} {:?}",
+                    names(a),
+                    names(b)
+                );
             }
         }
-        assert!(shares_a_name("ТОО «Шымкент Логистик»", "Shymkent Logistik LLP"));
+        assert!(shares_a_name(
+            "ТОО «Шымкент Логистик»",
+            "Shymkent Logistik LLP"
+        ));
         assert!(shares_a_name("ҶДММ Роҳи Абрешим", "Rohi Abreshim LLC"));
     }
 
@@ -186,7 +200,9 @@ mod tests {
 
     #[test]
     fn only_a_legal_form_is_refused() {
-        assert!(matches!(names("ООО"), Err(Error::Name { reason, .. }) if reason.contains("only a legal form")));
+        assert!(
+            matches!(names("ООО"), Err(Error::Name { reason, .. }) if reason.contains("only a legal form"))
+        );
         assert!(matches!(names("«»"), Err(Error::Name { .. })));
     }
 }

@@ -31,7 +31,11 @@ pub fn e164(raw: &str, country: Option<Country>) -> Result<String, Error> {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => plus = true,
             ' ' | '\u{a0}' | '-' | '.' | '(' | ')' | '/' | '\u{2010}'..='\u{2015}' => {}
-            _ => return Err(bad("it contains characters other than digits, spaces, dashes, dots and brackets")),
+            _ => {
+                return Err(bad(
+                    "it contains characters other than digits, spaces, dashes, dots and brackets",
+                ))
+            }
         }
     }
     if digits.is_empty() {
@@ -100,7 +104,10 @@ mod tests {
         }
         // International forms do not need the country at all.
         assert_eq!(e164("00996775987817", None).as_deref(), Ok("+996775987817"));
-        assert_eq!(e164("+996 775 987 817", c("TJK")).as_deref(), Ok("+996775987817"));
+        assert_eq!(
+            e164("+996 775 987 817", c("TJK")).as_deref(),
+            Ok("+996775987817")
+        );
     }
 
     #[test]
@@ -120,17 +127,29 @@ mod tests {
             ("8 (916) 123-45-67", "RUS", "+79161234567"),
         ];
         for (raw, country, want) in cases {
-            assert_eq!(e164(raw, c(country)).as_deref(), Ok(want), "{raw} in {country}");
+            assert_eq!(
+                e164(raw, c(country)).as_deref(),
+                Ok(want),
+                "{raw} in {country}"
+            );
         }
     }
 
     #[test]
     fn unreadable_numbers_are_refused_with_a_reason() {
-        assert!(matches!(e164("0775 987 817", None), Err(Error::Phone { reason, .. }) if reason.contains("no country")));
-        assert!(matches!(e164("call me", c("KGZ")), Err(Error::Phone { .. })));
+        assert!(
+            matches!(e164("0775 987 817", None), Err(Error::Phone { reason, .. }) if reason.contains("no country"))
+        );
+        assert!(matches!(
+            e164("call me", c("KGZ")),
+            Err(Error::Phone { .. })
+        ));
         assert!(matches!(e164("", c("KGZ")), Err(Error::Phone { .. })));
         assert!(matches!(e164("+1", None), Err(Error::Phone { .. })));
-        assert!(matches!(e164("+99 6775987817999999", None), Err(Error::Phone { .. })));
+        assert!(matches!(
+            e164("+99 6775987817999999", None),
+            Err(Error::Phone { .. })
+        ));
         assert!(matches!(e164("12+34", c("KGZ")), Err(Error::Phone { .. })));
     }
 }
