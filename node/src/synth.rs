@@ -299,21 +299,16 @@ impl Generator {
             });
         }
         Record {
-            id: format!("SYN-{n}"),
             summary: Some(format!("Synthetic record {n}")),
             grading: Some("C3".parse().expect("C3 is a valid grading")),
-            handling: Default::default(),
             country: Some(
                 c.code
                     .parse::<Country>()
                     .expect("the generator's countries are ISO codes"),
             ),
-            created: None,
-            updated: None,
-            expires: None,
             entities,
             links,
-            extra: Extra::new(),
+            ..Record::new(format!("SYN-{n}"))
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -65,6 +65,26 @@ pub struct Record {
     /// Fields the model does not name.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Record {
+    /// A record with this id and nothing else: no entities, handling
+    /// `TLP:AMBER`. Fill in the rest with struct update syntax.
+    pub fn new(id: impl Into<String>) -> Record {
+        Record {
+            id: id.into(),
+            summary: None,
+            grading: None,
+            handling: Handling::default(),
+            country: None,
+            created: None,
+            updated: None,
+            expires: None,
+            entities: Vec::new(),
+            links: Vec::new(),
+            extra: Extra::new(),
+        }
+    }
 }
 
 /// A relation between two entities of one record.
@@ -332,18 +352,7 @@ impl fmt::Display for Grading {
     }
 }
 
-impl Serialize for Grading {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Grading {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_str!(Grading);
 
 /// Traffic Light Protocol 2.0 handling code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -416,18 +425,7 @@ impl FromStr for Handling {
     }
 }
 
-impl Serialize for Handling {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Handling {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_str!(Handling);
 
 pub use crate::country::Country;
 

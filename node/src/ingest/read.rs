@@ -378,19 +378,7 @@ fn text(v: &str) -> Option<String> {
 /// `email` and `imei` cells may hold several values separated by `;`.
 /// Other entities are linked from the person when there is one.
 pub fn csv_record(cells: &[(&str, &str)]) -> Result<Record, Refusal> {
-    let mut r = Record {
-        id: String::new(),
-        summary: None,
-        grading: None,
-        handling: Default::default(),
-        country: None,
-        created: None,
-        updated: None,
-        expires: None,
-        entities: Vec::new(),
-        links: Vec::new(),
-        extra: Extra::new(),
-    };
+    let mut r = Record::new(String::new());
     let mut person = Person::default();
     let mut vehicle = Vehicle::default();
     let mut org = Organization::default();
@@ -618,14 +606,8 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
             .collect::<String>()
     );
     Ok(Record {
-        id,
         summary: Some(format!("Call from {a} to {b} at {start}")),
-        grading: None,
-        handling: Default::default(),
         country,
-        created: None,
-        updated: None,
-        expires: None,
         entities: vec![
             Entity::Phone(Phone {
                 reference: Some("caller".into()),
@@ -645,6 +627,7 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
             extra: link_extra,
         }],
         extra,
+        ..Record::new(id)
     })
 }
 

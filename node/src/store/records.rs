@@ -516,14 +516,6 @@ mod tests {
     fn stored(id: &str, phones: &[&str]) -> StoredRecord {
         StoredRecord {
             record: Record {
-                id: id.into(),
-                summary: None,
-                grading: None,
-                handling: Default::default(),
-                country: None,
-                created: None,
-                updated: None,
-                expires: None,
                 entities: phones
                     .iter()
                     .map(|p| {
@@ -533,8 +525,7 @@ mod tests {
                         })
                     })
                     .collect(),
-                links: vec![],
-                extra: Default::default(),
+                ..Record::new(id)
             },
             selectors: phones
                 .iter()
