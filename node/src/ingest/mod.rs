@@ -260,15 +260,22 @@ pub fn run(
     // drops and the reader's next send fails, so no thread is left blocked.
     let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(2 * workers);
+    // One token per chunk between the reader and the writer's in-order
+    // hand-off: results parked while an earlier chunk is still being worked
+    // on can never exceed this many chunks, however uneven the work.
+    // Enough for two write batches, so workers keep going while the
+    // writer commits one.
+    let in_flight = 2 * opts.batch_size.div_ceil(CHUNK) + 4 * workers;
+    let (permit_tx, permit_rx) = mpsc::sync_channel::<()>(in_flight);
     let records = Records::new(store);
     let mut summary = Summary::default();
     let result = std::thread::scope(|scope| -> Result<(), Error> {
         let reader_progress = Arc::clone(&progress);
-        scope.spawn(move || read_all(files, opts, reader_progress, work_tx));
+        scope.spawn(move || read_all(files, opts, reader_progress, permit_tx, work_tx));
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         // Owned here so that returning early (a store error) drops it, which
         // stops the workers' sends.
-        let done_rx = done_rx;
+        let (done_rx, permit_rx) = (done_rx, permit_rx);
         for _ in 0..workers {
             let done_tx = done_tx.clone();
             let work_rx = Arc::clone(&work_rx);
@@ -322,6 +329,9 @@ pub fn run(
             pending.insert(done.seq, done);
             while let Some(done) = pending.remove(&next) {
                 next += 1;
+                // The reader took a token for this chunk; it cannot be
+                // missing, but a closed channel only means the reader is done.
+                let _ = permit_rx.try_recv();
                 for result in done.results? {
                     match result {
                         Ok(prepared) => {
@@ -395,15 +405,20 @@ fn process(
     })
 }
 
-/// The reader thread: lines into numbered chunks of work.
+/// The reader thread: lines into numbered chunks of work, each sent once a
+/// token is free in `permits`.
 fn read_all(
     files: &[PathBuf],
     opts: &Options,
     progress: Arc<AtomicU64>,
+    permits: mpsc::SyncSender<()>,
     tx: mpsc::SyncSender<Work>,
 ) {
     let mut seq = 0u64;
     let mut send = |file: &Arc<PathBuf>, items: Result<Vec<read::Item>, Error>| {
+        if permits.send(()).is_err() {
+            return false;
+        }
         let work = Work {
             seq,
             file: Arc::clone(file),
