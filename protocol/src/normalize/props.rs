@@ -13,7 +13,9 @@ fn kgz() -> Option<Country> {
     "KGZ".parse().ok()
 }
 
-/// Strings shaped like what clerks type into identifier fields.
+/// Strings shaped like what clerks type into identifier fields. (Found
+/// this way: a letter with no upper-case form, such as U+1DF25, stays as
+/// it is; "case-folded" means upper-casing changes nothing more.)
 fn identifier_like() -> impl Strategy<Value = String> {
     prop_oneof![
         "[0-9 +()\\-.]{0,24}",
@@ -39,7 +41,7 @@ proptest! {
         for f in [ident::document, ident::plate] {
             if let Ok(v) = f(&raw) {
                 prop_assert!(!v.is_empty());
-                prop_assert!(v.chars().all(|c| c.is_alphanumeric() && !c.is_lowercase()), "{v}");
+                prop_assert!(v.chars().all(|c| c.is_alphanumeric() && c.to_uppercase().eq(std::iter::once(c))), "{v}");
                 prop_assert_eq!(f(&v), Ok(v.clone()));
             }
         }
