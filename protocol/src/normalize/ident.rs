@@ -10,6 +10,7 @@
 //! is caught at ingest rather than silently failing to match.
 
 use iban::IbanLike as _;
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Error;
@@ -55,7 +56,15 @@ fn compact(raw: &str, what: &'static str) -> Result<String, Error> {
         if let Some(l) = latin_lookalike(c) {
             out.push(l);
         } else if c.is_alphanumeric() {
-            out.extend(c.to_uppercase());
+            // Upper-casing can produce a look-alike (U+1C82, a variant
+            // Cyrillic o, becomes О): fold it too, or normalising twice
+            // would differ.
+            out.extend(c.to_uppercase().map(|u| latin_lookalike(u).unwrap_or(u)));
+        } else if is_combining_mark(c) && !out.is_empty() {
+            // Kept with its letter: some upper-case forms are a letter and
+            // a mark (Greek ῖ becomes Ι and U+0342), and normalising the
+            // result again must give the same string.
+            out.push(c);
         } else {
             return Err(Error::Identifier {
                 what,
@@ -68,6 +77,11 @@ fn compact(raw: &str, what: &'static str) -> Result<String, Error> {
         return Err(Error::Missing {
             hint: "write the identifier's letters and digits",
         });
+    }
+    // Upper-casing can leave a letter and marks that compose (Greek ΐ):
+    // compose them, so normalising the result again changes nothing.
+    if !out.is_ascii() {
+        out = out.nfc().collect();
     }
     Ok(out)
 }

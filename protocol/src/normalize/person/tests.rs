@@ -649,6 +649,13 @@ fn name_from(list: &'static [&'static str]) -> impl Strategy<Value = String> {
         syllable_name()
     ]
     .prop_filter("a scheme writes it ambiguously", |n| testable(n))
+    // A random name that happens to be a patronymic marker (`Ули`) or to
+    // hold a Tajik surname ending (`-зода`) is read as such, by design.
+    .prop_filter("it reads as a marker or a Tajik ending", |n| {
+        crate::normalize::translit::readings(n)
+            .iter()
+            .all(|r| !is_marker(r) && !r.contains("zod") && !r.contains("zad"))
+    })
 }
 
 /// How many `ng`, `dj`/`dzh` and pairs of adjacent consonants of one
@@ -676,6 +683,9 @@ proptest! {
         // Keep no regression files in the source tree; a failure prints
         // its minimal case.
         failure_persistence: None,
+        // The typo test discards typos that touch a digraph (about one in
+        // three): allow for that at any case count.
+        max_global_rejects: 100_000,
         ..ProptestConfig::default()
     })]
 
@@ -708,25 +718,26 @@ proptest! {
         let mut letters: Vec<u8> = latin.into_bytes();
         prop_assume!(letters.len() >= 5 && letters.iter().all(u8::is_ascii_lowercase));
         let original = letters.clone();
-        // Letters next to an `h` (`kh`, `sh`, `ch`, `zh`): a typo there may
-        // move the code two symbols (see `phonetic`).
+        // Letters within two of an `h` (`kh`, `sh`, `ch`, `zh`, and the
+        // trigraphs `skh`, `sch`, `tsh`): a typo there may move the code two
+        // symbols (see `phonetic`).
         let digraph: Vec<bool> = letters.iter().map(|&c| c == b'h').collect();
         let touches = |lo: usize, hi: usize| digraph[lo.min(digraph.len())..hi.min(digraph.len())].contains(&true);
         match op {
             0 => {
                 let i = at.index(letters.len());
-                prop_assume!(!touches(i.saturating_sub(1), i + 2));
+                prop_assume!(!touches(i.saturating_sub(2), i + 3));
                 letters[i] = letter;
             }
             1 => {
                 let i = at.index(letters.len() + 1);
-                prop_assume!(!touches(i.saturating_sub(1), i + 1));
+                prop_assume!(!touches(i.saturating_sub(2), i + 2));
                 letters.insert(i, letter);
             }
             _ => {
                 let i = at.index(letters.len());
                 // `sakh` less `a` is `skh`, read `s`+`kh` = `sh`.
-                prop_assume!(!touches(i.saturating_sub(1), i + 3));
+                prop_assume!(!touches(i.saturating_sub(2), i + 3));
                 letters.remove(i);
             }
         }
@@ -734,7 +745,11 @@ proptest! {
         prop_assume!(shape(&original) == shape(&letters));
         let (a, b) = (String::from_utf8(original).unwrap(), String::from_utf8(letters).unwrap());
         prop_assume!(b.len() >= 5 && a != b);
-        prop_assume!(!["zoda", "zod", "zade"].iter().any(|e| a.ends_with(e) || b.ends_with(e)));
+        // Nor make a Tajik surname ending (`-zoda`, `-zad`; `s` reads as
+        // `z` in German spelling), which folds to `-ov` by design.
+        prop_assume!(!["zoda", "zod", "zade", "zad", "soda", "sod", "sade", "sad"]
+            .iter()
+            .any(|e| a.ends_with(e) || b.ends_with(e)));
         let given = render(&given, Scheme::Icao);
         let (ka, kb) = (keys(&parts(&a, &given)), keys(&parts(&b, &given)));
         prop_assert!(
