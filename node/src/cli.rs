@@ -42,6 +42,18 @@ pub struct Cli {
 enum Command {
     /// Create a new agency node: keys (mode 0600), config and store.
     Init(InitArgs),
+    /// Three demo agencies in a temporary folder, their sample data, and look-ups across scripts.
+    Demo(DemoArgs),
+    /// Write synthetic records in the region's spellings (for load tests).
+    Generate(GenerateArgs),
+    /// The commands that act on an existing node, read from `--config`.
+    #[command(flatten)]
+    Node(NodeCommand),
+}
+
+/// Commands that need the node's config.
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
     /// Store records from NDJSON, CSV or call detail record files.
     Ingest(IngestArgs),
     /// Look up local records by an identifier written in any form.
@@ -54,10 +66,6 @@ enum Command {
     Status(JsonArg),
     /// Check the store: every record decodes, the index and the counters agree.
     Check(JsonArg),
-    /// Three demo agencies in a temporary folder, their sample data, and look-ups across scripts.
-    Demo(DemoArgs),
-    /// Write synthetic records in the region's spellings (for load tests).
-    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -180,18 +188,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(a) => init(a),
         Command::Demo(a) => demo::run(a.dir.as_deref()),
         Command::Generate(a) => generate(a),
-        command => {
+        Command::Node(command) => {
             let config = load_config(&cli.config)?;
             match command {
-                Command::Ingest(a) => ingest_cmd(&config, a),
-                Command::Find(a) => find_cmd(&config, a),
-                Command::Show(a) => show(&config, a),
-                Command::Withdraw(a) => withdraw(&config, a),
-                Command::Status(a) => status(&config, a.json),
-                Command::Check(a) => check(&config, a.json),
-                Command::Init(_) | Command::Demo(_) | Command::Generate(_) => {
-                    unreachable!("handled above")
-                }
+                NodeCommand::Ingest(a) => ingest_cmd(&config, a),
+                NodeCommand::Find(a) => find_cmd(&config, a),
+                NodeCommand::Show(a) => show(&config, a),
+                NodeCommand::Withdraw(a) => withdraw(&config, a),
+                NodeCommand::Status(a) => status(&config, a.json),
+                NodeCommand::Check(a) => check(&config, a.json),
             }
         }
     }
