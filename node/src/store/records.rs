@@ -172,8 +172,10 @@ impl Prepared {
     }
 }
 
-/// Encodes a stored record.
-pub fn encode(r: &StoredRecord) -> Vec<u8> {
+/// Encodes a stored record: the inverse of [`decode`], for tests. Records
+/// reach the store as [`Prepared`], encoded off the writer's thread.
+#[cfg(test)]
+fn encode(r: &StoredRecord) -> Vec<u8> {
     Prepared::new(&r.record, r.selectors.clone(), &r.source, r.ingested_at).value
 }
 
