@@ -163,6 +163,11 @@ impl SealingKey {
     pub fn public_key(&self) -> x25519_dalek::PublicKey {
         x25519_dalek::PublicKey::from(&self.0)
     }
+
+    /// The secret bytes, for HPKE's own key type. Zeroed on drop.
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
 }
 
 impl fmt::Debug for SealingKey {

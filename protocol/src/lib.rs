@@ -8,6 +8,10 @@
 //! - [`keys`]: the agency's signing and sealing keys and the public
 //!   "agency key" that peers exchange.
 //!
+//! - [`envelope`]: every message between nodes, sealed to its recipient
+//!   (HPKE) and signed by its sender (ed25519), and the signed receipts
+//!   that answer them.
+//!
 //! No tokio, libp2p or RocksDB may enter this crate's dependency tree.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -35,10 +39,12 @@ macro_rules! serde_as_str {
 
 mod country;
 pub mod date;
+pub mod envelope;
 pub mod keys;
 pub mod normalize;
 pub mod record;
 pub mod selector;
+pub mod wire;
 
 pub use country::{Country, UnknownCountry};
 pub use selector::{Selector, SelectorKind};
