@@ -6,8 +6,11 @@
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
 //! - [`crash`]: kill -9 during ingest loses no committed batch.
 //! - [`demo`]: `liaison demo` runs and finds what it promises.
+//! - [`federation`]: daemons on loopback: connect, refuse strangers,
+//!   deliver the outbox exactly once across stops and kill -9.
 
 mod cli;
 mod common;
 mod crash;
 mod demo;
+mod federation;

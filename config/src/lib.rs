@@ -75,6 +75,8 @@ pub struct Config {
     pub ingest: Ingest,
     /// Listening and connection limits.
     pub network: Network,
+    /// The local API.
+    pub api: Api,
     /// Trusted agencies.
     pub peers: Vec<Peer>,
 }
@@ -112,6 +114,17 @@ pub struct Network {
     pub idle_timeout: Duration,
     /// Connection limit.
     pub max_connections: NonZeroU32,
+    /// Oldest envelope accepted; seen ids are kept this long.
+    pub max_message_age: Duration,
+    /// Largest clock skew accepted.
+    pub max_clock_skew: Duration,
+}
+
+/// `[api]`, validated.
+#[derive(Clone, Debug)]
+pub struct Api {
+    /// Where the local HTTP API listens.
+    pub listen: std::net::SocketAddr,
 }
 
 /// A trusted agency, validated.
@@ -284,19 +297,44 @@ impl RawConfig {
             .enumerate()
             .map(|(i, a)| check_addr(a).map_err(|e| invalid(format!("network.listen[{i}]"), e)))
             .collect::<Result<Vec<_>, _>>()?;
-        let idle_timeout = humantime::parse_duration(&net.idle_timeout)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                invalid(
-                    "network.idle_timeout".into(),
-                    format!(
-                        "{:?} is not a positive duration: write it like \"60s\" or \"5m\"",
-                        net.idle_timeout
-                    ),
-                )
-            })?;
+        let duration = |key: &str, text: &str| {
+            humantime::parse_duration(text)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    invalid(
+                        format!("network.{key}"),
+                        format!(
+                            "{text:?} is not a positive duration: write it like \"60s\", \"5m\" or \"7d\""
+                        ),
+                    )
+                })
+        };
+        let idle_timeout = duration("idle_timeout", &net.idle_timeout)?;
+        let max_message_age = duration("max_message_age", &net.max_message_age)?;
+        let max_clock_skew = duration("max_clock_skew", &net.max_clock_skew)?;
+        let api_listen: std::net::SocketAddr = self.api.listen.parse().map_err(|_| {
+            invalid(
+                "api.listen".into(),
+                format!(
+                    "{:?} is not host:port: write it like \"127.0.0.1:7780\"",
+                    self.api.listen
+                ),
+            )
+        })?;
+        if !api_listen.ip().is_loopback() {
+            // Plain HTTP with a bearer token: fine on loopback, not on a LAN.
+            return Err(invalid(
+                "api.listen".into(),
+                format!(
+                    "{api_listen} is not a loopback address: the API has no TLS, so it only listens on 127.0.0.1 or ::1 (put a TLS proxy in front for remote tools)"
+                ),
+            ));
+        }
+        let api = Api { listen: api_listen };
         let network = Network {
+            max_message_age,
+            max_clock_skew,
             listen,
             idle_timeout,
             max_connections: NonZeroU32::new(net.max_connections).ok_or_else(|| {
@@ -370,6 +408,7 @@ impl RawConfig {
             node,
             ingest,
             network,
+            api,
             peers,
         })
     }

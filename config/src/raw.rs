@@ -16,9 +16,32 @@ pub struct RawConfig {
     /// `[network]`: how `liaison run` listens and treats connections.
     #[serde(default)]
     pub network: RawNetwork,
+    /// `[api]`: the daemon's local HTTP API.
+    #[serde(default)]
+    pub api: RawApi,
     /// `[[peers]]`: the agencies this node trusts (its bilateral agreements).
     #[serde(default)]
     pub peers: Vec<RawPeer>,
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// `host:port` the local HTTP API listens on. Default `127.0.0.1:0`:
+    /// loopback, a free port chosen at start and written to
+    /// `DATA_DIR/api.addr` (where the CLI finds it). Every request needs
+    /// the bearer token in `DATA_DIR/api.token` (mode 0600).
+    #[serde(default = "default_api_listen")]
+    pub listen: String,
+}
+
+impl Default for RawApi {
+    fn default() -> Self {
+        RawApi {
+            listen: default_api_listen(),
+        }
+    }
 }
 
 /// `[node]`.
@@ -83,6 +106,15 @@ pub struct RawNetwork {
     /// Most connections open at once, all peers together. Default 64.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// Oldest envelope accepted (humantime). Default `7d`: a peer offline
+    /// or reached by bundle within a week still gets everything; older
+    /// envelopes are refused as stale, and message ids are remembered
+    /// this long to refuse replays.
+    #[serde(default = "default_max_message_age")]
+    pub max_message_age: String,
+    /// How far ahead of our clock a peer's timestamp may be. Default `5m`.
+    #[serde(default = "default_max_clock_skew")]
+    pub max_clock_skew: String,
 }
 
 impl Default for RawNetwork {
@@ -91,6 +123,8 @@ impl Default for RawNetwork {
             listen: default_listen(),
             idle_timeout: default_idle_timeout(),
             max_connections: default_max_connections(),
+            max_message_age: default_max_message_age(),
+            max_clock_skew: default_max_clock_skew(),
         }
     }
 }
@@ -142,4 +176,13 @@ fn default_idle_timeout() -> String {
 }
 fn default_max_connections() -> u32 {
     64
+}
+fn default_max_message_age() -> String {
+    "7d".into()
+}
+fn default_max_clock_skew() -> String {
+    "5m".into()
+}
+fn default_api_listen() -> String {
+    "127.0.0.1:0".into()
 }

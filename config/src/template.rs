@@ -69,7 +69,14 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
         let _ = writeln!(t, "listen = [{}]", list.join(", "));
     }
     t.push_str("# Close connections idle this long.\nidle_timeout = \"60s\"\n");
-    t.push_str("# Most connections open at once.\nmax_connections = 64\n\n");
+    t.push_str("# Most connections open at once.\nmax_connections = 64\n");
+    t.push_str("# Oldest envelope accepted (a peer offline this long still gets everything).\n");
+    t.push_str("max_message_age = \"7d\"\n");
+    t.push_str("# How far ahead of this clock a peer's may be.\nmax_clock_skew = \"5m\"\n\n");
+    t.push_str("[api]\n");
+    t.push_str("# The local HTTP API (bearer token in DATA_DIR/api.token). Port 0: a free\n");
+    t.push_str("# port, written to DATA_DIR/api.addr at start.\n");
+    t.push_str("listen = \"127.0.0.1:0\"\n\n");
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");

@@ -16,11 +16,12 @@ use liaison_config::{Config, NewNode};
 use liaison_protocol::date::Date;
 use liaison_protocol::SelectorKind;
 
-use crate::identity::{self, Identity};
+use crate::client::Client;
+use crate::identity::Identity;
 use crate::ingest::{self, Observer, RefusedLine, Summary};
 use crate::store::records::Records;
 use crate::store::Store;
-use crate::{demo, find, synth};
+use crate::{daemon, demo, find, peers, status, synth};
 
 /// Liaison: an agency's intelligence-exchange node.
 #[derive(Debug, Parser)]
@@ -66,6 +67,61 @@ enum NodeCommand {
     Status(JsonArg),
     /// Check the store: every record decodes, the index and the counters agree.
     Check(JsonArg),
+    /// Run the daemon: connect to trusted peers, deliver the outbox, serve the local API.
+    Run,
+    /// Trust, list or stop trusting peer agencies (edits the config file).
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// A signed round trip to a peer through envelopes, with its time.
+    Ping(PingArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PeerCommand {
+    /// Trust an agency: adds a [[peers]] entry to the config.
+    Add(PeerAddArgs),
+    /// The trusted agencies (with connection state while the daemon runs).
+    List(JsonArg),
+    /// Stop trusting an agency: removes its [[peers]] entry.
+    Remove(PeerRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+struct PeerAddArgs {
+    /// Short name for the peer (`tj-drug-control`).
+    #[arg(long)]
+    name: String,
+    /// Its agency key, as its `liaison init` printed it.
+    #[arg(long)]
+    key: String,
+    /// Multiaddr to reach it at (repeatable; none for a peer that only dials in).
+    #[arg(long)]
+    addr: Vec<String>,
+    /// Selector kind it may match (repeatable; default every kind).
+    #[arg(long)]
+    kind: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct PeerRemoveArgs {
+    /// The peer's name.
+    name: String,
+}
+
+#[derive(Debug, Args)]
+struct PingArgs {
+    /// The peer's name.
+    peer: String,
+    /// Number of pings.
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// Queue the pings in the outbox instead of waiting: they are
+    /// delivered (exactly once) whenever the peer is reachable.
+    #[arg(long)]
+    queue: bool,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -167,12 +223,19 @@ struct GenerateArgs {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The daemon says what it does; one-shot commands only warn.
+    let default = if matches!(cli.command, Command::Node(NodeCommand::Run)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli) {
         Ok(code) => code,
@@ -197,6 +260,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::Withdraw(a) => withdraw(&config, a),
                 NodeCommand::Status(a) => status(&config, a.json),
                 NodeCommand::Check(a) => check(&config, a.json),
+                NodeCommand::Run => {
+                    daemon::run(config)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                NodeCommand::Peer(c) => peer_cmd(&config, c),
+                NodeCommand::Ping(a) => ping(&config, a),
             }
         }
     }
@@ -458,50 +527,156 @@ fn withdraw(config: &Config, a: WithdrawArgs) -> Result<ExitCode> {
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {
-    let identity = Identity::load(&config.node.key_dir)?;
-    let store = open_store(config)?;
-    let counts = Records::new(&store).counts()?;
-    let key = identity.agency_key();
+    let s = node_status(config)?;
     if json {
-        let selectors: serde_json::Map<String, serde_json::Value> = counts
-            .selectors
-            .iter()
-            .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
-            .collect();
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        print!("{}", s.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The daemon if it runs, else the store itself.
+enum Access {
+    Daemon(Client),
+    Store(Store),
+}
+
+/// How long a command waits for a daemon that is starting (it holds the
+/// store but has not yet written its API address).
+const DAEMON_START_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn access(config: &Config) -> Result<Access> {
+    let deadline = std::time::Instant::now() + DAEMON_START_WAIT;
+    loop {
+        if let Some(client) = Client::find(&config.node.data_dir)? {
+            return Ok(Access::Daemon(client));
+        }
+        match Store::open(&config.node.data_dir) {
+            Ok(store) => return Ok(Access::Store(store)),
+            Err(crate::store::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("opening the store of node {}", config.node.name))
+            }
+        }
+    }
+}
+
+fn node_status(config: &Config) -> Result<status::Status> {
+    Ok(match access(config)? {
+        Access::Daemon(client) => client.get::<status::Status>("/v1/status")?,
+        Access::Store(store) => {
+            let identity = Identity::load(&config.node.key_dir)?;
+            status::collect(config, &identity, &store, None)?
+        }
+    })
+}
+
+fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
+    let changed = match command {
+        PeerCommand::List(a) => {
+            let s = node_status(config)?;
+            if a.json {
+                println!("{}", serde_json::to_string(&s.peers)?);
+            } else {
+                for (p, c) in s.peers.iter().zip(&config.peers) {
+                    let state = match p.connected {
+                        Some(true) => "connected",
+                        Some(false) => "not connected",
+                        None => "daemon not running",
+                    };
+                    println!(
+                        "{}  {}  {}  [{}]",
+                        p.name,
+                        state,
+                        c.key.fingerprint(),
+                        p.addrs.join(" ")
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        PeerCommand::Add(a) => {
+            let new = peers::add(
+                &config.path,
+                &peers::NewPeer {
+                    name: &a.name,
+                    key: &a.key,
+                    addrs: &a.addr,
+                    kinds: &a.kind,
+                },
+            )?;
+            let added = new
+                .peers
+                .iter()
+                .find(|p| p.name == a.name)
+                .context("the added peer")?;
+            println!(
+                "{} now trusts {} (fingerprint {}: compare it with theirs by phone)",
+                config.node.name,
+                a.name,
+                added.key.fingerprint()
+            );
+            new
+        }
+        PeerCommand::Remove(a) => {
+            let new = peers::remove(&config.path, &a.name)?;
+            println!("{} no longer trusts {}", config.node.name, a.name);
+            new
+        }
+    };
+    drop(changed);
+    if let Some(client) = Client::find(&config.node.data_dir)? {
+        let _: serde_json::Value = client.post("/v1/reload", &serde_json::json!({}))?;
+        println!("the running daemon has the new peer list");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
+    let Some(client) = Client::find(&config.node.data_dir)? else {
+        bail!(
+            "the daemon of {} is not running: start it with `liaison run`",
+            config.node.name
+        );
+    };
+    let reply: serde_json::Value = client.post(
+        "/v1/ping",
+        &serde_json::json!({ "peer": a.peer, "count": a.count, "queue": a.queue }),
+    )?;
+    if a.json {
+        println!("{reply}");
+    } else if a.queue {
+        let n = reply["queued"].as_array().map_or(0, Vec::len);
         println!(
-            "{}",
-            serde_json::json!({
-                "name": config.node.name,
-                "agency_key": key.to_string(),
-                "fingerprint": key.fingerprint(),
-                "peer_id": identity.peer_id().to_string(),
-                "records": counts.records,
-                "selectors": selectors,
-                "peers": config.peers.iter().map(|p| &p.name).collect::<Vec<_>>(),
-            })
+            "{n} pings queued for {}: `liaison status` shows their delivery",
+            a.peer
         );
     } else {
-        println!("node        {}", config.node.name);
-        println!("agency key  {key}");
-        println!("fingerprint {}", key.fingerprint());
-        println!("peer id     {}", identity.peer_id());
-        println!("records     {}", counts.records);
-        for (kind, n) in &counts.selectors {
-            println!("  {kind:<16} {n}");
+        let mut rtts: Vec<f64> = reply["rtt_ms"]
+            .as_array()
+            .map(|v| v.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default();
+        for f in reply["failed"].as_array().into_iter().flatten() {
+            println!("ping to {} failed: {}", a.peer, f.as_str().unwrap_or("?"));
         }
-        let peers: Vec<String> = config
-            .peers
-            .iter()
-            .map(|p| format!("{} ({})", p.name, identity::peer_id(&p.key)))
-            .collect();
-        println!(
-            "peers       {}",
-            if peers.is_empty() {
-                "none".into()
-            } else {
-                peers.join(", ")
-            }
-        );
+        if !rtts.is_empty() {
+            rtts.sort_by(f64::total_cmp);
+            let median = rtts[rtts.len() / 2];
+            let p99 = rtts[(rtts.len() * 99 / 100).min(rtts.len() - 1)];
+            println!(
+                "{} signed round trips to {}: median {median:.2} ms, p99 {p99:.2} ms, min {:.2} ms",
+                rtts.len(),
+                a.peer,
+                rtts[0]
+            );
+        }
+        if rtts.len() < a.count as usize {
+            return Ok(ExitCode::from(1));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,13 +9,27 @@
 //! - [`ingest`]: NDJSON, CSV and call detail records into the store.
 //! - [`find`]: local look-ups by any identifier in any written form.
 //! - [`demo`]: the demo federation of `config/examples/`.
+//! - [`post`]: envelopes in and out over the store (outbox, inbox,
+//!   receipts), whatever carries them.
+//! - [`net`]: one task owns the libp2p Swarm; a handle talks to it.
+//! - [`daemon`]: `liaison run`: the network, couriers, inbound envelopes
+//!   and the local HTTP API ([`daemon::api`]); [`client`] is the CLI's
+//!   side of that API.
+//! - [`peers`]: `liaison peer add|remove` edit the config file.
+//! - [`status`]: `liaison status`, from the daemon or the store.
 //! - [`synth`]: synthetic records in the region's spellings, shared by the
 //!   tests and benchmarks.
 
 pub mod cli;
+pub mod client;
+pub mod daemon;
 pub mod demo;
 pub mod find;
 pub mod identity;
 pub mod ingest;
+pub mod net;
+pub mod peers;
+pub mod post;
+pub mod status;
 pub mod store;
 pub mod synth;

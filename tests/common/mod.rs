@@ -142,14 +142,14 @@ impl Node {
         Node { dir, config }
     }
 
-    /// Rewrites one `key = value` line of the config.
+    /// Rewrites the first `key = value` line of the config.
     pub(crate) fn set_config(&self, key: &str, value: &str) {
         let text = std::fs::read_to_string(&self.config).expect("config readable");
         let mut done = false;
         let text: Vec<String> = text
             .lines()
             .map(|l| {
-                if l.starts_with(&format!("{key} =")) {
+                if !done && l.starts_with(&format!("{key} =")) {
                     done = true;
                     format!("{key} = {value}")
                 } else {

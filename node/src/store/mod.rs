@@ -5,6 +5,8 @@
 //!   RocksDB's own types leaves this module.
 //! - [`keys`]: every key encoding.
 //! - [`records`]: the typed layer for records and the selector index.
+//! - [`mailbox`]: the typed layer for the outbox, the inbox of seen
+//!   message ids and per-peer counters.
 //!
 //! RocksDB allows one process per store: a second `Store::open` while the
 //! daemon runs fails with [`Error::Locked`].
@@ -15,6 +17,7 @@
 
 pub mod check;
 pub(crate) mod keys;
+pub mod mailbox;
 pub mod records;
 
 use std::path::{Path, PathBuf};
@@ -40,17 +43,29 @@ pub enum Column {
     Selectors,
     /// Counters and the layout version.
     Meta,
+    /// Sealed envelopes waiting for their receipt, per peer.
+    Outbox,
+    /// Message ids received, with the receipt we gave.
+    Inbox,
 }
 
 impl Column {
-    const ALL: [Column; 3] = [Column::Records, Column::Selectors, Column::Meta];
+    const ALL: [Column; 5] = [
+        Column::Records,
+        Column::Selectors,
+        Column::Meta,
+        Column::Outbox,
+        Column::Inbox,
+    ];
 
     /// The column family's name; the suffix is its encoding version.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Column::Records => "records.v1",
             Column::Selectors => "selectors.v1",
             Column::Meta => "meta.v1",
+            Column::Outbox => "outbox.v1",
+            Column::Inbox => "inbox.v1",
         }
     }
 }
@@ -138,6 +153,7 @@ impl Batch {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    counters: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -193,6 +209,7 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
+            counters: std::sync::Mutex::new(()),
         };
         store.check_layout()?;
         Ok(store)
@@ -310,6 +327,16 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The lock that typed layers hold around a read-modify-write of
+    /// counters or sequence numbers (RocksDB has no transactions here).
+    /// A panic while holding it cannot leave a half-written batch
+    /// (batches are atomic), so a poisoned lock is taken as it is.
+    pub fn counter_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes everything written so far durable (memtables to disk, log synced).

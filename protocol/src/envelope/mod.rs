@@ -45,7 +45,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use hpke::aead::ChaCha20Poly1305;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
-use hpke::rand_core::{CryptoRng, RngCore};
+use hpke::rand_core::CryptoRng;
 use hpke::{Deserializable as _, Serializable as _};
 use sha2::{Digest as _, Sha256};
 
@@ -80,7 +80,7 @@ pub struct MessageId(pub [u8; 16]);
 
 impl MessageId {
     /// A fresh random id.
-    pub fn random(rng: &mut (impl CryptoRng + RngCore)) -> MessageId {
+    pub fn random(rng: &mut impl CryptoRng) -> MessageId {
         let mut id = [0u8; 16];
         rng.fill_bytes(&mut id);
         MessageId(id)
@@ -304,7 +304,7 @@ fn commitment(salt: &[u8], body: &[u8]) -> [u8; 32] {
 pub fn seal(
     signer: &SigningKey,
     draft: Draft<'_>,
-    rng: &mut (impl CryptoRng + RngCore),
+    rng: &mut impl CryptoRng,
 ) -> Result<Envelope, SealError> {
     check_context(draft.context).map_err(|problem| SealError::Context {
         context: draft.context.to_owned(),
@@ -335,16 +335,13 @@ pub fn seal(
     plaintext.extend_from_slice(&salt);
     plaintext.extend_from_slice(draft.body);
     let aad = header.encode();
-    let (encapped, ciphertext) =
-        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
-            &hpke::OpModeS::Base,
-            &pk,
-            HPKE_INFO,
-            &plaintext,
-            &aad,
-            rng,
-        )
-        .map_err(|_| SealError::RecipientKey)?;
+    let (encapped, ciphertext) = hpke::single_shot_seal::<
+        ChaCha20Poly1305,
+        HkdfSha256,
+        X25519HkdfSha256,
+        _,
+    >(&hpke::OpModeS::Base, &pk, HPKE_INFO, &plaintext, &aad, rng)
+    .map_err(|_| SealError::RecipientKey)?;
     let mut envelope = Envelope {
         header,
         encapped: encapped.to_bytes().into(),

@@ -234,12 +234,12 @@ impl Receipt {
         let outcome = match (r.u8("outcome")?, r.u8("reason")?) {
             (0, 0) => Outcome::Accepted,
             (1, 0) => Outcome::Duplicate,
-            (2, code) => Outcome::Refused(Refusal::from_code(code).ok_or(
-                wire::Error::Malformed {
+            (2, code) => {
+                Outcome::Refused(Refusal::from_code(code).ok_or(wire::Error::Malformed {
                     field: "reason",
                     problem: "unknown refusal code",
-                },
-            )?),
+                })?)
+            }
             _ => {
                 return Err(wire::Error::Malformed {
                     field: "outcome",

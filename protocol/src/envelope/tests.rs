@@ -50,7 +50,12 @@ fn open(env: &Envelope, me: &Party, trusted: &[&Party]) -> Result<Opened, OpenEr
             signing: &me.signing,
             sealing: &me.sealing,
         },
-        |k| trusted.iter().find(|p| p.card.verifying_key() == k).map(|p| &p.card),
+        |k| {
+            trusted
+                .iter()
+                .find(|p| p.card.verifying_key() == k)
+                .map(|p| &p.card)
+        },
         |_, _| false,
         WINDOW,
     )
@@ -93,7 +98,10 @@ fn snapshot() {
     let (a, b) = (party(1), party(2));
     let env = sealed(&a, &b, b"snapshot body");
     let bytes = env.to_bytes();
-    assert_eq!(bytes.len(), 2 + 15 + 32 + 32 + 16 + 16 + 32 + 32 + 4 + 32 + 13 + 16 + 64);
+    assert_eq!(
+        bytes.len(),
+        2 + 15 + 32 + 32 + 16 + 16 + 32 + 32 + 4 + 32 + 13 + 16 + 64
+    );
     // The clear header: version, context, keys, id, epoch, timestamp.
     assert_eq!(hex(&bytes[..2 + 15 + 32 + 32 + 16 + 16]), HEADER_HEX);
     // All of it, through a hash (HPKE output included: the RNG is seeded).
@@ -164,7 +172,10 @@ fn refusals_each_have_their_variant() {
         |_, _| false,
         early,
     );
-    assert!(matches!(future, Err(OpenError::FromFuture { .. })), "{future:?}");
+    assert!(
+        matches!(future, Err(OpenError::FromFuture { .. })),
+        "{future:?}"
+    );
 
     let bytes = env.to_bytes();
     assert!(matches!(
@@ -173,7 +184,10 @@ fn refusals_each_have_their_variant() {
     ));
     let mut v2 = bytes.clone();
     v2[0] = 2;
-    assert_eq!(Envelope::decode(&v2, MAX_ENVELOPE), Err(OpenError::Version(2)));
+    assert_eq!(
+        Envelope::decode(&v2, MAX_ENVELOPE),
+        Err(OpenError::Version(2))
+    );
 }
 
 /// A sender who signs a body it did not commit to (or a ciphertext that
@@ -273,7 +287,10 @@ fn receipts_verify_and_refuse() {
         assert_eq!(back.verify(&bk, &ak, &id, &hash), Ok(()));
     }
     let r = Receipt::sign(&b.signing, ak, id, hash, NOW, Outcome::Accepted);
-    assert_eq!(r.verify(&ck, &ak, &id, &hash), Err(ReceiptError::WrongSigner));
+    assert_eq!(
+        r.verify(&ck, &ak, &id, &hash),
+        Err(ReceiptError::WrongSigner)
+    );
     assert_eq!(
         r.verify(&bk, &ak, &MessageId([0; 16]), &hash),
         Err(ReceiptError::WrongEnvelope)

@@ -1,0 +1,275 @@
+//! The daemon's local HTTP API (JSON, loopback only, bearer token).
+//!
+//! The token is 32 random bytes (hex) in `DATA_DIR/api.token`, mode 0600,
+//! made at the first start and kept; the bound address is written to
+//! `DATA_DIR/api.addr` at each start and removed at a clean stop. The CLI
+//! ([`crate::client`]) reads both.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /v1/status` | [`crate::status::Status`] with live connections |
+//! | `POST /v1/reload` | re-reads the config's peers (after `peer add/remove`) |
+//! | `POST /v1/ping` | `{peer, count, queue}`: signed round trips, or pings queued in the outbox |
+
+use std::fs;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use liaison_config::Config;
+use liaison_protocol::envelope::{Outcome, Receipt};
+use rand_core_09::{OsRng, TryRngCore as _};
+use serde::{Deserialize, Serialize};
+use tracing::{info, Instrument as _};
+
+use super::Node;
+use crate::post::context;
+use crate::status;
+
+/// Largest request body the API reads.
+const MAX_BODY: usize = 64 * 1024;
+/// How long one ping waits for its receipt.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most pings per request.
+const MAX_PINGS: u32 = 10_000;
+
+/// Where the daemon writes its API address.
+pub fn addr_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("api.addr")
+}
+
+/// The running API server.
+#[derive(Debug)]
+pub(super) struct Api {
+    pub(super) addr: SocketAddr,
+    pub(super) task: tokio::task::JoinHandle<()>,
+}
+
+/// An API error: a status and a message for the CLI to print.
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad_request(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, e.to_string())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// Reads the token, or makes one (mode 0600) if there is none.
+fn token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = super::token_file(data_dir);
+    match fs::read_to_string(&path) {
+        Ok(t) => {
+            let mode = fs::metadata(&path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                anyhow::bail!(
+                    "{} is readable by other users (mode {mode:o}): run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+            Ok(t.trim().to_owned())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            OsRng.try_fill_bytes(&mut bytes)?;
+            let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            writeln!(f, "{t}")?;
+            Ok(t)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn same(a: &[u8], b: &[u8]) -> bool {
+    // Constant time in the contents: the token is a secret.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !same(given.as_bytes(), expected.as_bytes()) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token (it is in DATA_DIR/api.token)".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Binds the API and serves it until the node's token is cancelled.
+pub(super) async fn start(
+    node: Arc<Node>,
+    listen: SocketAddr,
+    data_dir: &Path,
+) -> anyhow::Result<Api> {
+    let token = Arc::new(token(data_dir)?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (api.listen): {e}"))?;
+    let addr = listener.local_addr()?;
+    let tmp = data_dir.join("api.addr.tmp");
+    fs::write(&tmp, format!("{addr}\n"))?;
+    fs::rename(&tmp, addr_file(data_dir))?;
+    let app = Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/reload", post(reload))
+        .route("/v1/ping", post(ping))
+        .layer(middleware::from_fn_with_state(token, auth))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(node.clone());
+    let cancel = node.cancel.clone();
+    let task = tokio::spawn(
+        async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(cancel.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "API server failed");
+            }
+        }
+        .in_current_span(),
+    );
+    Ok(Api { addr, task })
+}
+
+async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, ApiError> {
+    let net = node.net.status().await.map_err(internal)?;
+    let config = node.config.lock().map_err(internal)?.clone();
+    let post = node.post.clone();
+    let s = tokio::task::spawn_blocking(move || {
+        status::collect(&config, post.identity(), post.store(), Some(net))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(s))
+}
+
+#[derive(Debug, Serialize)]
+struct Reloaded {
+    peers: Vec<String>,
+}
+
+async fn reload(State(node): State<Arc<Node>>) -> Result<Json<Reloaded>, ApiError> {
+    let path = node.config.lock().map_err(internal)?.path.clone();
+    let config = tokio::task::spawn_blocking(move || Config::load(&path))
+        .await
+        .map_err(internal)?
+        .map_err(bad_request)?;
+    let peers = config.peers.iter().map(|p| p.name.clone()).collect();
+    node.apply_peers(config).await.map_err(internal)?;
+    info!(?peers, "config reloaded");
+    Ok(Json(Reloaded { peers }))
+}
+
+/// `POST /v1/ping`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PingRequest {
+    peer: String,
+    #[serde(default = "one")]
+    count: u32,
+    /// Queue the pings in the outbox instead of waiting for each.
+    #[serde(default)]
+    queue: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Serialize, Default)]
+struct PingReply {
+    /// Round trips of answered pings, ms.
+    rtt_ms: Vec<f64>,
+    /// Pings that got no valid receipt, with why.
+    failed: Vec<String>,
+    /// Outbox sequence numbers of queued pings.
+    queued: Vec<u64>,
+}
+
+async fn ping(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<PingRequest>,
+) -> Result<Json<PingReply>, ApiError> {
+    if req.count == 0 || req.count > MAX_PINGS {
+        return Err(bad_request(format!("count must be 1 to {MAX_PINGS}")));
+    }
+    let peer = node.post.peer(&req.peer).map_err(bad_request)?;
+    let mut reply = PingReply::default();
+    if req.queue {
+        let post = node.post.clone();
+        let p = peer.clone();
+        let bodies = vec![Vec::new(); req.count as usize];
+        reply.queued = tokio::task::spawn_blocking(move || post.queue(&p, context::PING, &bodies))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        node.wake(peer.key.verifying_key().as_bytes());
+        return Ok(Json(reply));
+    }
+    let peer_id = crate::identity::peer_id(&peer.key);
+    let me = node.post.identity().signing.verifying_key();
+    for _ in 0..req.count {
+        let env = node
+            .post
+            .seal(&peer.key, context::PING, &[])
+            .map_err(internal)?;
+        let bytes = env.to_bytes();
+        let started = Instant::now();
+        let answer = tokio::time::timeout(PING_TIMEOUT, node.net.send(peer_id, bytes)).await;
+        let elapsed = started.elapsed();
+        let receipt = match answer {
+            Err(_) => Err(format!("no answer in {} s", PING_TIMEOUT.as_secs())),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(r)) => Receipt::decode(&r)
+                .and_then(|r| {
+                    r.verify(
+                        peer.key.verifying_key(),
+                        &me,
+                        &env.header.message_id,
+                        &env.hash(),
+                    )
+                    .map(|()| r)
+                })
+                .map_err(|e| e.to_string()),
+        };
+        match receipt {
+            Ok(r) if r.outcome == Outcome::Accepted => {
+                reply.rtt_ms.push(elapsed.as_secs_f64() * 1000.0)
+            }
+            Ok(r) => reply.failed.push(format!("{:?}", r.outcome)),
+            Err(e) => reply.failed.push(e),
+        }
+    }
+    Ok(Json(reply))
+}

@@ -1,0 +1,283 @@
+//! `liaison run`: the daemon.
+//!
+//! Tasks, all under one cancellation token:
+//! - the network task ([`crate::net`]), which owns the Swarm;
+//! - the inbound task: each envelope from the network goes to
+//!   [`Post::receive`] on a blocking thread (at most [`INBOUND_WORKERS`]
+//!   at once) and its receipt back through [`net::Handle::respond`];
+//! - one courier per peer ([`courier`]): delivers that peer's outbox with
+//!   backoff, woken when something is queued or the peer connects;
+//! - the local HTTP API ([`api`]);
+//! - housekeeping: forgets message ids too old to replay, hourly.
+//!
+//! SIGINT or SIGTERM cancels the token; each task finishes its step, the
+//! store is flushed, and `api.addr` is removed.
+
+pub mod api;
+mod courier;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use liaison_config::Config;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn, Instrument as _};
+
+use crate::identity::{self, Identity};
+use crate::net::{self, Event, PeerEntry};
+use crate::post::Post;
+use crate::store::Store;
+
+/// Envelopes being opened at once.
+const INBOUND_WORKERS: usize = 4;
+/// How long to wait for a CLI command to let go of the store.
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often old message ids are forgotten.
+const HOUSEKEEPING: Duration = Duration::from_secs(3600);
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The keys could not be loaded.
+    #[error(transparent)]
+    Identity(#[from] identity::Error),
+    /// The store could not be opened or flushed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// The network could not start.
+    #[error(transparent)]
+    Net(#[from] net::StartError),
+    /// The API could not start.
+    #[error("local API: {0}")]
+    Api(String),
+    /// The async runtime could not start.
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The running node, shared by its tasks.
+#[derive(Debug)]
+pub struct Node {
+    /// The config as last loaded.
+    pub config: Mutex<Config>,
+    /// The envelope layer.
+    pub post: Arc<Post>,
+    /// The network.
+    pub net: net::Handle,
+    couriers: Mutex<courier::Couriers>,
+    cancel: CancellationToken,
+}
+
+impl Node {
+    /// Wakes `peer`'s courier (something was queued for it).
+    pub fn wake(&self, key: &[u8; 32]) {
+        self.couriers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .wake(key);
+    }
+
+    /// Applies a new peer list from `config` to every part of the node.
+    pub async fn apply_peers(self: &Arc<Self>, config: Config) -> Result<(), net::SendError> {
+        self.post.set_peers(&config.peers);
+        self.net.set_peers(peer_entries(&config)).await?;
+        self.couriers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .sync(self, &config.peers);
+        *self
+            .config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+        Ok(())
+    }
+}
+
+fn peer_entries(config: &Config) -> Vec<PeerEntry> {
+    config
+        .peers
+        .iter()
+        .map(|p| PeerEntry {
+            id: identity::peer_id(&p.key),
+            addrs: p.addrs.clone(),
+        })
+        .collect()
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("liaison")
+        .build()
+        .map_err(Error::Runtime)?;
+    let span = tracing::info_span!("node", node = %config.node.name);
+    runtime.block_on(serve(config).instrument(span))
+}
+
+async fn serve(config: Config) -> Result<(), Error> {
+    let identity = Identity::load(&config.node.key_dir)?;
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*identity.signing.seed())
+        .map_err(|e| net::StartError::Transport(e.to_string()))?;
+    let data_dir = config.node.data_dir.clone();
+    let store = open_store(&data_dir).await?;
+    let store = Arc::new(store);
+    let cancel = CancellationToken::new();
+    let settings = net::Settings {
+        keypair,
+        federation: config.node.federation.clone(),
+        listen: config.network.listen.clone(),
+        idle_timeout: config.network.idle_timeout,
+        max_connections: config.network.max_connections.get(),
+        peers: peer_entries(&config),
+        node_name: config.node.name.clone(),
+    };
+    let (net, events, net_task) = net::spawn(settings, cancel.child_token())?;
+    let post = Arc::new(Post::new(identity, store.clone(), &config));
+    let api_listen = config.api.listen;
+    let node = Arc::new(Node {
+        post,
+        net,
+        couriers: Mutex::new(courier::Couriers::default()),
+        cancel: cancel.clone(),
+        config: Mutex::new(config.clone()),
+    });
+    node.couriers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .sync(&node, &config.peers);
+
+    let api = api::start(node.clone(), api_listen, &data_dir)
+        .await
+        .map_err(|e| Error::Api(format!("{e:#}")))?;
+    info!(api = %api.addr, "daemon running");
+    // A line for scripts and tests waiting for the daemon to be up.
+    println!("liaison {} running: api {}", config.node.name, api.addr);
+
+    let inbound = tokio::spawn(inbound(node.clone(), events).in_current_span());
+    let housekeeping = tokio::spawn(housekeeping(node.clone()).in_current_span());
+
+    wait_for_signal(&cancel).await;
+    info!("shutting down");
+    cancel.cancel();
+    let _ = api.task.await;
+    let _ = net_task.await;
+    let _ = inbound.await;
+    let _ = housekeeping.await;
+    node.couriers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .stop();
+    let _ = std::fs::remove_file(api::addr_file(&data_dir));
+    let flushed = tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .map_err(|e| Error::Api(e.to_string()))?;
+    flushed?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Opens the store, waiting out a CLI command that holds it for a moment
+/// (RocksDB allows one process); a daemon that holds it fails at once.
+async fn open_store(data_dir: &std::path::Path) -> Result<Store, Error> {
+    let deadline = tokio::time::Instant::now() + STORE_LOCK_WAIT;
+    loop {
+        let dir = data_dir.to_owned();
+        let opened = tokio::task::spawn_blocking(move || Store::open(&dir))
+            .await
+            .map_err(|e| Error::Api(e.to_string()))?;
+        match opened {
+            Err(crate::store::Error::Locked { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+async fn wait_for_signal(cancel: &CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            error!(error = %e, "cannot watch SIGTERM");
+            return cancel.cancelled().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        () = cancel.cancelled() => {}
+    }
+}
+
+/// Opens inbound envelopes on blocking threads and answers them.
+async fn inbound(node: Arc<Node>, mut events: mpsc::Receiver<Event>) {
+    let workers = Arc::new(Semaphore::new(INBOUND_WORKERS));
+    loop {
+        let event = tokio::select! {
+            biased;
+            () = node.cancel.cancelled() => break,
+            e = events.recv() => match e { Some(e) => e, None => break },
+        };
+        match event {
+            Event::Connected(peer) => {
+                if let Some(key) = node.post.key_of(&peer) {
+                    node.wake(&key);
+                }
+            }
+            Event::Envelope { peer, id, bytes } => {
+                let Ok(permit) = workers.clone().acquire_owned().await else {
+                    break;
+                };
+                let node = node.clone();
+                tokio::spawn(
+                    async move {
+                        let post = node.post.clone();
+                        let via = post.key_of(&peer);
+                        let result = tokio::task::spawn_blocking(move || {
+                            let via =
+                                via.and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok());
+                            post.receive(via.as_ref(), &bytes)
+                        })
+                        .await;
+                        match result {
+                            Ok(Ok(received)) => node.net.respond(id, received.receipt).await,
+                            // No receipt: the sender keeps it and retries.
+                            Ok(Err(e)) => error!(%peer, error = %e, "could not record an envelope"),
+                            Err(e) => error!(%peer, error = %e, "envelope worker failed"),
+                        }
+                        drop(permit);
+                    }
+                    .in_current_span(),
+                );
+            }
+        }
+    }
+}
+
+async fn housekeeping(node: Arc<Node>) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING);
+    loop {
+        tokio::select! {
+            biased;
+            () = node.cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let post = node.post.clone();
+        match tokio::task::spawn_blocking(move || post.forget_old_ids()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!(forgotten = n, "forgot message ids past the replay window"),
+            Ok(Err(e)) => warn!(error = %e, "housekeeping failed"),
+            Err(e) => warn!(error = %e, "housekeeping task failed"),
+        }
+    }
+}
+
+/// The data dir's files the daemon and the CLI share.
+pub fn token_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("api.token")
+}

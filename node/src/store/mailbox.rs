@@ -1,0 +1,370 @@
+//! The typed layer for envelopes in flight: the outbox, the inbox of seen
+//! message ids, and per-peer counters.
+//!
+//! - **Outbox** (`outbox.v1`): `peer key ‖ sequence` → sealed envelope.
+//!   An envelope is written here before any attempt to send it, and
+//!   removed in the same batch that stores the peer's signed receipt, so a
+//!   crash at any point either resends it (the receiver deduplicates) or
+//!   has the receipt.
+//! - **Inbox** (`inbox.v1`): `sender key ‖ message id` → envelope hash,
+//!   time and the receipt we signed. Written in the same batch as the
+//!   message's effect, so a message is applied once however often it is
+//!   delivered; a retransmission gets the stored receipt back.
+//! - **Counters** (`meta.v1`): per peer, in the same batches.
+//!
+//! Each read-check-write step holds the store's counter lock
+//! ([`Store::counter_lock`]), so concurrent tasks never lose an update.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::VerifyingKey;
+use liaison_protocol::envelope::MessageId;
+use serde::Serialize;
+
+use super::keys::{self, PeerCounter};
+use super::{Batch, Column, Error, Store};
+
+/// One envelope waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Its place in the peer's queue.
+    pub seq: u64,
+    /// The encoded envelope.
+    pub envelope: Vec<u8>,
+}
+
+/// What the inbox remembers of a message it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// SHA-256 of the envelope's bytes.
+    pub hash: [u8; 32],
+    /// When it arrived, Unix milliseconds.
+    pub received_at_ms: u64,
+    /// The receipt we signed for it.
+    pub receipt: Vec<u8>,
+}
+
+impl Seen {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(40 + self.receipt.len());
+        v.extend_from_slice(&self.hash);
+        v.extend_from_slice(&self.received_at_ms.to_be_bytes());
+        v.extend_from_slice(&self.receipt);
+        v
+    }
+
+    fn decode(v: &[u8]) -> Result<Seen, Error> {
+        if v.len() < 40 {
+            return Err(Error::Corrupt {
+                column: Column::Inbox.name(),
+                what: "an entry shorter than its hash and time".into(),
+            });
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&v[..32]);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&v[32..40]);
+        Ok(Seen {
+            hash,
+            received_at_ms: u64::from_be_bytes(t),
+            receipt: v[40..].to_vec(),
+        })
+    }
+}
+
+/// Per-peer counts, for `liaison status`.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct PeerCounts {
+    /// Envelopes put in the outbox for this peer.
+    pub queued: u64,
+    /// Receipts received: accepted or duplicate.
+    pub delivered: u64,
+    /// Receipts received that refused our envelope.
+    pub refused_by_peer: u64,
+    /// Envelopes from this peer applied.
+    pub received: u64,
+    /// Retransmissions from this peer, answered with the stored receipt.
+    pub duplicates: u64,
+    /// Envelopes from this peer refused.
+    pub refused: u64,
+    /// Envelopes still in the outbox.
+    pub outbox: u64,
+}
+
+/// The outbox, inbox and counters.
+#[derive(Debug)]
+pub struct Mailbox<'s> {
+    store: &'s Store,
+}
+
+fn read_u64(store: &Store, key: &[u8]) -> Result<u64, Error> {
+    Ok(store
+        .get(Column::Meta, key)?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+impl<'s> Mailbox<'s> {
+    /// The mailbox of `store`.
+    pub fn new(store: &'s Store) -> Mailbox<'s> {
+        Mailbox { store }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.store.counter_lock()
+    }
+
+    fn bump(
+        &self,
+        batch: &mut Batch,
+        peer: &VerifyingKey,
+        counter: PeerCounter,
+        by: u64,
+    ) -> Result<(), Error> {
+        let key = keys::peer_counter(peer, counter);
+        let n = read_u64(self.store, &key)?.saturating_add(by);
+        batch.put(Column::Meta, key, n.to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    /// Puts envelopes for `peer` in the outbox, in order, durably (fsync):
+    /// once this returns they survive a crash or a power cut.
+    pub fn enqueue(&self, peer: &VerifyingKey, envelopes: Vec<Vec<u8>>) -> Result<Vec<u64>, Error> {
+        let _guard = self.lock();
+        let next_key = keys::peer_counter(peer, PeerCounter::NextSeq);
+        let mut seq = read_u64(self.store, &next_key)?;
+        let mut batch = Batch::default();
+        let mut seqs = Vec::with_capacity(envelopes.len());
+        let n = envelopes.len() as u64;
+        for envelope in envelopes {
+            batch.put(Column::Outbox, keys::outbox(peer, seq), envelope);
+            seqs.push(seq);
+            seq += 1;
+        }
+        batch.put(Column::Meta, next_key, seq.to_be_bytes().to_vec());
+        self.bump(&mut batch, peer, PeerCounter::Queued, n)?;
+        self.bump(&mut batch, peer, PeerCounter::Outbox, n)?;
+        self.store.write_durable(batch)?;
+        Ok(seqs)
+    }
+
+    /// Up to `limit` envelopes waiting for `peer`, oldest first, from
+    /// sequence `from` on.
+    pub fn pending(
+        &self,
+        peer: &VerifyingKey,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<Pending>, Error> {
+        let mut out = Vec::new();
+        let prefix = keys::outbox_prefix(peer);
+        let mut failed = None;
+        self.store.scan_prefix(Column::Outbox, &prefix, |k, v| {
+            match keys::outbox_seq(k) {
+                Some(seq) if seq >= from => out.push(Pending {
+                    seq,
+                    envelope: v.to_vec(),
+                }),
+                Some(_) => {}
+                None => {
+                    failed = Some(Error::Corrupt {
+                        column: Column::Outbox.name(),
+                        what: format!("a key of {} bytes", k.len()),
+                    });
+                    return false;
+                }
+            }
+            out.len() < limit
+        })?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Takes a delivered (or refused) envelope out of the outbox, counting
+    /// the outcome. Does nothing if it is already gone (a late duplicate
+    /// receipt), so counters stay exact.
+    pub fn delivered(&self, peer: &VerifyingKey, seq: u64, refused: bool) -> Result<(), Error> {
+        let _guard = self.lock();
+        let key = keys::outbox(peer, seq);
+        if self.store.get(Column::Outbox, &key)?.is_none() {
+            return Ok(());
+        }
+        let mut batch = Batch::default();
+        batch.delete(Column::Outbox, key);
+        let counter = if refused {
+            PeerCounter::RefusedByPeer
+        } else {
+            PeerCounter::Delivered
+        };
+        self.bump(&mut batch, peer, counter, 1)?;
+        let out_key = keys::peer_counter(peer, PeerCounter::Outbox);
+        let left = read_u64(self.store, &out_key)?.saturating_sub(1);
+        batch.put(Column::Meta, out_key, left.to_be_bytes().to_vec());
+        self.store.write(batch)
+    }
+
+    /// What the inbox holds for this sender's message id.
+    pub fn seen(&self, sender: &VerifyingKey, id: &MessageId) -> Result<Option<Seen>, Error> {
+        self.store
+            .get(Column::Inbox, &keys::inbox(sender, id))?
+            .map(|v| Seen::decode(&v))
+            .transpose()
+    }
+
+    /// Records a message as applied, with `effects` (the message's own
+    /// writes) in the same atomic batch. Returns the stored entry instead
+    /// if another delivery of the same id got there first.
+    pub fn accept(
+        &self,
+        sender: &VerifyingKey,
+        id: &MessageId,
+        seen: Seen,
+        effects: Batch,
+    ) -> Result<Option<Seen>, Error> {
+        let _guard = self.lock();
+        let key = keys::inbox(sender, id);
+        if let Some(v) = self.store.get(Column::Inbox, &key)? {
+            return Seen::decode(&v).map(Some);
+        }
+        let mut batch = effects;
+        batch.put(Column::Inbox, key, seen.encode());
+        self.bump(&mut batch, sender, PeerCounter::Received, 1)?;
+        self.store.write(batch)?;
+        Ok(None)
+    }
+
+    /// Counts a retransmission or a refusal from `peer`.
+    pub fn count(&self, peer: &VerifyingKey, duplicate: bool) -> Result<(), Error> {
+        let _guard = self.lock();
+        let mut batch = Batch::default();
+        let counter = if duplicate {
+            PeerCounter::Duplicates
+        } else {
+            PeerCounter::Refused
+        };
+        self.bump(&mut batch, peer, counter, 1)?;
+        self.store.write(batch)
+    }
+
+    /// Forgets seen ids received before `before_ms`: envelopes that old are
+    /// refused by their timestamp, so their ids need not be kept.
+    pub fn forget_seen_before(&self, before_ms: u64) -> Result<u64, Error> {
+        let mut old = Vec::new();
+        self.store.scan_prefix(Column::Inbox, &[], |k, v| {
+            if Seen::decode(v).is_ok_and(|s| s.received_at_ms < before_ms) {
+                old.push(k.to_vec());
+            }
+            true
+        })?;
+        let n = old.len() as u64;
+        for chunk in old.chunks(10_000) {
+            let mut batch = Batch::default();
+            for k in chunk {
+                batch.delete(Column::Inbox, k.clone());
+            }
+            self.store.write(batch)?;
+        }
+        Ok(n)
+    }
+
+    /// The counters of every peer that has any.
+    pub fn counts(&self) -> Result<BTreeMap<[u8; 32], PeerCounts>, Error> {
+        let mut out: BTreeMap<[u8; 32], PeerCounts> = BTreeMap::new();
+        self.store
+            .scan_prefix(Column::Meta, keys::PEER_COUNTER_PREFIX, |k, v| {
+                if let (Some((peer, counter)), Ok(n)) =
+                    (keys::decode_peer_counter(k), <[u8; 8]>::try_from(v))
+                {
+                    let n = u64::from_be_bytes(n);
+                    let c = out.entry(peer).or_default();
+                    match counter {
+                        PeerCounter::Queued => c.queued = n,
+                        PeerCounter::Delivered => c.delivered = n,
+                        PeerCounter::RefusedByPeer => c.refused_by_peer = n,
+                        PeerCounter::Received => c.received = n,
+                        PeerCounter::Duplicates => c.duplicates = n,
+                        PeerCounter::Refused => c.refused = n,
+                        PeerCounter::Outbox => c.outbox = n,
+                        PeerCounter::NextSeq => {}
+                    }
+                }
+                true
+            })?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> VerifyingKey {
+        liaison_protocol::keys::SigningKey::from_seed(&[b; 32]).verifying_key()
+    }
+
+    #[test]
+    fn outbox_keeps_order_and_counts_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mb = Mailbox::new(&store);
+        let (a, b) = (key(1), key(2));
+        let seqs = mb
+            .enqueue(
+                &a,
+                vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()],
+            )
+            .unwrap();
+        assert_eq!(seqs, vec![0, 1, 2]);
+        mb.enqueue(&b, vec![b"other".to_vec()]).unwrap();
+        let p = mb.pending(&a, 0, 10).unwrap();
+        assert_eq!(
+            p.iter().map(|p| p.envelope.as_slice()).collect::<Vec<_>>(),
+            [&b"one"[..], b"two", b"three"]
+        );
+        assert_eq!(mb.pending(&a, 1, 1).unwrap()[0].seq, 1);
+        mb.delivered(&a, 0, false).unwrap();
+        mb.delivered(&a, 0, false).unwrap(); // late second receipt
+        mb.delivered(&a, 1, true).unwrap();
+        let c = &mb.counts().unwrap()[a.as_bytes()];
+        assert_eq!(
+            (c.queued, c.delivered, c.refused_by_peer, c.outbox),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(mb.pending(&a, 0, 10).unwrap().len(), 1);
+        // Sequence numbers continue after a reopen.
+        drop(mb);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let mb = Mailbox::new(&store);
+        assert_eq!(mb.enqueue(&a, vec![b"four".to_vec()]).unwrap(), vec![3]);
+    }
+
+    #[test]
+    fn inbox_applies_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mb = Mailbox::new(&store);
+        let a = key(1);
+        let id = MessageId([5; 16]);
+        let seen = Seen {
+            hash: [1; 32],
+            received_at_ms: 1000,
+            receipt: b"receipt".to_vec(),
+        };
+        assert_eq!(
+            mb.accept(&a, &id, seen.clone(), Batch::default()).unwrap(),
+            None
+        );
+        assert_eq!(
+            mb.accept(&a, &id, seen.clone(), Batch::default()).unwrap(),
+            Some(seen.clone())
+        );
+        assert_eq!(mb.seen(&a, &id).unwrap(), Some(seen));
+        assert_eq!(mb.counts().unwrap()[a.as_bytes()].received, 1);
+        assert_eq!(mb.forget_seen_before(999).unwrap(), 0);
+        assert_eq!(mb.forget_seen_before(1001).unwrap(), 1);
+        assert_eq!(mb.seen(&a, &id).unwrap(), None);
+    }
+}

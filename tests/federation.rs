@@ -1,0 +1,339 @@
+//! Whole nodes talking: `liaison run` processes on 127.0.0.1, real
+//! RocksDB, real libp2p, peers added with `liaison peer add` while the
+//! daemons run. Every wait has a deadline.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{binary, Node};
+
+/// Longest wait for any condition between nodes.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `check` until it returns `Some`, failing after [`WAIT`] with
+/// `what` and the last value seen.
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() > deadline => {
+                panic!("timed out after {WAIT:?} waiting for {what}; last: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// A node and its daemon process, if running.
+struct Agency {
+    name: String,
+    node: Node,
+    daemon: Option<Child>,
+}
+
+impl Agency {
+    fn new(name: &str) -> Agency {
+        Agency {
+            name: name.to_owned(),
+            node: Node::init(name, "KGZ"),
+            daemon: None,
+        }
+    }
+
+    fn start(&mut self) {
+        assert!(self.daemon.is_none(), "{} already running", self.name);
+        let child = Command::new(binary())
+            .arg("--config")
+            .arg(&self.node.config)
+            .arg("run")
+            .current_dir(self.node.dir.path())
+            .env_remove("LIAISON_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("liaison run starts");
+        self.daemon = Some(child);
+        let name = self.name.clone();
+        wait_for(&format!("{name}'s daemon to serve its API"), || {
+            let s = self.status();
+            (s["running"] == true && s["listen"].as_array().is_some_and(|l| !l.is_empty()))
+                .then_some(())
+                .ok_or_else(|| s.to_string())
+        });
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    fn stop(&mut self) {
+        let mut child = self.daemon.take().expect("running");
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = wait_for("the daemon to exit", || {
+            child
+                .try_wait()
+                .map_err(|e| e.to_string())?
+                .ok_or("still running".into())
+        });
+        assert!(status.success(), "{} exited with {status}", self.name);
+    }
+
+    /// kill -9: no shutdown at all.
+    fn kill(&mut self) {
+        let mut child = self.daemon.take().expect("running");
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+    }
+
+    fn status(&self) -> Value {
+        self.node.status()
+    }
+
+    fn key(&self) -> String {
+        self.status()["agency_key"]
+            .as_str()
+            .expect("agency key")
+            .to_owned()
+    }
+
+    /// The TCP address it listens on now; also pinned in its config so a
+    /// restart comes back on the same port.
+    fn pin_address(&self) -> String {
+        let s = self.status();
+        let addr = s["listen"][0]
+            .as_str()
+            .expect("a listen address")
+            .to_owned();
+        self.node.set_config("listen", &format!("[\"{addr}\"]"));
+        addr
+    }
+
+    fn peer(&self, name: &str) -> Value {
+        self.status()["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{} has no peer {name}", self.name))
+            .clone()
+    }
+
+    fn count(&self, peer: &str, counter: &str) -> u64 {
+        self.peer(peer)["counts"][counter]
+            .as_u64()
+            .expect("a counter")
+    }
+}
+
+impl Drop for Agency {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.daemon.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `n` agencies, all running, each trusting all the others (added with
+/// `peer add` while running), each pair connected.
+fn federation(names: &[&str]) -> Vec<Agency> {
+    let mut all: Vec<Agency> = names.iter().map(|n| Agency::new(n)).collect();
+    for a in &mut all {
+        a.start();
+    }
+    let cards: Vec<(String, String, String)> = all
+        .iter()
+        .map(|a| (a.name.clone(), a.key(), a.pin_address()))
+        .collect();
+    for a in &all {
+        for (name, key, addr) in &cards {
+            if *name != a.name {
+                let run = a
+                    .node
+                    .run(&["peer", "add", "--name", name, "--key", key, "--addr", addr]);
+                assert_eq!(run.code, 0, "{run:?}");
+                assert!(
+                    run.stdout.contains("running daemon has the new peer list"),
+                    "{run:?}"
+                );
+            }
+        }
+    }
+    for a in &all {
+        for (name, ..) in &cards {
+            if *name != a.name {
+                wait_for(&format!("{} to connect to {name}", a.name), || {
+                    let p = a.peer(name);
+                    (p["connected"] == true)
+                        .then_some(())
+                        .ok_or_else(|| p.to_string())
+                });
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn three_agencies_connect_and_exchange_signed_envelopes() {
+    let fed = federation(&["kg-border", "tj-drug", "kz-customs"]);
+    for a in &fed {
+        for b in &fed {
+            if a.name != b.name {
+                let run = a.node.run(&["ping", &b.name, "--count", "3", "--json"]);
+                assert_eq!(run.code, 0, "{run:?}");
+                let rtts = run.json()["rtt_ms"].as_array().expect("rtts").len();
+                assert_eq!(rtts, 3, "{run:?}");
+            }
+        }
+    }
+    for a in &fed {
+        for b in &fed {
+            if a.name != b.name {
+                assert_eq!(
+                    a.count(&b.name, "received"),
+                    3,
+                    "{} from {}",
+                    a.name,
+                    b.name
+                );
+                assert_eq!(a.count(&b.name, "refused"), 0);
+            }
+        }
+    }
+    // peer list shows the live state.
+    let run = fed[0].node.run(&["peer", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("tj-drug  connected"), "{}", run.stdout);
+}
+
+#[test]
+fn untrusted_and_foreign_nodes_are_refused_and_counted() {
+    let mut fed = federation(&["kg-border", "tj-drug"]);
+    let a_addr = fed[0].pin_address();
+    let a_key = fed[0].key();
+
+    // An intruder who knows A's key and address, but whom A does not trust.
+    let mut intruder = Agency::new("intruder");
+    intruder.start();
+    let run = intruder.node.run(&[
+        "peer",
+        "add",
+        "--name",
+        "kg-border",
+        "--key",
+        &a_key,
+        "--addr",
+        &a_addr,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = intruder.node.run(&["ping", "kg-border"]);
+    assert_ne!(
+        run.code, 0,
+        "an untrusted node's ping was answered: {run:?}"
+    );
+    wait_for("A to count the refused connection", || {
+        let n = fed[0].status()["network"]["refused_untrusted"]
+            .as_u64()
+            .unwrap_or(0);
+        (n >= 1).then_some(()).ok_or_else(|| n.to_string())
+    });
+
+    // A node that A trusts, but of another federation: the Noise prologue
+    // differs, so the handshake itself fails.
+    let mut foreign = Agency::new("foreign");
+    foreign
+        .node
+        .set_config("federation", "\"another-federation\"");
+    foreign.start();
+    let foreign_key = foreign.key();
+    let run = fed[0]
+        .node
+        .run(&["peer", "add", "--name", "foreign", "--key", &foreign_key]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = foreign.node.run(&[
+        "peer",
+        "add",
+        "--name",
+        "kg-border",
+        "--key",
+        &a_key,
+        "--addr",
+        &a_addr,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = foreign.node.run(&["ping", "kg-border"]);
+    assert_ne!(
+        run.code, 0,
+        "a node of another federation got through: {run:?}"
+    );
+    wait_for("A to count the failed handshake", || {
+        let n = fed[0].status()["network"]["failed_handshakes"]
+            .as_u64()
+            .unwrap_or(0);
+        (n >= 1).then_some(()).ok_or_else(|| n.to_string())
+    });
+
+    // A keeps serving its real peer.
+    let run = fed[1].node.run(&["ping", "kg-border"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fed[0].count("foreign", "received"), 0);
+    fed[0].stop();
+}
+
+#[test]
+fn a_peer_stopped_mid_exchange_gets_everything_exactly_once() {
+    let mut fed = federation(&["kg-border", "tj-drug"]);
+    let run = fed[0]
+        .node
+        .run(&["ping", "tj-drug", "--queue", "--count", "200"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Stop B while A is delivering.
+    fed[1].stop();
+    let run = fed[0]
+        .node
+        .run(&["ping", "tj-drug", "--queue", "--count", "100"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let waiting = fed[0].count("tj-drug", "outbox");
+    assert!(waiting >= 100, "only {waiting} waiting while B is down");
+    fed[1].start();
+    wait_for("A's outbox to empty", || {
+        let p = fed[0].peer("tj-drug");
+        (p["counts"]["outbox"] == 0 && p["counts"]["delivered"] == 300)
+            .then_some(())
+            .ok_or_else(|| p.to_string())
+    });
+    assert_eq!(fed[1].count("kg-border", "received"), 300);
+    assert_eq!(fed[0].count("tj-drug", "refused_by_peer"), 0);
+}
+
+#[test]
+fn kill_9_with_a_full_outbox_then_restart_delivers_it_all() {
+    let mut fed = federation(&["kg-border", "tj-drug"]);
+    fed[1].stop();
+    let run = fed[0]
+        .node
+        .run(&["ping", "tj-drug", "--queue", "--count", "150"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].kill();
+    // The outbox survived the kill (read from the store directly).
+    assert_eq!(fed[0].count("tj-drug", "outbox"), 150);
+    fed[1].start();
+    fed[0].start();
+    wait_for("B to receive all 150", || {
+        let n = fed[1].count("kg-border", "received");
+        (n == 150).then_some(()).ok_or_else(|| n.to_string())
+    });
+    wait_for("A's outbox to empty", || {
+        let n = fed[0].count("tj-drug", "outbox");
+        (n == 0).then_some(()).ok_or_else(|| n.to_string())
+    });
+    assert_eq!(fed[0].count("tj-drug", "delivered"), 150);
+}
