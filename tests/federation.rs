@@ -337,3 +337,54 @@ fn kill_9_with_a_full_outbox_then_restart_delivers_it_all() {
     });
     assert_eq!(fed[0].count("tj-drug", "delivered"), 150);
 }
+
+#[test]
+fn record_commands_go_through_the_running_daemon() {
+    let mut fed = federation(&["kg-border"]);
+    let a = &fed[0];
+    let file = a.node.file(
+        "cases.ndjson",
+        concat!(
+            r#"{"id":"KG-1","summary":"courier","entities":[{"type":"phone","number":"0775 987 817"}]}"#,
+            "\n",
+            r#"{"id":"KG-2","entities":[{"type":"phone","number":"not a phone"}]}"#,
+            "\n",
+        ),
+    );
+    // Relative path: the CLI makes it absolute for the daemon.
+    let run = a.node.run(&["ingest", "cases.ndjson"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("2 read: 1 stored, 0 updated, 1 refused"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("cases.ndjson:2: entities[0].number"),
+        "{run:?}"
+    );
+    assert!(file.exists());
+    let run = a.node.run(&["find", "+996775987817"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("KG-1") && run.stdout.contains("matched by phone"),
+        "{run:?}"
+    );
+    let run = a.node.run(&["show", "KG-1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+996775987817"), "{run:?}");
+    let run = a.node.run(&["check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = a.node.run(&["withdraw", "KG-1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = a.node.run(&["show", "KG-1"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no record with id"), "{run:?}");
+    assert_eq!(a.status()["records"], 0);
+    assert_eq!(a.status()["running"], true);
+    fed[0].stop();
+    // And the same store, read directly once the daemon has stopped.
+    assert_eq!(fed[0].status()["running"], false);
+    let run = fed[0].node.run(&["check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

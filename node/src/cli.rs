@@ -119,6 +119,10 @@ struct PingArgs {
     /// delivered (exactly once) whenever the peer is reachable.
     #[arg(long)]
     queue: bool,
+    /// Bytes of random payload per ping (up to 1 MiB), to measure
+    /// round trips with a body.
+    #[arg(long, default_value_t = 0)]
+    size: usize,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -374,7 +378,10 @@ impl Observer for Progress {
 }
 
 fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
-    let store = open_store(config)?;
+    let store = match access(config)? {
+        Access::Store(store) => store,
+        Access::Daemon(client) => return ingest_via_daemon(&client, a),
+    };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(ingest::total_bytes(&a.files));
         bar.set_style(
@@ -401,9 +408,33 @@ fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
     if let Some(bar) = &observer.bar {
         bar.finish_and_clear();
     }
-    let secs = started.elapsed().as_secs_f64();
-    if a.json {
-        let mut v = serde_json::to_value(&summary)?;
+    print_ingest_summary(&summary, started.elapsed().as_secs_f64(), a.json)
+}
+
+/// Ingest through the running daemon: it reads the files itself, so
+/// paths go as absolute paths; refusals come back at the end.
+fn ingest_via_daemon(client: &Client, a: IngestArgs) -> Result<ExitCode> {
+    let files = a
+        .files
+        .iter()
+        .map(|f| std::path::absolute(f).with_context(|| format!("{}", f.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let reply: daemon::api::records::IngestReply = client.post(
+        "/v1/ingest",
+        &daemon::api::records::IngestRequest {
+            files,
+            format: a.format,
+        },
+    )?;
+    for line in &reply.refused {
+        eprintln!("refused {line}");
+    }
+    print_ingest_summary(&reply.summary, reply.seconds, a.json)
+}
+
+fn print_ingest_summary(summary: &Summary, secs: f64, json: bool) -> Result<ExitCode> {
+    if json {
+        let mut v = serde_json::to_value(summary)?;
         v["seconds"] = serde_json::json!(secs);
         println!("{v}");
     } else {
@@ -456,23 +487,19 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
     if selectors.is_empty() {
         bail!("{:?} does not read as any identifier: name its kind with --kind, or give --dob for a person", a.value);
     }
-    let store = open_store(config)?;
-    let found = find::lookup(&Records::new(&store), &selectors, a.limit)?;
+    let v = match access(config)? {
+        Access::Daemon(client) => client.post(
+            "/v1/find",
+            &serde_json::json!({ "selectors": selectors, "limit": a.limit }),
+        )?,
+        Access::Store(store) => {
+            let found = find::lookup(&Records::new(&store), &selectors, a.limit)?;
+            find::to_json(&selectors, &found)
+        }
+    };
+    let found = v["records"].as_array().cloned().unwrap_or_default();
     if a.json {
-        let list: Vec<_> = found
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "record": f.record.record,
-                    "matched": f.matched,
-                    "source": f.record.source,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "selectors": selectors, "records": list })
-        );
+        println!("{v}");
     } else {
         let read_as: Vec<String> = selectors.iter().map(ToString::to_string).collect();
         println!("read as: {}", read_as.join(", "));
@@ -480,12 +507,13 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
             println!("no local record");
         }
         for f in &found {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
             println!(
                 "{}  [{}]  matched by {}  {}",
-                f.record.record.id,
-                f.record.record.handling,
-                f.matched_kinds(),
-                f.record.record.summary.as_deref().unwrap_or("")
+                text(&f["record"]["id"]),
+                text(&f["record"]["handling"]),
+                text(&f["matched_kinds"]),
+                text(&f["record"]["summary"]),
             );
         }
     }
@@ -497,33 +525,50 @@ fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
 }
 
 fn show(config: &Config, a: ShowArgs) -> Result<ExitCode> {
-    let store = open_store(config)?;
-    let Some(r) = Records::new(&store).get(&a.id)? else {
-        bail!("no record with id {:?}", a.id);
+    let v = match access(config)? {
+        Access::Daemon(client) => {
+            let path = format!("/v1/records/{}", url_segment(&a.id));
+            client.get::<serde_json::Value>(&path)?
+        }
+        Access::Store(store) => {
+            let Some(r) = Records::new(&store).get(&a.id)? else {
+                bail!("no record with id {:?}", a.id);
+            };
+            find::record_json(&r)
+        }
     };
-    let v = serde_json::json!({
-        "record": r.record,
-        "selectors": r.selectors,
-        "source": r.source,
-        "ingested_at": r.ingested_at,
-    });
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(ExitCode::SUCCESS)
 }
 
+/// `id` as one URL path segment: unreserved characters as they are, the
+/// rest percent-encoded byte by byte.
+fn url_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn withdraw(config: &Config, a: WithdrawArgs) -> Result<ExitCode> {
-    let store = open_store(config)?;
-    match Records::new(&store).withdraw(&a.id)? {
-        Some(r) => {
-            println!(
-                "withdrew {} and its {} index entries",
-                r.record.id,
-                r.selectors.len()
-            );
-            Ok(ExitCode::SUCCESS)
+    let (id, entries) = match access(config)? {
+        Access::Daemon(client) => {
+            let w: daemon::api::records::Withdrawn =
+                client.post("/v1/withdraw", &serde_json::json!({ "id": a.id }))?;
+            (w.id, w.index_entries)
         }
-        None => bail!("no record with id {:?}: nothing withdrawn", a.id),
-    }
+        Access::Store(store) => match Records::new(&store).withdraw(&a.id)? {
+            Some(r) => (r.record.id, r.selectors.len()),
+            None => bail!("no record with id {:?}: nothing withdrawn", a.id),
+        },
+    };
+    println!("withdrew {id} and its {entries} index entries");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {
@@ -645,7 +690,7 @@ fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
     };
     let reply: serde_json::Value = client.post(
         "/v1/ping",
-        &serde_json::json!({ "peer": a.peer, "count": a.count, "queue": a.queue }),
+        &serde_json::json!({ "peer": a.peer, "count": a.count, "queue": a.queue, "size": a.size }),
     )?;
     if a.json {
         println!("{reply}");
@@ -682,8 +727,10 @@ fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
 }
 
 fn check(config: &Config, json: bool) -> Result<ExitCode> {
-    let store = open_store(config)?;
-    let report = crate::store::check::run(&Records::new(&store))?;
+    let report = match access(config)? {
+        Access::Daemon(client) => client.get::<crate::store::check::Report>("/v1/check")?,
+        Access::Store(store) => crate::store::check::run(&Records::new(&store))?,
+    };
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -163,6 +163,33 @@ impl Found {
     }
 }
 
+/// What `liaison find --json` prints (and the API returns): the selectors
+/// the value was read as, and each record found with what it matched.
+pub fn to_json(selectors: &[Selector], found: &[Found]) -> serde_json::Value {
+    let list: Vec<_> = found
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "record": f.record.record,
+                "matched": f.matched,
+                "matched_kinds": f.matched_kinds(),
+                "source": f.record.source,
+            })
+        })
+        .collect();
+    serde_json::json!({ "selectors": selectors, "records": list })
+}
+
+/// What `liaison show` prints (and the API returns) for one record.
+pub fn record_json(r: &StoredRecord) -> serde_json::Value {
+    serde_json::json!({
+        "record": r.record,
+        "selectors": r.selectors,
+        "source": r.source,
+        "ingested_at": r.ingested_at,
+    })
+}
+
 /// Looks up the records indexed under any of `selectors`, at most `limit`.
 pub fn lookup(
     records: &Records<'_>,

@@ -8,8 +8,8 @@
 //!
 //! In: [`Post::receive`] decodes, checks and opens an envelope, applies
 //! it once (its effects and its inbox entry in one atomic batch) and
-//! returns the signed receipt. A retransmission of the same bytes gets the
-//! stored receipt again; the same id with other bytes is a replay and is
+//! returns the signed receipt. A retransmission of the same bytes gets a
+//! `Duplicate` receipt stamped with the first delivery's time; the same id with other bytes is a replay and is
 //! refused. Every refusal is signed too, counted per peer and logged.
 //!
 //! Everything here blocks on RocksDB: call it from `spawn_blocking`.
@@ -35,12 +35,11 @@ use crate::store::{self, Batch, Store};
 
 /// Message types this node applies.
 pub mod context {
-    /// A liveness probe: applied by counting it.
+    /// A liveness probe: applied by counting it. Its body (any bytes, up
+    /// to the envelope limit) is discarded: `liaison ping --size` uses it
+    /// to measure round trips with a payload.
     pub const PING: &str = "liaison/ping/v1";
 }
-
-/// Longest ping body.
-const MAX_PING_BODY: usize = 64;
 
 /// Now, Unix milliseconds.
 pub fn now_ms() -> u64 {
@@ -305,10 +304,7 @@ impl Post {
                 return match earlier {
                     Some(seen) if seen.hash == hash => {
                         mailbox.count(&sender, true)?;
-                        Ok(Received {
-                            receipt: seen.receipt,
-                            outcome: Outcome::Duplicate,
-                        })
+                        Ok(self.duplicate(sender, id, &seen))
                     }
                     _ => refuse(sender, id, Refusal::Replayed),
                 };
@@ -325,8 +321,7 @@ impl Post {
             }
         };
         let effects = match opened.header.context.as_str() {
-            context::PING if opened.body.len() <= MAX_PING_BODY => Batch::default(),
-            context::PING => return refuse(sender, id, Refusal::BadBody),
+            context::PING => Batch::default(),
             _ => return refuse(sender, id, Refusal::UnknownContext),
         };
         let receipt = Receipt::sign(
@@ -358,11 +353,26 @@ impl Post {
             // Another delivery of the same message won the race.
             Some(first) => {
                 mailbox.count(&sender, true)?;
-                Ok(Received {
-                    receipt: first.receipt,
-                    outcome: Outcome::Duplicate,
-                })
+                Ok(self.duplicate(sender, id, &first))
             }
+        }
+    }
+
+    /// The receipt for a retransmission: `Duplicate`, stamped with the
+    /// time the message was first applied.
+    fn duplicate(&self, sender: VerifyingKey, id: MessageId, seen: &Seen) -> Received {
+        let outcome = Outcome::Duplicate;
+        let receipt = Receipt::sign(
+            &self.identity.signing,
+            sender,
+            id,
+            seen.hash,
+            seen.received_at_ms,
+            outcome,
+        );
+        Received {
+            receipt: receipt.to_bytes(),
+            outcome,
         }
     }
 
@@ -370,5 +380,227 @@ impl Post {
     pub fn forget_old_ids(&self) -> Result<u64, Error> {
         let horizon = (self.max_age + self.max_skew).as_millis() as u64;
         Ok(Mailbox::new(&self.store).forget_seen_before(now_ms().saturating_sub(horizon))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use liaison_protocol::envelope::Refusal;
+    use liaison_protocol::keys::{SealingKey, SigningKey};
+
+    use super::*;
+    use crate::store::mailbox::Mailbox;
+
+    struct Side {
+        post: Post,
+        card: AgencyKey,
+        _dir: tempfile::TempDir,
+    }
+
+    fn identity(seed: u8) -> Identity {
+        Identity {
+            signing: SigningKey::from_seed(&[seed; 32]),
+            sealing: SealingKey::from_bytes([seed ^ 0x55; 32]),
+        }
+    }
+
+    fn config(name: &str, peers: &[(&str, &AgencyKey)]) -> Config {
+        let mut text = format!("[node]\nname = \"{name}\"\n");
+        for (n, k) in peers {
+            text.push_str(&format!("[[peers]]\nname = \"{n}\"\nkey = \"{k}\"\n"));
+        }
+        Config::from_text(std::path::Path::new("/tmp/liaison.toml"), &text).unwrap()
+    }
+
+    /// Two nodes that trust each other, and a third that neither trusts.
+    fn sides() -> (Side, Side, Identity) {
+        let (a, b, m) = (identity(1), identity(2), identity(3));
+        let (ka, kb) = (a.agency_key(), b.agency_key());
+        let side = |id: Identity, name: &str, peer: (&str, &AgencyKey)| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            let card = id.agency_key();
+            Side {
+                post: Post::new(id, store, &config(name, &[peer])),
+                card,
+                _dir: dir,
+            }
+        };
+        (side(a, "a", ("b", &kb)), side(b, "b", ("a", &ka)), m)
+    }
+
+    fn outcome(side: &Side, bytes: &[u8]) -> Outcome {
+        let r = side.post.receive(None, bytes).unwrap();
+        let receipt = Receipt::decode(&r.receipt).unwrap();
+        assert_eq!(receipt.outcome, r.outcome);
+        assert_eq!(&receipt.receiver, side.card.verifying_key());
+        r.outcome
+    }
+
+    fn counts(side: &Side, peer: &AgencyKey) -> crate::store::mailbox::PeerCounts {
+        Mailbox::new(side.post.store())
+            .counts()
+            .unwrap()
+            .remove(peer.verifying_key().as_bytes())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_bad_envelope_is_refused_counted_and_not_applied() {
+        let (a, b, mallory) = sides();
+        let env = a.post.seal(&b.card, context::PING, b"hi").unwrap();
+        let bytes = env.to_bytes();
+
+        assert_eq!(outcome(&b, &bytes), Outcome::Accepted);
+        // The same bytes again: a retransmission, not applied twice.
+        assert_eq!(outcome(&b, &bytes), Outcome::Duplicate);
+        // The same id with other bytes: a replay.
+        let again = envelope::seal(
+            &a.post.identity().signing,
+            Draft {
+                context: context::PING,
+                recipient: &b.card,
+                message_id: env.header.message_id,
+                epoch: 0,
+                timestamp_ms: now_ms(),
+                body: b"other",
+            },
+            &mut UnwrapErr(OsRng),
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&b, &again.to_bytes()),
+            Outcome::Refused(Refusal::Replayed)
+        );
+        // Tampered: one bit of the ciphertext.
+        let mut tampered = a
+            .post
+            .seal(&b.card, context::PING, b"hi")
+            .unwrap()
+            .to_bytes();
+        let n = tampered.len();
+        tampered[n - 70] ^= 1;
+        assert_eq!(
+            outcome(&b, &tampered),
+            Outcome::Refused(Refusal::BadSignature)
+        );
+        // Misaddressed: sealed and signed for a (our own card).
+        let misaddressed = a
+            .post
+            .seal(&a.card, context::PING, b"hi")
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            outcome(&b, &misaddressed),
+            Outcome::Refused(Refusal::WrongRecipient)
+        );
+        // Oversized and garbage.
+        let oversized = vec![1u8; envelope::MAX_ENVELOPE + 1];
+        assert_eq!(
+            outcome(&b, &oversized),
+            Outcome::Refused(Refusal::Malformed)
+        );
+        assert_eq!(
+            outcome(&b, b"\x01garbage"),
+            Outcome::Refused(Refusal::Malformed)
+        );
+        assert_eq!(outcome(&b, b"garbage"), Outcome::Refused(Refusal::Version));
+        // An unknown message type.
+        let unknown = a
+            .post
+            .seal(&b.card, "liaison/nonsense/v1", b"")
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            outcome(&b, &unknown),
+            Outcome::Refused(Refusal::UnknownContext)
+        );
+        // From someone b does not trust.
+        let stranger = envelope::seal(
+            &mallory.signing,
+            Draft {
+                context: context::PING,
+                recipient: &b.card,
+                message_id: MessageId([7; 16]),
+                epoch: 0,
+                timestamp_ms: now_ms(),
+                body: b"",
+            },
+            &mut UnwrapErr(OsRng),
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&b, &stranger.to_bytes()),
+            Outcome::Refused(Refusal::UnknownSender)
+        );
+        // Stale.
+        let stale = envelope::seal(
+            &a.post.identity().signing,
+            Draft {
+                context: context::PING,
+                recipient: &b.card,
+                message_id: MessageId([8; 16]),
+                epoch: 0,
+                timestamp_ms: now_ms() - 8 * 24 * 3600 * 1000,
+                body: b"",
+            },
+            &mut UnwrapErr(OsRng),
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&b, &stale.to_bytes()),
+            Outcome::Refused(Refusal::Stale)
+        );
+
+        let c = counts(&b, &a.card);
+        assert_eq!((c.received, c.duplicates), (1, 1));
+        // Replayed, tampered, misaddressed, unknown context, stale: counted
+        // against a, the trusted sender they name (oversized and garbage
+        // name nobody; the stranger is nobody b trusts).
+        assert_eq!(c.refused, 5);
+    }
+
+    #[test]
+    fn the_outbox_empties_only_on_a_valid_receipt() {
+        let (a, b, mallory) = sides();
+        let peer_b = a.post.peer("b").unwrap();
+        let seqs = a
+            .post
+            .queue(&peer_b, context::PING, &[vec![], vec![1, 2, 3]])
+            .unwrap();
+        let pending = Mailbox::new(a.post.store())
+            .pending(b.card.verifying_key(), 0, 10)
+            .unwrap();
+        assert_eq!(pending.len(), 2);
+        let r0 = b.post.receive(None, &pending[0].envelope).unwrap();
+        // A receipt signed by someone else is not accepted.
+        let forged = Receipt::sign(
+            &mallory.signing,
+            a.post.identity().signing.verifying_key(),
+            MessageId([0; 16]),
+            [0; 32],
+            now_ms(),
+            Outcome::Accepted,
+        );
+        assert!(a
+            .post
+            .confirm(&peer_b, seqs[0], &pending[0].envelope, &forged.to_bytes())
+            .is_err());
+        // The receipt for the other envelope is not accepted either.
+        assert!(a
+            .post
+            .confirm(&peer_b, seqs[1], &pending[1].envelope, &r0.receipt)
+            .is_err());
+        assert_eq!(
+            a.post
+                .confirm(&peer_b, seqs[0], &pending[0].envelope, &r0.receipt)
+                .unwrap(),
+            Outcome::Accepted
+        );
+        let left = Mailbox::new(a.post.store())
+            .pending(b.card.verifying_key(), 0, 10)
+            .unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].seq, seqs[1]);
     }
 }

@@ -68,6 +68,9 @@ pub struct Node {
     /// The network.
     pub net: net::Handle,
     couriers: Mutex<courier::Couriers>,
+    /// Serialises writers of records (ingest, withdraw): the record
+    /// counters assume one writer at a time.
+    records_writer: tokio::sync::Mutex<()>,
     cancel: CancellationToken,
 }
 
@@ -142,6 +145,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         post,
         net,
         couriers: Mutex::new(courier::Couriers::default()),
+        records_writer: tokio::sync::Mutex::new(()),
         cancel: cancel.clone(),
         config: Mutex::new(config.clone()),
     });

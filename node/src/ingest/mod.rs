@@ -151,7 +151,7 @@ pub fn prepare(
 }
 
 /// What an ingest run did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Lines that held a record (blank lines are not counted).
     pub read: u64,

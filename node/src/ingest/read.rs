@@ -29,7 +29,10 @@ use sha2::{Digest as _, Sha256};
 use super::Refusal;
 
 /// An input format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One JSON record a line.
     Ndjson,

@@ -11,7 +11,7 @@ use super::records::Records;
 use super::Error;
 
 /// What the check found.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Records held.
     pub records: u64,

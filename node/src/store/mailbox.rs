@@ -334,7 +334,6 @@ mod tests {
         );
         assert_eq!(mb.pending(&a, 0, 10).unwrap().len(), 1);
         // Sequence numbers continue after a reopen.
-        drop(mb);
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         let mb = Mailbox::new(&store);

@@ -262,7 +262,7 @@ fn seal_refuses_bad_drafts() {
     draft.context = "liaison/ping/v1";
     draft.body = &max;
     let env = seal(&a.signing, draft, &mut rng()).expect("a body of exactly MAX_BODY seals");
-    assert_eq!(env.to_bytes().len() <= MAX_ENVELOPE, true);
+    assert!(env.to_bytes().len() <= MAX_ENVELOPE);
     assert_eq!(open(&env, &b, &[&a]).map(|o| o.body.len()), Ok(MAX_BODY));
 }
 

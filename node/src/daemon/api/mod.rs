@@ -9,7 +9,11 @@
 //! |---|---|
 //! | `GET /v1/status` | [`crate::status::Status`] with live connections |
 //! | `POST /v1/reload` | re-reads the config's peers (after `peer add/remove`) |
-//! | `POST /v1/ping` | `{peer, count, queue}`: signed round trips, or pings queued in the outbox |
+//! | `POST /v1/ping` | `{peer, count, queue, size}`: signed round trips, or pings queued in the outbox |
+//!
+//! and the record routes of [`records`].
+
+pub mod records;
 
 use std::fs;
 use std::io::Write as _;
@@ -26,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use liaison_config::Config;
-use liaison_protocol::envelope::{Outcome, Receipt};
+use liaison_protocol::envelope::{self, Outcome, Receipt};
 use rand_core_09::{OsRng, TryRngCore as _};
 use serde::{Deserialize, Serialize};
 use tracing::{info, Instrument as _};
@@ -143,6 +147,11 @@ pub(super) async fn start(
         .route("/v1/status", get(status))
         .route("/v1/reload", post(reload))
         .route("/v1/ping", post(ping))
+        .route("/v1/ingest", post(records::ingest))
+        .route("/v1/find", post(records::find))
+        .route("/v1/records/{id}", get(records::show))
+        .route("/v1/withdraw", post(records::withdraw))
+        .route("/v1/check", get(records::check))
         .layer(middleware::from_fn_with_state(token, auth))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
@@ -201,6 +210,9 @@ struct PingRequest {
     /// Queue the pings in the outbox instead of waiting for each.
     #[serde(default)]
     queue: bool,
+    /// Bytes of random payload in each ping.
+    #[serde(default)]
+    size: usize,
 }
 
 fn one() -> u32 {
@@ -224,12 +236,20 @@ async fn ping(
     if req.count == 0 || req.count > MAX_PINGS {
         return Err(bad_request(format!("count must be 1 to {MAX_PINGS}")));
     }
+    if req.size > envelope::MAX_BODY {
+        return Err(bad_request(format!(
+            "size must be at most {} bytes (one envelope)",
+            envelope::MAX_BODY
+        )));
+    }
+    let mut payload = vec![0u8; req.size];
+    OsRng.try_fill_bytes(&mut payload).map_err(internal)?;
     let peer = node.post.peer(&req.peer).map_err(bad_request)?;
     let mut reply = PingReply::default();
     if req.queue {
         let post = node.post.clone();
         let p = peer.clone();
-        let bodies = vec![Vec::new(); req.count as usize];
+        let bodies = vec![payload.clone(); req.count as usize];
         reply.queued = tokio::task::spawn_blocking(move || post.queue(&p, context::PING, &bodies))
             .await
             .map_err(internal)?

@@ -1,0 +1,196 @@
+//! The record commands while the daemon holds the store: the CLI's
+//! `ingest`, `find`, `show`, `withdraw` and `check` call these routes and
+//! print the same output as when they open the store themselves.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /v1/ingest` | `{files, format}`: absolute paths the daemon reads |
+//! | `POST /v1/find` | `{selectors, limit}`: records under any of them |
+//! | `GET /v1/records/{id}` | one record as stored |
+//! | `POST /v1/withdraw` | `{id}` |
+//! | `GET /v1/check` | the store's consistency report |
+//!
+//! Record writers (ingest, withdraw) take the node's records lock in
+//! turn: the record counters assume one writer at a time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use liaison_protocol::Selector;
+use serde::{Deserialize, Serialize};
+
+use super::{bad_request, internal, ApiError};
+use crate::daemon::Node;
+use crate::find;
+use crate::ingest::{self, Format, Observer, RefusedLine, Summary};
+use crate::store::check::{self, Report};
+use crate::store::records::Records;
+
+/// Refused lines returned in full; past this, only counted.
+pub const MAX_REFUSALS_RETURNED: usize = 1000;
+
+/// `POST /v1/ingest`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    /// Absolute paths, read by the daemon in order.
+    pub files: Vec<PathBuf>,
+    /// Force a format.
+    #[serde(default)]
+    pub format: Option<Format>,
+}
+
+/// Its answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IngestReply {
+    /// What was stored and refused.
+    pub summary: Summary,
+    /// The first refused lines, `FILE:LINE: FIELD: reason`.
+    pub refused: Vec<String>,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+#[derive(Default)]
+struct Collect(Vec<String>);
+
+impl Observer for Collect {
+    fn refused(&mut self, line: &RefusedLine) {
+        if self.0.len() < MAX_REFUSALS_RETURNED {
+            self.0.push(line.to_string());
+        }
+    }
+    fn committed(&mut self, _: &Summary, _: u64) {}
+}
+
+pub(super) async fn ingest(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<IngestRequest>,
+) -> Result<Json<IngestReply>, ApiError> {
+    if let Some(p) = req.files.iter().find(|p| !p.is_absolute()) {
+        return Err(bad_request(format!(
+            "{} is not an absolute path: the daemon does not know the caller's folder",
+            p.display()
+        )));
+    }
+    let config = node.config.lock().map_err(internal)?.clone();
+    let opts = ingest::Options {
+        format: req.format,
+        batch_size: config.ingest.batch_size.get(),
+        max_line: config.ingest.max_line_bytes.get(),
+        country: config.node.country,
+    };
+    let _writer = node.records_writer.lock().await;
+    let store = node.post.store().clone();
+    let started = std::time::Instant::now();
+    let (summary, refused) = tokio::task::spawn_blocking(move || {
+        let mut collect = Collect::default();
+        ingest::run(&store, &req.files, &opts, &mut collect).map(|s| (s, collect.0))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| match e {
+        ingest::Error::Open { .. } => bad_request(e),
+        _ => internal(e),
+    })?;
+    Ok(Json(IngestReply {
+        summary,
+        refused,
+        seconds: started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// `POST /v1/find`: the CLI reads the value into selectors itself (its
+/// errors are about what the user typed), the daemon looks them up.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindRequest {
+    /// Selectors to look up.
+    pub selectors: Vec<Selector>,
+    /// Most records.
+    pub limit: usize,
+}
+
+pub(super) async fn find(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<FindRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = node.post.store().clone();
+    let v = tokio::task::spawn_blocking(move || {
+        find::lookup(&Records::new(&store), &req.selectors, req.limit)
+            .map(|found| find::to_json(&req.selectors, &found))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(v))
+}
+
+fn no_record(id: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no record with id {id:?}"))
+}
+
+pub(super) async fn show(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = node.post.store().clone();
+    let key = id.clone();
+    let r = tokio::task::spawn_blocking(move || Records::new(&store).get(&key))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    r.map(|r| Json(find::record_json(&r)))
+        .ok_or_else(|| no_record(&id))
+}
+
+/// `POST /v1/withdraw`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// Record id.
+    pub id: String,
+}
+
+/// Its answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Withdrawn {
+    /// The record withdrawn.
+    pub id: String,
+    /// Index entries removed with it.
+    pub index_entries: usize,
+}
+
+pub(super) async fn withdraw(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<WithdrawRequest>,
+) -> Result<Json<Withdrawn>, ApiError> {
+    let _writer = node.records_writer.lock().await;
+    let store = node.post.store().clone();
+    let id = req.id.clone();
+    let r = tokio::task::spawn_blocking(move || Records::new(&store).withdraw(&id))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    r.map(|r| {
+        Json(Withdrawn {
+            id: r.record.id.clone(),
+            index_entries: r.selectors.len(),
+        })
+    })
+    .ok_or_else(|| no_record(&req.id))
+}
+
+pub(super) async fn check(State(node): State<Arc<Node>>) -> Result<Json<Report>, ApiError> {
+    // A consistent view needs no writer in the middle of a batch.
+    let _writer = node.records_writer.lock().await;
+    let store = node.post.store().clone();
+    let report = tokio::task::spawn_blocking(move || check::run(&Records::new(&store)))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    Ok(Json(report))
+}
