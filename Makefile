@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps demo test lint ci bench
+.PHONY: deps demo test lint ci bench bench-net
 
 deps:
 	@scripts/deps
@@ -27,6 +27,12 @@ lint: deps
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
 bench: deps
+	cargo bench --locked -p liaison-protocol
 	cargo bench --locked -p liaison
+
+# Two daemons on loopback: round trips and sustained delivery.
+bench-net: deps
+	cargo build --locked --release -p liaison
+	scripts/bench-net
 
 ci: test lint

@@ -388,3 +388,96 @@ fn record_commands_go_through_the_running_daemon() {
     let run = fed[0].node.run(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn air_gapped_bundles_carry_envelopes_and_receipts() {
+    // Two agencies with no network path: no addresses either way.
+    let mut a = Agency::new("kg-border");
+    let b = Agency::new("tj-drug");
+    let (ka, kb) = (a.key(), b.key());
+    assert_eq!(
+        a.node
+            .run(&["peer", "add", "--name", "tj-drug", "--key", &kb])
+            .code,
+        0
+    );
+    assert_eq!(
+        b.node
+            .run(&["peer", "add", "--name", "kg-border", "--key", &ka])
+            .code,
+        0
+    );
+    a.start();
+    let run = a.node.run(&["ping", "tj-drug", "--queue", "--count", "5"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // A (through its daemon) writes the bundle; B (no daemon) imports it.
+    let media = tempfile::tempdir().unwrap();
+    let bundle = media.path().join("to-tj.bundle");
+    let bundle_s = bundle.to_str().unwrap();
+    let run = a
+        .node
+        .run(&["export-bundle", "--peer", "tj-drug", "--out", bundle_s]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("5 envelopes"), "{run:?}");
+    let run = b.node.run(&["import-bundle", bundle_s, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["accepted"], 5, "{run:?}");
+    assert_eq!(b.count("kg-border", "received"), 5);
+
+    // Importing it again applies nothing again.
+    let again = media.path().join("again.receipts");
+    let run = b.node.run(&[
+        "import-bundle",
+        bundle_s,
+        "--receipts-out",
+        again.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        (
+            run.json()["accepted"].clone(),
+            run.json()["duplicates"].clone()
+        ),
+        (0.into(), 5.into())
+    );
+    assert_eq!(b.count("kg-border", "received"), 5);
+
+    // A tampered copy: the changed envelope is refused, nothing applied.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 1;
+    let tampered = media.path().join("tampered.bundle");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let run = b.node.run(&[
+        "import-bundle",
+        tampered.to_str().unwrap(),
+        "--receipts-out",
+        media.path().join("t.receipts").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()["refused"], 1, "{run:?}");
+    assert_eq!(b.count("kg-border", "received"), 5);
+
+    // A bundle for someone else is refused whole, naming the file.
+    let run = a.node.run(&["import-bundle", bundle_s]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("to-tj.bundle") && run.stderr.contains("another agency"),
+        "{run:?}"
+    );
+
+    // The receipts, carried back, empty A's outbox.
+    assert_eq!(a.count("tj-drug", "outbox"), 5);
+    let receipts = media.path().join("to-tj.bundle.receipts");
+    let run = a
+        .node
+        .run(&["import-bundle", receipts.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["accepted"], 5, "{run:?}");
+    assert_eq!(a.count("tj-drug", "outbox"), 0);
+    assert_eq!(a.count("tj-drug", "delivered"), 5);
+    a.stop();
+}

@@ -74,6 +74,32 @@ enum NodeCommand {
     Peer(PeerCommand),
     /// A signed round trip to a peer through envelopes, with its time.
     Ping(PingArgs),
+    /// Write the envelopes waiting for a peer to a file, for removable media.
+    ExportBundle(ExportBundleArgs),
+    /// Apply a bundle of envelopes (writing their receipts beside it) or of receipts.
+    ImportBundle(ImportBundleArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportBundleArgs {
+    /// The peer's name.
+    #[arg(long)]
+    peer: String,
+    /// The new file (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ImportBundleArgs {
+    /// The bundle file.
+    file: PathBuf,
+    /// Where to write the receipts of imported envelopes (default FILE.receipts).
+    #[arg(long)]
+    receipts_out: Option<PathBuf>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +296,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 NodeCommand::Peer(c) => peer_cmd(&config, c),
                 NodeCommand::Ping(a) => ping(&config, a),
+                NodeCommand::ExportBundle(a) => export_bundle(&config, a),
+                NodeCommand::ImportBundle(a) => import_bundle(&config, a),
             }
         }
     }
@@ -679,6 +707,89 @@ fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
         println!("the running daemon has the new peer list");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The envelope layer over the store opened directly (no daemon).
+fn offline_post(config: &Config, store: Store) -> Result<crate::post::Post> {
+    let identity = Identity::load(&config.node.key_dir)?;
+    Ok(crate::post::Post::new(
+        identity,
+        std::sync::Arc::new(store),
+        config,
+    ))
+}
+
+fn export_bundle(config: &Config, a: ExportBundleArgs) -> Result<ExitCode> {
+    let out = std::path::absolute(&a.out).with_context(|| format!("{}", a.out.display()))?;
+    let n = match access(config)? {
+        Access::Daemon(client) => {
+            let r: daemon::api::Exported = client.post(
+                "/v1/bundle/export",
+                &daemon::api::ExportRequest {
+                    peer: a.peer.clone(),
+                    out: out.clone(),
+                },
+            )?;
+            r.envelopes
+        }
+        Access::Store(store) => {
+            crate::bundle::export(&offline_post(config, store)?, &a.peer, &out)?
+        }
+    };
+    println!(
+        "{n} envelopes for {} written to {} (they stay in the outbox until {}'s receipts come back: `liaison import-bundle FILE.receipts`)",
+        a.peer,
+        out.display(),
+        a.peer
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_bundle(config: &Config, a: ImportBundleArgs) -> Result<ExitCode> {
+    let file = std::path::absolute(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    let receipts_out = match &a.receipts_out {
+        Some(p) => std::path::absolute(p)?,
+        None => {
+            let mut name = file.clone().into_os_string();
+            name.push(".receipts");
+            PathBuf::from(name)
+        }
+    };
+    let done = match access(config)? {
+        Access::Daemon(client) => client.post(
+            "/v1/bundle/import",
+            &daemon::api::ImportRequest {
+                file: file.clone(),
+                receipts_out,
+            },
+        )?,
+        Access::Store(store) => {
+            crate::bundle::import(&offline_post(config, store)?, &file, &receipts_out)?
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "{}: {} accepted, {} already applied, {} refused, {} invalid",
+            file.display(),
+            done.accepted,
+            done.duplicates,
+            done.refused,
+            done.invalid
+        );
+        if let Some(r) = &done.receipts {
+            println!(
+                "receipts written to {}: carry them back to the sender",
+                r.display()
+            );
+        }
+    }
+    Ok(if done.refused > 0 || done.invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {

@@ -15,11 +15,13 @@
 //! - [`daemon`]: `liaison run`: the network, couriers, inbound envelopes
 //!   and the local HTTP API ([`daemon::api`]); [`client`] is the CLI's
 //!   side of that API.
+//! - [`bundle`]: the same envelopes and receipts on removable media.
 //! - [`peers`]: `liaison peer add|remove` edit the config file.
 //! - [`status`]: `liaison status`, from the daemon or the store.
 //! - [`synth`]: synthetic records in the region's spellings, shared by the
 //!   tests and benchmarks.
 
+pub mod bundle;
 pub mod cli;
 pub mod client;
 pub mod daemon;

@@ -155,6 +155,11 @@ impl Post {
             .ok_or_else(|| Error::UnknownPeer(name.to_owned()))
     }
 
+    /// The trusted peer with this ed25519 key.
+    pub fn peer_by_key(&self, key: &VerifyingKey) -> Option<Peer> {
+        self.peers().by_key.get(key.as_bytes()).cloned()
+    }
+
     /// The ed25519 key of the trusted peer with this PeerId.
     pub fn key_of(&self, peer: &libp2p::PeerId) -> Option<[u8; 32]> {
         self.peers().by_peer_id.get(peer).copied()

@@ -11,7 +11,11 @@
 //! | `POST /v1/reload` | re-reads the config's peers (after `peer add/remove`) |
 //! | `POST /v1/ping` | `{peer, count, queue, size}`: signed round trips, or pings queued in the outbox |
 //!
-//! and the record routes of [`records`].
+//! | `POST /v1/bundle/export` | `{peer, out}`: the peer's outbox to a file |
+//! | `POST /v1/bundle/import` | `{file, receipts_out}`: envelopes or receipts from a file |
+//!
+//! and the record routes of [`records`]. Paths are absolute: the daemon
+//! does not know the caller's folder.
 
 pub mod records;
 
@@ -37,7 +41,7 @@ use tracing::{info, Instrument as _};
 
 use super::Node;
 use crate::post::context;
-use crate::status;
+use crate::{bundle, status};
 
 /// Largest request body the API reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -152,6 +156,8 @@ pub(super) async fn start(
         .route("/v1/records/{id}", get(records::show))
         .route("/v1/withdraw", post(records::withdraw))
         .route("/v1/check", get(records::check))
+        .route("/v1/bundle/export", post(bundle_export))
+        .route("/v1/bundle/import", post(bundle_import))
         .layer(middleware::from_fn_with_state(token, auth))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
@@ -292,4 +298,94 @@ async fn ping(
         }
     }
     Ok(Json(reply))
+}
+
+/// `POST /v1/bundle/export`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// Peer name.
+    pub peer: String,
+    /// Absolute path of the new file.
+    pub out: PathBuf,
+}
+
+/// Its answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Exported {
+    /// Envelopes written.
+    pub envelopes: usize,
+}
+
+fn absolute(p: &Path) -> Result<(), ApiError> {
+    if p.is_absolute() {
+        Ok(())
+    } else {
+        Err(bad_request(format!(
+            "{} is not an absolute path: the daemon does not know the caller's folder",
+            p.display()
+        )))
+    }
+}
+
+fn bundle_error(e: bundle::Error) -> ApiError {
+    match e {
+        bundle::Error::Io { .. }
+        | bundle::Error::Format { .. }
+        | bundle::Error::Post(crate::post::Error::UnknownPeer(_)) => bad_request(e),
+        _ => internal(e),
+    }
+}
+
+async fn bundle_export(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<ExportRequest>,
+) -> Result<Json<Exported>, ApiError> {
+    absolute(&req.out)?;
+    let post = node.post.clone();
+    let envelopes = tokio::task::spawn_blocking(move || bundle::export(&post, &req.peer, &req.out))
+        .await
+        .map_err(internal)?
+        .map_err(bundle_error)?;
+    Ok(Json(Exported { envelopes }))
+}
+
+/// `POST /v1/bundle/import`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// Absolute path of the bundle.
+    pub file: PathBuf,
+    /// Absolute path for the receipts of imported envelopes.
+    pub receipts_out: PathBuf,
+}
+
+async fn bundle_import(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<ImportRequest>,
+) -> Result<Json<bundle::Imported>, ApiError> {
+    absolute(&req.file)?;
+    absolute(&req.receipts_out)?;
+    let post = node.post.clone();
+    let done =
+        tokio::task::spawn_blocking(move || bundle::import(&post, &req.file, &req.receipts_out))
+            .await
+            .map_err(internal)?
+            .map_err(bundle_error)?;
+    if done.accepted > 0 {
+        // Receipts may have emptied outbox entries; envelopes may be new
+        // for the couriers' peers: either way a wake is cheap.
+        let keys: Vec<[u8; 32]> = node
+            .config
+            .lock()
+            .map_err(internal)?
+            .peers
+            .iter()
+            .map(|p| *p.key.verifying_key().as_bytes())
+            .collect();
+        for k in keys {
+            node.wake(&k);
+        }
+    }
+    Ok(Json(done))
 }
