@@ -301,8 +301,25 @@ fn a_peer_stopped_mid_exchange_gets_everything_exactly_once() {
         .node
         .run(&["ping", "tj-drug", "--queue", "--count", "100"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let waiting = fed[0].count("tj-drug", "outbox");
-    assert!(waiting >= 100, "only {waiting} waiting while B is down");
+    // Nothing is lost or made up while B is down: every envelope is
+    // either receipted or still waiting.
+    let (delivered, waiting) = (
+        fed[0].count("tj-drug", "delivered"),
+        fed[0].count("tj-drug", "outbox"),
+    );
+    assert_eq!(
+        delivered + waiting,
+        300,
+        "{delivered} delivered, {waiting} waiting"
+    );
+    assert!(waiting >= 100);
+    // What B applied before it stopped, read from its store: at least
+    // what A has receipts for (a receipt can be lost on the way).
+    let applied = fed[1].count("kg-border", "received");
+    assert!(
+        applied >= delivered,
+        "{delivered} receipted but {applied} applied"
+    );
     fed[1].start();
     wait_for("A's outbox to empty", || {
         let p = fed[0].peer("tj-drug");
@@ -480,4 +497,32 @@ fn air_gapped_bundles_carry_envelopes_and_receipts() {
     assert_eq!(a.count("tj-drug", "outbox"), 0);
     assert_eq!(a.count("tj-drug", "delivered"), 5);
     a.stop();
+}
+
+#[test]
+fn kill_9_of_the_receiver_mid_exchange_applies_each_envelope_once() {
+    let mut fed = federation(&["kg-border", "tj-drug"]);
+    let run = fed[0]
+        .node
+        .run(&["ping", "tj-drug", "--queue", "--count", "2000"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // B dies while A's couriers are sending: some envelopes applied and
+    // receipted, some applied with the receipt lost, some not yet sent.
+    fed[1].kill();
+    let applied = fed[1].count("kg-border", "received");
+    let receipted = fed[0].count("tj-drug", "delivered");
+    assert!(
+        receipted <= applied,
+        "{receipted} receipted but only {applied} applied"
+    );
+    fed[1].start();
+    wait_for("A's outbox to empty", || {
+        let p = fed[0].peer("tj-drug");
+        (p["counts"]["outbox"] == 0)
+            .then_some(())
+            .ok_or_else(|| p.to_string())
+    });
+    assert_eq!(fed[0].count("tj-drug", "delivered"), 2000);
+    assert_eq!(fed[1].count("kg-border", "received"), 2000);
+    assert_eq!(fed[0].count("tj-drug", "refused_by_peer"), 0);
 }

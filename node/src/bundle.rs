@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek as _, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -80,129 +80,194 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// A bundle read from a file.
-#[derive(Debug)]
-pub struct Bundle {
+/// Writes a bundle entry by entry; the count in the header is filled in
+/// by [`Writer::finish`]. Refuses to overwrite a file. Mode 0600.
+struct Writer<'p> {
+    w: BufWriter<fs::File>,
+    path: &'p Path,
+    count: u32,
+}
+
+/// Offset of the count in the header.
+const COUNT_AT: u64 = (MAGIC.len() + 2 + 32 + 32) as u64;
+
+impl<'p> Writer<'p> {
+    fn create(
+        path: &'p Path,
+        kind: Kind,
+        from: &[u8; 32],
+        to: &[u8; 32],
+    ) -> Result<Writer<'p>, Error> {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io(path))?;
+        let mut w = BufWriter::new(file);
+        let head = [MAGIC, &[VERSION, kind as u8], from, to, &[0u8; 4]].concat();
+        w.write_all(&head).map_err(io(path))?;
+        Ok(Writer { w, path, count: 0 })
+    }
+
+    fn push(&mut self, frame: &[u8]) -> Result<(), Error> {
+        self.w
+            .write_all(&(frame.len() as u32).to_be_bytes())
+            .and_then(|()| self.w.write_all(frame))
+            .map_err(io(self.path))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<u32, Error> {
+        let path = self.path;
+        let mut file = self.w.into_inner().map_err(|e| io(path)(e.into_error()))?;
+        file.seek(SeekFrom::Start(COUNT_AT)).map_err(io(path))?;
+        file.write_all(&self.count.to_be_bytes())
+            .map_err(io(path))?;
+        file.sync_all().map_err(io(path))?;
+        Ok(self.count)
+    }
+}
+
+/// Reads a bundle entry by entry, checking every length against its cap
+/// before reading it, so memory holds one entry at a time.
+pub struct Reader {
+    r: BufReader<fs::File>,
+    path: PathBuf,
     /// What it carries.
     pub kind: Kind,
     /// Who wrote it.
     pub from: [u8; 32],
     /// For whom.
     pub to: [u8; 32],
-    /// The envelopes or receipts.
-    pub frames: Vec<Vec<u8>>,
+    count: u32,
+    next: u32,
+    max: usize,
 }
 
-/// Writes a bundle; refuses to overwrite an existing file. Mode 0600.
-pub fn write(path: &Path, bundle: &Bundle) -> Result<(), Error> {
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io(path))?;
-    let mut w = BufWriter::new(file);
-    let mut put = |bytes: &[u8]| w.write_all(bytes).map_err(io(path));
-    put(MAGIC)?;
-    put(&[VERSION, bundle.kind as u8])?;
-    put(&bundle.from)?;
-    put(&bundle.to)?;
-    put(&(bundle.frames.len() as u32).to_be_bytes())?;
-    for f in &bundle.frames {
-        put(&(f.len() as u32).to_be_bytes())?;
-        put(f)?;
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
     }
-    let file = w.into_inner().map_err(|e| io(path)(e.into_error()))?;
-    file.sync_all().map_err(io(path))
 }
 
-/// Reads a bundle, checking every length against its cap before reading.
-pub fn read(path: &Path) -> Result<Bundle, Error> {
-    let file = fs::File::open(path).map_err(io(path))?;
-    let mut r = BufReader::new(file);
-    let bad = |problem: String| Error::Format {
-        path: path.to_owned(),
-        problem,
-    };
-    let mut exact = |buf: &mut [u8], what: &str| {
-        r.read_exact(buf)
-            .map_err(|_| bad(format!("ends inside {what}: the file is truncated")))
-    };
-    let mut magic = [0u8; 15];
-    exact(&mut magic, "the header")?;
-    if magic != MAGIC {
-        return Err(bad(
-            "not a Liaison bundle (it does not start with LIAISON-BUNDLE)".into(),
-        ));
+impl Reader {
+    fn bad(&self, problem: String) -> Error {
+        Error::Format {
+            path: self.path.clone(),
+            problem,
+        }
     }
-    let mut head = [0u8; 2 + 32 + 32 + 4];
-    exact(&mut head, "the header")?;
-    if head[0] != VERSION {
-        return Err(bad(format!(
-            "bundle version {} is not supported (this liaison reads {VERSION})",
-            head[0]
-        )));
+
+    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<(), Error> {
+        if self.r.read_exact(buf).is_err() {
+            return Err(self.bad(format!("ends inside {what}: the file is truncated")));
+        }
+        Ok(())
     }
-    let kind = match head[1] {
-        1 => Kind::Envelopes,
-        2 => Kind::Receipts,
-        k => return Err(bad(format!("unknown bundle kind {k}"))),
-    };
-    let mut from = [0u8; 32];
-    from.copy_from_slice(&head[2..34]);
-    let mut to = [0u8; 32];
-    to.copy_from_slice(&head[34..66]);
-    let count = u32::from_be_bytes([head[66], head[67], head[68], head[69]]);
-    if count > MAX_FRAMES {
-        return Err(bad(format!(
-            "claims {count} entries, over the limit of {MAX_FRAMES}"
-        )));
+
+    /// Opens a bundle and reads its header.
+    pub fn open(path: &Path) -> Result<Reader, Error> {
+        let file = fs::File::open(path).map_err(io(path))?;
+        let mut reader = Reader {
+            r: BufReader::new(file),
+            path: path.to_owned(),
+            kind: Kind::Envelopes,
+            from: [0; 32],
+            to: [0; 32],
+            count: 0,
+            next: 0,
+            max: 0,
+        };
+        let mut magic = [0u8; 15];
+        reader.exact(&mut magic, "the header")?;
+        if magic != MAGIC {
+            return Err(
+                reader.bad("not a Liaison bundle (it does not start with LIAISON-BUNDLE)".into())
+            );
+        }
+        let mut head = [0u8; 2 + 32 + 32 + 4];
+        reader.exact(&mut head, "the header")?;
+        if head[0] != VERSION {
+            return Err(reader.bad(format!(
+                "bundle version {} is not supported (this liaison reads {VERSION})",
+                head[0]
+            )));
+        }
+        (reader.kind, reader.max) = match head[1] {
+            1 => (Kind::Envelopes, envelope::MAX_ENVELOPE),
+            2 => (Kind::Receipts, MAX_RECEIPT),
+            k => return Err(reader.bad(format!("unknown bundle kind {k}"))),
+        };
+        reader.from.copy_from_slice(&head[2..34]);
+        reader.to.copy_from_slice(&head[34..66]);
+        reader.count = u32::from_be_bytes([head[66], head[67], head[68], head[69]]);
+        if reader.count > MAX_FRAMES {
+            return Err(reader.bad(format!(
+                "claims {} entries, over the limit of {MAX_FRAMES}",
+                reader.count
+            )));
+        }
+        Ok(reader)
     }
-    let max = match kind {
-        Kind::Envelopes => envelope::MAX_ENVELOPE,
-        Kind::Receipts => MAX_RECEIPT,
-    };
-    let mut frames = Vec::new();
-    for i in 0..count {
+
+    /// The next entry, or `None` after the last (having checked that no
+    /// bytes follow it).
+    pub fn next_entry(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        if self.next == self.count {
+            let mut rest = [0u8; 1];
+            if self.r.read(&mut rest).map_err(io(&self.path))? != 0 {
+                return Err(self.bad(format!(
+                    "bytes follow the last of its {} entries",
+                    self.count
+                )));
+            }
+            return Ok(None);
+        }
+        let i = self.next;
         let mut len = [0u8; 4];
-        exact(&mut len, &format!("entry {i}"))?;
+        self.exact(&mut len, &format!("entry {i}"))?;
         let len = u32::from_be_bytes(len) as usize;
-        if len > max {
-            return Err(bad(format!(
-                "entry {i} is {len} bytes, over the limit of {max}"
+        if len > self.max {
+            return Err(self.bad(format!(
+                "entry {i} is {len} bytes, over the limit of {}",
+                self.max
             )));
         }
         let mut frame = vec![0u8; len];
-        exact(&mut frame, &format!("entry {i}"))?;
-        frames.push(frame);
+        self.exact(&mut frame, &format!("entry {i}"))?;
+        self.next += 1;
+        Ok(Some(frame))
     }
-    let mut rest = [0u8; 1];
-    if r.read(&mut rest).map_err(io(path))? != 0 {
-        return Err(bad(format!("bytes follow the last of its {count} entries")));
-    }
-    Ok(Bundle {
-        kind,
-        from,
-        to,
-        frames,
-    })
 }
 
+/// Outbox entries read at a time.
+const PAGE: usize = 256;
+
 /// Writes every envelope waiting for `peer` to `out`. Returns how many.
-pub fn export(post: &Post, peer: &str, out: &Path) -> Result<usize, Error> {
+pub fn export(post: &Post, peer: &str, out: &Path) -> Result<u32, Error> {
     let peer = post.peer(peer)?;
-    let pending = Mailbox::new(post.store()).pending(peer.key.verifying_key(), 0, usize::MAX)?;
-    let n = pending.len();
-    write(
-        out,
-        &Bundle {
-            kind: Kind::Envelopes,
-            from: *post.identity().signing.verifying_key().as_bytes(),
-            to: *peer.key.verifying_key().as_bytes(),
-            frames: pending.into_iter().map(|p| p.envelope).collect(),
-        },
-    )?;
-    Ok(n)
+    let key = peer.key.verifying_key();
+    let mailbox = Mailbox::new(post.store());
+    let me = post.identity().signing.verifying_key();
+    let mut w = Writer::create(out, Kind::Envelopes, me.as_bytes(), key.as_bytes())?;
+    let mut from = 0;
+    loop {
+        let page = mailbox.pending(key, from, PAGE)?;
+        for p in &page {
+            w.push(&p.envelope)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => from = last.seq + 1,
+            _ => break,
+        }
+    }
+    w.finish()
 }
 
 /// What an import did.
@@ -224,61 +289,67 @@ pub struct Imported {
 /// Imports a bundle addressed to this node: envelopes are applied and
 /// their receipts written to `receipts_out`; receipts confirm the outbox.
 pub fn import(post: &Post, file: &Path, receipts_out: &Path) -> Result<Imported, Error> {
-    let bundle = read(file)?;
+    let mut reader = Reader::open(file)?;
     let me = post.identity().signing.verifying_key();
-    let bad = |problem: String| Error::Format {
-        path: file.to_owned(),
-        problem,
-    };
-    if bundle.to != *me.as_bytes() {
-        return Err(bad("addressed to another agency: nothing imported".into()));
+    if reader.to != *me.as_bytes() {
+        return Err(reader.bad("addressed to another agency: nothing imported".into()));
     }
-    let from = VerifyingKey::from_bytes(&bundle.from)
-        .map_err(|_| bad("its sender key is not an ed25519 key".into()))?;
+    let from = VerifyingKey::from_bytes(&reader.from)
+        .map_err(|_| reader.bad("its sender key is not an ed25519 key".into()))?;
     let mut done = Imported::default();
-    match bundle.kind {
+    match reader.kind {
         Kind::Envelopes => {
-            let mut receipts = Vec::with_capacity(bundle.frames.len());
-            for frame in &bundle.frames {
-                let r = post.receive(None, frame)?;
+            let mut receipts =
+                Writer::create(receipts_out, Kind::Receipts, me.as_bytes(), &reader.from)?;
+            while let Some(frame) = reader.next_entry()? {
+                let r = post.receive(None, &frame)?;
                 match r.outcome {
                     Outcome::Accepted => done.accepted += 1,
                     Outcome::Duplicate => done.duplicates += 1,
                     Outcome::Refused(_) => done.refused += 1,
                 }
-                receipts.push(r.receipt);
+                receipts.push(&r.receipt)?;
             }
-            write(
-                receipts_out,
-                &Bundle {
-                    kind: Kind::Receipts,
-                    from: *me.as_bytes(),
-                    to: bundle.from,
-                    frames: receipts,
-                },
-            )?;
+            receipts.finish()?;
             done.receipts = Some(receipts_out.to_owned());
         }
         Kind::Receipts => {
             let peer = post.peer_by_key(&from).ok_or_else(|| {
-                bad("from an agency this node does not trust: nothing imported".into())
+                reader.bad("from an agency this node does not trust: nothing imported".into())
             })?;
-            // The outbox entries, by envelope hash.
-            let pending = Mailbox::new(post.store()).pending(&from, 0, usize::MAX)?;
-            let by_hash: HashMap<[u8; 32], _> = pending
-                .into_iter()
-                .map(|p| (<[u8; 32]>::from(Sha256::digest(&p.envelope)), p))
-                .collect();
-            for frame in &bundle.frames {
-                let Ok(receipt) = Receipt::decode(frame) else {
+            // Outbox entries by envelope hash: 40 bytes each in memory,
+            // envelopes read again one at a time when a receipt names them.
+            let mailbox = Mailbox::new(post.store());
+            let mut by_hash: HashMap<[u8; 32], u64> = HashMap::new();
+            let mut start = 0;
+            loop {
+                let page = mailbox.pending(&from, start, PAGE)?;
+                for p in &page {
+                    by_hash.insert(Sha256::digest(&p.envelope).into(), p.seq);
+                }
+                match page.last() {
+                    Some(last) if page.len() == PAGE => start = last.seq + 1,
+                    _ => break,
+                }
+            }
+            while let Some(frame) = reader.next_entry()? {
+                let Ok(receipt) = Receipt::decode(&frame) else {
                     done.invalid += 1;
                     continue;
                 };
-                let Some(p) = by_hash.get(&receipt.envelope_hash) else {
+                let Some(&seq) = by_hash.get(&receipt.envelope_hash) else {
                     done.duplicates += 1;
                     continue;
                 };
-                match post.confirm(&peer, p.seq, &p.envelope, frame) {
+                let Some(p) = mailbox
+                    .pending(&from, seq, 1)?
+                    .pop()
+                    .filter(|p| p.seq == seq)
+                else {
+                    done.duplicates += 1;
+                    continue;
+                };
+                match post.confirm(&peer, seq, &p.envelope, &frame) {
                     Ok(Outcome::Refused(_)) => done.refused += 1,
                     Ok(_) => done.accepted += 1,
                     Err(post::Error::Receipt { .. }) => done.invalid += 1,
@@ -294,34 +365,46 @@ pub fn import(post: &Post, file: &Path, receipts_out: &Path) -> Result<Imported,
 mod tests {
     use super::*;
 
-    fn sample() -> Bundle {
-        Bundle {
-            kind: Kind::Receipts,
-            from: [1; 32],
-            to: [2; 32],
-            frames: vec![b"first".to_vec(), Vec::new(), vec![9; 300]],
+    fn write_sample(path: &Path) {
+        let mut w = Writer::create(path, Kind::Receipts, &[1; 32], &[2; 32]).unwrap();
+        for f in sample() {
+            w.push(&f).unwrap();
         }
+        assert_eq!(w.finish().unwrap(), 3);
+    }
+
+    fn sample() -> Vec<Vec<u8>> {
+        vec![b"first".to_vec(), Vec::new(), vec![9; 300]]
+    }
+
+    fn read_all(path: &Path) -> Result<(Reader, Vec<Vec<u8>>), Error> {
+        let mut r = Reader::open(path)?;
+        let mut frames = Vec::new();
+        while let Some(f) = r.next_entry()? {
+            frames.push(f);
+        }
+        Ok((r, frames))
     }
 
     #[test]
     fn round_trip_and_every_damage_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b");
-        write(&path, &sample()).unwrap();
+        write_sample(&path);
         // Never overwrites.
-        assert!(matches!(write(&path, &sample()), Err(Error::Io { .. })));
-        let back = read(&path).unwrap();
-        assert_eq!(
-            (back.kind, back.from, back.to),
-            (Kind::Receipts, [1; 32], [2; 32])
-        );
-        assert_eq!(back.frames, sample().frames);
+        assert!(matches!(
+            Writer::create(&path, Kind::Receipts, &[1; 32], &[2; 32]),
+            Err(Error::Io { .. })
+        ));
+        let (r, frames) = read_all(&path).unwrap();
+        assert_eq!((r.kind, r.from, r.to), (Kind::Receipts, [1; 32], [2; 32]));
+        assert_eq!(frames, sample());
 
         let bytes = fs::read(&path).unwrap();
         let damaged = dir.path().join("d");
         let check = |bytes: &[u8], want: &str| {
             fs::write(&damaged, bytes).unwrap();
-            match read(&damaged) {
+            match read_all(&damaged) {
                 Err(Error::Format { problem, .. }) => {
                     assert!(problem.contains(want), "{problem:?} lacks {want:?}")
                 }
@@ -335,12 +418,12 @@ mod tests {
         let mut wrong = bytes.clone();
         wrong[0] = b'X';
         check(&wrong, "not a Liaison bundle");
-        // A receipt frame over its cap, refused from the length alone.
-        let mut big = bytes[..MAGIC.len() + 2 + 64].to_vec();
+        // A receipt entry over its cap, refused from the length alone.
+        let mut big = bytes[..COUNT_AT as usize].to_vec();
         big.extend_from_slice(&1u32.to_be_bytes());
         big.extend_from_slice(&u32::MAX.to_be_bytes());
         check(&big, "over the limit");
-        let mut many = bytes[..MAGIC.len() + 2 + 64].to_vec();
+        let mut many = bytes[..COUNT_AT as usize].to_vec();
         many.extend_from_slice(&u32::MAX.to_be_bytes());
         check(&many, "over the limit");
     }

@@ -94,6 +94,7 @@ pub struct Post {
     identity: Identity,
     store: Arc<Store>,
     peers: RwLock<Arc<Peers>>,
+    federation: String,
     max_age: Duration,
     max_skew: Duration,
 }
@@ -114,6 +115,7 @@ impl Post {
             identity,
             store,
             peers: RwLock::default(),
+            federation: config.node.federation.clone(),
             max_age: config.network.max_message_age,
             max_skew: config.network.max_clock_skew,
         };
@@ -178,6 +180,7 @@ impl Post {
     /// Seals `body` to `peer` (not queued).
     pub fn seal(&self, peer: &AgencyKey, context: &str, body: &[u8]) -> Result<Envelope, Error> {
         let draft = Draft {
+            federation: &self.federation,
             context,
             recipient: peer,
             message_id: MessageId::random(&mut UnwrapErr(OsRng)),
@@ -246,34 +249,37 @@ impl Post {
         let hash: [u8; 32] = Sha256::digest(bytes).into();
         let now = now_ms();
         let peers = self.peers();
+        // A refusal is addressed to, and counted against, the sender the
+        // envelope names only once its signature has verified; before
+        // that, to whoever brought it (the transport's peer), so nobody
+        // can run up another agency's refusal count.
         let refuse =
-            |sender: VerifyingKey, id: MessageId, reason: Refusal| -> Result<Received, Error> {
-                let counted = peers.by_key.contains_key(sender.as_bytes());
-                if counted {
-                    mailbox.count(&sender, false)?;
+            |to: VerifyingKey, id: MessageId, reason: Refusal| -> Result<Received, Error> {
+                if peers.by_key.contains_key(to.as_bytes()) {
+                    mailbox.count(&to, false)?;
                 }
                 let name = peers
                     .by_key
-                    .get(sender.as_bytes())
+                    .get(to.as_bytes())
                     .map_or("?", |p| p.name.as_str());
                 warn!(peer = name, msg = %id, reason = reason.as_str(), "refused an envelope");
                 let outcome = Outcome::Refused(reason);
-                let receipt = Receipt::sign(&self.identity.signing, sender, id, hash, now, outcome);
+                let receipt = Receipt::sign(&self.identity.signing, to, id, hash, now, outcome);
                 Ok(Received {
                     receipt: receipt.to_bytes(),
                     outcome,
                 })
             };
-        // Refusals of what cannot be read go to the transport's peer.
-        let fallback = via
+        let via = via
             .copied()
             .unwrap_or_else(|| self.identity.signing.verifying_key());
         let env = match Envelope::decode(bytes, envelope::MAX_ENVELOPE) {
             Ok(env) => env,
-            Err(e) => return refuse(fallback, MessageId([0; 16]), Refusal::from(&e)),
+            Err(e) => return refuse(via, MessageId([0; 16]), Refusal::from(&e)),
         };
         let (sender, id) = (env.header.sender, env.header.message_id);
         let me = Recipient {
+            federation: &self.federation,
             signing: &self.identity.signing,
             sealing: &self.identity.sealing,
         };
@@ -314,16 +320,14 @@ impl Post {
                     _ => refuse(sender, id, Refusal::Replayed),
                 };
             }
-            Err(e) => {
-                // A refusal goes to the sender the envelope names only if
-                // that sender is trusted; otherwise to whoever brought it.
-                let to = if peers.by_key.contains_key(sender.as_bytes()) {
-                    sender
-                } else {
-                    fallback
-                };
-                return refuse(to, id, Refusal::from(&e));
-            }
+            Err(
+                e @ (OpenError::Decode(_)
+                | OpenError::Version(_)
+                | OpenError::WrongRecipient
+                | OpenError::UnknownSender
+                | OpenError::BadSignature),
+            ) => return refuse(via, id, Refusal::from(&e)),
+            Err(e) => return refuse(sender, id, Refusal::from(&e)),
         };
         let effects = match opened.header.context.as_str() {
             context::PING => Batch::default(),
@@ -356,10 +360,11 @@ impl Post {
                 })
             }
             // Another delivery of the same message won the race.
-            Some(first) => {
+            Some(first) if first.hash == hash => {
                 mailbox.count(&sender, true)?;
                 Ok(self.duplicate(sender, id, &first))
             }
+            Some(_) => refuse(sender, id, Refusal::Replayed),
         }
     }
 
@@ -463,6 +468,7 @@ mod tests {
         let again = envelope::seal(
             &a.post.identity().signing,
             Draft {
+                federation: "liaison",
                 context: context::PING,
                 recipient: &b.card,
                 message_id: env.header.message_id,
@@ -524,6 +530,7 @@ mod tests {
         let stranger = envelope::seal(
             &mallory.signing,
             Draft {
+                federation: "liaison",
                 context: context::PING,
                 recipient: &b.card,
                 message_id: MessageId([7; 16]),
@@ -542,6 +549,7 @@ mod tests {
         let stale = envelope::seal(
             &a.post.identity().signing,
             Draft {
+                federation: "liaison",
                 context: context::PING,
                 recipient: &b.card,
                 message_id: MessageId([8; 16]),
@@ -559,10 +567,11 @@ mod tests {
 
         let c = counts(&b, &a.card);
         assert_eq!((c.received, c.duplicates), (1, 1));
-        // Replayed, tampered, misaddressed, unknown context, stale: counted
-        // against a, the trusted sender they name (oversized and garbage
-        // name nobody; the stranger is nobody b trusts).
-        assert_eq!(c.refused, 5);
+        // Replayed, unknown context, stale: counted against a, whose
+        // signature they carry. Tampered and misaddressed fail before the
+        // signature is known good, so they count against whoever brought
+        // them (here a bundle: nobody), as do oversized and garbage.
+        assert_eq!(c.refused, 3);
     }
 
     #[test]

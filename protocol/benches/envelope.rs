@@ -99,6 +99,7 @@ fn benches(c: &mut Criterion) {
         let mut g = c.benchmark_group("envelope");
         g.throughput(Throughput::Elements(1));
         let draft = Draft {
+            federation: "bench",
             context: "liaison/ping/v1",
             recipient: &b_card,
             message_id: MessageId([1; 16]),
@@ -115,6 +116,7 @@ fn benches(c: &mut Criterion) {
                 let env = Envelope::decode(&bytes, envelope::MAX_ENVELOPE).unwrap();
                 env.open(
                     Recipient {
+                        federation: "bench",
                         signing: &b_sign,
                         sealing: &b_seal,
                     },

@@ -37,6 +37,7 @@ struct Running {
     peer: Peer,
     wake: Arc<Notify>,
     cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Couriers {
@@ -69,7 +70,7 @@ impl Couriers {
             let wake = Arc::new(Notify::new());
             let cancel = node.cancel.child_token();
             let span = tracing::info_span!("courier", peer = %peer.name);
-            tokio::spawn(
+            let task = tokio::spawn(
                 run(node.clone(), peer.clone(), wake.clone(), cancel.clone()).instrument(span),
             );
             // Deliver whatever the outbox already holds.
@@ -80,16 +81,22 @@ impl Couriers {
                     peer: peer.clone(),
                     wake,
                     cancel,
+                    task,
                 },
             );
         }
     }
 
-    pub(super) fn stop(&mut self) {
-        for r in self.running.values() {
-            r.cancel.cancel();
-        }
-        self.running.clear();
+    /// Stops every courier; the caller awaits the returned tasks (each
+    /// finishes the receipt it is handling) before flushing the store.
+    pub(super) fn stop(&mut self) -> Vec<tokio::task::JoinHandle<()>> {
+        self.running
+            .drain()
+            .map(|(_, r)| {
+                r.cancel.cancel();
+                r.task
+            })
+            .collect()
     }
 }
 
@@ -107,8 +114,12 @@ async fn run(node: Arc<Node>, peer: Peer, wake: Arc<Notify>, cancel: Cancellatio
         let pending = match pending {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
-                warn!(error = %e, "cannot read the outbox");
-                Vec::new()
+                warn!(error = %e, "cannot read the outbox; retrying");
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(MAX_BACKOFF) => continue,
+                }
             }
             Err(_) => break,
         };

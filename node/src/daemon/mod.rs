@@ -71,6 +71,7 @@ pub struct Node {
     /// Serialises writers of records (ingest, withdraw): the record
     /// counters assume one writer at a time.
     records_writer: tokio::sync::Mutex<()>,
+    reloading: tokio::sync::Mutex<()>,
     cancel: CancellationToken,
 }
 
@@ -83,8 +84,10 @@ impl Node {
             .wake(key);
     }
 
-    /// Applies a new peer list from `config` to every part of the node.
+    /// Applies a new peer list from `config` to every part of the node,
+    /// one reload at a time so the parts never disagree.
     pub async fn apply_peers(self: &Arc<Self>, config: Config) -> Result<(), net::SendError> {
+        let _one_at_a_time = self.reloading.lock().await;
         self.post.set_peers(&config.peers);
         self.net.set_peers(peer_entries(&config)).await?;
         self.couriers
@@ -146,6 +149,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         net,
         couriers: Mutex::new(courier::Couriers::default()),
         records_writer: tokio::sync::Mutex::new(()),
+        reloading: tokio::sync::Mutex::new(()),
         cancel: cancel.clone(),
         config: Mutex::new(config.clone()),
     });
@@ -171,10 +175,14 @@ async fn serve(config: Config) -> Result<(), Error> {
     let _ = net_task.await;
     let _ = inbound.await;
     let _ = housekeeping.await;
-    node.couriers
+    let couriers = node
+        .couriers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .stop();
+    for c in couriers {
+        let _ = c.await;
+    }
     let _ = std::fs::remove_file(api::addr_file(&data_dir));
     let flushed = tokio::task::spawn_blocking(move || store.flush())
         .await
@@ -221,6 +229,17 @@ async fn wait_for_signal(cancel: &CancellationToken) {
 /// Opens inbound envelopes on blocking threads and answers them.
 async fn inbound(node: Arc<Node>, mut events: mpsc::Receiver<Event>) {
     let workers = Arc::new(Semaphore::new(INBOUND_WORKERS));
+    inbound_loop(&node, &mut events, &workers).await;
+    // Let the envelopes being opened finish (their batches and receipts)
+    // before the store is flushed.
+    let _ = workers.acquire_many(INBOUND_WORKERS as u32).await;
+}
+
+async fn inbound_loop(
+    node: &Arc<Node>,
+    events: &mut mpsc::Receiver<Event>,
+    workers: &Arc<Semaphore>,
+) {
     loop {
         let event = tokio::select! {
             biased;

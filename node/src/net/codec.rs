@@ -31,7 +31,9 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::
             format!("frame of {len} bytes is over the {max}-byte cap"),
         ));
     }
-    let mut buf = Vec::with_capacity(len);
+    // Grows as bytes arrive: a peer that claims a large frame and sends
+    // nothing holds no memory.
+    let mut buf = Vec::new();
     io.take(len as u64).read_to_end(&mut buf).await?;
     if buf.len() != len {
         return Err(io::ErrorKind::UnexpectedEof.into());

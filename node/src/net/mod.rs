@@ -36,8 +36,12 @@ use tracing::{debug, info, warn};
 
 use behaviour::{Behaviour, BehaviourEvent};
 
-/// Capacity of the command and event channels.
-const CHANNEL: usize = 256;
+/// Capacity of the command channel.
+const COMMANDS: usize = 256;
+/// Capacity of the event channel. Small on purpose: each inbound envelope
+/// may be 1 MiB, and a full channel makes the sender retry later instead
+/// of this node buffering for it.
+const EVENTS: usize = 16;
 /// Envelope requests in flight per connection, each direction.
 const STREAMS_PER_PEER: usize = 32;
 /// Yamux streams per connection (request-response and the small protocols).
@@ -279,8 +283,8 @@ pub fn spawn(
                 reason: e.to_string(),
             })?;
     }
-    let (commands, command_rx) = mpsc::channel(CHANNEL);
-    let (events, event_rx) = mpsc::channel(CHANNEL);
+    let (commands, command_rx) = mpsc::channel(COMMANDS);
+    let (events, event_rx) = mpsc::channel(EVENTS);
     let span = tracing::info_span!("net", node = %settings.node_name);
     let mut task = Task {
         swarm,

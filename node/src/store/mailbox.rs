@@ -231,7 +231,9 @@ impl<'s> Mailbox<'s> {
         let mut batch = effects;
         batch.put(Column::Inbox, key, seen.encode());
         self.bump(&mut batch, sender, PeerCounter::Received, 1)?;
-        self.store.write(batch)?;
+        // Durable before the receipt leaves: the sender deletes its copy
+        // on that receipt, so a power cut must not lose ours.
+        self.store.write_durable(batch)?;
         Ok(None)
     }
 

@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let sender = AgencyKey::new(&SigningKey::from_seed(&[1; 32]), &SealingKey::from_bytes([4; 32]));
         let _ = env.open(
             Recipient {
+                federation: "fuzz",
                 signing: &signing,
                 sealing: &sealing,
             },

@@ -33,7 +33,10 @@
 //! | HPKE encapsulated key | 32 |
 //! | body commitment | 32 |
 //! | ciphertext length, ciphertext (salt ‖ body ‖ tag) | 4 + n |
-//! | ed25519 signature over `"liaison/envelope/v1\n"` ‖ all the above | 64 |
+//! | ed25519 signature over the domain ‖ all the above | 64 |
+//!
+//! The domain, `"liaison/envelope/v1\n"` ‖ length ‖ federation id, is also
+//! HPKE's `info`: an envelope of one federation is refused in another.
 
 mod receipt;
 #[cfg(test)]
@@ -69,8 +72,19 @@ pub const MAX_ENVELOPE: usize = MAX_BODY + OVERHEAD;
 
 const SALT: usize = 32;
 const TAG: usize = 16;
-const SIGNATURE_CONTEXT: &[u8] = b"liaison/envelope/v1\n";
-const HPKE_INFO: &[u8] = b"liaison/envelope/v1";
+const DOMAIN: &[u8] = b"liaison/envelope/v1\n";
+
+/// The domain both the signature and HPKE's `info` are bound to:
+/// `"liaison/envelope/v1\n"` ‖ federation id length (u32) ‖ federation id.
+/// An envelope made for one federation neither verifies nor decrypts in
+/// another, whatever transport carried it (QUIC has no Noise prologue).
+fn domain(federation: &str) -> Vec<u8> {
+    let mut d = Vec::with_capacity(DOMAIN.len() + 4 + federation.len());
+    d.extend_from_slice(DOMAIN);
+    d.extend_from_slice(&(federation.len() as u32).to_be_bytes());
+    d.extend_from_slice(federation.as_bytes());
+    d
+}
 const COMMITMENT_CONTEXT: &[u8] = b"liaison/body/v1";
 
 /// A message's random 128-bit id: the unit of idempotence (a receiver
@@ -173,6 +187,8 @@ impl fmt::Debug for Envelope {
 /// What to seal.
 #[derive(Debug, Clone, Copy)]
 pub struct Draft<'a> {
+    /// The federation id both nodes are configured with.
+    pub federation: &'a str,
     /// Message type (see [`Header::context`]).
     pub context: &'a str,
     /// To whom.
@@ -273,6 +289,8 @@ pub struct Window {
 /// This node's keys, as the recipient.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
+    /// Our federation id.
+    pub federation: &'a str,
     /// Our identity.
     pub signing: &'a SigningKey,
     /// Our sealing key.
@@ -335,13 +353,16 @@ pub fn seal(
     plaintext.extend_from_slice(&salt);
     plaintext.extend_from_slice(draft.body);
     let aad = header.encode();
-    let (encapped, ciphertext) = hpke::single_shot_seal::<
-        ChaCha20Poly1305,
-        HkdfSha256,
-        X25519HkdfSha256,
-        _,
-    >(&hpke::OpModeS::Base, &pk, HPKE_INFO, &plaintext, &aad, rng)
-    .map_err(|_| SealError::RecipientKey)?;
+    let (encapped, ciphertext) =
+        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
+            &hpke::OpModeS::Base,
+            &pk,
+            &domain(draft.federation),
+            &plaintext,
+            &aad,
+            rng,
+        )
+        .map_err(|_| SealError::RecipientKey)?;
     let mut envelope = Envelope {
         header,
         encapped: encapped.to_bytes().into(),
@@ -349,16 +370,16 @@ pub fn seal(
         ciphertext,
         signature: [0u8; 64],
     };
-    let signed = envelope.signed_part();
+    let signed = envelope.signed_part(draft.federation);
     envelope.signature = signer.sign(&signed).to_bytes();
     Ok(envelope)
 }
 
 impl Envelope {
     /// The bytes the signature covers (without the signature itself).
-    fn signed_part(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(SIGNATURE_CONTEXT.len() + self.encoded_len());
-        out.extend_from_slice(SIGNATURE_CONTEXT);
+    fn signed_part(&self, federation: &str) -> Vec<u8> {
+        let mut out = domain(federation);
+        out.reserve(self.encoded_len());
         self.encode_unsigned(&mut out);
         out
     }
@@ -450,11 +471,11 @@ impl Envelope {
 
     /// Checks the signature against the sender named in the header
     /// (`verify_strict`). Needs no secret: an auditor can run it.
-    pub fn verify_signature(&self) -> Result<(), OpenError> {
+    pub fn verify_signature(&self, federation: &str) -> Result<(), OpenError> {
         let signature = Signature::from_bytes(&self.signature);
         self.header
             .sender
-            .verify_strict(&self.signed_part(), &signature)
+            .verify_strict(&self.signed_part(federation), &signature)
             .map_err(|_| OpenError::BadSignature)
     }
 
@@ -483,7 +504,7 @@ impl Envelope {
         if sender.verifying_key() != &self.header.sender {
             return Err(OpenError::UnknownSender);
         }
-        self.verify_signature()?;
+        self.verify_signature(me.federation)?;
         let ts = self.header.timestamp_ms;
         if ts > window.now_ms {
             let ahead_ms = ts - window.now_ms;
@@ -515,7 +536,7 @@ impl Envelope {
             &hpke::OpModeR::Base,
             &sk,
             &encapped,
-            HPKE_INFO,
+            &domain(me.federation),
             &self.ciphertext,
             &self.header.encode(),
         )

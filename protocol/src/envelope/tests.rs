@@ -21,6 +21,7 @@ fn party(seed: u8) -> Party {
     }
 }
 
+const FED: &str = "central-asia";
 const NOW: u64 = 1_796_000_000_000;
 const WINDOW: Window = Window {
     now_ms: NOW,
@@ -34,6 +35,7 @@ fn rng() -> ChaCha20Rng {
 
 fn sealed(from: &Party, to: &Party, body: &[u8]) -> Envelope {
     let draft = Draft {
+        federation: FED,
         context: "liaison/ping/v1",
         recipient: &to.card,
         message_id: MessageId([9; 16]),
@@ -47,6 +49,7 @@ fn sealed(from: &Party, to: &Party, body: &[u8]) -> Envelope {
 fn open(env: &Envelope, me: &Party, trusted: &[&Party]) -> Result<Opened, OpenError> {
     env.open(
         Recipient {
+            federation: FED,
             signing: &me.signing,
             sealing: &me.sealing,
         },
@@ -82,12 +85,12 @@ fn round_trip() {
 }
 
 const HEADER_HEX: &str = "010f6c696169736f6e2f70696e672f76318a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394090909090909090909090909090909090000000000000003000001a229f12800";
-const ENVELOPE_SHA256: &str = "773db5a068762e47e51e7d0687a9006a532ae2ad618c23b58dcedf65037460cd";
+const ENVELOPE_SHA256: &str = "ee914c9b92f2e55fa426efc34977189a59e342ee6ec95c8b2240a8ad3e56b455";
 const RECEIPT_HEX: &str = concat!(
     "018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f195fd52db2d3cba5d",
-    "72ca6709bf1d94121bf3748801b40f6f5c09090909090909090909090909090909773db5a068762e47e51e7d0687a900",
-    "6a532ae2ad618c23b58dcedf65037460cd000001a229f1280502066c89f2efb431fcdf500d9cbc8ab586c667ed9351eb",
-    "d103c934aa793a3acbcdf2925db30c717d2800854fec0106c154122306289588e6def04fcf3cc3a086dd00"
+    "72ca6709bf1d94121bf3748801b40f6f5c09090909090909090909090909090909ee914c9b92f2e55fa426efc3497718",
+    "9a59e342ee6ec95c8b2240a8ad3e56b455000001a229f12805020646a8d9e156c957acf19161f3a6bc90af0a9e496ee6",
+    "a88251dfb500f57b5ad316afd0a0264e9a4f259040c96a560b846632605d02c075802af03751adb6619107"
 );
 
 /// The exact bytes of one envelope and one receipt: any change to the
@@ -135,6 +138,7 @@ fn refusals_each_have_their_variant() {
 
     let replay = env.open(
         Recipient {
+            federation: FED,
             signing: &b.signing,
             sealing: &b.sealing,
         },
@@ -150,6 +154,7 @@ fn refusals_each_have_their_variant() {
     };
     let stale = env.open(
         Recipient {
+            federation: FED,
             signing: &b.signing,
             sealing: &b.sealing,
         },
@@ -165,6 +170,7 @@ fn refusals_each_have_their_variant() {
     };
     let future = env.open(
         Recipient {
+            federation: FED,
             signing: &b.signing,
             sealing: &b.sealing,
         },
@@ -197,14 +203,38 @@ fn commitment_and_decryption_are_checked() {
     let (a, b, c) = (party(1), party(2), party(3));
     let mut env = sealed(&a, &b, b"x");
     env.commitment[0] ^= 1;
-    env.signature = a.signing.sign(&env.signed_part()).to_bytes();
+    env.signature = a.signing.sign(&env.signed_part(FED)).to_bytes();
     assert_eq!(open(&env, &b, &[&a]), Err(OpenError::Commitment));
 
     // Sealed to c's key but addressed (and signed) to b.
     let mut env = sealed(&a, &c, b"x");
     env.header.recipient = b.signing.verifying_key();
-    env.signature = a.signing.sign(&env.signed_part()).to_bytes();
+    env.signature = a.signing.sign(&env.signed_part(FED)).to_bytes();
     assert_eq!(open(&env, &b, &[&a]), Err(OpenError::Undecryptable));
+}
+
+/// The same keys in another federation: neither the signature nor the
+/// ciphertext is valid there.
+#[test]
+fn an_envelope_of_another_federation_is_refused() {
+    let (a, b) = (party(1), party(2));
+    let env = sealed(&a, &b, b"x");
+    let other = env.open(
+        Recipient {
+            federation: "another",
+            signing: &b.signing,
+            sealing: &b.sealing,
+        },
+        |_| Some(&a.card),
+        |_, _| false,
+        WINDOW,
+    );
+    assert_eq!(other, Err(OpenError::BadSignature));
+    assert_eq!(env.verify_signature(FED), Ok(()));
+    assert_eq!(
+        env.verify_signature("another"),
+        Err(OpenError::BadSignature)
+    );
 }
 
 /// Mallory re-signs Alice's envelope as her own: the header is HPKE's
@@ -214,7 +244,7 @@ fn re_signed_envelope_does_not_open() {
     let (a, b, m) = (party(1), party(2), party(4));
     let mut env = sealed(&a, &b, b"secret");
     env.header.sender = m.signing.verifying_key();
-    env.signature = m.signing.sign(&env.signed_part()).to_bytes();
+    env.signature = m.signing.sign(&env.signed_part(FED)).to_bytes();
     assert_eq!(open(&env, &b, &[&a, &m]), Err(OpenError::Undecryptable));
 }
 
@@ -241,6 +271,7 @@ fn seal_refuses_bad_drafts() {
     let (a, b) = (party(1), party(2));
     let big = vec![0u8; MAX_BODY + 1];
     let mut draft = Draft {
+        federation: FED,
         context: "liaison/ping/v1",
         recipient: &b.card,
         message_id: MessageId([0; 16]),
@@ -318,6 +349,7 @@ proptest! {
     ) {
         let (a, b) = (party(1), party(2));
         let draft = Draft {
+            federation: FED,
             context: &context,
             recipient: &b.card,
             message_id: MessageId(id),

@@ -1,7 +1,7 @@
 //! The daemon's local HTTP API (JSON, loopback only, bearer token).
 //!
 //! The token is 32 random bytes (hex) in `DATA_DIR/api.token`, mode 0600,
-//! made at the first start and kept; the bound address is written to
+//! made anew at each start; the bound address is written to
 //! `DATA_DIR/api.addr` at each start and removed at a clean stop. The CLI
 //! ([`crate::client`]) reads both.
 //!
@@ -22,7 +22,7 @@ pub mod records;
 use std::fs;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +49,8 @@ const MAX_BODY: usize = 64 * 1024;
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most pings per request.
 const MAX_PINGS: u32 = 10_000;
+/// Most payload bytes queued by one request (all sealed in memory first).
+const MAX_QUEUED_BYTES: usize = 64 << 20;
 
 /// Where the daemon writes its API address.
 pub fn addr_file(data_dir: &Path) -> PathBuf {
@@ -80,40 +82,34 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-/// Reads the token, or makes one (mode 0600) if there is none.
-fn token(data_dir: &Path) -> anyhow::Result<String> {
+/// Makes a fresh token for this run: 32 random bytes in hex, written to a
+/// temporary file (mode 0600), synced, then renamed over `api.token`. A
+/// new token each start means one read from a stale `api.addr` (a port
+/// someone else took after a crash) is worth nothing afterwards.
+fn fresh_token(data_dir: &Path) -> anyhow::Result<String> {
     let path = super::token_file(data_dir);
-    match fs::read_to_string(&path) {
-        Ok(t) => {
-            let mode = fs::metadata(&path)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                anyhow::bail!(
-                    "{} is readable by other users (mode {mode:o}): run `chmod 600 {}`",
-                    path.display(),
-                    path.display()
-                );
-            }
-            Ok(t.trim().to_owned())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut bytes = [0u8; 32];
-            OsRng.try_fill_bytes(&mut bytes)?;
-            let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?;
-            writeln!(f, "{t}")?;
-            Ok(t)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let tmp = data_dir.join("api.token.tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut bytes = [0u8; 32];
+    OsRng.try_fill_bytes(&mut bytes)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    writeln!(f, "{token}")?;
+    f.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    Ok(token)
 }
 
 fn same(a: &[u8], b: &[u8]) -> bool {
-    // Constant time in the contents: the token is a secret.
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // Constant time in the contents: the token is a secret. An empty
+    // expected token never matches (it would mean no authentication).
+    !b.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next) -> Response {
@@ -139,7 +135,7 @@ pub(super) async fn start(
     listen: SocketAddr,
     data_dir: &Path,
 ) -> anyhow::Result<Api> {
-    let token = Arc::new(token(data_dir)?);
+    let token = Arc::new(fresh_token(data_dir)?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (api.listen): {e}"))?;
@@ -248,6 +244,12 @@ async fn ping(
             envelope::MAX_BODY
         )));
     }
+    if req.queue && (req.count as usize).saturating_mul(req.size) > MAX_QUEUED_BYTES {
+        return Err(bad_request(format!(
+            "count × size is over {} MiB for one request: queue in several",
+            MAX_QUEUED_BYTES >> 20
+        )));
+    }
     let mut payload = vec![0u8; req.size];
     OsRng.try_fill_bytes(&mut payload).map_err(internal)?;
     let peer = node.post.peer(&req.peer).map_err(bad_request)?;
@@ -266,9 +268,13 @@ async fn ping(
     let peer_id = crate::identity::peer_id(&peer.key);
     let me = node.post.identity().signing.verifying_key();
     for _ in 0..req.count {
+        if node.cancel.is_cancelled() {
+            reply.failed.push("the daemon is shutting down".into());
+            break;
+        }
         let env = node
             .post
-            .seal(&peer.key, context::PING, &[])
+            .seal(&peer.key, context::PING, &payload)
             .map_err(internal)?;
         let bytes = env.to_bytes();
         let started = Instant::now();
@@ -314,7 +320,7 @@ pub struct ExportRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Exported {
     /// Envelopes written.
-    pub envelopes: usize,
+    pub envelopes: u32,
 }
 
 fn absolute(p: &Path) -> Result<(), ApiError> {
