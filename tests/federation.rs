@@ -125,6 +125,23 @@ impl Agency {
             .clone()
     }
 
+    /// `peer add`: trust `name` (with an address to dial, or none).
+    fn trust(&self, name: &str, key: &str, addr: Option<&str>) -> crate::common::Run {
+        let mut args = vec!["peer", "add", "--name", name, "--key", key];
+        args.extend(addr.iter().flat_map(|a| ["--addr", *a]));
+        let run = self.node.run(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run
+    }
+
+    /// Waits until the connection-level counter `name` is at least 1.
+    fn wait_network_count(&self, name: &str) {
+        wait_for(&format!("{} to count {name}", self.name), || {
+            let n = self.status()["network"][name].as_u64().unwrap_or(0);
+            (n >= 1).then_some(()).ok_or_else(|| n.to_string())
+        });
+    }
+
     fn count(&self, peer: &str, counter: &str) -> u64 {
         self.peer(peer)["counts"][counter]
             .as_u64()
@@ -155,10 +172,7 @@ fn federation(names: &[&str]) -> Vec<Agency> {
     for a in &all {
         for (name, key, addr) in &cards {
             if *name != a.name {
-                let run = a
-                    .node
-                    .run(&["peer", "add", "--name", name, "--key", key, "--addr", addr]);
-                assert_eq!(run.code, 0, "{run:?}");
+                let run = a.trust(name, key, Some(addr));
                 assert!(
                     run.stdout.contains("running daemon has the new peer list"),
                     "{run:?}"
@@ -223,28 +237,13 @@ fn untrusted_and_foreign_nodes_are_refused_and_counted() {
     // An intruder who knows A's key and address, but whom A does not trust.
     let mut intruder = Agency::new("intruder");
     intruder.start();
-    let run = intruder.node.run(&[
-        "peer",
-        "add",
-        "--name",
-        "kg-border",
-        "--key",
-        &a_key,
-        "--addr",
-        &a_addr,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    intruder.trust("kg-border", &a_key, Some(&a_addr));
     let run = intruder.node.run(&["ping", "kg-border"]);
     assert_ne!(
         run.code, 0,
         "an untrusted node's ping was answered: {run:?}"
     );
-    wait_for("A to count the refused connection", || {
-        let n = fed[0].status()["network"]["refused_untrusted"]
-            .as_u64()
-            .unwrap_or(0);
-        (n >= 1).then_some(()).ok_or_else(|| n.to_string())
-    });
+    fed[0].wait_network_count("refused_untrusted");
 
     // A node that A trusts, but of another federation: the Noise prologue
     // differs, so the handshake itself fails.
@@ -253,33 +252,14 @@ fn untrusted_and_foreign_nodes_are_refused_and_counted() {
         .node
         .set_config("federation", "\"another-federation\"");
     foreign.start();
-    let foreign_key = foreign.key();
-    let run = fed[0]
-        .node
-        .run(&["peer", "add", "--name", "foreign", "--key", &foreign_key]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let run = foreign.node.run(&[
-        "peer",
-        "add",
-        "--name",
-        "kg-border",
-        "--key",
-        &a_key,
-        "--addr",
-        &a_addr,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].trust("foreign", &foreign.key(), None);
+    foreign.trust("kg-border", &a_key, Some(&a_addr));
     let run = foreign.node.run(&["ping", "kg-border"]);
     assert_ne!(
         run.code, 0,
         "a node of another federation got through: {run:?}"
     );
-    wait_for("A to count the failed handshake", || {
-        let n = fed[0].status()["network"]["failed_handshakes"]
-            .as_u64()
-            .unwrap_or(0);
-        (n >= 1).then_some(()).ok_or_else(|| n.to_string())
-    });
+    fed[0].wait_network_count("failed_handshakes");
 
     // A keeps serving its real peer.
     let run = fed[1].node.run(&["ping", "kg-border"]);
@@ -412,18 +392,8 @@ fn air_gapped_bundles_carry_envelopes_and_receipts() {
     let mut a = Agency::new("kg-border");
     let b = Agency::new("tj-drug");
     let (ka, kb) = (a.key(), b.key());
-    assert_eq!(
-        a.node
-            .run(&["peer", "add", "--name", "tj-drug", "--key", &kb])
-            .code,
-        0
-    );
-    assert_eq!(
-        b.node
-            .run(&["peer", "add", "--name", "kg-border", "--key", &ka])
-            .code,
-        0
-    );
+    a.trust("tj-drug", &kb, None);
+    b.trust("kg-border", &ka, None);
     a.start();
     let run = a.node.run(&["ping", "tj-drug", "--queue", "--count", "5"]);
     assert_eq!(run.code, 0, "{run:?}");

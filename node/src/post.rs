@@ -439,6 +439,28 @@ mod tests {
         (side(a, "a", ("b", &kb)), side(b, "b", ("a", &ka)), m)
     }
 
+    /// An envelope with a chosen id and time (the ones `Post::seal` draws).
+    fn seal_as(
+        from: &SigningKey,
+        to: &AgencyKey,
+        id: MessageId,
+        timestamp_ms: u64,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let draft = Draft {
+            federation: "liaison",
+            context: context::PING,
+            recipient: to,
+            message_id: id,
+            epoch: 0,
+            timestamp_ms,
+            body,
+        };
+        envelope::seal(from, draft, &mut UnwrapErr(OsRng))
+            .unwrap()
+            .to_bytes()
+    }
+
     fn outcome(side: &Side, bytes: &[u8]) -> Outcome {
         let r = side.post.receive(None, bytes).unwrap();
         let receipt = Receipt::decode(&r.receipt).unwrap();
@@ -465,24 +487,14 @@ mod tests {
         // The same bytes again: a retransmission, not applied twice.
         assert_eq!(outcome(&b, &bytes), Outcome::Duplicate);
         // The same id with other bytes: a replay.
-        let again = envelope::seal(
+        let again = seal_as(
             &a.post.identity().signing,
-            Draft {
-                federation: "liaison",
-                context: context::PING,
-                recipient: &b.card,
-                message_id: env.header.message_id,
-                epoch: 0,
-                timestamp_ms: now_ms(),
-                body: b"other",
-            },
-            &mut UnwrapErr(OsRng),
-        )
-        .unwrap();
-        assert_eq!(
-            outcome(&b, &again.to_bytes()),
-            Outcome::Refused(Refusal::Replayed)
+            &b.card,
+            env.header.message_id,
+            now_ms(),
+            b"other",
         );
+        assert_eq!(outcome(&b, &again), Outcome::Refused(Refusal::Replayed));
         // Tampered: one bit of the ciphertext.
         let mut tampered = a
             .post
@@ -527,43 +539,20 @@ mod tests {
             Outcome::Refused(Refusal::UnknownContext)
         );
         // From someone b does not trust.
-        let stranger = envelope::seal(
-            &mallory.signing,
-            Draft {
-                federation: "liaison",
-                context: context::PING,
-                recipient: &b.card,
-                message_id: MessageId([7; 16]),
-                epoch: 0,
-                timestamp_ms: now_ms(),
-                body: b"",
-            },
-            &mut UnwrapErr(OsRng),
-        )
-        .unwrap();
+        let stranger = seal_as(&mallory.signing, &b.card, MessageId([7; 16]), now_ms(), b"");
         assert_eq!(
-            outcome(&b, &stranger.to_bytes()),
+            outcome(&b, &stranger),
             Outcome::Refused(Refusal::UnknownSender)
         );
         // Stale.
-        let stale = envelope::seal(
+        let stale = seal_as(
             &a.post.identity().signing,
-            Draft {
-                federation: "liaison",
-                context: context::PING,
-                recipient: &b.card,
-                message_id: MessageId([8; 16]),
-                epoch: 0,
-                timestamp_ms: now_ms() - 8 * 24 * 3600 * 1000,
-                body: b"",
-            },
-            &mut UnwrapErr(OsRng),
-        )
-        .unwrap();
-        assert_eq!(
-            outcome(&b, &stale.to_bytes()),
-            Outcome::Refused(Refusal::Stale)
+            &b.card,
+            MessageId([8; 16]),
+            now_ms() - 8 * 24 * 3600 * 1000,
+            b"",
         );
+        assert_eq!(outcome(&b, &stale), Outcome::Refused(Refusal::Stale));
 
         let c = counts(&b, &a.card);
         assert_eq!((c.received, c.duplicates), (1, 1));

@@ -64,6 +64,28 @@ fn open(env: &Envelope, me: &Party, trusted: &[&Party]) -> Result<Opened, OpenEr
     )
 }
 
+/// Opens as `me`, trusting only `from`, at `window`, with `seen` as the
+/// replay set's answer.
+fn open_with(
+    env: &Envelope,
+    me: &Party,
+    from: &Party,
+    federation: &str,
+    window: Window,
+    seen: bool,
+) -> Result<Opened, OpenError> {
+    env.open(
+        Recipient {
+            federation,
+            signing: &me.signing,
+            sealing: &me.sealing,
+        },
+        |_| Some(&from.card),
+        |_, _| seen,
+        window,
+    )
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -136,48 +158,21 @@ fn refusals_each_have_their_variant() {
     flipped.ciphertext[40] ^= 1;
     assert_eq!(open(&flipped, &b, &[&a]), Err(OpenError::BadSignature));
 
-    let replay = env.open(
-        Recipient {
-            federation: FED,
-            signing: &b.signing,
-            sealing: &b.sealing,
-        },
-        |_| Some(&a.card),
-        |_, _| true,
-        WINDOW,
-    );
+    let replay = open_with(&env, &b, &a, FED, WINDOW, true);
     assert_eq!(replay, Err(OpenError::Replayed(MessageId([9; 16]))));
 
     let late = Window {
         now_ms: NOW + WINDOW.max_age_ms + 1,
         ..WINDOW
     };
-    let stale = env.open(
-        Recipient {
-            federation: FED,
-            signing: &b.signing,
-            sealing: &b.sealing,
-        },
-        |_| Some(&a.card),
-        |_, _| false,
-        late,
-    );
+    let stale = open_with(&env, &b, &a, FED, late, false);
     assert!(matches!(stale, Err(OpenError::Stale { .. })), "{stale:?}");
 
     let early = Window {
         now_ms: NOW - WINDOW.max_skew_ms - 1,
         ..WINDOW
     };
-    let future = env.open(
-        Recipient {
-            federation: FED,
-            signing: &b.signing,
-            sealing: &b.sealing,
-        },
-        |_| Some(&a.card),
-        |_, _| false,
-        early,
-    );
+    let future = open_with(&env, &b, &a, FED, early, false);
     assert!(
         matches!(future, Err(OpenError::FromFuture { .. })),
         "{future:?}"
@@ -219,16 +214,7 @@ fn commitment_and_decryption_are_checked() {
 fn an_envelope_of_another_federation_is_refused() {
     let (a, b) = (party(1), party(2));
     let env = sealed(&a, &b, b"x");
-    let other = env.open(
-        Recipient {
-            federation: "another",
-            signing: &b.signing,
-            sealing: &b.sealing,
-        },
-        |_| Some(&a.card),
-        |_, _| false,
-        WINDOW,
-    );
+    let other = open_with(&env, &b, &a, "another", WINDOW, false);
     assert_eq!(other, Err(OpenError::BadSignature));
     assert_eq!(env.verify_signature(FED), Ok(()));
     assert_eq!(
