@@ -69,7 +69,8 @@ impl Couriers {
             }
             let wake = Arc::new(Notify::new());
             let cancel = node.cancel.child_token();
-            let span = tracing::info_span!("courier", peer = %peer.name);
+            // Named explicitly: a reload runs outside the node's span.
+            let span = tracing::info_span!("courier", node = %node.name, peer = %peer.name);
             let task = tokio::spawn(
                 run(node.clone(), peer.clone(), wake.clone(), cancel.clone()).instrument(span),
             );

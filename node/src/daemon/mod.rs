@@ -61,6 +61,8 @@ pub enum Error {
 /// The running node, shared by its tasks.
 #[derive(Debug)]
 pub struct Node {
+    /// The node's name, for log spans.
+    pub name: String,
     /// The config as last loaded.
     pub config: Mutex<Config>,
     /// The envelope layer.
@@ -145,6 +147,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let post = Arc::new(Post::new(identity, store.clone(), &config));
     let api_listen = config.api.listen;
     let node = Arc::new(Node {
+        name: config.node.name.clone(),
         post,
         net,
         couriers: Mutex::new(courier::Couriers::default()),
