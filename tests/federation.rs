@@ -28,14 +28,14 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
 }
 
 /// A node and its daemon process, if running.
-struct Agency {
-    name: String,
-    node: Node,
+pub(crate) struct Agency {
+    pub(crate) name: String,
+    pub(crate) node: Node,
     daemon: Option<Child>,
 }
 
 impl Agency {
-    fn new(name: &str) -> Agency {
+    pub(crate) fn new(name: &str) -> Agency {
         Agency {
             name: name.to_owned(),
             node: Node::init(name, "KGZ"),
@@ -92,11 +92,16 @@ impl Agency {
         let _ = child.wait();
     }
 
-    fn status(&self) -> Value {
+    /// The daemon's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.daemon.as_ref().expect("running").id()
+    }
+
+    pub(crate) fn status(&self) -> Value {
         self.node.status()
     }
 
-    fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         self.status()["agency_key"]
             .as_str()
             .expect("agency key")
@@ -126,7 +131,7 @@ impl Agency {
     }
 
     /// `peer add`: trust `name` (with an address to dial, or none).
-    fn trust(&self, name: &str, key: &str, addr: Option<&str>) -> crate::common::Run {
+    pub(crate) fn trust(&self, name: &str, key: &str, addr: Option<&str>) -> crate::common::Run {
         let mut args = vec!["peer", "add", "--name", name, "--key", key];
         args.extend(addr.iter().flat_map(|a| ["--addr", *a]));
         let run = self.node.run(&args);
@@ -142,7 +147,7 @@ impl Agency {
         });
     }
 
-    fn count(&self, peer: &str, counter: &str) -> u64 {
+    pub(crate) fn count(&self, peer: &str, counter: &str) -> u64 {
         self.peer(peer)["counts"][counter]
             .as_u64()
             .expect("a counter")
@@ -160,7 +165,7 @@ impl Drop for Agency {
 
 /// `n` agencies, all running, each trusting all the others (added with
 /// `peer add` while running), each pair connected.
-fn federation(names: &[&str]) -> Vec<Agency> {
+pub(crate) fn federation(names: &[&str]) -> Vec<Agency> {
     let mut all: Vec<Agency> = names.iter().map(|n| Agency::new(n)).collect();
     for a in &mut all {
         a.start();

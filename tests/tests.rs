@@ -8,9 +8,11 @@
 //! - [`demo`]: `liaison demo` runs and finds what it promises.
 //! - [`federation`]: daemons on loopback: connect, refuse strangers,
 //!   deliver the outbox exactly once across stops and kill -9.
+//! - [`hostile`]: a trusted peer that misbehaves on the wire.
 
 mod cli;
 mod common;
 mod crash;
 mod demo;
 mod federation;
+mod hostile;
