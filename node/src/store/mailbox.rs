@@ -216,6 +216,11 @@ impl<'s> Mailbox<'s> {
     /// Records a message as applied, with `effects` (the message's own
     /// writes) in the same atomic batch. Returns the stored entry instead
     /// if another delivery of the same id got there first.
+    ///
+    /// Either way the entry is durable (the log fsynced) when this returns:
+    /// the sender deletes its copy on the receipt that follows, so a power
+    /// cut must not lose ours. The fsync happens outside the lock, so
+    /// concurrent deliveries share it.
     pub fn accept(
         &self,
         sender: &VerifyingKey,
@@ -223,18 +228,22 @@ impl<'s> Mailbox<'s> {
         seen: Seen,
         effects: Batch,
     ) -> Result<Option<Seen>, Error> {
-        let _guard = self.lock();
-        let key = keys::inbox(sender, id);
-        if let Some(v) = self.store.get(Column::Inbox, &key)? {
-            return Seen::decode(&v).map(Some);
-        }
-        let mut batch = effects;
-        batch.put(Column::Inbox, key, seen.encode());
-        self.bump(&mut batch, sender, PeerCounter::Received, 1)?;
-        // Durable before the receipt leaves: the sender deletes its copy
-        // on that receipt, so a power cut must not lose ours.
-        self.store.write_durable(batch)?;
-        Ok(None)
+        let first = {
+            let _guard = self.lock();
+            let key = keys::inbox(sender, id);
+            match self.store.get(Column::Inbox, &key)? {
+                Some(v) => Some(Seen::decode(&v)?),
+                None => {
+                    let mut batch = effects;
+                    batch.put(Column::Inbox, key, seen.encode());
+                    self.bump(&mut batch, sender, PeerCounter::Received, 1)?;
+                    self.store.write(batch)?;
+                    None
+                }
+            }
+        };
+        self.store.sync_log()?;
+        Ok(first)
     }
 
     /// Counts a retransmission or a refusal from `peer`.

@@ -329,6 +329,14 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every write that has returned durable (fsyncs the log).
+    /// Called after a write made under [`Store::counter_lock`], outside it,
+    /// so concurrent writers share one fsync instead of queueing for the
+    /// lock through theirs.
+    pub fn sync_log(&self) -> Result<(), Error> {
+        self.db.flush_wal(true).map_err(rocks("syncing the log"))
+    }
+
     /// The lock that typed layers hold around a read-modify-write of
     /// counters or sequence numbers (RocksDB has no transactions here).
     /// A panic while holding it cannot leave a half-written batch
