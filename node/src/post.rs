@@ -236,8 +236,19 @@ impl Post {
         if let Outcome::Refused(reason) = r.outcome {
             warn!(peer = %peer.name, msg = %env.header.message_id, reason = reason.as_str(), "peer refused our envelope");
         }
+        if !Self::is_final(r.outcome) {
+            // Our clock is ahead of the peer's: the same envelope will be
+            // accepted once its time has come, so it stays queued.
+            return Ok(r.outcome);
+        }
         Mailbox::new(&self.store).delivered(peer.key.verifying_key(), seq, refused)?;
         Ok(r.outcome)
+    }
+
+    /// Whether a receipt with this outcome settles its envelope (takes it
+    /// out of the outbox). Only `FromFuture` does not: it passes with time.
+    pub fn is_final(outcome: Outcome) -> bool {
+        outcome != Outcome::Refused(Refusal::FromFuture)
     }
 
     /// Opens an envelope that arrived from `via` (the transport's
@@ -608,5 +619,29 @@ mod tests {
             .unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].seq, seqs[1]);
+        // A "from the future" refusal (clock skew) is not final: the
+        // envelope stays queued for a later try.
+        let env = Envelope::decode(&left[0].envelope, envelope::MAX_ENVELOPE).unwrap();
+        let skew = Receipt::sign(
+            &b.post.identity().signing,
+            a.post.identity().signing.verifying_key(),
+            env.header.message_id,
+            env.hash(),
+            now_ms(),
+            Outcome::Refused(Refusal::FromFuture),
+        );
+        assert_eq!(
+            a.post
+                .confirm(&peer_b, seqs[1], &left[0].envelope, &skew.to_bytes())
+                .unwrap(),
+            Outcome::Refused(Refusal::FromFuture)
+        );
+        assert_eq!(
+            Mailbox::new(a.post.store())
+                .pending(b.card.verifying_key(), 0, 10)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

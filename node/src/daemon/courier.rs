@@ -19,6 +19,7 @@ use tracing::{debug, warn, Instrument as _};
 
 use super::Node;
 use crate::identity;
+use crate::post::Post;
 use crate::store::mailbox::Mailbox;
 
 const BATCH: usize = 128;
@@ -152,9 +153,13 @@ async fn run(node: Arc<Node>, peer: Peer, wake: Arc<Notify>, cancel: Cancellatio
                         post.confirm(&peer, p.seq, &p.envelope, &receipt)
                     })
                     .await;
-                    if let Ok(Err(e)) = confirmed {
-                        warn!(error = %e, "receipt not accepted; will resend");
-                        failed = true;
+                    match confirmed {
+                        Ok(Ok(outcome)) if !Post::is_final(outcome) => failed = true,
+                        Ok(Err(e)) => {
+                            warn!(error = %e, "receipt not accepted; will resend");
+                            failed = true;
+                        }
+                        _ => {}
                     }
                 }
                 Err(e) => {
