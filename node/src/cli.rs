@@ -655,7 +655,7 @@ fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
             if a.json {
                 println!("{}", serde_json::to_string(&s.peers)?);
             } else {
-                for (p, c) in s.peers.iter().zip(&config.peers) {
+                for p in &s.peers {
                     let state = match p.connected {
                         Some(true) => "connected",
                         Some(false) => "not connected",
@@ -665,7 +665,7 @@ fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
                         "{}  {}  {}  [{}]",
                         p.name,
                         state,
-                        c.key.fingerprint(),
+                        p.fingerprint,
                         p.addrs.join(" ")
                     );
                 }

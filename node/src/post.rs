@@ -229,7 +229,7 @@ impl Post {
             peer.key.verifying_key(),
             &self.identity.signing.verifying_key(),
             &env.header.message_id,
-            &env.hash(),
+            &Sha256::digest(envelope).into(),
         )
         .map_err(bad)?;
         let refused = matches!(r.outcome, Outcome::Refused(_));

@@ -47,6 +47,8 @@ pub struct PeerStatus {
     pub name: String,
     /// Its PeerId.
     pub peer_id: String,
+    /// Its agency key's fingerprint.
+    pub fingerprint: String,
     /// Configured addresses.
     pub addrs: Vec<String>,
     /// Connected now (daemon only).
@@ -81,6 +83,7 @@ pub fn collect(
                 counts: by_peer
                     .remove(p.key.verifying_key().as_bytes())
                     .unwrap_or_default(),
+                fingerprint: p.key.fingerprint(),
                 peer_id,
             }
         })

@@ -306,8 +306,6 @@ pub struct Opened {
     pub body: Vec<u8>,
     /// The commitment salt: with the body, it proves the content later.
     pub salt: [u8; 32],
-    /// SHA-256 of the whole envelope's bytes.
-    pub hash: [u8; 32],
 }
 
 fn commitment(salt: &[u8], body: &[u8]) -> [u8; 32] {
@@ -406,7 +404,8 @@ impl Envelope {
     }
 
     /// SHA-256 of the wire encoding: how receipts and the audit log name
-    /// an envelope.
+    /// an envelope. A holder of the received bytes hashes those instead of
+    /// encoding them again.
     pub fn hash(&self) -> [u8; 32] {
         Sha256::digest(self.to_bytes()).into()
     }
@@ -551,7 +550,6 @@ impl Envelope {
             header: self.header.clone(),
             body: body.to_vec(),
             salt: salt_out,
-            hash: self.hash(),
         })
     }
 }

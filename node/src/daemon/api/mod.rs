@@ -37,6 +37,7 @@ use liaison_config::Config;
 use liaison_protocol::envelope::{self, Outcome, Receipt};
 use rand_core_09::{OsRng, TryRngCore as _};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use tracing::{info, Instrument as _};
 
 use super::Node;
@@ -277,6 +278,7 @@ async fn ping(
             .seal(&peer.key, context::PING, &payload)
             .map_err(internal)?;
         let bytes = env.to_bytes();
+        let hash: [u8; 32] = Sha256::digest(&bytes).into();
         let started = Instant::now();
         let answer = tokio::time::timeout(PING_TIMEOUT, node.net.send(peer_id, bytes)).await;
         let elapsed = started.elapsed();
@@ -285,13 +287,8 @@ async fn ping(
             Ok(Err(e)) => Err(e.to_string()),
             Ok(Ok(r)) => Receipt::decode(&r)
                 .and_then(|r| {
-                    r.verify(
-                        peer.key.verifying_key(),
-                        &me,
-                        &env.header.message_id,
-                        &env.hash(),
-                    )
-                    .map(|()| r)
+                    r.verify(peer.key.verifying_key(), &me, &env.header.message_id, &hash)
+                        .map(|()| r)
                 })
                 .map_err(|e| e.to_string()),
         };
