@@ -325,9 +325,6 @@ impl Post {
             Err(OpenError::Replayed(_)) => {
                 return match earlier {
                     Some(seen) if seen.hash == hash => {
-                        // The first delivery may still be syncing: the
-                        // Duplicate receipt must not outrun it to disk.
-                        self.store.sync_log()?;
                         mailbox.count(&sender, true)?;
                         Ok(self.duplicate(sender, id, &seen))
                     }

@@ -12,8 +12,10 @@
 //!   delivered; a retransmission gets the stored receipt back.
 //! - **Counters** (`meta.v1`): per peer, in the same batches.
 //!
-//! Each read-check-write step holds the store's counter lock
-//! ([`Store::counter_lock`]), so concurrent tasks never lose an update.
+//! Counters are RocksDB merges (additions), so they need no lock; the
+//! read-check-write steps (a message id seen? an outbox entry still
+//! there? the next sequence number) hold a lock striped by their key
+//! ([`Store::key_lock`]), so only writers of the same key wait.
 
 use std::collections::BTreeMap;
 
@@ -110,40 +112,31 @@ impl<'s> Mailbox<'s> {
         Mailbox { store }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.store.counter_lock()
-    }
-
-    fn bump(
-        &self,
-        batch: &mut Batch,
-        peer: &VerifyingKey,
-        counter: PeerCounter,
-        by: u64,
-    ) -> Result<(), Error> {
-        let key = keys::peer_counter(peer, counter);
-        let n = read_u64(self.store, &key)?.saturating_add(by);
-        batch.put(Column::Meta, key, n.to_be_bytes().to_vec());
-        Ok(())
+    /// Adds to a per-peer counter in `batch` (a RocksDB merge: no read,
+    /// no lock).
+    fn bump(batch: &mut Batch, peer: &VerifyingKey, counter: PeerCounter, by: i64) {
+        batch.add(keys::peer_counter(peer, counter), by);
     }
 
     /// Puts envelopes for `peer` in the outbox, in order, durably (fsync):
     /// once this returns they survive a crash or a power cut.
     pub fn enqueue(&self, peer: &VerifyingKey, envelopes: Vec<Vec<u8>>) -> Result<Vec<u64>, Error> {
-        let _guard = self.lock();
         let next_key = keys::peer_counter(peer, PeerCounter::NextSeq);
+        // The sequence number is read, then written: one enqueue per peer
+        // at a time.
+        let _guard = self.store.key_lock(&next_key);
         let mut seq = read_u64(self.store, &next_key)?;
         let mut batch = Batch::default();
         let mut seqs = Vec::with_capacity(envelopes.len());
-        let n = envelopes.len() as u64;
+        let n = envelopes.len() as i64;
         for envelope in envelopes {
             batch.put(Column::Outbox, keys::outbox(peer, seq), envelope);
             seqs.push(seq);
             seq += 1;
         }
         batch.put(Column::Meta, next_key, seq.to_be_bytes().to_vec());
-        self.bump(&mut batch, peer, PeerCounter::Queued, n)?;
-        self.bump(&mut batch, peer, PeerCounter::Outbox, n)?;
+        Self::bump(&mut batch, peer, PeerCounter::Queued, n);
+        Self::bump(&mut batch, peer, PeerCounter::Outbox, n);
         self.store.write_durable(batch)?;
         Ok(seqs)
     }
@@ -186,8 +179,8 @@ impl<'s> Mailbox<'s> {
     /// the outcome. Does nothing if it is already gone (a late duplicate
     /// receipt), so counters stay exact.
     pub fn delivered(&self, peer: &VerifyingKey, seq: u64, refused: bool) -> Result<(), Error> {
-        let _guard = self.lock();
         let key = keys::outbox(peer, seq);
+        let _guard = self.store.key_lock(&key);
         if self.store.get(Column::Outbox, &key)?.is_none() {
             return Ok(());
         }
@@ -198,10 +191,8 @@ impl<'s> Mailbox<'s> {
         } else {
             PeerCounter::Delivered
         };
-        self.bump(&mut batch, peer, counter, 1)?;
-        let out_key = keys::peer_counter(peer, PeerCounter::Outbox);
-        let left = read_u64(self.store, &out_key)?.saturating_sub(1);
-        batch.put(Column::Meta, out_key, left.to_be_bytes().to_vec());
+        Self::bump(&mut batch, peer, counter, 1);
+        Self::bump(&mut batch, peer, PeerCounter::Outbox, -1);
         self.store.write(batch)
     }
 
@@ -217,10 +208,11 @@ impl<'s> Mailbox<'s> {
     /// writes) in the same atomic batch. Returns the stored entry instead
     /// if another delivery of the same id got there first.
     ///
-    /// Either way the entry is durable (the log fsynced) when this returns:
-    /// the sender deletes its copy on the receipt that follows, so a power
-    /// cut must not lose ours. The fsync happens outside the lock, so
-    /// concurrent deliveries share it.
+    /// The batch is durable (the log fsynced) when this returns: the
+    /// sender deletes its copy on the receipt that follows, so a power cut
+    /// must not lose ours. Only deliveries of the same id wait for each
+    /// other (a lock striped by key); the rest write at once, and RocksDB
+    /// merges their fsyncs into shared log writes.
     pub fn accept(
         &self,
         sender: &VerifyingKey,
@@ -228,34 +220,27 @@ impl<'s> Mailbox<'s> {
         seen: Seen,
         effects: Batch,
     ) -> Result<Option<Seen>, Error> {
-        let first = {
-            let _guard = self.lock();
-            let key = keys::inbox(sender, id);
-            match self.store.get(Column::Inbox, &key)? {
-                Some(v) => Some(Seen::decode(&v)?),
-                None => {
-                    let mut batch = effects;
-                    batch.put(Column::Inbox, key, seen.encode());
-                    self.bump(&mut batch, sender, PeerCounter::Received, 1)?;
-                    self.store.write(batch)?;
-                    None
-                }
-            }
-        };
-        self.store.sync_log()?;
-        Ok(first)
+        let key = keys::inbox(sender, id);
+        let _guard = self.store.key_lock(&key);
+        if let Some(v) = self.store.get(Column::Inbox, &key)? {
+            return Seen::decode(&v).map(Some);
+        }
+        let mut batch = effects;
+        batch.put(Column::Inbox, key, seen.encode());
+        Self::bump(&mut batch, sender, PeerCounter::Received, 1);
+        self.store.write_durable(batch)?;
+        Ok(None)
     }
 
     /// Counts a retransmission or a refusal from `peer`.
     pub fn count(&self, peer: &VerifyingKey, duplicate: bool) -> Result<(), Error> {
-        let _guard = self.lock();
         let mut batch = Batch::default();
         let counter = if duplicate {
             PeerCounter::Duplicates
         } else {
             PeerCounter::Refused
         };
-        self.bump(&mut batch, peer, counter, 1)?;
+        Self::bump(&mut batch, peer, counter, 1);
         self.store.write(batch)
     }
 
@@ -349,6 +334,49 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let mb = Mailbox::new(&store);
         assert_eq!(mb.enqueue(&a, vec![b"four".to_vec()]).unwrap(), vec![3]);
+    }
+
+    /// Concurrent deliveries: distinct ids all count, the same id applies
+    /// once however many threads race with it.
+    #[test]
+    fn concurrent_accepts_count_exactly_and_apply_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = key(1);
+        let seen = |n: u8| Seen {
+            hash: [n; 32],
+            received_at_ms: 1,
+            receipt: vec![n],
+        };
+        let firsts: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8u8)
+                .map(|t| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        let mb = Mailbox::new(store);
+                        for i in 0..50u8 {
+                            let id = MessageId([t, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+                            assert_eq!(
+                                mb.accept(&a, &id, seen(t), Batch::default()).unwrap(),
+                                None
+                            );
+                        }
+                        let shared = MessageId([0xFF; 16]);
+                        usize::from(
+                            mb.accept(&a, &shared, seen(t), Batch::default())
+                                .unwrap()
+                                .is_none(),
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(firsts, 1, "the shared id was applied {firsts} times");
+        assert_eq!(
+            Mailbox::new(&store).counts().unwrap()[a.as_bytes()].received,
+            401
+        );
     }
 
     #[test]

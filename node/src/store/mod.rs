@@ -31,6 +31,8 @@ use rocksdb::{
 const LAYOUT_VERSION: u32 = 1;
 /// Block cache shared by all columns (data, index and filter blocks).
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
+/// Locks behind [`Store::key_lock`].
+const KEY_LOCK_STRIPES: usize = 64;
 /// Memtable size of the busy columns.
 const MEMTABLE_BYTES: usize = 16 << 20;
 
@@ -113,10 +115,19 @@ fn rocks(doing: &'static str) -> impl FnOnce(rocksdb::Error) -> Error {
     }
 }
 
+/// One write in a [`Batch`].
+#[derive(Debug)]
+enum Op {
+    Put(Vec<u8>),
+    Delete,
+    /// Adds to a u64 counter (see [`add_merge`]).
+    Add(i64),
+}
+
 /// An atomic group of writes: all land, or none.
 #[derive(Default)]
 pub struct Batch {
-    ops: Vec<(Column, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<(Column, Vec<u8>, Op)>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -130,12 +141,19 @@ impl std::fmt::Debug for Batch {
 impl Batch {
     /// Sets `key` to `value`.
     pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.ops.push((column, key.into(), Some(value.into())));
+        self.ops.push((column, key.into(), Op::Put(value.into())));
     }
 
     /// Removes `key`.
     pub fn delete(&mut self, column: Column, key: impl Into<Vec<u8>>) {
-        self.ops.push((column, key.into(), None));
+        self.ops.push((column, key.into(), Op::Delete));
+    }
+
+    /// Adds `n` to the u64 counter at `key` in [`Column::Meta`] (a
+    /// missing counter is 0), without reading it: RocksDB applies the
+    /// addition, so concurrent writers need no lock around counters.
+    pub fn add(&mut self, key: impl Into<Vec<u8>>, n: i64) {
+        self.ops.push((Column::Meta, key.into(), Op::Add(n)));
     }
 
     /// Number of operations.
@@ -153,7 +171,8 @@ impl Batch {
 pub struct Store {
     db: DB,
     path: PathBuf,
-    counters: std::sync::Mutex<()>,
+    stripes: Box<[std::sync::Mutex<()>]>,
+    stripe_hasher: std::collections::hash_map::RandomState,
 }
 
 impl std::fmt::Debug for Store {
@@ -184,6 +203,9 @@ impl Store {
             table.set_cache_index_and_filter_blocks(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
             o.set_block_based_table_factory(&table);
+            if c == Column::Meta {
+                o.set_merge_operator_associative(ADD_MERGE, add_merge);
+            }
             if c == Column::Records || c == Column::Selectors {
                 // Small memtables keep skip-list inserts cache-friendly
                 // (measured: 16 MiB ingests faster than 64 or 128 MiB);
@@ -209,7 +231,10 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
-            counters: std::sync::Mutex::new(()),
+            stripes: (0..KEY_LOCK_STRIPES)
+                .map(|_| std::sync::Mutex::new(()))
+                .collect(),
+            stripe_hasher: std::collections::hash_map::RandomState::new(),
         };
         store.check_layout()?;
         Ok(store)
@@ -294,10 +319,11 @@ impl Store {
             .ops
             .sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
         let mut wb = rocksdb::WriteBatch::default();
-        for (column, key, value) in batch.ops {
-            match value {
-                Some(v) => wb.put_cf(self.cf(column), key, v),
-                None => wb.delete_cf(self.cf(column), key),
+        for (column, key, op) in batch.ops {
+            match op {
+                Op::Put(v) => wb.put_cf(self.cf(column), key, v),
+                Op::Delete => wb.delete_cf(self.cf(column), key),
+                Op::Add(n) => wb.merge_cf(self.cf(column), key, n.to_be_bytes()),
             }
         }
         self.db.write_opt(wb, wo).map_err(rocks("writing"))
@@ -329,20 +355,15 @@ impl Store {
         Ok(())
     }
 
-    /// Makes every write that has returned durable (fsyncs the log).
-    /// Called after a write made under [`Store::counter_lock`], outside it,
-    /// so concurrent writers share one fsync instead of queueing for the
-    /// lock through theirs.
-    pub fn sync_log(&self) -> Result<(), Error> {
-        self.db.flush_wal(true).map_err(rocks("syncing the log"))
-    }
-
-    /// The lock that typed layers hold around a read-modify-write of
-    /// counters or sequence numbers (RocksDB has no transactions here).
-    /// A panic while holding it cannot leave a half-written batch
-    /// (batches are atomic), so a poisoned lock is taken as it is.
-    pub fn counter_lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.counters
+    /// A lock for a read-check-write step on `key` (RocksDB has no
+    /// transactions here). Striped: two keys may share a lock, which only
+    /// costs a wait. A panic while holding it cannot leave a half-written
+    /// batch (batches are atomic), so a poisoned lock is taken as it is.
+    pub fn key_lock(&self, key: &[u8]) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut h = self.stripe_hasher.build_hasher();
+        h.write(key);
+        self.stripes[(h.finish() % KEY_LOCK_STRIPES as u64) as usize]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -355,6 +376,29 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The merge operator's name, recorded in the store: never change it.
+const ADD_MERGE: &str = "liaison.add-u64.v1";
+
+/// Counters in `meta`: a value is a big-endian u64, an operand a
+/// big-endian i64 added to it (wrapping, so a decrement is a negative
+/// operand). Associative, so RocksDB may fold operands in any grouping.
+/// Anything not 8 bytes is refused (the read then fails loudly).
+fn add_merge(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let eight = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(u64::from_be_bytes);
+    let mut sum = match existing {
+        Some(v) => eight(v)?,
+        None => 0,
+    };
+    for op in operands {
+        sum = sum.wrapping_add(eight(op)?);
+    }
+    Some(sum.to_be_bytes().to_vec())
 }
 
 /// The smallest key greater than every key starting with `prefix`, if any.
