@@ -139,6 +139,13 @@ impl Agency {
         run
     }
 
+    /// `ping --queue`: `n` pings into the outbox for `peer`.
+    pub(crate) fn queue_pings(&self, peer: &str, n: u32) {
+        let n = n.to_string();
+        let run = self.node.run(&["ping", peer, "--queue", "--count", &n]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+
     /// Waits until the connection-level counter `name` is at least 1.
     fn wait_network_count(&self, name: &str) {
         wait_for(&format!("{} to count {name}", self.name), || {
@@ -276,16 +283,10 @@ fn untrusted_and_foreign_nodes_are_refused_and_counted() {
 #[test]
 fn a_peer_stopped_mid_exchange_gets_everything_exactly_once() {
     let mut fed = federation(&["kg-border", "tj-drug"]);
-    let run = fed[0]
-        .node
-        .run(&["ping", "tj-drug", "--queue", "--count", "200"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].queue_pings("tj-drug", 200);
     // Stop B while A is delivering.
     fed[1].stop();
-    let run = fed[0]
-        .node
-        .run(&["ping", "tj-drug", "--queue", "--count", "100"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].queue_pings("tj-drug", 100);
     // Nothing is lost or made up while B is down: every envelope is
     // either receipted or still waiting.
     let (delivered, waiting) = (
@@ -320,10 +321,7 @@ fn a_peer_stopped_mid_exchange_gets_everything_exactly_once() {
 fn kill_9_with_a_full_outbox_then_restart_delivers_it_all() {
     let mut fed = federation(&["kg-border", "tj-drug"]);
     fed[1].stop();
-    let run = fed[0]
-        .node
-        .run(&["ping", "tj-drug", "--queue", "--count", "150"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].queue_pings("tj-drug", 150);
     fed[0].kill();
     // The outbox survived the kill (read from the store directly).
     assert_eq!(fed[0].count("tj-drug", "outbox"), 150);
@@ -400,8 +398,7 @@ fn air_gapped_bundles_carry_envelopes_and_receipts() {
     a.trust("tj-drug", &kb, None);
     b.trust("kg-border", &ka, None);
     a.start();
-    let run = a.node.run(&["ping", "tj-drug", "--queue", "--count", "5"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    a.queue_pings("tj-drug", 5);
 
     // A (through its daemon) writes the bundle; B (no daemon) imports it.
     let media = tempfile::tempdir().unwrap();
@@ -477,10 +474,7 @@ fn air_gapped_bundles_carry_envelopes_and_receipts() {
 #[test]
 fn kill_9_of_the_receiver_mid_exchange_applies_each_envelope_once() {
     let mut fed = federation(&["kg-border", "tj-drug"]);
-    let run = fed[0]
-        .node
-        .run(&["ping", "tj-drug", "--queue", "--count", "2000"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    fed[0].queue_pings("tj-drug", 2000);
     // B dies while A's couriers are sending: some envelopes applied and
     // receipted, some applied with the receipt lost, some not yet sent.
     fed[1].kill();

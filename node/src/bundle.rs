@@ -246,9 +246,6 @@ impl Reader {
     }
 }
 
-/// Outbox entries read at a time.
-const PAGE: usize = 256;
-
 /// Writes every envelope waiting for `peer` to `out`. Returns how many.
 pub fn export(post: &Post, peer: &str, out: &Path) -> Result<u32, Error> {
     let peer = post.peer(peer)?;
@@ -256,17 +253,7 @@ pub fn export(post: &Post, peer: &str, out: &Path) -> Result<u32, Error> {
     let mailbox = Mailbox::new(post.store());
     let me = post.identity().signing.verifying_key();
     let mut w = Writer::create(out, Kind::Envelopes, me.as_bytes(), key.as_bytes())?;
-    let mut from = 0;
-    loop {
-        let page = mailbox.pending(key, from, PAGE)?;
-        for p in &page {
-            w.push(&p.envelope)?;
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => from = last.seq + 1,
-            _ => break,
-        }
-    }
+    mailbox.scan_outbox(key, 0, |_, envelope| w.push(envelope).map(|()| true))?;
     w.finish()
 }
 
@@ -321,17 +308,10 @@ pub fn import(post: &Post, file: &Path, receipts_out: &Path) -> Result<Imported,
             // envelopes read again one at a time when a receipt names them.
             let mailbox = Mailbox::new(post.store());
             let mut by_hash: HashMap<[u8; 32], u64> = HashMap::new();
-            let mut start = 0;
-            loop {
-                let page = mailbox.pending(&from, start, PAGE)?;
-                for p in &page {
-                    by_hash.insert(Sha256::digest(&p.envelope).into(), p.seq);
-                }
-                match page.last() {
-                    Some(last) if page.len() == PAGE => start = last.seq + 1,
-                    _ => break,
-                }
-            }
+            mailbox.scan_outbox(&from, 0, |seq, envelope| {
+                by_hash.insert(Sha256::digest(envelope).into(), seq);
+                Ok::<_, Error>(true)
+            })?;
             while let Some(frame) = reader.next_entry()? {
                 let Ok(receipt) = Receipt::decode(&frame) else {
                     done.invalid += 1;

@@ -150,29 +150,46 @@ impl<'s> Mailbox<'s> {
         limit: usize,
     ) -> Result<Vec<Pending>, Error> {
         let mut out = Vec::new();
+        self.scan_outbox(peer, from, |seq, envelope| {
+            out.push(Pending {
+                seq,
+                envelope: envelope.to_vec(),
+            });
+            Ok::<_, Error>(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+
+    /// Visits the envelopes waiting for `peer`, oldest first, from
+    /// sequence `from` on, one at a time (nothing is collected), until
+    /// `visit` returns `Ok(false)` or an error.
+    pub fn scan_outbox<E: From<Error>>(
+        &self,
+        peer: &VerifyingKey,
+        from: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> Result<bool, E>,
+    ) -> Result<(), E> {
         let prefix = keys::outbox_prefix(peer);
         let mut failed = None;
         self.store.scan_prefix(Column::Outbox, &prefix, |k, v| {
-            match keys::outbox_seq(k) {
-                Some(seq) if seq >= from => out.push(Pending {
-                    seq,
-                    envelope: v.to_vec(),
-                }),
-                Some(_) => {}
-                None => {
-                    failed = Some(Error::Corrupt {
-                        column: Column::Outbox.name(),
-                        what: format!("a key of {} bytes", k.len()),
-                    });
-                    return false;
+            let step = match keys::outbox_seq(k) {
+                Some(seq) if seq >= from => visit(seq, v),
+                Some(_) => Ok(true),
+                None => Err(Error::Corrupt {
+                    column: Column::Outbox.name(),
+                    what: format!("a key of {} bytes", k.len()),
+                }
+                .into()),
+            };
+            match step {
+                Ok(more) => more,
+                Err(e) => {
+                    failed = Some(e);
+                    false
                 }
             }
-            out.len() < limit
         })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// Takes a delivered (or refused) envelope out of the outbox, counting

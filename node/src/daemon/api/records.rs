@@ -70,11 +70,8 @@ pub(super) async fn ingest(
     State(node): State<Arc<Node>>,
     Json(req): Json<IngestRequest>,
 ) -> Result<Json<IngestReply>, ApiError> {
-    if let Some(p) = req.files.iter().find(|p| !p.is_absolute()) {
-        return Err(bad_request(format!(
-            "{} is not an absolute path: the daemon does not know the caller's folder",
-            p.display()
-        )));
+    for p in &req.files {
+        super::absolute(p)?;
     }
     let config = node.config.lock().map_err(internal)?.clone();
     let opts = ingest::Options {
