@@ -12,6 +12,10 @@
 //!   (HPKE) and signed by its sender (ed25519), and the signed receipts
 //!   that answer them.
 //!
+//! - [`audit`]: the tamper-evident log of every exchange: entries, the
+//!   Merkle tree, signed checkpoints, witness cosignatures and the export
+//!   an auditor verifies.
+//!
 //! No tokio, libp2p or RocksDB may enter this crate's dependency tree.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -37,6 +41,7 @@ macro_rules! serde_as_str {
     };
 }
 
+pub mod audit;
 mod country;
 pub mod date;
 pub mod envelope;

@@ -41,6 +41,18 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The field the error is about (`trailing` for bytes after the end).
+    pub fn field(&self) -> &'static str {
+        match self {
+            Error::Truncated { field }
+            | Error::Malformed { field, .. }
+            | Error::TooLarge { field, .. } => field,
+            Error::Trailing { .. } => "trailing",
+        }
+    }
+}
+
 /// A cursor over bytes received from a peer.
 #[derive(Debug)]
 pub(crate) struct Reader<'a> {

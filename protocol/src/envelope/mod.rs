@@ -55,7 +55,7 @@ use sha2::{Digest as _, Sha256};
 use crate::keys::{AgencyKey, SealingKey, SigningKey};
 use crate::wire::{self, Reader};
 
-pub use receipt::{Outcome, Receipt, ReceiptError, Refusal, RECEIPT_LEN};
+pub use receipt::{Outcome, Receipt, ReceiptError, Refusal, RECEIPT_LEN, RECEIPT_VERSION};
 
 /// The envelope format's version byte.
 pub const VERSION: u8 = 1;

@@ -3,22 +3,26 @@
 //! A sender keeps an envelope in its outbox until a receipt for it comes
 //! back: `Accepted` (applied now), `Duplicate` (applied before: the first
 //! receipt was lost) or `Refused` with a reason. The receipt names the
-//! envelope by its hash, so it proves to an auditor which bytes arrived.
+//! envelope by its hash, so it proves to an auditor which bytes arrived,
+//! and names the receiver's audit log position for it, so the sender's log
+//! can be matched against the receiver's entry by entry.
 //!
-//! Wire layout, big-endian: version (1) ‖ receiver key (32) ‖ sender key
-//! (32) ‖ message id (16) ‖ envelope hash (32) ‖ received at, Unix ms (8)
-//! ‖ outcome (1) ‖ refusal reason (1) ‖ ed25519 signature over
-//! `"liaison/receipt/v1\n"` ‖ the above (64).
+//! Wire layout, big-endian: version (1, = 2) ‖ receiver key (32) ‖ sender
+//! key (32) ‖ message id (16) ‖ envelope hash (32) ‖ received at, Unix ms
+//! (8) ‖ receiver's log index (8) ‖ outcome (1) ‖ refusal reason (1) ‖
+//! ed25519 signature over `"liaison/receipt/v2\n"` ‖ the above (64).
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
-use super::{MessageId, OpenError, VERSION};
+use super::{MessageId, OpenError};
 use crate::keys::SigningKey;
 use crate::wire::{self, Reader};
 
-const SIGNATURE_CONTEXT: &[u8] = b"liaison/receipt/v1\n";
+const SIGNATURE_CONTEXT: &[u8] = b"liaison/receipt/v2\n";
+/// Version byte of the receipt layout (2: with the log index).
+pub const RECEIPT_VERSION: u8 = 2;
 /// Encoded size of a receipt.
-pub const RECEIPT_LEN: usize = 1 + 32 + 32 + 16 + 32 + 8 + 1 + 1 + 64;
+pub const RECEIPT_LEN: usize = 1 + 32 + 32 + 16 + 32 + 8 + 8 + 1 + 1 + 64;
 
 /// Why an envelope was refused, as a receipt says it. Stable codes: the
 /// sender's audit log records them.
@@ -150,6 +154,8 @@ pub struct Receipt {
     pub envelope_hash: [u8; 32],
     /// When, Unix milliseconds.
     pub received_at_ms: u64,
+    /// The index of the receiver's audit log entry for this envelope.
+    pub log_index: u64,
     /// What was done.
     pub outcome: Outcome,
     signature: [u8; 64],
@@ -163,6 +169,7 @@ impl Receipt {
         message_id: MessageId,
         envelope_hash: [u8; 32],
         received_at_ms: u64,
+        log_index: u64,
         outcome: Outcome,
     ) -> Receipt {
         let mut r = Receipt {
@@ -171,6 +178,7 @@ impl Receipt {
             message_id,
             envelope_hash,
             received_at_ms,
+            log_index,
             outcome,
             signature: [0u8; 64],
         };
@@ -184,12 +192,13 @@ impl Receipt {
             Outcome::Duplicate => (1, 0),
             Outcome::Refused(r) => (2, r as u8),
         };
-        out.push(VERSION);
+        out.push(RECEIPT_VERSION);
         out.extend_from_slice(self.receiver.as_bytes());
         out.extend_from_slice(self.sender.as_bytes());
         out.extend_from_slice(&self.message_id.0);
         out.extend_from_slice(&self.envelope_hash);
         out.extend_from_slice(&self.received_at_ms.to_be_bytes());
+        out.extend_from_slice(&self.log_index.to_be_bytes());
         out.push(outcome);
         out.push(reason);
     }
@@ -213,7 +222,7 @@ impl Receipt {
     pub fn decode(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
-        if version != VERSION {
+        if version != RECEIPT_VERSION {
             return Err(wire::Error::Malformed {
                 field: "version",
                 problem: "unsupported receipt version",
@@ -231,6 +240,7 @@ impl Receipt {
         let message_id = MessageId(r.array("message_id")?);
         let envelope_hash = r.array("envelope_hash")?;
         let received_at_ms = r.u64("received_at")?;
+        let log_index = r.u64("log_index")?;
         let outcome = match (r.u8("outcome")?, r.u8("reason")?) {
             (0, 0) => Outcome::Accepted,
             (1, 0) => Outcome::Duplicate,
@@ -256,6 +266,7 @@ impl Receipt {
             message_id,
             envelope_hash,
             received_at_ms,
+            log_index,
             outcome,
             signature,
         })

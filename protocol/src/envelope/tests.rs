@@ -108,10 +108,11 @@ fn round_trip() {
 const HEADER_HEX: &str = "010f6c696169736f6e2f70696e672f76318a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394090909090909090909090909090909090000000000000003000001a229f12800";
 const ENVELOPE_SHA256: &str = "ee914c9b92f2e55fa426efc34977189a59e342ee6ec95c8b2240a8ad3e56b455";
 const RECEIPT_HEX: &str = concat!(
-    "018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f195fd52db2d3cba5d",
+    "028139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f195fd52db2d3cba5d",
     "72ca6709bf1d94121bf3748801b40f6f5c09090909090909090909090909090909ee914c9b92f2e55fa426efc3497718",
-    "9a59e342ee6ec95c8b2240a8ad3e56b455000001a229f12805020646a8d9e156c957acf19161f3a6bc90af0a9e496ee6",
-    "a88251dfb500f57b5ad316afd0a0264e9a4f259040c96a560b846632605d02c075802af03751adb6619107"
+    "9a59e342ee6ec95c8b2240a8ad3e56b455000001a229f1280500000000000004120206d99be27d0463285c03ec520b08",
+    "ac01b4c6fd6f6683dec6914489e59b1b0d7b7521c7f7d759dd7e6e8233e4b4773a1d4cca1052b383cfff6a8f72569cb6",
+    "8aaa04",
 );
 
 /// The exact bytes of one envelope and one receipt: any change to the
@@ -136,6 +137,7 @@ fn snapshot() {
         env.header.message_id,
         env.hash(),
         NOW + 5,
+        1042,
         Outcome::Refused(Refusal::Stale),
     );
     assert_eq!(hex(&receipt.to_bytes()), RECEIPT_HEX);
@@ -297,12 +299,12 @@ fn receipts_verify_and_refuse() {
         .into_iter()
         .chain(Refusal::ALL.map(Outcome::Refused))
     {
-        let r = Receipt::sign(&b.signing, ak, id, hash, NOW, outcome);
+        let r = Receipt::sign(&b.signing, ak, id, hash, NOW, 7, outcome);
         let back = Receipt::decode(&r.to_bytes()).expect("decodes");
         assert_eq!(back, r);
         assert_eq!(back.verify(&bk, &ak, &id, &hash), Ok(()));
     }
-    let r = Receipt::sign(&b.signing, ak, id, hash, NOW, Outcome::Accepted);
+    let r = Receipt::sign(&b.signing, ak, id, hash, NOW, 7, Outcome::Accepted);
     assert_eq!(
         r.verify(&ck, &ak, &id, &hash),
         Err(ReceiptError::WrongSigner)
