@@ -77,6 +77,8 @@ pub struct Config {
     pub network: Network,
     /// The local API.
     pub api: Api,
+    /// The audit log's checkpoints.
+    pub audit: Audit,
     /// Trusted agencies.
     pub peers: Vec<Peer>,
 }
@@ -118,6 +120,13 @@ pub struct Network {
     pub max_message_age: Duration,
     /// Largest clock skew accepted.
     pub max_clock_skew: Duration,
+}
+
+/// `[audit]`, validated.
+#[derive(Clone, Copy, Debug)]
+pub struct Audit {
+    /// How often a checkpoint is signed and sent to the peers to witness.
+    pub checkpoint_interval: Duration,
 }
 
 /// `[api]`, validated.
@@ -332,6 +341,20 @@ impl RawConfig {
             ));
         }
         let api = Api { listen: api_listen };
+        let audit = Audit {
+            checkpoint_interval: humantime::parse_duration(&self.audit.checkpoint_interval)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    invalid(
+                        "audit.checkpoint_interval".into(),
+                        format!(
+                            "{:?} is not a positive duration: write it like \"30s\" or \"5m\"",
+                            self.audit.checkpoint_interval
+                        ),
+                    )
+                })?,
+        };
         let network = Network {
             max_message_age,
             max_clock_skew,
@@ -409,6 +432,7 @@ impl RawConfig {
             ingest,
             network,
             api,
+            audit,
             peers,
         })
     }

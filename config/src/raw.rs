@@ -19,9 +19,35 @@ pub struct RawConfig {
     /// `[api]`: the daemon's local HTTP API.
     #[serde(default)]
     pub api: RawApi,
+    /// `[audit]`: checkpoints of the audit log.
+    #[serde(default)]
+    pub audit: RawAudit,
     /// `[[peers]]`: the agencies this node trusts (its bilateral agreements).
     #[serde(default)]
     pub peers: Vec<RawPeer>,
+}
+
+/// `[audit]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// How often the daemon signs a checkpoint of its audit log (when it
+    /// has grown) and sends it to its peers to witness (humantime).
+    /// Default `5m`.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: String,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        RawAudit {
+            checkpoint_interval: default_checkpoint_interval(),
+        }
+    }
+}
+
+fn default_checkpoint_interval() -> String {
+    "5m".into()
 }
 
 /// `[api]`.

@@ -77,6 +77,10 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# The local HTTP API (bearer token in DATA_DIR/api.token). Port 0: a free\n");
     t.push_str("# port, written to DATA_DIR/api.addr at start.\n");
     t.push_str("listen = \"127.0.0.1:0\"\n\n");
+    t.push_str("[audit]\n");
+    t.push_str("# How often to sign a checkpoint of the audit log and send it to the peers\n");
+    t.push_str("# to witness (cosign).\n");
+    t.push_str("checkpoint_interval = \"5m\"\n\n");
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");

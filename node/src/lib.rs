@@ -21,6 +21,7 @@
 //! - [`synth`]: synthetic records in the region's spellings, shared by the
 //!   tests and benchmarks.
 
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod client;

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Config, Peer};
+use liaison_protocol::audit::{note, Entry, Kind};
 use liaison_protocol::envelope::{
     self, Draft, Envelope, MessageId, OpenError, Outcome, Receipt, ReceiptError, Recipient,
     Refusal, Window,
@@ -29,6 +30,7 @@ use rand_core_09::{OsRng, UnwrapErr};
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
+use crate::audit::witness;
 use crate::identity::{self, Identity};
 use crate::store::mailbox::{Mailbox, Seen};
 use crate::store::{self, Batch, Store};
@@ -39,6 +41,11 @@ pub mod context {
     /// to the envelope limit) is discarded: `liaison ping --size` uses it
     /// to measure round trips with a payload.
     pub const PING: &str = "liaison/ping/v1";
+    /// A peer's signed audit checkpoint with a consistency proof, to
+    /// witness ([`crate::audit::witness`]).
+    pub const CHECKPOINT: &str = "liaison/audit/checkpoint/v1";
+    /// A peer's cosignature on one of our checkpoints.
+    pub const COSIGNATURE: &str = "liaison/audit/cosignature/v1";
 }
 
 /// Now, Unix milliseconds.
@@ -109,6 +116,11 @@ pub struct Received {
 }
 
 impl Post {
+    /// The federation id.
+    pub fn federation(&self) -> &str {
+        &self.federation
+    }
+
     /// The envelope layer for `config`'s peers.
     pub fn new(identity: Identity, store: Arc<Store>, config: &Config) -> Post {
         let post = Post {
@@ -195,14 +207,60 @@ impl Post {
         )?)
     }
 
-    /// Seals messages to `peer` and puts them in the outbox, durably.
-    /// Returns their outbox sequence numbers.
-    pub fn queue(&self, peer: &Peer, context: &str, bodies: &[Vec<u8>]) -> Result<Vec<u64>, Error> {
+    /// Seals messages to `peer` and puts them in the outbox, durably, each
+    /// logged as sent (under the `case` commitment, if given). Returns
+    /// their outbox sequence numbers.
+    pub fn queue(
+        &self,
+        peer: &Peer,
+        context: &str,
+        bodies: &[Vec<u8>],
+        case: Option<[u8; 32]>,
+    ) -> Result<Vec<u64>, Error> {
         let envelopes = bodies
             .iter()
-            .map(|b| self.seal(&peer.key, context, b).map(|e| e.to_bytes()))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|b| {
+                let env = self.seal(&peer.key, context, b)?;
+                let bytes = env.to_bytes();
+                let entry = Self::sent_entry(peer, &env, &bytes, case);
+                Ok((bytes, entry))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Mailbox::new(&self.store).enqueue(peer.key.verifying_key(), envelopes)?)
+    }
+
+    /// The audit entry for sending `env` (encoded as `bytes`) to `peer`.
+    pub fn sent_entry(peer: &Peer, env: &Envelope, bytes: &[u8], case: Option<[u8; 32]>) -> Entry {
+        let mut entry = Entry::new(Kind::Sent, now_ms());
+        entry.context = env.header.context.clone();
+        entry.peer = Some(peer.key.verifying_key().to_bytes());
+        entry.message_id = Some(env.header.message_id);
+        entry.hash = Some(Sha256::digest(bytes).into());
+        entry.case = case;
+        entry.count = 1;
+        entry
+    }
+
+    /// The audit entry for `peer`'s verified receipt of `env`.
+    pub fn receipt_entry(peer: &Peer, env: &Envelope, hash: [u8; 32], receipt: &Receipt) -> Entry {
+        let mut entry = Entry::new(Kind::Receipted, now_ms());
+        entry.context = env.header.context.clone();
+        entry.peer = Some(peer.key.verifying_key().to_bytes());
+        entry.message_id = Some(env.header.message_id);
+        entry.hash = Some(hash);
+        entry.code = match receipt.outcome {
+            Outcome::Refused(reason) => reason as u16,
+            _ => 0,
+        };
+        entry.receipt = Some(receipt.to_bytes());
+        entry
+    }
+
+    /// Logs entries that record no other state change (a message sent
+    /// and answered directly, outside the outbox).
+    pub fn log(&self, entries: &[Entry]) -> Result<(), Error> {
+        self.store.append(Batch::default(), entries, false)?;
+        Ok(())
     }
 
     /// Checks the receipt `peer` returned for outbox entry `seq` and, if it
@@ -225,11 +283,12 @@ impl Post {
             error,
         };
         let r = Receipt::decode(receipt).map_err(bad)?;
+        let hash: [u8; 32] = Sha256::digest(envelope).into();
         r.verify(
             peer.key.verifying_key(),
             &self.identity.signing.verifying_key(),
             &env.header.message_id,
-            &Sha256::digest(envelope).into(),
+            &hash,
         )
         .map_err(bad)?;
         let refused = matches!(r.outcome, Outcome::Refused(_));
@@ -241,7 +300,8 @@ impl Post {
             // accepted once its time has come, so it stays queued.
             return Ok(r.outcome);
         }
-        Mailbox::new(&self.store).delivered(peer.key.verifying_key(), seq, refused)?;
+        let entry = Self::receipt_entry(peer, &env, hash, &r);
+        Mailbox::new(&self.store).delivered(peer.key.verifying_key(), seq, refused, &entry)?;
         Ok(r.outcome)
     }
 
@@ -264,31 +324,35 @@ impl Post {
         // envelope names only once its signature has verified; before
         // that, to whoever brought it (the transport's peer), so nobody
         // can run up another agency's refusal count.
-        let refuse =
-            |to: VerifyingKey, id: MessageId, reason: Refusal| -> Result<Received, Error> {
-                if peers.by_key.contains_key(to.as_bytes()) {
-                    mailbox.count(&to, false)?;
-                }
-                let name = peers
-                    .by_key
-                    .get(to.as_bytes())
-                    .map_or("?", |p| p.name.as_str());
-                warn!(peer = name, msg = %id, reason = reason.as_str(), "refused an envelope");
-                let outcome = Outcome::Refused(reason);
-                let receipt = Receipt::sign(&self.identity.signing, to, id, hash, now, outcome);
-                Ok(Received {
-                    receipt: receipt.to_bytes(),
-                    outcome,
-                })
-            };
+        let refuse = |to: VerifyingKey,
+                      id: MessageId,
+                      context: Option<&str>,
+                      reason: Refusal|
+         -> Result<Received, Error> {
+            let trusted = peers.by_key.get(to.as_bytes());
+            let name = trusted.map_or("?", |p| p.name.as_str());
+            warn!(peer = name, msg = %id, reason = reason.as_str(), "refused an envelope");
+            let outcome = Outcome::Refused(reason);
+            let mut entry = Entry::new(Kind::Refused, now);
+            entry.context = context.unwrap_or_default().to_owned();
+            entry.peer = Some(to.to_bytes());
+            entry.message_id = (id != MessageId([0; 16])).then_some(id);
+            entry.hash = Some(hash);
+            entry.code = reason as u16;
+            let receipt = mailbox.refused(trusted.map(|_| &to), &entry, |at| {
+                Receipt::sign(&self.identity.signing, to, id, hash, now, at, outcome).to_bytes()
+            })?;
+            Ok(Received { receipt, outcome })
+        };
         let via = via
             .copied()
             .unwrap_or_else(|| self.identity.signing.verifying_key());
         let env = match Envelope::decode(bytes, envelope::MAX_ENVELOPE) {
             Ok(env) => env,
-            Err(e) => return refuse(via, MessageId([0; 16]), Refusal::from(&e)),
+            Err(e) => return refuse(via, MessageId([0; 16]), None, Refusal::from(&e)),
         };
         let (sender, id) = (env.header.sender, env.header.message_id);
+        let ctx = Some(env.header.context.as_str());
         let me = Recipient {
             federation: &self.federation,
             signing: &self.identity.signing,
@@ -325,10 +389,10 @@ impl Post {
             Err(OpenError::Replayed(_)) => {
                 return match earlier {
                     Some(seen) if seen.hash == hash => {
-                        mailbox.count(&sender, true)?;
-                        Ok(self.duplicate(sender, id, &seen))
+                        mailbox.count_duplicate(&sender)?;
+                        Ok(self.duplicate(&seen))
                     }
-                    _ => refuse(sender, id, Refusal::Replayed),
+                    _ => refuse(sender, id, ctx, Refusal::Replayed),
                 };
             }
             Err(
@@ -337,29 +401,57 @@ impl Post {
                 | OpenError::WrongRecipient
                 | OpenError::UnknownSender
                 | OpenError::BadSignature),
-            ) => return refuse(via, id, Refusal::from(&e)),
-            Err(e) => return refuse(sender, id, Refusal::from(&e)),
+            ) => return refuse(via, id, ctx, Refusal::from(&e)),
+            Err(e) => return refuse(sender, id, ctx, Refusal::from(&e)),
         };
+        let Some(peer) = peers.by_key.get(sender.as_bytes()) else {
+            return refuse(sender, id, ctx, Refusal::UnknownSender);
+        };
+        let mut extra = Vec::new();
+        let mut reply = None;
         let effects = match opened.header.context.as_str() {
             context::PING => Batch::default(),
-            _ => return refuse(sender, id, Refusal::UnknownContext),
+            context::CHECKPOINT => {
+                let Ok(push) = note::Push::decode(&opened.body) else {
+                    return refuse(sender, id, ctx, Refusal::Malformed);
+                };
+                let Ok(checked) = witness::check(self, peer, &push)? else {
+                    return refuse(sender, id, ctx, Refusal::Malformed);
+                };
+                extra = checked.entries;
+                reply = checked.cosigned;
+                checked.effects
+            }
+            context::COSIGNATURE => match witness::store_cosignature(self, peer, &opened.body)? {
+                Ok(batch) => batch,
+                Err(()) => return refuse(sender, id, ctx, Refusal::Malformed),
+            },
+            _ => return refuse(sender, id, ctx, Refusal::UnknownContext),
         };
-        let receipt = Receipt::sign(
-            &self.identity.signing,
-            sender,
-            id,
-            hash,
-            now,
-            Outcome::Accepted,
-        )
-        .to_bytes();
-        let seen = Seen {
-            hash,
-            received_at_ms: now,
-            receipt: receipt.clone(),
+        let mut entry = Entry::new(Kind::Received, now);
+        entry.context = opened.header.context.clone();
+        entry.peer = Some(sender.to_bytes());
+        entry.message_id = Some(id);
+        entry.hash = Some(hash);
+        entry.count = 1;
+        let sign = |at| {
+            Receipt::sign(
+                &self.identity.signing,
+                sender,
+                id,
+                hash,
+                now,
+                at,
+                Outcome::Accepted,
+            )
+            .to_bytes()
         };
-        match mailbox.accept(&sender, &id, seen, effects)? {
-            None => {
+        match mailbox.accept(&sender, &id, hash, now, effects, &entry, &extra, sign)? {
+            Ok(receipt) => {
+                if let Some(cosigned) = reply {
+                    let text = cosigned.to_text().into_bytes();
+                    self.queue(peer, context::COSIGNATURE, &[text], None)?;
+                }
                 let name = peers
                     .by_key
                     .get(sender.as_bytes())
@@ -371,30 +463,35 @@ impl Post {
                 })
             }
             // Another delivery of the same message won the race.
-            Some(first) if first.hash == hash => {
-                mailbox.count(&sender, true)?;
-                Ok(self.duplicate(sender, id, &first))
+            Err(first) if first.hash == hash => {
+                mailbox.count_duplicate(&sender)?;
+                Ok(self.duplicate(&first))
             }
-            Some(_) => refuse(sender, id, Refusal::Replayed),
+            Err(_) => refuse(sender, id, ctx, Refusal::Replayed),
         }
     }
 
-    /// The receipt for a retransmission: `Duplicate`, stamped with the
-    /// time the message was first applied.
-    fn duplicate(&self, sender: VerifyingKey, id: MessageId, seen: &Seen) -> Received {
+    /// The receipt for a retransmission: the first delivery's receipt,
+    /// which names its log entry, as `Duplicate`. (A stored receipt that
+    /// no longer decodes is answered with the stored bytes as they are:
+    /// the sender will refuse them and retry, and `audit verify` reports
+    /// the damage.)
+    fn duplicate(&self, seen: &Seen) -> Received {
         let outcome = Outcome::Duplicate;
-        let receipt = Receipt::sign(
-            &self.identity.signing,
-            sender,
-            id,
-            seen.hash,
-            seen.received_at_ms,
-            outcome,
-        );
-        Received {
-            receipt: receipt.to_bytes(),
-            outcome,
-        }
+        let receipt = match Receipt::decode(&seen.receipt) {
+            Ok(first) => Receipt::sign(
+                &self.identity.signing,
+                first.sender,
+                first.message_id,
+                seen.hash,
+                seen.received_at_ms,
+                first.log_index,
+                outcome,
+            )
+            .to_bytes(),
+            Err(_) => seen.receipt.clone(),
+        };
+        Received { receipt, outcome }
     }
 
     /// Forgets inbox ids too old to be accepted again anyway.
@@ -580,7 +677,7 @@ mod tests {
         let peer_b = a.post.peer("b").unwrap();
         let seqs = a
             .post
-            .queue(&peer_b, context::PING, &[vec![], vec![1, 2, 3]])
+            .queue(&peer_b, context::PING, &[vec![], vec![1, 2, 3]], None)
             .unwrap();
         let pending = Mailbox::new(a.post.store())
             .pending(b.card.verifying_key(), 0, 10)
@@ -594,6 +691,7 @@ mod tests {
             MessageId([0; 16]),
             [0; 32],
             now_ms(),
+            0,
             Outcome::Accepted,
         );
         assert!(a
@@ -625,6 +723,7 @@ mod tests {
             env.header.message_id,
             env.hash(),
             now_ms(),
+            0,
             Outcome::Refused(Refusal::FromFuture),
         );
         assert_eq!(
@@ -640,5 +739,152 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// Moves everything `from` has queued for `to` across, and the
+    /// receipts back.
+    fn deliver(from: &Side, to: &Side) {
+        let peer = from.post.peer_by_key(to.card.verifying_key()).unwrap();
+        for p in Mailbox::new(from.post.store())
+            .pending(to.card.verifying_key(), 0, 1000)
+            .unwrap()
+        {
+            let r = to
+                .post
+                .receive(Some(from.card.verifying_key()), &p.envelope)
+                .unwrap();
+            from.post
+                .confirm(&peer, p.seq, &p.envelope, &r.receipt)
+                .unwrap();
+        }
+    }
+
+    fn checked(side: &Side) -> crate::audit::verify::Checked {
+        let peers: Vec<Peer> = side.post.peers().by_key.values().cloned().collect();
+        crate::audit::verify::verify_store(
+            side.post.store(),
+            side.post.identity(),
+            "liaison",
+            &peers,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn logs_verify_agree_across_exports_and_a_witness_catches_a_rewrite() {
+        use crate::audit::{verify, witness};
+        use liaison_protocol::audit::note::Push;
+        use liaison_protocol::audit::tree;
+
+        let (a, b, _) = sides();
+        let peer_b = a.post.peer("b").unwrap();
+        let peer_a = b.post.peer("a").unwrap();
+        a.post
+            .queue(&peer_b, context::PING, &[vec![1], vec![2], vec![3]], None)
+            .unwrap();
+        b.post
+            .queue(&peer_a, context::PING, &[vec![4]], None)
+            .unwrap();
+        deliver(&a, &b);
+        deliver(&b, &a);
+        // a checkpoints; b witnesses and cosigns; a keeps the cosignature.
+        let size = witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        deliver(&a, &b);
+        deliver(&b, &a);
+        let ca = checked(&a);
+        assert_eq!(ca.problems, Vec::<String>::new());
+        assert_eq!((ca.cosignatures, ca.receipts), (1, 4));
+        let cb = checked(&b);
+        assert_eq!(cb.problems, Vec::<String>::new());
+        assert_eq!(cb.inbox, 4, "3 pings and a checkpoint");
+        assert!(b
+            .post
+            .store()
+            .witnessed(a.card.verifying_key().as_bytes())
+            .unwrap()
+            .is_some());
+
+        // Both exports verify, and agree message by message.
+        let dir = tempfile::tempdir().unwrap();
+        let (fa, fb) = (dir.path().join("a.audit"), dir.path().join("b.audit"));
+        let export = |side: &Side, name: &str, peer: &Peer, out: &std::path::Path| {
+            verify::export_to(
+                side.post.store(),
+                side.post.identity(),
+                name,
+                "liaison",
+                std::slice::from_ref(peer),
+                out,
+                None,
+                None,
+            )
+            .unwrap()
+        };
+        assert_eq!(export(&a, "a", &peer_b, &fa).witnesses, 1);
+        export(&b, "b", &peer_a, &fb);
+        let r = verify::verify_file(&fa, Some(a.card.verifying_key()), Some(&fb));
+        assert_eq!(r.problems, Vec::<String>::new());
+        assert_eq!(r.witnesses.len(), 1);
+        assert!(r.matched >= 6, "{r:?}");
+        // An export claimed to be b's is refused as a's.
+        let r = verify::verify_file(&fb, Some(a.card.verifying_key()), None);
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.contains("not the one expected")),
+            "{r:?}"
+        );
+
+        // a rewrites history: the same entries, one message id changed,
+        // in a fresh store under the same key.
+        let dir2 = tempfile::tempdir().unwrap();
+        let forged = Arc::new(Store::open(dir2.path()).unwrap());
+        a.post
+            .store()
+            .scan_log(0, |i, bytes| {
+                let mut e = Entry::decode(bytes).unwrap();
+                if i == 1 {
+                    e.message_id = Some(MessageId([0xAA; 16]));
+                }
+                forged.append(Batch::default(), &[e], false).unwrap();
+                true
+            })
+            .unwrap();
+        let liar = Side {
+            post: Post::new(identity(1), forged.clone(), &config("a", &[("b", &b.card)])),
+            card: a.card.clone(),
+            _dir: dir2,
+        };
+        // Claiming the witness's last size, with a proof from the forged tree.
+        let signed = forged
+            .checkpoint(|n, root| {
+                liaison_protocol::audit::note::Checkpoint {
+                    origin: witness::origin(&liar.post),
+                    size: n,
+                    root,
+                }
+                .sign(&liar.post.identity().signing)
+            })
+            .unwrap();
+        let push = Push {
+            from: size,
+            proof: tree::consistency_proof(forged.as_ref(), size, signed.checkpoint.size).unwrap(),
+            checkpoint: signed,
+        };
+        let out = witness::check(&b.post, &peer_a, &push).unwrap().unwrap();
+        assert!(out.cosigned.is_none());
+        assert_eq!(out.entries[0].kind, Kind::Fork);
+        assert_eq!(out.entries[0].code, witness::Fork::Inconsistent as u16);
+        // Through the network path: a fork is logged, kept, not cosigned.
+        witness::publish(
+            &liar.post,
+            std::slice::from_ref(&liar.post.peer("b").unwrap()),
+            0,
+        )
+        .unwrap();
+        deliver(&liar, &b);
+        assert_eq!(b.post.store().forks().unwrap().len(), 1);
+        assert_eq!(checked(&b).forks, 1);
+        assert_eq!(checked(&b).problems, Vec::<String>::new());
     }
 }

@@ -9,6 +9,8 @@
 //!   backoff, woken when something is queued or the peer connects;
 //! - the local HTTP API ([`api`]);
 //! - housekeeping: forgets message ids too old to replay, hourly.
+//! - checkpoints: at `[audit] checkpoint_interval`, signs a checkpoint of
+//!   the audit log if it grew and sends it to every peer to witness.
 //!
 //! SIGINT or SIGTERM cancels the token; each task finishes its step, the
 //! store is flushed, and `api.addr` is removed.
@@ -172,6 +174,7 @@ async fn serve(config: Config) -> Result<(), Error> {
 
     let inbound = tokio::spawn(inbound(node.clone(), events).in_current_span());
     let housekeeping = tokio::spawn(housekeeping(node.clone()).in_current_span());
+    let checkpoints = tokio::spawn(checkpoints(node.clone()).in_current_span());
 
     wait_for_signal(&cancel).await;
     info!("shutting down");
@@ -180,6 +183,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let _ = net_task.await;
     let _ = inbound.await;
     let _ = housekeeping.await;
+    let _ = checkpoints.await;
     let couriers = node
         .couriers
         .lock()
@@ -301,6 +305,49 @@ async fn housekeeping(node: Arc<Node>) {
             Ok(Ok(n)) => info!(forgotten = n, "forgot message ids past the replay window"),
             Ok(Err(e)) => warn!(error = %e, "housekeeping failed"),
             Err(e) => warn!(error = %e, "housekeeping task failed"),
+        }
+    }
+}
+
+/// Signs and sends a checkpoint of the audit log at every interval.
+async fn checkpoints(node: Arc<Node>) {
+    let interval = node
+        .config
+        .lock()
+        .map(|c| c.audit.checkpoint_interval)
+        .unwrap_or(Duration::from_secs(300));
+    let mut tick = tokio::time::interval(interval);
+    let mut last = 0;
+    loop {
+        tokio::select! {
+            biased;
+            () = node.cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let Ok(peers) = node.config.lock().map(|c| c.peers.clone()) else {
+            continue;
+        };
+        let post = node.post.clone();
+        let published = tokio::task::spawn_blocking(move || {
+            crate::audit::witness::publish(&post, &peers, last)
+        })
+        .await;
+        match published {
+            Ok(Ok(size)) => {
+                if size != last {
+                    for p in node
+                        .config
+                        .lock()
+                        .map(|c| c.peers.clone())
+                        .unwrap_or_default()
+                    {
+                        node.wake(p.key.verifying_key().as_bytes());
+                    }
+                }
+                last = size;
+            }
+            Ok(Err(e)) => warn!(error = %e, "signing a checkpoint failed"),
+            Err(e) => warn!(error = %e, "checkpoint task failed"),
         }
     }
 }

@@ -11,6 +11,13 @@
 //! | `meta`      | a [`Meta`] name, or `peer/` ‖ peer key (32) ‖ [`PeerCounter`] u8 | u64 |
 //! | `outbox`    | peer key (32), sequence u64                      | envelope |
 //! | `inbox`     | sender key (32), message id (16)                 | hash, time, receipt |
+//! | `audit`     | `e` ‖ index u64                                  | entry bytes |
+//! | `audit`     | `n` ‖ level u8 ‖ index u64                       | perfect subtree hash (32) |
+//! | `audit`     | `s`                                              | tree size u64 |
+//! | `audit`     | `c` ‖ size u64                                   | our signed checkpoint (note text) |
+//! | `audit`     | `w` ‖ peer key (32)                              | the peer's newest checkpoint we verified |
+//! | `audit`     | `f` ‖ peer key (32) ‖ time u64                   | fork evidence |
+//! | `audit`     | `k` ‖ len u16 ‖ case reference ‖ legal basis     | salt (32) |
 
 use ed25519_dalek::VerifyingKey;
 use liaison_protocol::envelope::MessageId;
@@ -161,6 +168,58 @@ pub(crate) fn decode_peer_counter(key: &[u8]) -> Option<([u8; 32], PeerCounter)>
         .into_iter()
         .find(|c| *c as u8 == rest[32])?;
     Some((peer, counter))
+}
+
+/// Keys of the `audit` column.
+pub(crate) mod audit {
+    pub(crate) const ENTRY: u8 = b'e';
+    pub(crate) const CHECKPOINT: u8 = b'c';
+    pub(crate) const WITNESSED: u8 = b'w';
+    pub(crate) const FORK: u8 = b'f';
+    pub(crate) const CASE: u8 = b'k';
+    pub(crate) const SIZE: &[u8] = b"s";
+
+    fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
+        let mut k = vec![tag];
+        rest.iter().for_each(|r| k.extend_from_slice(r));
+        k
+    }
+
+    pub(crate) fn entry(index: u64) -> Vec<u8> {
+        tagged(ENTRY, &[&index.to_be_bytes()])
+    }
+
+    pub(crate) fn index_of(key: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+    }
+
+    pub(crate) fn node(level: u8, index: u64) -> Vec<u8> {
+        tagged(b'n', &[&[level], &index.to_be_bytes()])
+    }
+
+    pub(crate) fn checkpoint(size: u64) -> Vec<u8> {
+        tagged(CHECKPOINT, &[&size.to_be_bytes()])
+    }
+
+    pub(crate) fn witnessed(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(WITNESSED, &[peer])
+    }
+
+    pub(crate) fn fork(peer: &[u8; 32], time_ms: u64) -> Vec<u8> {
+        tagged(FORK, &[peer, &time_ms.to_be_bytes()])
+    }
+
+    /// Prefix of every (reference, basis) pair under `reference`.
+    pub(crate) fn case_prefix(reference: &str) -> Vec<u8> {
+        let len = (reference.len().min(u16::MAX as usize) as u16).to_be_bytes();
+        tagged(CASE, &[&len, reference.as_bytes()])
+    }
+
+    pub(crate) fn case(reference: &str, basis: &str) -> Vec<u8> {
+        let mut k = case_prefix(reference);
+        k.extend_from_slice(basis.as_bytes());
+        k
+    }
 }
 
 #[cfg(test)]

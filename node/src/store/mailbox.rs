@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
+use liaison_protocol::audit::{Entry, Kind};
 use liaison_protocol::envelope::MessageId;
 use serde::Serialize;
 
@@ -118,9 +119,14 @@ impl<'s> Mailbox<'s> {
         batch.add(keys::peer_counter(peer, counter), by);
     }
 
-    /// Puts envelopes for `peer` in the outbox, in order, durably (fsync):
-    /// once this returns they survive a crash or a power cut.
-    pub fn enqueue(&self, peer: &VerifyingKey, envelopes: Vec<Vec<u8>>) -> Result<Vec<u64>, Error> {
+    /// Puts envelopes for `peer` in the outbox, in order, each with its
+    /// audit entry, durably (fsync): once this returns they survive a
+    /// crash or a power cut.
+    pub fn enqueue(
+        &self,
+        peer: &VerifyingKey,
+        envelopes: Vec<(Vec<u8>, Entry)>,
+    ) -> Result<Vec<u64>, Error> {
         let next_key = keys::peer_counter(peer, PeerCounter::NextSeq);
         // The sequence number is read, then written: one enqueue per peer
         // at a time.
@@ -129,15 +135,17 @@ impl<'s> Mailbox<'s> {
         let mut batch = Batch::default();
         let mut seqs = Vec::with_capacity(envelopes.len());
         let n = envelopes.len() as i64;
-        for envelope in envelopes {
+        let mut entries = Vec::with_capacity(envelopes.len());
+        for (envelope, entry) in envelopes {
             batch.put(Column::Outbox, keys::outbox(peer, seq), envelope);
+            entries.push(entry);
             seqs.push(seq);
             seq += 1;
         }
         batch.put(Column::Meta, next_key, seq.to_be_bytes().to_vec());
         Self::bump(&mut batch, peer, PeerCounter::Queued, n);
         Self::bump(&mut batch, peer, PeerCounter::Outbox, n);
-        self.store.write_durable(batch)?;
+        self.store.append(batch, &entries, true)?;
         Ok(seqs)
     }
 
@@ -193,9 +201,15 @@ impl<'s> Mailbox<'s> {
     }
 
     /// Takes a delivered (or refused) envelope out of the outbox, counting
-    /// the outcome. Does nothing if it is already gone (a late duplicate
-    /// receipt), so counters stay exact.
-    pub fn delivered(&self, peer: &VerifyingKey, seq: u64, refused: bool) -> Result<(), Error> {
+    /// the outcome and logging `entry` (the receipt). Does nothing if it is
+    /// already gone (a late duplicate receipt), so counters stay exact.
+    pub fn delivered(
+        &self,
+        peer: &VerifyingKey,
+        seq: u64,
+        refused: bool,
+        entry: &Entry,
+    ) -> Result<(), Error> {
         let key = keys::outbox(peer, seq);
         let _guard = self.store.key_lock(&key);
         if self.store.get(Column::Outbox, &key)?.is_none() {
@@ -210,7 +224,9 @@ impl<'s> Mailbox<'s> {
         };
         Self::bump(&mut batch, peer, counter, 1);
         Self::bump(&mut batch, peer, PeerCounter::Outbox, -1);
-        self.store.write(batch)
+        self.store
+            .append(batch, std::slice::from_ref(entry), false)?;
+        Ok(())
     }
 
     /// What the inbox holds for this sender's message id.
@@ -222,47 +238,96 @@ impl<'s> Mailbox<'s> {
     }
 
     /// Records a message as applied, with `effects` (the message's own
-    /// writes) in the same atomic batch. Returns the stored entry instead
-    /// if another delivery of the same id got there first.
+    /// writes) and its audit `entry` in the same atomic batch; `sign` makes
+    /// the receipt from the entry's log index. Returns the receipt, or the
+    /// stored inbox entry if another delivery of the same id got there
+    /// first.
     ///
     /// The batch is durable (the log fsynced) when this returns: the
     /// sender deletes its copy on the receipt that follows, so a power cut
     /// must not lose ours. Only deliveries of the same id wait for each
     /// other (a lock striped by key); the rest write at once, and RocksDB
     /// merges their fsyncs into shared log writes.
+    #[allow(clippy::too_many_arguments)]
     pub fn accept(
         &self,
         sender: &VerifyingKey,
         id: &MessageId,
-        seen: Seen,
+        hash: [u8; 32],
+        received_at_ms: u64,
         effects: Batch,
-    ) -> Result<Option<Seen>, Error> {
+        entry: &Entry,
+        extra: &[Entry],
+        sign: impl FnOnce(u64) -> Vec<u8>,
+    ) -> Result<Result<Vec<u8>, Seen>, Error> {
         let key = keys::inbox(sender, id);
         let _guard = self.store.key_lock(&key);
         if let Some(v) = self.store.get(Column::Inbox, &key)? {
-            return Seen::decode(&v).map(Some);
+            return Seen::decode(&v).map(Err);
         }
         let mut batch = effects;
+        let mut log = self.store.log_tx();
+        let receipt = sign(log.append(&mut batch, entry));
+        for e in extra {
+            log.append(&mut batch, e);
+        }
+        let seen = Seen {
+            hash,
+            received_at_ms,
+            receipt: receipt.clone(),
+        };
         batch.put(Column::Inbox, key, seen.encode());
         Self::bump(&mut batch, sender, PeerCounter::Received, 1);
-        self.store.write_durable(batch)?;
-        Ok(None)
+        log.commit(batch, true)?;
+        Ok(Ok(receipt))
     }
 
-    /// Counts a retransmission or a refusal from `peer`.
-    pub fn count(&self, peer: &VerifyingKey, duplicate: bool) -> Result<(), Error> {
+    /// Logs a refusal (`entry`), counting it against `counted` (a trusted
+    /// peer) if given; `sign` makes the receipt from the entry's log index.
+    /// Durable: the receipt that names the entry goes to the sender.
+    pub fn refused(
+        &self,
+        counted: Option<&VerifyingKey>,
+        entry: &Entry,
+        sign: impl FnOnce(u64) -> Vec<u8>,
+    ) -> Result<Vec<u8>, Error> {
         let mut batch = Batch::default();
-        let counter = if duplicate {
-            PeerCounter::Duplicates
-        } else {
-            PeerCounter::Refused
-        };
-        Self::bump(&mut batch, peer, counter, 1);
+        if let Some(peer) = counted {
+            Self::bump(&mut batch, peer, PeerCounter::Refused, 1);
+        }
+        let mut log = self.store.log_tx();
+        let receipt = sign(log.append(&mut batch, entry));
+        log.commit(batch, true)?;
+        Ok(receipt)
+    }
+
+    /// Counts a retransmission from `peer` (nothing is logged: nothing
+    /// changed).
+    pub fn count_duplicate(&self, peer: &VerifyingKey) -> Result<(), Error> {
+        let mut batch = Batch::default();
+        Self::bump(&mut batch, peer, PeerCounter::Duplicates, 1);
         self.store.write(batch)
     }
 
+    /// Visits every inbox entry: sender key, message id, what was stored.
+    pub fn scan_inbox(
+        &self,
+        mut visit: impl FnMut([u8; 32], MessageId, Result<Seen, Error>),
+    ) -> Result<(), Error> {
+        self.store.scan_prefix(Column::Inbox, &[], |k, v| {
+            if let (Ok(sender), Ok(id)) = (
+                <[u8; 32]>::try_from(&k[..k.len().min(32)]),
+                <[u8; 16]>::try_from(&k[k.len().min(32)..]),
+            ) {
+                visit(sender, MessageId(id), Seen::decode(v));
+            }
+            true
+        })
+    }
+
     /// Forgets seen ids received before `before_ms`: envelopes that old are
-    /// refused by their timestamp, so their ids need not be kept.
+    /// refused by their timestamp, so their ids need not be kept. Each
+    /// purge is logged by count.
     pub fn forget_seen_before(&self, before_ms: u64) -> Result<u64, Error> {
         let mut old = Vec::new();
         self.store.scan_prefix(Column::Inbox, &[], |k, v| {
@@ -277,7 +342,10 @@ impl<'s> Mailbox<'s> {
             for k in chunk {
                 batch.delete(Column::Inbox, k.clone());
             }
-            self.store.write(batch)?;
+            let mut entry = Entry::new(Kind::Purged, crate::post::now_ms());
+            entry.context = "seen-message-ids".into();
+            entry.count = chunk.len() as u64;
+            self.store.append(batch, &[entry], false)?;
         }
         Ok(n)
     }
@@ -313,6 +381,34 @@ impl<'s> Mailbox<'s> {
 mod tests {
     use super::*;
 
+    fn out(b: &[u8]) -> (Vec<u8>, Entry) {
+        (b.to_vec(), e())
+    }
+
+    fn e() -> Entry {
+        Entry::new(Kind::Sent, 1)
+    }
+
+    fn accept(
+        mb: &Mailbox<'_>,
+        a: &VerifyingKey,
+        id: &MessageId,
+        seen: Seen,
+    ) -> Result<Vec<u8>, Seen> {
+        let receipt = seen.receipt.clone();
+        mb.accept(
+            a,
+            id,
+            seen.hash,
+            seen.received_at_ms,
+            Batch::default(),
+            &e(),
+            &[],
+            |_| receipt,
+        )
+        .unwrap()
+    }
+
     fn key(b: u8) -> VerifyingKey {
         liaison_protocol::keys::SigningKey::from_seed(&[b; 32]).verifying_key()
     }
@@ -324,22 +420,19 @@ mod tests {
         let mb = Mailbox::new(&store);
         let (a, b) = (key(1), key(2));
         let seqs = mb
-            .enqueue(
-                &a,
-                vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()],
-            )
+            .enqueue(&a, vec![out(b"one"), out(b"two"), out(b"three")])
             .unwrap();
         assert_eq!(seqs, vec![0, 1, 2]);
-        mb.enqueue(&b, vec![b"other".to_vec()]).unwrap();
+        mb.enqueue(&b, vec![out(b"other")]).unwrap();
         let p = mb.pending(&a, 0, 10).unwrap();
         assert_eq!(
             p.iter().map(|p| p.envelope.as_slice()).collect::<Vec<_>>(),
             [&b"one"[..], b"two", b"three"]
         );
         assert_eq!(mb.pending(&a, 1, 1).unwrap()[0].seq, 1);
-        mb.delivered(&a, 0, false).unwrap();
-        mb.delivered(&a, 0, false).unwrap(); // late second receipt
-        mb.delivered(&a, 1, true).unwrap();
+        mb.delivered(&a, 0, false, &e()).unwrap();
+        mb.delivered(&a, 0, false, &e()).unwrap(); // late second receipt
+        mb.delivered(&a, 1, true, &e()).unwrap();
         let c = &mb.counts().unwrap()[a.as_bytes()];
         assert_eq!(
             (c.queued, c.delivered, c.refused_by_peer, c.outbox),
@@ -350,7 +443,7 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         let mb = Mailbox::new(&store);
-        assert_eq!(mb.enqueue(&a, vec![b"four".to_vec()]).unwrap(), vec![3]);
+        assert_eq!(mb.enqueue(&a, vec![out(b"four")]).unwrap(), vec![3]);
     }
 
     /// Concurrent deliveries: distinct ids all count, the same id applies
@@ -373,17 +466,10 @@ mod tests {
                         let mb = Mailbox::new(store);
                         for i in 0..50u8 {
                             let id = MessageId([t, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-                            assert_eq!(
-                                mb.accept(&a, &id, seen(t), Batch::default()).unwrap(),
-                                None
-                            );
+                            assert!(accept(&mb, &a, &id, seen(t)).is_ok());
                         }
                         let shared = MessageId([0xFF; 16]);
-                        usize::from(
-                            mb.accept(&a, &shared, seen(t), Batch::default())
-                                .unwrap()
-                                .is_none(),
-                        )
+                        usize::from(accept(&mb, &a, &shared, seen(t)).is_ok())
                     })
                 })
                 .collect();
@@ -408,18 +494,15 @@ mod tests {
             received_at_ms: 1000,
             receipt: b"receipt".to_vec(),
         };
-        assert_eq!(
-            mb.accept(&a, &id, seen.clone(), Batch::default()).unwrap(),
-            None
-        );
-        assert_eq!(
-            mb.accept(&a, &id, seen.clone(), Batch::default()).unwrap(),
-            Some(seen.clone())
-        );
+        assert_eq!(accept(&mb, &a, &id, seen.clone()), Ok(b"receipt".to_vec()));
+        assert_eq!(accept(&mb, &a, &id, seen.clone()), Err(seen.clone()));
+        // The purge below is logged by count, after the one application.
+        assert_eq!(store.log_head().0, 1);
         assert_eq!(mb.seen(&a, &id).unwrap(), Some(seen));
         assert_eq!(mb.counts().unwrap()[a.as_bytes()].received, 1);
         assert_eq!(mb.forget_seen_before(999).unwrap(), 0);
         assert_eq!(mb.forget_seen_before(1001).unwrap(), 1);
         assert_eq!(mb.seen(&a, &id).unwrap(), None);
+        assert_eq!(store.log_head().0, 2);
     }
 }

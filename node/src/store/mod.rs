@@ -7,6 +7,8 @@
 //! - [`records`]: the typed layer for records and the selector index.
 //! - [`mailbox`]: the typed layer for the outbox, the inbox of seen
 //!   message ids and per-peer counters.
+//! - [`audit`]: the append-only Merkle log; every other module appends
+//!   its entries in the same batch as the change they record.
 //!
 //! RocksDB allows one process per store: a second `Store::open` while the
 //! daemon runs fails with [`Error::Locked`].
@@ -15,6 +17,7 @@
 //! process (kill -9) loses nothing that [`Store::write`] returned for, and
 //! [`Store::flush`] makes everything durable against power loss too.
 
+pub mod audit;
 pub mod check;
 pub(crate) mod keys;
 pub mod mailbox;
@@ -49,15 +52,18 @@ pub enum Column {
     Outbox,
     /// Message ids received, with the receipt we gave.
     Inbox,
+    /// The audit log: entries, tree nodes, checkpoints, witness state.
+    Audit,
 }
 
 impl Column {
-    const ALL: [Column; 5] = [
+    const ALL: [Column; 6] = [
         Column::Records,
         Column::Selectors,
         Column::Meta,
         Column::Outbox,
         Column::Inbox,
+        Column::Audit,
     ];
 
     /// The column family's name; the suffix is its encoding version.
@@ -68,6 +74,7 @@ impl Column {
             Column::Meta => "meta.v1",
             Column::Outbox => "outbox.v1",
             Column::Inbox => "inbox.v1",
+            Column::Audit => "audit.v1",
         }
     }
 }
@@ -170,6 +177,8 @@ impl Batch {
 /// The open store.
 pub struct Store {
     db: DB,
+    /// The audit tree's right edge; its lock orders appends.
+    log: std::sync::Mutex<liaison_protocol::audit::tree::Frontier>,
     path: PathBuf,
     stripes: Box<[std::sync::Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
@@ -230,6 +239,7 @@ impl Store {
         })?;
         let store = Store {
             db,
+            log: Default::default(),
             path: path.to_owned(),
             stripes: (0..KEY_LOCK_STRIPES)
                 .map(|_| std::sync::Mutex::new(()))
@@ -237,6 +247,7 @@ impl Store {
             stripe_hasher: std::collections::hash_map::RandomState::new(),
         };
         store.check_layout()?;
+        store.load_log()?;
         Ok(store)
     }
 
@@ -303,6 +314,17 @@ impl Store {
         self.apply(batch, &wo)
     }
 
+    /// Writes `batch` atomically, without waiting for an fsync (see
+    /// [`Store::sync`]).
+    fn write_unsynced(&self, batch: Batch) -> Result<(), Error> {
+        self.write(batch)
+    }
+
+    /// Fsyncs the write-ahead log: everything written before is durable.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.db.flush_wal(true).map_err(rocks("syncing the log"))
+    }
+
     /// Writes `batch` atomically and fsyncs the log before returning.
     pub fn write_durable(&self, batch: Batch) -> Result<(), Error> {
         let mut wo = WriteOptions::default();
@@ -335,6 +357,18 @@ impl Store {
         &self,
         column: Column,
         prefix: &[u8],
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        self.scan_from(column, prefix, prefix, visit)
+    }
+
+    /// Like [`Store::scan_prefix`], starting at key `start` (at or after
+    /// `prefix`).
+    pub fn scan_from(
+        &self,
+        column: Column,
+        start: &[u8],
+        prefix: &[u8],
         mut visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
         let mut ro = ReadOptions::default();
@@ -344,7 +378,7 @@ impl Store {
         let iter = self.db.iterator_cf_opt(
             self.cf(column),
             ro,
-            IteratorMode::From(prefix, rocksdb::Direction::Forward),
+            IteratorMode::From(start, rocksdb::Direction::Forward),
         );
         for item in iter {
             let (k, v) = item.map_err(rocks("scanning"))?;

@@ -28,7 +28,8 @@ use crate::wire::{self, Reader};
 /// Version byte of the entry layout.
 pub const ENTRY_VERSION: u8 = 1;
 /// Largest encoded entry.
-pub const MAX_ENTRY: usize = 1 + 1 + 8 + 1 + 1 + MAX_CONTEXT + 2 + 8 + 32 + 16 + 32 + 32 + 2 + RECEIPT_LEN;
+pub const MAX_ENTRY: usize =
+    1 + 1 + 8 + 1 + 1 + MAX_CONTEXT + 2 + 8 + 32 + 16 + 32 + 32 + 2 + RECEIPT_LEN;
 
 const PEER: u8 = 0x01;
 const MESSAGE_ID: u8 = 0x02;

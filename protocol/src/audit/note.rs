@@ -143,7 +143,11 @@ impl SignedCheckpoint {
         let mut out = self.checkpoint.body();
         out.push('\n');
         for s in &self.signatures {
-            out.push_str(&format!("\u{2014} {} {}\n", s.name, STANDARD.encode(&s.bytes)));
+            out.push_str(&format!(
+                "\u{2014} {} {}\n",
+                s.name,
+                STANDARD.encode(&s.bytes)
+            ));
         }
         out
     }
@@ -159,7 +163,10 @@ impl SignedCheckpoint {
             .split_once("\n\n")
             .ok_or(Malformed("no blank line before the signatures"))?;
         let mut lines = body.split('\n');
-        let origin = lines.next().filter(|o| valid_name(o)).ok_or(Malformed("origin line"))?;
+        let origin = lines
+            .next()
+            .filter(|o| valid_name(o))
+            .ok_or(Malformed("origin line"))?;
         let size = lines
             .next()
             .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -264,11 +271,10 @@ impl SignedCheckpoint {
         let mut t = [0u8; 8];
         t.copy_from_slice(&sig.bytes[4..12]);
         let timestamp = u64::from_be_bytes(t);
-        let signature = Signature::from_slice(&sig.bytes[12..]).map_err(|_| {
-            NoteError::BadSignature {
+        let signature =
+            Signature::from_slice(&sig.bytes[12..]).map_err(|_| NoteError::BadSignature {
                 name: name.to_owned(),
-            }
-        })?;
+            })?;
         key.verify_strict(
             &cosigned_message(&self.checkpoint.body(), timestamp),
             &signature,
@@ -282,5 +288,67 @@ impl SignedCheckpoint {
     /// The signature line by key name `name`, if any.
     pub fn signature_by(&self, name: &str) -> Option<&NoteSignature> {
         self.signatures.iter().find(|s| s.name == name)
+    }
+}
+
+/// What a log sends each witness: its newest checkpoint and a consistency
+/// proof from the tree size that witness last cosigned (`from`, 0 for
+/// none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// The log's signed checkpoint.
+    pub checkpoint: SignedCheckpoint,
+    /// The size the proof starts from.
+    pub from: u64,
+    /// `PROOF(from, D[size])`.
+    pub proof: Vec<Hash>,
+}
+
+/// Most hashes in a consistency proof (2 × 63 levels, with room).
+pub const MAX_PROOF: usize = 128;
+
+impl Push {
+    /// Wire form: note length u32 ‖ note text ‖ from u64 ‖ count u8 ‖ hashes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let text = self.checkpoint.to_text();
+        let mut out = Vec::with_capacity(text.len() + 13 + 32 * self.proof.len());
+        out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(&self.from.to_be_bytes());
+        out.push(self.proof.len().min(MAX_PROOF) as u8);
+        self.proof
+            .iter()
+            .take(MAX_PROOF)
+            .for_each(|h| out.extend_from_slice(h));
+        out
+    }
+
+    /// Parses a push from a peer (form only).
+    pub fn decode(bytes: &[u8]) -> Result<Push, crate::wire::Error> {
+        let mut r = crate::wire::Reader::new(bytes);
+        let text = r.bytes32(MAX_NOTE, "checkpoint")?;
+        let checkpoint =
+            SignedCheckpoint::parse(text).map_err(|_| crate::wire::Error::Malformed {
+                field: "checkpoint",
+                problem: "not a signed checkpoint",
+            })?;
+        let from = r.u64("from")?;
+        let n = r.u8("proof")? as usize;
+        if n > MAX_PROOF {
+            return Err(crate::wire::Error::TooLarge {
+                field: "proof",
+                len: n as u64,
+                max: MAX_PROOF as u64,
+            });
+        }
+        let proof = (0..n)
+            .map(|_| r.array("proof"))
+            .collect::<Result<Vec<Hash>, _>>()?;
+        r.finish()?;
+        Ok(Push {
+            checkpoint,
+            from,
+            proof,
+        })
     }
 }

@@ -74,7 +74,10 @@ struct Stored(std::collections::HashMap<(u8, u64), Hash>, Frontier);
 impl Stored {
     fn push(&mut self, leaf: &[u8]) {
         for (level, index, hash) in self.1.push(tree::leaf_hash(leaf)) {
-            assert!(self.0.insert((level, index), hash).is_none(), "written once");
+            assert!(
+                self.0.insert((level, index), hash).is_none(),
+                "written once"
+            );
         }
     }
 }
@@ -93,8 +96,18 @@ fn rfc6962_roots() {
     assert_eq!(s.1.root(), hd(CT_ROOTS[0]));
     for (i, leaf) in CT_LEAVES.iter().enumerate() {
         s.push(leaf);
-        assert_eq!(tree::root(&s, i as u64 + 1), Ok(hd(CT_ROOTS[i + 1])), "size {}", i + 1);
-        assert_eq!(s.1.root(), hd(CT_ROOTS[i + 1]), "frontier at size {}", i + 1);
+        assert_eq!(
+            tree::root(&s, i as u64 + 1),
+            Ok(hd(CT_ROOTS[i + 1])),
+            "size {}",
+            i + 1
+        );
+        assert_eq!(
+            s.1.root(),
+            hd(CT_ROOTS[i + 1]),
+            "frontier at size {}",
+            i + 1
+        );
     }
 }
 
@@ -133,9 +146,16 @@ fn rfc6962_proofs() {
     ];
     for (old, new, want) in consistency {
         let want: Vec<Hash> = want.iter().map(|h| hd(h)).collect();
-        assert_eq!(tree::consistency_proof(&s, old, new), Ok(want.clone()), "{old}->{new}");
+        assert_eq!(
+            tree::consistency_proof(&s, old, new),
+            Ok(want.clone()),
+            "{old}->{new}"
+        );
         let (r_old, r_new) = (hd(CT_ROOTS[old as usize]), hd(CT_ROOTS[new as usize]));
-        assert_eq!(tree::verify_consistency(old, &r_old, new, &r_new, &want), Ok(()));
+        assert_eq!(
+            tree::verify_consistency(old, &r_old, new, &r_new, &want),
+            Ok(())
+        );
     }
     let inclusion: [(u64, &[&str]); 2] = [
         (
@@ -180,7 +200,12 @@ fn consistency_every_pair_up_to_512() {
         s.push(&leaf);
         reference.push(leaf);
         let root = tree::root(&s, i as u64 + 1).expect("stored");
-        assert_eq!(&root[..], &reference.root().as_bytes()[..], "root at {}", i + 1);
+        assert_eq!(
+            &root[..],
+            &reference.root().as_bytes()[..],
+            "root at {}",
+            i + 1
+        );
         roots.push(root);
     }
     // Proofs are against the newest tree in `reference`; for smaller new
@@ -194,23 +219,50 @@ fn consistency_every_pair_up_to_512() {
         for old in 1..=new {
             let proof = tree::consistency_proof(&s, old, new).expect("stored");
             assert_eq!(
-                tree::verify_consistency(old, &roots[old as usize], new, &roots[new as usize], &proof),
+                tree::verify_consistency(
+                    old,
+                    &roots[old as usize],
+                    new,
+                    &roots[new as usize],
+                    &proof
+                ),
                 Ok(()),
                 "{old}->{new}"
             );
             if new == N as u64 && old < new {
                 let theirs = reference.prove_consistency((new - old) as usize);
                 let ours: Vec<u8> = proof.concat();
-                assert_eq!(ours, theirs.as_bytes(), "{old}->{new} differs from ct-merkle");
+                assert_eq!(
+                    ours,
+                    theirs.as_bytes(),
+                    "{old}->{new} differs from ct-merkle"
+                );
             }
             if old < new && new % 7 == 0 {
-                assert_eq!(tree::consistency_proof(&leaves, old, new), Ok(proof.clone()));
+                assert_eq!(
+                    tree::consistency_proof(&leaves, old, new),
+                    Ok(proof.clone())
+                );
                 let mut bad = proof.clone();
                 let at = (old as usize) % bad.len();
                 bad[at][3] ^= 1;
-                assert!(tree::verify_consistency(old, &roots[old as usize], new, &roots[new as usize], &bad).is_err());
+                assert!(tree::verify_consistency(
+                    old,
+                    &roots[old as usize],
+                    new,
+                    &roots[new as usize],
+                    &bad
+                )
+                .is_err());
                 let wrong_old = roots[(old - 1) as usize];
-                assert!(tree::verify_consistency(old, &wrong_old, new, &roots[new as usize], &proof).is_err());
+                assert!(tree::verify_consistency(
+                    old,
+                    &wrong_old,
+                    new,
+                    &roots[new as usize],
+                    &proof
+                )
+                .is_err());
             }
         }
     }
@@ -219,7 +271,13 @@ fn consistency_every_pair_up_to_512() {
 #[test]
 fn proofs_never_panic_on_nonsense() {
     let r = tree::empty_root();
-    for (old, new) in [(0, 0), (5, 3), (0, u64::MAX), (u64::MAX, u64::MAX), (1, 1 << 63)] {
+    for (old, new) in [
+        (0, 0),
+        (5, 3),
+        (0, u64::MAX),
+        (u64::MAX, u64::MAX),
+        (1, 1 << 63),
+    ] {
         let _ = tree::verify_consistency(old, &r, new, &r, &[r; 3]);
         let _ = tree::verify_inclusion(b"", old, new, &r, &[r; 70]);
     }
@@ -268,14 +326,19 @@ fn checkpoint_note_round_trips_and_signatures_bind() {
     let wname = note::origin("kg-kz-tj", wk.verifying_key());
     signed.cosign(&wname, &w, 1_790_000_000);
     let back = SignedCheckpoint::parse(signed.to_text().as_bytes()).expect("parses");
-    assert_eq!(back.verify_cosignature(&wname, wk.verifying_key()), Ok(1_790_000_000));
+    assert_eq!(
+        back.verify_cosignature(&wname, wk.verifying_key()),
+        Ok(1_790_000_000)
+    );
     assert_eq!(back.verify_log(ak.verifying_key()), Ok(()));
 
     // Any other size or root breaks both signatures.
     let mut moved = back.clone();
     moved.checkpoint.size += 1;
     assert!(moved.verify_log(ak.verifying_key()).is_err());
-    assert!(moved.verify_cosignature(&wname, wk.verifying_key()).is_err());
+    assert!(moved
+        .verify_cosignature(&wname, wk.verifying_key())
+        .is_err());
 
     for bad in [
         "",
@@ -336,7 +399,13 @@ fn entry_snapshot() {
     assert_eq!(
         hex,
         concat!(
-            "01", "02", "000001a0c4506c05", "0f", "0f", "6c696169736f6e2f70696e672f7631", "0000",
+            "01",
+            "02",
+            "000001a0c4506c05",
+            "0f",
+            "0f",
+            "6c696169736f6e2f70696e672f7631",
+            "0000",
             "0000000000000005",
             "ca93ac1705187071d67b83c7ff0efe8108e8ec4530575d7726879333dbdabe7c",
             "05050505050505050505050505050505",
@@ -344,7 +413,10 @@ fn entry_snapshot() {
             "0303030303030303030303030303030303030303030303030303030303030303",
         )
     );
-    assert_eq!(bytes.len(), 1 + 1 + 8 + 1 + 1 + 15 + 2 + 8 + 32 + 16 + 32 + 32);
+    assert_eq!(
+        bytes.len(),
+        1 + 1 + 8 + 1 + 1 + 15 + 2 + 8 + 32 + 16 + 32 + 32
+    );
 }
 
 /// A log of `n` entries by agency 1 with peer 2, exported over
@@ -372,7 +444,9 @@ fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
         })
         .collect();
     let witnessed_size = n / 2;
-    entries[..witnessed_size as usize].iter().for_each(|e| s.push(e));
+    entries[..witnessed_size as usize]
+        .iter()
+        .for_each(|e| s.push(e));
     let origin = note::origin("kg-kz-tj", ak.verifying_key());
     let mut early = Checkpoint {
         origin: origin.clone(),
@@ -380,8 +454,14 @@ fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
         root: s.1.root(),
     }
     .sign(&a);
-    early.cosign(&note::origin("kg-kz-tj", wk.verifying_key()), &w, 1_790_000_000);
-    entries[witnessed_size as usize..].iter().for_each(|e| s.push(e));
+    early.cosign(
+        &note::origin("kg-kz-tj", wk.verifying_key()),
+        &w,
+        1_790_000_000,
+    );
+    entries[witnessed_size as usize..]
+        .iter()
+        .for_each(|e| s.push(e));
     let cp = Checkpoint {
         origin,
         size: n,
@@ -406,8 +486,14 @@ fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
         checkpoint: early,
         proof: tree::consistency_proof(&s, witnessed_size, n).expect("stored"),
     }];
-    let mut w = export::Writer::begin(Vec::new(), &header, &cp, &witnesses, &hashes(cover(0, first)))
-        .expect("writes to memory");
+    let mut w = export::Writer::begin(
+        Vec::new(),
+        &header,
+        &cp,
+        &witnesses,
+        &hashes(cover(0, first)),
+    )
+    .expect("writes to memory");
     for e in &entries[first as usize..end as usize] {
         w.entry(e).expect("writes");
     }
@@ -416,7 +502,13 @@ fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
 
 #[test]
 fn export_verifies_whole_and_in_part() {
-    for (n, first, end) in [(1, 0, 1), (40, 0, 40), (40, 13, 29), (40, 0, 0), (37, 36, 37)] {
+    for (n, first, end) in [
+        (1, 0, 1),
+        (40, 0, 40),
+        (40, 13, 29),
+        (40, 0, 0),
+        (37, 36, 37),
+    ] {
         let (file, ak) = export_of(n, first, end);
         let mut seen = Vec::new();
         let report = export::verify(&file[..], Some(ak.verifying_key()), |i, _| seen.push(i));
@@ -518,15 +610,37 @@ fn export_problems_name_the_place() {
     let mut m = file.clone();
     m[spans[3].0 + 4 + 13] ^= 0x01;
     let r = export::verify(&m[..], Some(ak.verifying_key()), |_, _| {});
-    assert!(r.problems.iter().any(|p| p.place == Place::Tree), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.place == Place::Tree),
+        "{:?}",
+        r.problems
+    );
     // An unknown entry kind: named by index and field.
     let mut m = file.clone();
     m[spans[3].0 + 4 + 1] = 99;
     let r = export::verify(&m[..], Some(ak.verifying_key()), |_, _| {});
-    assert!(r.problems.iter().any(|p| p.place == Place::Entry { index: 3, field: "kind" }), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.place
+            == Place::Entry {
+                index: 3,
+                field: "kind"
+            }),
+        "{:?}",
+        r.problems
+    );
     // Truncated: says so, and where.
     let r = export::verify(&file[..spans[7].0 + 2], Some(ak.verifying_key()), |_, _| {});
     assert_eq!(r.problems.len(), 1);
-    assert!(r.problems[0].problem.contains("truncated"), "{}", r.problems[0]);
-    assert_eq!(r.problems[0].place, Place::Entry { index: 7, field: "entry" });
+    assert!(
+        r.problems[0].problem.contains("truncated"),
+        "{}",
+        r.problems[0]
+    );
+    assert_eq!(
+        r.problems[0].place,
+        Place::Entry {
+            index: 7,
+            field: "entry"
+        }
+    );
 }

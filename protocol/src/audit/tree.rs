@@ -212,6 +212,11 @@ pub struct Frontier {
     stack: Vec<(u8, Hash)>,
 }
 
+/// A subtree pushed onto a [`Frontier`] whose end is not aligned to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the subtree is not aligned with the end of the tree")]
+pub struct Misaligned;
+
 /// The aligned perfect subtrees `(level, index)` that exactly cover leaves
 /// `[start, end)`, left to right: the largest block that starts at each
 /// position and fits.
@@ -267,13 +272,13 @@ impl Frontier {
 
     /// Adds a whole perfect subtree at the current end. Fails (changing
     /// nothing) unless the end is aligned to it.
-    pub fn push_subtree(&mut self, level: u8, hash: Hash) -> Result<(), ()> {
+    pub fn push_subtree(&mut self, level: u8, hash: Hash) -> Result<(), Misaligned> {
         if level >= 63 || self.size % (1u64 << level) != 0 {
-            return Err(());
+            return Err(Misaligned);
         }
         if let Some(&(top, _)) = self.stack.last() {
             if top < level {
-                return Err(());
+                return Err(Misaligned);
             }
         }
         let added = 1u64 << level;

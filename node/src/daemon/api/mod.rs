@@ -17,6 +17,7 @@
 //! and the record routes of [`records`]. Paths are absolute: the daemon
 //! does not know the caller's folder.
 
+pub mod audit;
 pub mod records;
 
 use std::fs;
@@ -41,7 +42,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::{info, Instrument as _};
 
 use super::Node;
-use crate::post::context;
+use crate::post::{context, Post};
 use crate::{bundle, status};
 
 /// Largest request body the API reads.
@@ -155,6 +156,9 @@ pub(super) async fn start(
         .route("/v1/check", get(records::check))
         .route("/v1/bundle/export", post(bundle_export))
         .route("/v1/bundle/import", post(bundle_import))
+        .route("/v1/audit/verify", get(audit::verify_log))
+        .route("/v1/audit/export", post(audit::export))
+        .route("/v1/audit/show", post(audit::show))
         .layer(middleware::from_fn_with_state(token, auth))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
@@ -216,6 +220,10 @@ struct PingRequest {
     /// Bytes of random payload in each ping.
     #[serde(default)]
     size: usize,
+    /// The analyst's case reference and legal basis: the audit log records
+    /// a salted commitment to them with each ping.
+    #[serde(default)]
+    case: Option<(String, String)>,
 }
 
 fn one() -> u32 {
@@ -255,14 +263,27 @@ async fn ping(
     OsRng.try_fill_bytes(&mut payload).map_err(internal)?;
     let peer = node.post.peer(&req.peer).map_err(bad_request)?;
     let mut reply = PingReply::default();
+    let case = match req.case {
+        None => None,
+        Some((reference, basis)) => {
+            let store = node.post.store().clone();
+            Some(
+                tokio::task::spawn_blocking(move || store.case_commitment(&reference, &basis))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?,
+            )
+        }
+    };
     if req.queue {
         let post = node.post.clone();
         let p = peer.clone();
         let bodies = vec![payload.clone(); req.count as usize];
-        reply.queued = tokio::task::spawn_blocking(move || post.queue(&p, context::PING, &bodies))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        reply.queued =
+            tokio::task::spawn_blocking(move || post.queue(&p, context::PING, &bodies, case))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
         node.wake(peer.key.verifying_key().as_bytes());
         return Ok(Json(reply));
     }
@@ -279,6 +300,12 @@ async fn ping(
             .map_err(internal)?;
         let bytes = env.to_bytes();
         let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        let sent = Post::sent_entry(&peer, &env, &bytes, case);
+        let post = node.post.clone();
+        tokio::task::spawn_blocking(move || post.log(&[sent]))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
         let started = Instant::now();
         let answer = tokio::time::timeout(PING_TIMEOUT, node.net.send(peer_id, bytes)).await;
         let elapsed = started.elapsed();
@@ -292,6 +319,14 @@ async fn ping(
                 })
                 .map_err(|e| e.to_string()),
         };
+        if let Ok(r) = &receipt {
+            let entry = Post::receipt_entry(&peer, &env, hash, r);
+            let post = node.post.clone();
+            tokio::task::spawn_blocking(move || post.log(&[entry]))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+        }
         match receipt {
             Ok(r) if r.outcome == Outcome::Accepted => {
                 reply.rtt_ms.push(elapsed.as_secs_f64() * 1000.0)

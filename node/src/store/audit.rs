@@ -1,0 +1,388 @@
+//! The audit log in RocksDB: entries, the perfect subtrees of their
+//! Merkle tree, our signed checkpoints, what we witnessed of each peer's
+//! log, fork evidence, and the salts of case commitments.
+//!
+//! Appends are ordered by one lock around the tree's right edge
+//! ([`Frontier`]), held only while the batch is handed to RocksDB
+//! (unsynced); the fsync, when the caller needs one, happens after the
+//! lock is released, so concurrent durable appends still share fsyncs.
+//! The entry, its tree nodes and the new tree size are written in the
+//! caller's batch, with the change the entry records: a crash keeps both
+//! or neither, and RocksDB's log replays batches in order, so what
+//! survives a crash is always a prefix of the log.
+
+use std::sync::MutexGuard;
+
+use liaison_protocol::audit::note::SignedCheckpoint;
+use liaison_protocol::audit::tree::{self, Frontier, Hash, Subtrees};
+use liaison_protocol::audit::{case, Entry};
+use rand_core::RngCore as _;
+
+use super::{keys, Batch, Column, Error, Store};
+
+/// Fork evidence: the peer's key, when, and the evidence text.
+pub type ForkEvidence = ([u8; 32], u64, Vec<u8>);
+
+fn corrupt(what: String) -> Error {
+    Error::Corrupt {
+        column: Column::Audit.name(),
+        what,
+    }
+}
+
+impl Subtrees for Store {
+    type Error = Error;
+
+    fn subtree(&self, level: u8, index: u64) -> Result<Hash, Error> {
+        self.get(Column::Audit, &keys::audit::node(level, index))?
+            .and_then(|v| Hash::try_from(v.as_slice()).ok())
+            .ok_or_else(|| corrupt(format!("tree node ({level}, {index}) is missing")))
+    }
+}
+
+/// Appends in progress: holds the log's lock until committed or dropped.
+pub struct LogTx<'s> {
+    store: &'s Store,
+    guard: MutexGuard<'s, Frontier>,
+    next: Frontier,
+}
+
+impl std::fmt::Debug for LogTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogTx")
+            .field("next", &self.next.size())
+            .finish()
+    }
+}
+
+impl LogTx<'_> {
+    /// Adds `entry` to `batch` and returns the index it will have.
+    pub fn append(&mut self, batch: &mut Batch, entry: &Entry) -> u64 {
+        let bytes = entry.to_bytes();
+        let index = self.next.size();
+        for (level, at, hash) in self.next.push(tree::leaf_hash(&bytes)) {
+            batch.put(Column::Audit, keys::audit::node(level, at), hash.to_vec());
+        }
+        batch.put(Column::Audit, keys::audit::entry(index), bytes);
+        index
+    }
+
+    /// Writes `batch` with the appended entries; with `durable`, fsyncs
+    /// the write-ahead log (after releasing the lock) before returning.
+    pub fn commit(mut self, mut batch: Batch, durable: bool) -> Result<(), Error> {
+        if self.next.size() != self.guard.size() {
+            batch.put(
+                Column::Audit,
+                keys::audit::SIZE.to_vec(),
+                self.next.size().to_be_bytes().to_vec(),
+            );
+        }
+        self.store.write_unsynced(batch)?;
+        *self.guard = std::mem::take(&mut self.next);
+        drop(self.guard);
+        if durable {
+            self.store.sync()?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    pub(super) fn load_log(&self) -> Result<(), Error> {
+        let size = match self.get(Column::Audit, keys::audit::SIZE)? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("the tree size".into()))?,
+            ),
+        };
+        let frontier = Frontier::at(self, size)?;
+        *self.log_lock() = frontier;
+        Ok(())
+    }
+
+    fn log_lock(&self) -> MutexGuard<'_, Frontier> {
+        // Batches are atomic: a panic while holding the lock leaves the
+        // frontier as it was before the failed commit.
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts appending: takes the log's lock.
+    pub fn log_tx(&self) -> LogTx<'_> {
+        let guard = self.log_lock();
+        let next = guard.clone();
+        LogTx {
+            store: self,
+            guard,
+            next,
+        }
+    }
+
+    /// Writes `batch` with `entries` appended; returns their indices.
+    pub fn append(
+        &self,
+        mut batch: Batch,
+        entries: &[Entry],
+        durable: bool,
+    ) -> Result<Vec<u64>, Error> {
+        let mut tx = self.log_tx();
+        let at = entries.iter().map(|e| tx.append(&mut batch, e)).collect();
+        tx.commit(batch, durable)?;
+        Ok(at)
+    }
+
+    /// The log's size and root now.
+    pub fn log_head(&self) -> (u64, Hash) {
+        let f = self.log_lock();
+        (f.size(), f.root())
+    }
+
+    /// The entry bytes at `index`.
+    pub fn log_entry(&self, index: u64) -> Result<Option<Vec<u8>>, Error> {
+        self.get(Column::Audit, &keys::audit::entry(index))
+    }
+
+    /// Visits entries from `from` on, in order, until `visit` returns false.
+    pub fn scan_log(
+        &self,
+        from: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let start = keys::audit::entry(from);
+        let mut result = Ok(());
+        self.scan_from(Column::Audit, &start, &[keys::audit::ENTRY], |k, v| {
+            match keys::audit::index_of(k) {
+                Some(i) => visit(i, v),
+                None => {
+                    result = Err(corrupt(format!("an entry key of {} bytes", k.len())));
+                    false
+                }
+            }
+        })?;
+        result
+    }
+
+    /// Signs a checkpoint of the log as it is now with `sign`, stores it
+    /// and returns it. Nothing is appended meanwhile.
+    pub fn checkpoint(
+        &self,
+        sign: impl FnOnce(u64, Hash) -> SignedCheckpoint,
+    ) -> Result<SignedCheckpoint, Error> {
+        let f = self.log_lock();
+        let signed = sign(f.size(), f.root());
+        let mut batch = Batch::default();
+        batch.put(
+            Column::Audit,
+            keys::audit::checkpoint(f.size()),
+            signed.to_text().into_bytes(),
+        );
+        self.write(batch)?;
+        Ok(signed)
+    }
+
+    /// Puts a checkpoint of ours into `batch`, replacing the stored one of
+    /// its size (to add cosignatures).
+    pub fn put_checkpoint_in(batch: &mut Batch, signed: &SignedCheckpoint) {
+        batch.put(
+            Column::Audit,
+            keys::audit::checkpoint(signed.checkpoint.size),
+            signed.to_text().into_bytes(),
+        );
+    }
+
+    /// Our stored checkpoint of `size`, if any.
+    pub fn checkpoint_of(&self, size: u64) -> Result<Option<SignedCheckpoint>, Error> {
+        self.get(Column::Audit, &keys::audit::checkpoint(size))?
+            .map(|v| {
+                SignedCheckpoint::parse(&v)
+                    .map_err(|e| corrupt(format!("checkpoint of size {size}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Every stored checkpoint of ours, by size.
+    pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, Error> {
+        let mut out = Vec::new();
+        let mut bad = None;
+        self.scan_prefix(Column::Audit, &[keys::audit::CHECKPOINT], |k, v| {
+            match SignedCheckpoint::parse(v) {
+                Ok(c) => out.push(c),
+                Err(e) => bad = Some(corrupt(format!("checkpoint key {k:02x?}: {e}"))),
+            }
+            bad.is_none()
+        })?;
+        bad.map_or(Ok(out), Err)
+    }
+
+    /// The newest checkpoint of `peer`'s log that we verified.
+    pub fn witnessed(&self, peer: &[u8; 32]) -> Result<Option<SignedCheckpoint>, Error> {
+        self.get(Column::Audit, &keys::audit::witnessed(peer))?
+            .map(|v| {
+                SignedCheckpoint::parse(&v)
+                    .map_err(|e| corrupt(format!("witnessed checkpoint: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Puts "we saw `peer` at `checkpoint`" into `batch`.
+    pub fn put_witnessed(batch: &mut Batch, peer: &[u8; 32], checkpoint: &SignedCheckpoint) {
+        batch.put(
+            Column::Audit,
+            keys::audit::witnessed(peer),
+            checkpoint.to_text().into_bytes(),
+        );
+    }
+
+    /// Puts fork evidence against `peer` into `batch`.
+    pub fn put_fork(batch: &mut Batch, peer: &[u8; 32], time_ms: u64, evidence: Vec<u8>) {
+        batch.put(Column::Audit, keys::audit::fork(peer, time_ms), evidence);
+    }
+
+    /// Fork evidence held: `(peer, time, evidence)`.
+    pub fn forks(&self) -> Result<Vec<ForkEvidence>, Error> {
+        let mut out = Vec::new();
+        self.scan_prefix(Column::Audit, &[keys::audit::FORK], |k, v| {
+            if let (Some(peer), Some(t)) = (k.get(1..33), k.get(33..41)) {
+                let peer: [u8; 32] = peer.try_into().expect("32 bytes");
+                let t = u64::from_be_bytes(t.try_into().expect("8 bytes"));
+                out.push((peer, t, v.to_vec()));
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// The commitment for (`reference`, `basis`), making and storing its
+    /// salt the first time.
+    pub fn case_commitment(&self, reference: &str, basis: &str) -> Result<[u8; 32], Error> {
+        let key = keys::audit::case(reference, basis);
+        let _guard = self.key_lock(&key);
+        let salt = match self.get(Column::Audit, &key)? {
+            Some(v) => <[u8; 32]>::try_from(v.as_slice())
+                .map_err(|_| corrupt(format!("the salt of case {reference:?}")))?,
+            None => {
+                let mut salt = [0u8; 32];
+                rand_core::OsRng.fill_bytes(&mut salt);
+                let mut batch = Batch::default();
+                batch.put(Column::Audit, key, salt.to_vec());
+                self.write_durable(batch)?;
+                salt
+            }
+        };
+        Ok(case::commitment(&salt, reference, basis))
+    }
+
+    /// Every (basis, salt) stored under case `reference`.
+    pub fn case_salts(&self, reference: &str) -> Result<Vec<(String, [u8; 32])>, Error> {
+        let prefix = keys::audit::case_prefix(reference);
+        let mut out = Vec::new();
+        self.scan_prefix(Column::Audit, &prefix, |k, v| {
+            if let (Ok(basis), Ok(salt)) = (
+                std::str::from_utf8(&k[prefix.len()..]),
+                <[u8; 32]>::try_from(v),
+            ) {
+                out.push((basis.to_owned(), salt));
+            }
+            true
+        })?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use liaison_protocol::audit::{tree, Entry, Kind};
+
+    use super::*;
+
+    #[test]
+    fn appends_survive_reopen_and_match_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut leaves = Vec::new();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for i in 0..37u64 {
+                let e = Entry::new(Kind::Sent, i);
+                leaves.push(tree::leaf_hash(&e.to_bytes()));
+                let mut b = Batch::default();
+                b.put(Column::Records, format!("r{i}"), b"x".to_vec());
+                assert_eq!(store.append(b, &[e], i % 2 == 0).unwrap(), vec![i]);
+            }
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let (size, root) = store.log_head();
+        assert_eq!(size, 37);
+        let mut f = Frontier::default();
+        leaves.iter().for_each(|l| {
+            f.push(*l);
+        });
+        assert_eq!(root, f.root());
+        assert_eq!(tree::root(&store, 37).unwrap(), root);
+        for old in 1..37 {
+            let proof = tree::consistency_proof(&store, old, 37).unwrap();
+            let old_root = tree::root(&store, old).unwrap();
+            tree::verify_consistency(old, &old_root, 37, &root, &proof).unwrap();
+        }
+        let mut n = 0;
+        store
+            .scan_log(0, |i, _| {
+                assert_eq!(i, n);
+                n += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(n, 37);
+    }
+
+    #[test]
+    fn a_dropped_transaction_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append(Batch::default(), &[Entry::new(Kind::Sent, 1)], false)
+            .unwrap();
+        {
+            let mut tx = store.log_tx();
+            let mut b = Batch::default();
+            assert_eq!(tx.append(&mut b, &Entry::new(Kind::Sent, 2)), 1);
+        }
+        assert_eq!(store.log_head().0, 1);
+        let at = store
+            .append(Batch::default(), &[Entry::new(Kind::Sent, 3)], false)
+            .unwrap();
+        assert_eq!(at, vec![1]);
+    }
+
+    #[test]
+    fn concurrent_appends_get_distinct_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut all: Vec<u64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        (0..50)
+                            .flat_map(|i| {
+                                store
+                                    .append(
+                                        Batch::default(),
+                                        &[Entry::new(Kind::Received, t * 100 + i)],
+                                        i % 10 == 0,
+                                    )
+                                    .unwrap()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        all.sort();
+        assert_eq!(all, (0..400).collect::<Vec<_>>());
+        assert_eq!(tree::root(&store, 400).unwrap(), store.log_head().1);
+    }
+}
