@@ -316,7 +316,8 @@ async fn checkpoints(node: Arc<Node>) {
         .lock()
         .map(|c| c.audit.checkpoint_interval)
         .unwrap_or(Duration::from_secs(300));
-    let mut tick = tokio::time::interval(interval);
+    // The first one after a full interval: a restart is not news.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     let mut last = 0;
     loop {
         tokio::select! {
