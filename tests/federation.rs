@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Polls `check` until it returns `Some`, failing after [`WAIT`] with
 /// `what` and the last value seen.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
     let deadline = Instant::now() + WAIT;
     loop {
         match check() {
@@ -43,7 +43,7 @@ impl Agency {
         }
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         assert!(self.daemon.is_none(), "{} already running", self.name);
         let child = Command::new(binary())
             .arg("--config")
@@ -68,7 +68,7 @@ impl Agency {
     }
 
     /// SIGTERM, and wait for a clean exit.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let mut child = self.daemon.take().expect("running");
         let pid = child.id().to_string();
         assert!(Command::new("kill")
@@ -86,7 +86,7 @@ impl Agency {
     }
 
     /// kill -9: no shutdown at all.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let mut child = self.daemon.take().expect("running");
         child.kill().expect("kill -9");
         let _ = child.wait();
@@ -120,7 +120,7 @@ impl Agency {
         addr
     }
 
-    fn peer(&self, name: &str) -> Value {
+    pub(crate) fn peer(&self, name: &str) -> Value {
         self.status()["peers"]
             .as_array()
             .expect("peers")

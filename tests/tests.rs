@@ -3,6 +3,8 @@
 //!
 //! - [`common`]: building and running the binary, nodes in temp dirs,
 //!   waits with timeouts.
+//! - [`audit`]: witnessed logs, exports that agree, and a log that
+//!   verifies after kill -9.
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
 //! - [`crash`]: kill -9 during ingest loses no committed batch.
 //! - [`demo`]: `liaison demo` runs and finds what it promises.
@@ -10,6 +12,7 @@
 //!   deliver the outbox exactly once across stops and kill -9.
 //! - [`hostile`]: a trusted peer that misbehaves on the wire.
 
+mod audit;
 mod cli;
 mod common;
 mod crash;

@@ -621,10 +621,7 @@ pub type CaseOpening = (String, [u8; 32], [u8; 32]);
 
 /// The commitments stored for case `reference` (one per legal basis),
 /// with their salts, for `audit open-case`.
-pub fn case_openings(
-    store: &Store,
-    reference: &str,
-) -> Result<Vec<CaseOpening>, store::Error> {
+pub fn case_openings(store: &Store, reference: &str) -> Result<Vec<CaseOpening>, store::Error> {
     Ok(store
         .case_salts(reference)?
         .into_iter()
