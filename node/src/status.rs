@@ -38,6 +38,19 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// Connection-level refusals (daemon only).
     pub network: Option<net::Status>,
+    /// The audit log.
+    pub audit: AuditStatus,
+}
+
+/// The audit log at a glance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditStatus {
+    /// Entries in the log.
+    pub entries: u64,
+    /// Size of our newest signed checkpoint.
+    pub checkpoint: Option<u64>,
+    /// Peers whose log forked or rewound, with fork evidence held.
+    pub forks: Vec<String>,
 }
 
 /// One trusted peer.
@@ -103,6 +116,24 @@ pub fn collect(
             .map(|(k, n)| (k.as_str().to_owned(), *n))
             .collect(),
         outbox: peers.iter().map(|p| p.counts.outbox).sum(),
+        audit: AuditStatus {
+            entries: store.log_head().0,
+            checkpoint: store.checkpoints()?.last().map(|c| c.checkpoint.size),
+            forks: store
+                .forks()?
+                .iter()
+                .map(|(k, ..)| {
+                    config
+                        .peers
+                        .iter()
+                        .find(|p| p.key.verifying_key().as_bytes() == k)
+                        .map_or_else(
+                            || k[..8].iter().map(|b| format!("{b:02x}")).collect(),
+                            |p| p.name.clone(),
+                        )
+                })
+                .collect(),
+        },
         peers,
         network: net,
     })
@@ -138,6 +169,20 @@ impl Status {
             let _ = writeln!(t, "  {kind:<16} {n}");
         }
         let _ = writeln!(t, "outbox      {}", self.outbox);
+        let _ = writeln!(
+            t,
+            "audit log   {} entries, last checkpoint {}",
+            self.audit.entries,
+            self.audit
+                .checkpoint
+                .map_or("none yet".into(), |s| format!("at {s}"))
+        );
+        for f in &self.audit.forks {
+            let _ = writeln!(
+                t,
+                "FORK        {f}'s audit log forked or was rewritten: evidence kept (`liaison audit verify`)"
+            );
+        }
         if self.peers.is_empty() {
             let _ = writeln!(t, "peers       none (`liaison peer add` trusts one)");
         }

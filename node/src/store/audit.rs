@@ -5,12 +5,14 @@
 //! Appends are ordered by one lock around the tree's right edge
 //! ([`Frontier`]), held only while the batch is handed to RocksDB
 //! (unsynced); the fsync, when the caller needs one, happens after the
-//! lock is released, so concurrent durable appends still share fsyncs.
+//! lock is released, and one fsync covers every commit waiting for one
+//! (group commit), so concurrent durable appends share fsyncs.
 //! The entry, its tree nodes and the new tree size are written in the
 //! caller's batch, with the change the entry records: a crash keeps both
 //! or neither, and RocksDB's log replays batches in order, so what
 //! survives a crash is always a prefix of the log.
 
+use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
 use liaison_protocol::audit::note::SignedCheckpoint;
@@ -78,16 +80,34 @@ impl LogTx<'_> {
             );
         }
         self.store.write_unsynced(batch)?;
+        let ticket = self.store.written.fetch_add(1, Ordering::SeqCst) + 1;
         *self.guard = std::mem::take(&mut self.next);
         drop(self.guard);
         if durable {
-            self.store.sync()?;
+            self.store.sync_to(ticket)?;
         }
         Ok(())
     }
 }
 
 impl Store {
+    /// Makes commit `ticket` durable. Whoever holds the lock fsyncs for
+    /// everything written so far; those queued behind it find their
+    /// ticket already covered and return without an fsync of their own.
+    fn sync_to(&self, ticket: u64) -> Result<(), Error> {
+        let mut synced = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *synced >= ticket {
+            return Ok(());
+        }
+        let target = self.written.load(Ordering::SeqCst);
+        self.sync()?;
+        *synced = target;
+        Ok(())
+    }
+
     pub(super) fn load_log(&self) -> Result<(), Error> {
         let size = match self.get(Column::Audit, keys::audit::SIZE)? {
             None => 0,

@@ -179,6 +179,11 @@ pub struct Store {
     db: DB,
     /// The audit tree's right edge; its lock orders appends.
     log: std::sync::Mutex<liaison_protocol::audit::tree::Frontier>,
+    /// Appends handed to RocksDB so far (a ticket per commit).
+    written: std::sync::atomic::AtomicU64,
+    /// The last ticket known durable; its lock lets one fsync cover every
+    /// commit that waited for it (group commit).
+    synced: std::sync::Mutex<u64>,
     path: PathBuf,
     stripes: Box<[std::sync::Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
@@ -240,6 +245,8 @@ impl Store {
         let store = Store {
             db,
             log: Default::default(),
+            written: Default::default(),
+            synced: Default::default(),
             path: path.to_owned(),
             stripes: (0..KEY_LOCK_STRIPES)
                 .map(|_| std::sync::Mutex::new(()))
