@@ -886,5 +886,50 @@ mod tests {
         assert_eq!(b.post.store().forks().unwrap().len(), 1);
         assert_eq!(checked(&b).forks, 1);
         assert_eq!(checked(&b).problems, Vec::<String>::new());
+
+        // An entry changed in a's own store is caught by `audit verify`,
+        // and so is a receipt in the log that was not the peer's.
+        let store = a.post.store();
+        let mut batch = Batch::default();
+        let mut e = Entry::decode(&store.log_entry(2).unwrap().unwrap()).unwrap();
+        e.count = 99;
+        batch.put(
+            store::Column::Audit,
+            store::keys::audit::entry(2),
+            e.to_bytes(),
+        );
+        let receipted = (0..store.log_head().0)
+            .find(|i| {
+                Entry::decode(&store.log_entry(*i).unwrap().unwrap())
+                    .unwrap()
+                    .kind
+                    == Kind::Receipted
+            })
+            .unwrap();
+        let mut r = Entry::decode(&store.log_entry(receipted).unwrap().unwrap()).unwrap();
+        r.receipt.as_mut().unwrap()[120] ^= 1;
+        batch.put(
+            store::Column::Audit,
+            store::keys::audit::entry(receipted),
+            r.to_bytes(),
+        );
+        store.write(batch).unwrap();
+        let problems = checked(&a).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("is not the stored tree")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains(&format!("entry {receipted}: receipt"))),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("checkpoint")),
+            "{problems:?}"
+        );
     }
 }

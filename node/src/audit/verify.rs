@@ -55,6 +55,41 @@ fn receipt_ok(entry: &Entry, sender: &VerifyingKey) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Receipts checked per parallel step.
+const RECEIPT_CHUNK: usize = 8192;
+
+/// Checks the receipts in `entries` (signed by each entry's peer, for an
+/// envelope `sender` sent), split across the machine's cores. Returns the
+/// problems, in log order.
+fn check_receipts(entries: &[(u64, Entry)], sender: &VerifyingKey) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = entries.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = entries
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|(i, e)| {
+                            receipt_ok(e, sender)
+                                .err()
+                                .map(|p| format!("entry {i}: receipt: {p}"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec!["a receipt check panicked".into()])
+            })
+            .collect()
+    })
+}
+
 /// Checks the node's whole log: every entry decodes and hashes into the
 /// stored tree, every receipt in it verifies, every checkpoint is signed
 /// by us and matches the tree at its size, each is consistent with the
@@ -81,6 +116,14 @@ pub fn verify_store(
     }
     let mut expected = 0;
     let mut received = HashMap::new();
+    // Receipts are checked in chunks across every core: the signatures are
+    // most of the work, and each stands alone.
+    let mut pending: Vec<(u64, Entry)> = Vec::with_capacity(RECEIPT_CHUNK);
+    let flush = |pending: &mut Vec<(u64, Entry)>, out: &mut Checked| {
+        out.receipts += pending.len() as u64;
+        out.problems.extend(check_receipts(pending, &me));
+        pending.clear();
+    };
     store.scan_log(0, |index, bytes| {
         if index != expected {
             out.problems
@@ -90,14 +133,14 @@ pub fn verify_store(
         out.entries += 1;
         match Entry::decode(bytes) {
             Ok(e) => {
-                if e.kind == Kind::Receipted {
-                    out.receipts += 1;
-                    if let Err(p) = receipt_ok(&e, &me) {
-                        out.problems.push(format!("entry {index}: receipt: {p}"));
-                    }
-                }
                 if matches!(e.kind, Kind::Received | Kind::Refused) {
                     received.insert(index, (e.peer, e.message_id, e.hash));
+                }
+                if e.kind == Kind::Receipted {
+                    pending.push((index, e));
+                    if pending.len() == RECEIPT_CHUNK {
+                        flush(&mut pending, &mut out);
+                    }
                 }
             }
             Err(e) => out.problems.push(format!("entry {index}: {e}")),
@@ -108,6 +151,7 @@ pub fn verify_store(
         }
         true
     })?;
+    flush(&mut pending, &mut out);
     let (size, root) = store.log_head();
     if frontier.size() != size || frontier.root() != root {
         out.problems.push(format!(

@@ -1,0 +1,328 @@
+//! `liaison audit`: verify the node's log, export it, verify an export
+//! (with the counterparty's), read it, open a case.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use liaison_config::Config;
+
+use super::{access, Access, JsonArg};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Check this node's whole log: entries, tree, checkpoints, cosignatures, receipts, inbox.
+    Verify(JsonArg),
+    /// Write a signed, self-contained export of the log (or of a time range).
+    Export(ExportArgs),
+    /// Verify an export on any machine; with --with, check both sides' records agree.
+    VerifyFile(VerifyFileArgs),
+    /// List log entries for a person to read.
+    Show(ShowArgs),
+    /// Print the salts of a case reference, for an auditor to check its queries.
+    OpenCase(OpenCaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ExportArgs {
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Only entries from this time (RFC 3339, or a date YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Only entries up to this time (RFC 3339, or a date: the end of that day).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct VerifyFileArgs {
+    /// The export.
+    file: PathBuf,
+    /// The counterparty's export of the same period.
+    #[arg(long)]
+    with: Option<PathBuf>,
+    /// The agency key (liaison-agency-v1:...) the export must be by.
+    #[arg(long)]
+    key: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ShowArgs {
+    /// Only entries with this peer.
+    #[arg(long)]
+    peer: Option<String>,
+    /// Only entries made under this case reference.
+    #[arg(long)]
+    case: Option<String>,
+    /// At most this many, the newest.
+    #[arg(long, default_value_t = 200)]
+    limit: usize,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct OpenCaseArgs {
+    /// The case reference.
+    #[arg(long)]
+    case: String,
+}
+
+fn parse_time(text: &str, end_of_day: bool) -> Result<u64> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(text, &format).with_context(|| {
+        format!("{text:?} is not a time: write 2026-11-29 or 2026-11-29T14:00:00Z")
+    })?;
+    let t = if end_of_day {
+        d.with_hms_milli(23, 59, 59, 999).expect("a valid time")
+    } else {
+        d.midnight()
+    };
+    Ok((t.assume_utc().unix_timestamp_nanos() / 1_000_000).max(0) as u64)
+}
+
+/// Runs one `liaison audit` command.
+pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
+    use crate::audit::verify;
+    let fail = |bad: bool| {
+        if bad {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    };
+    match command {
+        Command::Verify(a) => {
+            let checked = match access(config)? {
+                Access::Daemon(c) => c.get::<verify::Checked>("/v1/audit/verify")?,
+                Access::Store(store) => {
+                    let identity = crate::identity::Identity::load(&config.node.key_dir)?;
+                    verify::verify_store(&store, &identity, &config.node.federation, &config.peers)?
+                }
+            };
+            if a.json {
+                println!("{}", serde_json::to_string(&checked)?);
+            } else {
+                for p in &checked.problems {
+                    println!("problem: {p}");
+                }
+                println!(
+                    "{} entries, {} checkpoints, {} cosignatures, {} peer receipts, {} inbox entries checked; {} forks held as evidence",
+                    checked.entries, checked.checkpoints, checked.cosignatures, checked.receipts, checked.inbox, checked.forks
+                );
+                if checked.problems.is_empty() {
+                    println!("the audit log verifies");
+                }
+            }
+            Ok(fail(!checked.problems.is_empty()))
+        }
+        Command::Export(a) => {
+            let out = std::path::absolute(&a.out)?;
+            if out.exists() {
+                bail!("{} exists: choose a new file", out.display());
+            }
+            let from_ms = a
+                .from
+                .as_deref()
+                .map(|t| parse_time(t, false))
+                .transpose()?;
+            let to_ms = a.to.as_deref().map(|t| parse_time(t, true)).transpose()?;
+            let done = match access(config)? {
+                Access::Daemon(c) => c.post::<_, verify::Exported>(
+                    "/v1/audit/export",
+                    &crate::daemon::api::audit::ExportRequest {
+                        out: out.clone(),
+                        from_ms,
+                        to_ms,
+                    },
+                )?,
+                Access::Store(store) => {
+                    let identity = crate::identity::Identity::load(&config.node.key_dir)?;
+                    verify::export_to(
+                        &store,
+                        &identity,
+                        &config.node.name,
+                        &config.node.federation,
+                        &config.peers,
+                        &out,
+                        from_ms,
+                        to_ms,
+                    )?
+                }
+            };
+            println!(
+                "wrote entries {}..{} of {} ({} witnessed) to {}",
+                done.first,
+                done.end,
+                done.size,
+                done.witnesses,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyFile(a) => {
+            let key = a
+                .key
+                .as_deref()
+                .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
+                .transpose()
+                .context("--key")?;
+            let r = verify::verify_file(
+                &a.file,
+                key.as_ref().map(|k| k.verifying_key()),
+                a.with.as_deref(),
+            );
+            if a.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                if let Some(agency) = &r.agency {
+                    println!("export by {agency}");
+                }
+                if let Some((first, end, size)) = r.range {
+                    println!("entries {first}..{end} of a signed tree of {size}");
+                }
+                for (w, size) in &r.witnesses {
+                    println!("witnessed by {w} at size {size}");
+                }
+                if a.with.is_some() {
+                    println!("{} exchanges recorded identically by both sides", r.matched);
+                    for u in &r.unchecked {
+                        println!("not checked: {u}");
+                    }
+                }
+                for p in &r.problems {
+                    println!("FAILED: {p}");
+                }
+                if r.problems.is_empty() && r.unchecked.is_empty() {
+                    println!("verified");
+                }
+            }
+            Ok(if !r.problems.is_empty() {
+                ExitCode::from(1)
+            } else if !r.unchecked.is_empty() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Show(a) => {
+            let shown = match access(config)? {
+                Access::Daemon(c) => c.post::<_, Vec<verify::Shown>>(
+                    "/v1/audit/show",
+                    &crate::daemon::api::audit::ShowRequest {
+                        peer: a.peer,
+                        case: a.case,
+                        limit: a.limit,
+                    },
+                )?,
+                Access::Store(store) => {
+                    let peer = a
+                        .peer
+                        .as_deref()
+                        .map(|n| {
+                            config
+                                .peers
+                                .iter()
+                                .find(|p| p.name == n)
+                                .cloned()
+                                .with_context(|| {
+                                    format!("no trusted peer named {n:?}: see `liaison peer list`")
+                                })
+                        })
+                        .transpose()?;
+                    let cases = a
+                        .case
+                        .as_deref()
+                        .map(|r| {
+                            verify::case_openings(&store, r)
+                                .map(|v| v.into_iter().map(|x| x.2).collect::<Vec<_>>())
+                        })
+                        .transpose()?;
+                    verify::show(
+                        &store,
+                        &config.peers,
+                        peer.as_ref(),
+                        cases.as_deref(),
+                        a.limit,
+                    )?
+                }
+            };
+            if a.json {
+                println!("{}", serde_json::to_string(&shown)?);
+            } else {
+                for s in &shown {
+                    println!(
+                        "{:>7}  {}  {:<9}  {:<10}  {:<28}  {}{}{}",
+                        s.index,
+                        s.time,
+                        s.kind,
+                        s.peer.as_deref().unwrap_or("-"),
+                        s.context,
+                        s.message.as_deref().unwrap_or(""),
+                        if s.count > 1 {
+                            format!("  ×{}", s.count)
+                        } else {
+                            String::new()
+                        },
+                        if s.case { "  [case]" } else { "" },
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::OpenCase(a) => {
+            let Access::Store(store) = access(config)? else {
+                bail!("stop the daemon first: opening a case reads its salts from the store directly, so they never travel over the API");
+            };
+            let openings = verify::case_openings(&store, &a.case)?;
+            if openings.is_empty() {
+                println!("no exchange was made under case {:?}", a.case);
+                return Ok(ExitCode::from(1));
+            }
+            for (basis, salt, commitment) in openings {
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                println!(
+                    "case {:?}, basis {basis:?}: salt {}, commitment {}",
+                    a.case,
+                    hex(&salt),
+                    hex(&commitment)
+                );
+            }
+            let shown = verify::show(
+                &store,
+                &config.peers,
+                None,
+                Some(
+                    &verify::case_openings(&store, &a.case)?
+                        .into_iter()
+                        .map(|x| x.2)
+                        .collect::<Vec<_>>(),
+                ),
+                usize::MAX,
+            )?;
+            println!("{} log entries were made under this case:", shown.len());
+            for s in shown {
+                println!(
+                    "{:>7}  {}  {:<9}  {:<10}  {}",
+                    s.index,
+                    s.time,
+                    s.kind,
+                    s.peer.unwrap_or_default(),
+                    s.context
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
