@@ -73,6 +73,92 @@ pub(super) struct OpenCaseArgs {
     /// The case reference.
     #[arg(long)]
     case: String,
+    /// The legal basis it was opened under (with --salt).
+    #[arg(long, requires = "salt")]
+    basis: Option<String>,
+    /// The salt the agency gave the auditor (64 hex digits). With it, no
+    /// node is needed: the entries are read from the export FILE.
+    #[arg(long, requires_all = ["basis", "file"])]
+    salt: Option<String>,
+    /// The agency's audit export (with --salt).
+    #[arg(requires = "salt")]
+    file: Option<PathBuf>,
+}
+
+impl Command {
+    /// Whether this runs on a machine with no node (no config needed).
+    pub(super) fn offline(&self) -> bool {
+        match self {
+            Command::VerifyFile(_) => true,
+            Command::OpenCase(a) => a.salt.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// Runs an [`Command::offline`] command.
+pub(super) fn run_offline(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::VerifyFile(a) => verify_file(a),
+        Command::OpenCase(a) => open_case_offline(a),
+        _ => bail!("this audit command needs a node: pass --config"),
+    }
+}
+
+fn open_case_offline(a: OpenCaseArgs) -> Result<ExitCode> {
+    let (Some(basis), Some(salt), Some(file)) = (a.basis, a.salt, a.file) else {
+        bail!("--salt needs --basis and the export FILE");
+    };
+    let salt: [u8; 32] = (0..salt.len())
+        .step_by(2)
+        .map(|i| {
+            salt.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .and_then(|v| v.try_into().ok())
+        .context("--salt must be 64 hex digits, as `liaison audit open-case` printed it")?;
+    let commitment = liaison_protocol::audit::case::commitment(&salt, &a.case, &basis);
+    let opened =
+        std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+    let mut found = Vec::new();
+    let report =
+        liaison_protocol::audit::export::verify(std::io::BufReader::new(opened), None, |i, e| {
+            if e.case == Some(commitment) {
+                found.push((i, e.clone()));
+            }
+        });
+    for p in &report.problems {
+        println!("FAILED: {}: {p}", file.display());
+    }
+    if let Some(v) = &report.verified {
+        println!(
+            "export by {} ({}), entries {}..{}",
+            v.header.name,
+            v.header.agency.fingerprint(),
+            v.header.first,
+            v.header.end
+        );
+    }
+    println!(
+        "{} entries were made under case {:?}, basis {basis:?}:",
+        found.len(),
+        a.case
+    );
+    for (i, e) in &found {
+        println!(
+            "{i:>7}  {}  {:<9}  {}  {}",
+            e.time_ms,
+            e.kind,
+            e.context,
+            e.message_id.map(|m| m.to_string()).unwrap_or_default()
+        );
+    }
+    Ok(if !report.problems.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn parse_time(text: &str, end_of_day: bool) -> Result<u64> {
@@ -171,51 +257,7 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::VerifyFile(a) => {
-            let key = a
-                .key
-                .as_deref()
-                .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
-                .transpose()
-                .context("--key")?;
-            let r = verify::verify_file(
-                &a.file,
-                key.as_ref().map(|k| k.verifying_key()),
-                a.with.as_deref(),
-            );
-            if a.json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                if let Some(agency) = &r.agency {
-                    println!("export by {agency}");
-                }
-                if let Some((first, end, size)) = r.range {
-                    println!("entries {first}..{end} of a signed tree of {size}");
-                }
-                for (w, size) in &r.witnesses {
-                    println!("witnessed by {w} at size {size}");
-                }
-                if a.with.is_some() {
-                    println!("{} exchanges recorded identically by both sides", r.matched);
-                    for u in &r.unchecked {
-                        println!("not checked: {u}");
-                    }
-                }
-                for p in &r.problems {
-                    println!("FAILED: {p}");
-                }
-                if r.problems.is_empty() && r.unchecked.is_empty() {
-                    println!("verified");
-                }
-            }
-            Ok(if !r.problems.is_empty() {
-                ExitCode::from(1)
-            } else if !r.unchecked.is_empty() {
-                ExitCode::from(3)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        Command::VerifyFile(a) => verify_file(a),
         Command::Show(a) => {
             let shown = match access(config)? {
                 Access::Daemon(c) => c.post::<_, Vec<verify::Shown>>(
@@ -325,4 +367,51 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn verify_file(a: VerifyFileArgs) -> Result<ExitCode> {
+    use crate::audit::verify;
+    let key = a
+        .key
+        .as_deref()
+        .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
+        .transpose()
+        .context("--key")?;
+    let r = verify::verify_file(
+        &a.file,
+        key.as_ref().map(|k| k.verifying_key()),
+        a.with.as_deref(),
+    );
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        if let Some(agency) = &r.agency {
+            println!("export by {agency}");
+        }
+        if let Some((first, end, size)) = r.range {
+            println!("entries {first}..{end} of a signed tree of {size}");
+        }
+        for (w, size) in &r.witnesses {
+            println!("witnessed by {w} at size {size}");
+        }
+        if a.with.is_some() {
+            println!("{} exchanges recorded identically by both sides", r.matched);
+            for u in &r.unchecked {
+                println!("not checked: {u}");
+            }
+        }
+        for p in &r.problems {
+            println!("FAILED: {p}");
+        }
+        if r.problems.is_empty() && r.unchecked.is_empty() {
+            println!("verified");
+        }
+    }
+    Ok(if !r.problems.is_empty() {
+        ExitCode::from(1)
+    } else if !r.unchecked.is_empty() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -293,6 +293,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(a) => init(a),
         Command::Demo(a) => demo::run(a.dir.as_deref()),
         Command::Generate(a) => generate(a),
+        // The auditor's machine has no node: these need no config.
+        Command::Node(NodeCommand::Audit(c)) if c.offline() => audit::run_offline(c),
         Command::Node(command) => {
             let config = load_config(&cli.config)?;
             match command {
