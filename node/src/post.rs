@@ -104,6 +104,8 @@ pub struct Post {
     federation: String,
     max_age: Duration,
     max_skew: Duration,
+    /// Serialises witnessing: see [`Post::witnessing`].
+    witness: std::sync::Mutex<()>,
 }
 
 /// What [`Post::receive`] did, for the caller's logs and tests.
@@ -116,6 +118,15 @@ pub struct Received {
 }
 
 impl Post {
+    /// The lock held from reading witness state (a peer's last verified
+    /// checkpoint, our checkpoints' cosignatures) until the change is
+    /// committed. Taken before any store lock.
+    pub fn witnessing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.witness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The federation id.
     pub fn federation(&self) -> &str {
         &self.federation
@@ -130,6 +141,7 @@ impl Post {
             federation: config.node.federation.clone(),
             max_age: config.network.max_message_age,
             max_skew: config.network.max_clock_skew,
+            witness: std::sync::Mutex::new(()),
         };
         post.set_peers(&config.peers);
         post
@@ -257,9 +269,10 @@ impl Post {
     }
 
     /// Logs entries that record no other state change (a message sent
-    /// and answered directly, outside the outbox).
-    pub fn log(&self, entries: &[Entry]) -> Result<(), Error> {
-        self.store.append(Batch::default(), entries, false)?;
+    /// and answered directly, outside the outbox); `durable` for one that
+    /// must outlive a power cut (a send the peer will record).
+    pub fn log(&self, entries: &[Entry], durable: bool) -> Result<(), Error> {
+        self.store.append(Batch::default(), entries, durable)?;
         Ok(())
     }
 
@@ -409,6 +422,11 @@ impl Post {
         };
         let mut extra = Vec::new();
         let mut reply = None;
+        let _witnessing = matches!(
+            opened.header.context.as_str(),
+            context::CHECKPOINT | context::COSIGNATURE
+        )
+        .then(|| self.witnessing());
         let effects = match opened.header.context.as_str() {
             context::PING => Batch::default(),
             context::CHECKPOINT => {
@@ -788,15 +806,44 @@ mod tests {
         deliver(&a, &b);
         deliver(&b, &a);
         // a checkpoints; b witnesses and cosigns; a keeps the cosignature.
-        let size = witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        assert!(witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap() > 0);
         deliver(&a, &b);
+        deliver(&b, &a);
+        // Two checkpoints queued while b was away, delivered newest first:
+        // the older one is stale, not a fork.
+        a.post
+            .queue(&peer_b, context::PING, &[vec![5]], None)
+            .unwrap();
+        deliver(&a, &b);
+        let before = b.post.store().log_head().0;
+        witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        a.post
+            .queue(&peer_b, context::PING, &[vec![6]], None)
+            .unwrap();
+        witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        let mut pending = Mailbox::new(a.post.store())
+            .pending(b.card.verifying_key(), 0, 10)
+            .unwrap();
+        pending.reverse();
+        for p in &pending {
+            let r = b
+                .post
+                .receive(Some(a.card.verifying_key()), &p.envelope)
+                .unwrap();
+            assert_eq!(r.outcome, Outcome::Accepted);
+            a.post
+                .confirm(&peer_b, p.seq, &p.envelope, &r.receipt)
+                .unwrap();
+        }
+        assert!(b.post.store().log_head().0 > before);
+        assert_eq!(b.post.store().forks().unwrap().len(), 0);
         deliver(&b, &a);
         let ca = checked(&a);
         assert_eq!(ca.problems, Vec::<String>::new());
-        assert_eq!((ca.cosignatures, ca.receipts), (1, 4));
+        assert_eq!((ca.cosignatures, ca.receipts), (2, 8));
         let cb = checked(&b);
         assert_eq!(cb.problems, Vec::<String>::new());
-        assert_eq!(cb.inbox, 4, "3 pings and a checkpoint");
+        assert_eq!(cb.inbox, 8, "5 pings and 3 checkpoints");
         assert!(b
             .post
             .store()
@@ -822,12 +869,17 @@ mod tests {
         };
         assert_eq!(export(&a, "a", &peer_b, &fa).witnesses, 1);
         export(&b, "b", &peer_a, &fb);
-        let r = verify::verify_file(&fa, Some(a.card.verifying_key()), Some(&fb));
+        let r = verify::verify_file(
+            &fa,
+            Some(a.card.verifying_key()),
+            Some(&fb),
+            Some(b.card.verifying_key()),
+        );
         assert_eq!(r.problems, Vec::<String>::new());
         assert_eq!(r.witnesses.len(), 1);
         assert!(r.matched >= 6, "{r:?}");
         // An export claimed to be b's is refused as a's.
-        let r = verify::verify_file(&fb, Some(a.card.verifying_key()), None);
+        let r = verify::verify_file(&fb, Some(a.card.verifying_key()), None, None);
         assert!(
             r.problems
                 .iter()
@@ -866,22 +918,33 @@ mod tests {
                 .sign(&liar.post.identity().signing)
             })
             .unwrap();
+        let seen = b
+            .post
+            .store()
+            .witnessed(a.card.verifying_key().as_bytes())
+            .unwrap()
+            .unwrap()
+            .checkpoint
+            .size;
         let push = Push {
-            from: size,
-            proof: tree::consistency_proof(forged.as_ref(), size, signed.checkpoint.size).unwrap(),
+            from: seen,
+            proof: tree::consistency_proof(forged.as_ref(), seen, signed.checkpoint.size).unwrap(),
             checkpoint: signed,
         };
         let out = witness::check(&b.post, &peer_a, &push).unwrap().unwrap();
         assert!(out.cosigned.is_none());
         assert_eq!(out.entries[0].kind, Kind::Fork);
         assert_eq!(out.entries[0].code, witness::Fork::Inconsistent as u16);
-        // Through the network path: a fork is logged, kept, not cosigned.
-        witness::publish(
-            &liar.post,
-            std::slice::from_ref(&liar.post.peer("b").unwrap()),
-            0,
-        )
-        .unwrap();
+        // Through the network path, running the honest code on the forged
+        // store: its first push proves from nothing, which the witness
+        // answers with the checkpoint it verified last (stale, not yet a
+        // fork); the next push proves from there, and fails.
+        let peer_b_of_liar = liar.post.peer("b").unwrap();
+        witness::publish(&liar.post, std::slice::from_ref(&peer_b_of_liar), 0).unwrap();
+        deliver(&liar, &b);
+        assert_eq!(b.post.store().forks().unwrap().len(), 0);
+        deliver(&b, &liar);
+        witness::publish(&liar.post, std::slice::from_ref(&peer_b_of_liar), 0).unwrap();
         deliver(&liar, &b);
         assert_eq!(b.post.store().forks().unwrap().len(), 1);
         assert_eq!(checked(&b).forks, 1);

@@ -388,7 +388,10 @@ pub fn export_to(
 /// One side's record of its exchanges, from an export.
 #[derive(Debug, Default)]
 struct Side {
+    /// Set only if the whole file verified.
     header: Option<Header>,
+    /// The signed tree size the file proves its entries against.
+    size: u64,
     /// Entries that record an exchange, by index.
     exchanges: HashMap<u64, Entry>,
 }
@@ -398,6 +401,8 @@ struct Side {
 pub struct FileReport {
     /// Agency, name and federation the file claims, once verified.
     pub agency: Option<String>,
+    /// The same for the peer's export (with `--with`).
+    pub peer_agency: Option<String>,
     /// Entries `[first, end)` of a tree of `size`.
     pub range: Option<(u64, u64, u64)>,
     /// Witnesses whose cosignatures verified, with the size they saw.
@@ -448,13 +453,16 @@ fn read_side(
                 }
             }
         }
-        if label == "export" {
-            report.agency = Some(format!(
-                "{} ({}), federation {}",
-                v.header.name,
-                v.header.agency.fingerprint(),
-                v.header.federation
-            ));
+        let who = format!(
+            "{} ({}), federation {}",
+            v.header.name,
+            v.header.agency.fingerprint(),
+            v.header.federation
+        );
+        if label != "export" {
+            report.peer_agency = Some(who);
+        } else {
+            report.agency = Some(who);
             report.range = Some((v.header.first, v.header.end, v.checkpoint.checkpoint.size));
             report.witnesses = v
                 .witnesses
@@ -463,15 +471,20 @@ fn read_side(
                 .collect();
         }
         side.header = Some(v.header.clone());
+        side.size = v.checkpoint.checkpoint.size;
     }
     report.problems.extend(
         r.problems
             .iter()
             .map(|p| format!("{label} {}: {p}", path.display())),
     );
+    let clean = r.problems.is_empty() && receipts_bad.is_empty();
     report.problems.extend(receipts_bad);
-    if r.problems.is_empty() {
+    if clean {
         side.exchanges = exchanges;
+    } else {
+        // Nothing from a file that did not verify is compared.
+        side.header = None;
     }
     side
 }
@@ -518,8 +531,19 @@ fn cross(a: &Side, b: &Side, report: &mut FileReport) {
             ));
             continue;
         }
+        let same_outcome = |be: &Entry| match r.outcome {
+            liaison_protocol::envelope::Outcome::Refused(reason) => {
+                be.kind == Kind::Refused && be.code == reason as u16
+            }
+            _ => be.kind == Kind::Received,
+        };
         match b.exchanges.get(&at) {
-            Some(be) if be.peer == Some(ka) && be.message_id == Some(id) && be.hash == Some(hash) => {
+            Some(be)
+                if be.peer == Some(ka)
+                    && be.message_id == Some(id)
+                    && be.hash == Some(hash)
+                    && same_outcome(be) =>
+            {
                 report.matched += 1
             }
             _ => report.problems.push(format!(
@@ -548,10 +572,18 @@ fn cross(a: &Side, b: &Side, report: &mut FileReport) {
         match a_sent.get(id) {
             Some(e) if e.hash == be.hash => {}
             Some(_) => {} // reported above
-            None if ha.first == 0 && be.kind == Kind::Received => report.problems.push(format!(
+            // Only an export of A's whole log, made after B received the
+            // message, must hold its sending.
+            None if ha.first == 0
+                && ha.end == a.size
+                && ha.exported_at_ms >= be.time_ms
+                && be.kind == Kind::Received =>
+            {
+                report.problems.push(format!(
                 "message {id}: {} records receiving it from {} (entry {at}), but {}'s log has no such send",
-                hb.name, ha.name, ha.name
-            )),
+                    hb.name, ha.name, ha.name
+                ))
+            }
             None => report.unchecked.push(format!(
                 "message {id} received by {} (entry {at}): {}'s export does not cover its sending",
                 hb.name, ha.name
@@ -562,11 +594,16 @@ fn cross(a: &Side, b: &Side, report: &mut FileReport) {
 
 /// Verifies an export file, and with `with`, the peer's export of the same
 /// exchanges against it, message by message, in both directions.
-pub fn verify_file(path: &Path, expect: Option<&VerifyingKey>, with: Option<&Path>) -> FileReport {
+pub fn verify_file(
+    path: &Path,
+    expect: Option<&VerifyingKey>,
+    with: Option<&Path>,
+    with_key: Option<&VerifyingKey>,
+) -> FileReport {
     let mut report = FileReport::default();
     let a = read_side(path, expect, &mut report, "export");
     if let Some(with) = with {
-        let b = read_side(with, None, &mut report, "peer export");
+        let b = read_side(with, with_key, &mut report, "peer export");
         if let (Some(ha), Some(hb)) = (&a.header, &b.header) {
             if ha.federation != hb.federation {
                 report.problems.push(format!(
@@ -577,6 +614,16 @@ pub fn verify_file(path: &Path, expect: Option<&VerifyingKey>, with: Option<&Pat
         }
         cross(&a, &b, &mut report);
         cross(&b, &a, &mut report);
+        if a.header.is_some()
+            && b.header.is_some()
+            && report.matched == 0
+            && report.unchecked.is_empty()
+        {
+            report.problems.push(
+                "the two exports record no exchange with each other: is --with the right agency's export?"
+                    .into(),
+            );
+        }
     }
     report
 }

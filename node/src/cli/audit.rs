@@ -47,6 +47,9 @@ pub(super) struct VerifyFileArgs {
     /// The agency key (liaison-agency-v1:...) the export must be by.
     #[arg(long)]
     key: Option<String>,
+    /// The agency key the --with export must be by.
+    #[arg(long, requires = "with")]
+    with_key: Option<String>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -377,16 +380,26 @@ fn verify_file(a: VerifyFileArgs) -> Result<ExitCode> {
         .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
         .transpose()
         .context("--key")?;
+    let with_key = a
+        .with_key
+        .as_deref()
+        .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
+        .transpose()
+        .context("--with-key")?;
     let r = verify::verify_file(
         &a.file,
         key.as_ref().map(|k| k.verifying_key()),
         a.with.as_deref(),
+        with_key.as_ref().map(|k| k.verifying_key()),
     );
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         if let Some(agency) = &r.agency {
             println!("export by {agency}");
+        }
+        if let Some(peer) = &r.peer_agency {
+            println!("peer export by {peer}");
         }
         if let Some((first, end, size)) = r.range {
             println!("entries {first}..{end} of a signed tree of {size}");

@@ -186,12 +186,22 @@ impl Store {
     }
 
     /// Signs a checkpoint of the log as it is now with `sign`, stores it
-    /// and returns it. Nothing is appended meanwhile.
+    /// and returns it. Nothing is appended meanwhile, and everything it
+    /// covers is fsynced first: a signed checkpoint must never cover
+    /// entries a power cut could take back. If a checkpoint of this size
+    /// is stored already (nothing was appended since), that one is
+    /// returned, with the cosignatures it has gathered.
     pub fn checkpoint(
         &self,
         sign: impl FnOnce(u64, Hash) -> SignedCheckpoint,
     ) -> Result<SignedCheckpoint, Error> {
         let f = self.log_lock();
+        if let Some(existing) = self.checkpoint_of(f.size())? {
+            if existing.checkpoint.root == f.root() {
+                return Ok(existing);
+            }
+        }
+        self.sync()?;
         let signed = sign(f.size(), f.root());
         let mut batch = Batch::default();
         batch.put(
@@ -199,7 +209,7 @@ impl Store {
             keys::audit::checkpoint(f.size()),
             signed.to_text().into_bytes(),
         );
-        self.write(batch)?;
+        self.write_durable(batch)?;
         Ok(signed)
     }
 
@@ -256,6 +266,27 @@ impl Store {
         );
     }
 
+    /// The size of our log that witness `peer` last verified, as its
+    /// cosignatures told us.
+    pub fn witness_size(&self, peer: &[u8; 32]) -> Result<Option<u64>, Error> {
+        self.get(Column::Audit, &keys::audit::witness_size(peer))?
+            .map(|v| {
+                <[u8; 8]>::try_from(v.as_slice())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| corrupt("a witness size is not 8 bytes".into()))
+            })
+            .transpose()
+    }
+
+    /// Puts "witness `peer` last verified our log at `size`" into `batch`.
+    pub fn put_witness_size(batch: &mut Batch, peer: &[u8; 32], size: u64) {
+        batch.put(
+            Column::Audit,
+            keys::audit::witness_size(peer),
+            size.to_be_bytes().to_vec(),
+        );
+    }
+
     /// Puts fork evidence against `peer` into `batch`.
     pub fn put_fork(batch: &mut Batch, peer: &[u8; 32], time_ms: u64, evidence: Vec<u8>) {
         batch.put(Column::Audit, keys::audit::fork(peer, time_ms), evidence);
@@ -282,7 +313,7 @@ impl Store {
         let _guard = self.key_lock(&key);
         let salt = match self.get(Column::Audit, &key)? {
             Some(v) => <[u8; 32]>::try_from(v.as_slice())
-                .map_err(|_| corrupt(format!("the salt of case {reference:?}")))?,
+                .map_err(|_| corrupt("a case salt is not 32 bytes".into()))?,
             None => {
                 let mut salt = [0u8; 32];
                 rand_core::OsRng.fill_bytes(&mut salt);

@@ -16,6 +16,7 @@
 //! | `audit`     | `s`                                              | tree size u64 |
 //! | `audit`     | `c` ‖ size u64                                   | our signed checkpoint (note text) |
 //! | `audit`     | `w` ‖ peer key (32)                              | the peer's newest checkpoint we verified |
+//! | `audit`     | `h` ‖ peer key (32)                              | the size of our log that peer last verified (u64) |
 //! | `audit`     | `f` ‖ peer key (32) ‖ time u64                   | fork evidence |
 //! | `audit`     | `k` ‖ len u16 ‖ case reference ‖ legal basis     | salt (32) |
 
@@ -203,6 +204,10 @@ pub(crate) mod audit {
 
     pub(crate) fn witnessed(peer: &[u8; 32]) -> Vec<u8> {
         tagged(WITNESSED, &[peer])
+    }
+
+    pub(crate) fn witness_size(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'h', &[peer])
     }
 
     pub(crate) fn fork(peer: &[u8; 32], time_ms: u64) -> Vec<u8> {

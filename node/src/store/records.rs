@@ -13,7 +13,6 @@
 //! write them back, so they must be called from a single thread (ingest's
 //! writer, later the daemon's store task).
 
-use sha2::Digest as _;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use liaison_protocol::record::Record;
@@ -418,15 +417,13 @@ impl<'a> Records<'a> {
         });
         batch.delete(Column::Records, keys::record(id));
         deltas.apply(self.store, &mut batch)?;
-        // Logged with a hash of the id: the log names no record, but the
-        // agency can later prove which one it withdrew, and when.
+        // Logged by count only: a hash of the id would let anyone holding
+        // an export test guessed ids.
         let mut entry = liaison_protocol::audit::Entry::new(
             liaison_protocol::audit::Kind::Withdrawn,
             crate::post::now_ms(),
         );
         entry.count = 1;
-        entry.hash =
-            Some(sha2::Sha256::digest([b"liaison/record-id/v1\n", id.as_bytes()].concat()).into());
         self.store.append(batch, &[entry], true)?;
         Ok(Some(old))
     }

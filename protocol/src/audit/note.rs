@@ -260,29 +260,48 @@ impl SignedCheckpoint {
     /// Checks the cosignature by `key` under key name `name`, returning
     /// its timestamp.
     pub fn verify_cosignature(&self, name: &str, key: &VerifyingKey) -> Result<u64, NoteError> {
+        self.verified_cosignature(name, key).map(|(t, _)| t)
+    }
+
+    /// The cosignature line by `key` under key name `name` that verifies,
+    /// with its timestamp. Lines under the same name that do not verify
+    /// are passed over.
+    pub fn verified_cosignature(
+        &self,
+        name: &str,
+        key: &VerifyingKey,
+    ) -> Result<(u64, &NoteSignature), NoteError> {
         let id = key_id(name, ALG_COSIGNATURE_V1, key);
-        let sig = self
+        let body = self.checkpoint.body();
+        let mut found = false;
+        for sig in self
             .signatures
             .iter()
-            .find(|s| s.name == name && s.bytes.len() == 76 && s.bytes[..4] == id)
-            .ok_or_else(|| NoteError::Unsigned {
+            .filter(|s| s.name == name && s.bytes.len() == 76 && s.bytes[..4] == id)
+        {
+            found = true;
+            let mut t = [0u8; 8];
+            t.copy_from_slice(&sig.bytes[4..12]);
+            let timestamp = u64::from_be_bytes(t);
+            let Ok(signature) = Signature::from_slice(&sig.bytes[12..]) else {
+                continue;
+            };
+            if key
+                .verify_strict(&cosigned_message(&body, timestamp), &signature)
+                .is_ok()
+            {
+                return Ok((timestamp, sig));
+            }
+        }
+        Err(if found {
+            NoteError::BadSignature {
                 name: name.to_owned(),
-            })?;
-        let mut t = [0u8; 8];
-        t.copy_from_slice(&sig.bytes[4..12]);
-        let timestamp = u64::from_be_bytes(t);
-        let signature =
-            Signature::from_slice(&sig.bytes[12..]).map_err(|_| NoteError::BadSignature {
+            }
+        } else {
+            NoteError::Unsigned {
                 name: name.to_owned(),
-            })?;
-        key.verify_strict(
-            &cosigned_message(&self.checkpoint.body(), timestamp),
-            &signature,
-        )
-        .map_err(|_| NoteError::BadSignature {
-            name: name.to_owned(),
-        })?;
-        Ok(timestamp)
+            }
+        })
     }
 
     /// The signature line by key name `name`, if any.

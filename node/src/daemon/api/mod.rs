@@ -302,7 +302,7 @@ async fn ping(
         let hash: [u8; 32] = Sha256::digest(&bytes).into();
         let sent = Post::sent_entry(&peer, &env, &bytes, case);
         let post = node.post.clone();
-        tokio::task::spawn_blocking(move || post.log(&[sent]))
+        tokio::task::spawn_blocking(move || post.log(&[sent], true))
             .await
             .map_err(internal)?
             .map_err(internal)?;
@@ -322,7 +322,7 @@ async fn ping(
         if let Ok(r) = &receipt {
             let entry = Post::receipt_entry(&peer, &env, hash, r);
             let post = node.post.clone();
-            tokio::task::spawn_blocking(move || post.log(&[entry]))
+            tokio::task::spawn_blocking(move || post.log(&[entry], false))
                 .await
                 .map_err(internal)?
                 .map_err(internal)?;
