@@ -652,14 +652,18 @@ pub struct Shown {
 }
 
 /// Entries for `audit show`: all, or those with `peer` and/or made under
-/// one of `cases` (commitments). At most `limit`, newest last.
+/// case reference `case` (any legal basis). At most `limit`, newest last.
 pub fn show(
     store: &Store,
     peers: &[Peer],
     peer: Option<&Peer>,
-    cases: Option<&[[u8; 32]]>,
+    case: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Shown>, store::Error> {
+    let cases = case
+        .map(|r| case_openings(store, r))
+        .transpose()?
+        .map(|o| o.into_iter().map(|(_, _, c)| c).collect::<Vec<_>>());
     let names: HashMap<[u8; 32], &str> = peers
         .iter()
         .map(|p| (p.key.verifying_key().to_bytes(), p.name.as_str()))
@@ -672,7 +676,7 @@ pub fn show(
         if peer.is_some_and(|p| e.peer != Some(p.key.verifying_key().to_bytes())) {
             return true;
         }
-        if cases.is_some_and(|c| !e.case.is_some_and(|x| c.contains(&x))) {
+        if cases.as_ref().is_some_and(|c| !e.case.is_some_and(|x| c.contains(&x))) {
             return true;
         }
         let time =

@@ -286,19 +286,11 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                                 })
                         })
                         .transpose()?;
-                    let cases = a
-                        .case
-                        .as_deref()
-                        .map(|r| {
-                            verify::case_openings(&store, r)
-                                .map(|v| v.into_iter().map(|x| x.2).collect::<Vec<_>>())
-                        })
-                        .transpose()?;
                     verify::show(
                         &store,
                         &config.peers,
                         peer.as_ref(),
-                        cases.as_deref(),
+                        a.case.as_deref(),
                         a.limit,
                     )?
                 }
@@ -344,18 +336,7 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                     hex(&commitment)
                 );
             }
-            let shown = verify::show(
-                &store,
-                &config.peers,
-                None,
-                Some(
-                    &verify::case_openings(&store, &a.case)?
-                        .into_iter()
-                        .map(|x| x.2)
-                        .collect::<Vec<_>>(),
-                ),
-                usize::MAX,
-            )?;
+            let shown = verify::show(&store, &config.peers, None, Some(&a.case), usize::MAX)?;
             println!("{} log entries were made under this case:", shown.len());
             for s in shown {
                 println!(

@@ -186,11 +186,12 @@ impl Store {
     }
 
     /// Signs a checkpoint of the log as it is now with `sign`, stores it
-    /// and returns it. Nothing is appended meanwhile, and everything it
-    /// covers is fsynced first: a signed checkpoint must never cover
-    /// entries a power cut could take back. If a checkpoint of this size
-    /// is stored already (nothing was appended since), that one is
-    /// returned, with the cosignatures it has gathered.
+    /// and returns it. Nothing is appended meanwhile, and it is stored
+    /// with an fsync, which makes every entry it covers durable too before
+    /// anyone sees it: a signed checkpoint must never cover entries a
+    /// power cut could take back. If a checkpoint of this size is stored
+    /// already (nothing was appended since), that one is returned, with
+    /// the cosignatures it has gathered.
     pub fn checkpoint(
         &self,
         sign: impl FnOnce(u64, Hash) -> SignedCheckpoint,
@@ -201,7 +202,6 @@ impl Store {
                 return Ok(existing);
             }
         }
-        self.sync()?;
         let signed = sign(f.size(), f.root());
         let mut batch = Batch::default();
         batch.put(

@@ -254,19 +254,9 @@ impl Frontier {
     pub fn push(&mut self, leaf: Hash) -> Vec<(u8, u64, Hash)> {
         let index = self.size;
         let mut done = vec![(0u8, index, leaf)];
-        let mut level = 0u8;
-        let mut hash = leaf;
-        while let Some(&(top, left)) = self.stack.last() {
-            if top != level {
-                break;
-            }
-            self.stack.pop();
-            hash = node_hash(&left, &hash);
-            level += 1;
-            done.push((level, index >> level, hash));
-        }
-        self.stack.push((level, hash));
-        self.size += 1;
+        self.absorb(0, leaf, |level, hash| {
+            done.push((level, index >> level, hash))
+        });
         done
     }
 
@@ -281,9 +271,15 @@ impl Frontier {
                 return Err(Misaligned);
             }
         }
-        let added = 1u64 << level;
-        let mut level = level;
-        let mut hash = hash;
+        self.absorb(level, hash, |_, _| {});
+        Ok(())
+    }
+
+    /// Puts a perfect subtree of `level` at the end, merging it with equal
+    /// left siblings; `merged` sees each parent made, `(level, hash)`.
+    fn absorb(&mut self, level: u8, hash: Hash, mut merged: impl FnMut(u8, Hash)) {
+        self.size += 1u64 << level;
+        let (mut level, mut hash) = (level, hash);
         while let Some(&(top, left)) = self.stack.last() {
             if top != level {
                 break;
@@ -291,10 +287,9 @@ impl Frontier {
             self.stack.pop();
             hash = node_hash(&left, &hash);
             level += 1;
+            merged(level, hash);
         }
         self.stack.push((level, hash));
-        self.size += added;
-        Ok(())
     }
 
     /// The tree's root now.

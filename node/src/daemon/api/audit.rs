@@ -94,20 +94,11 @@ pub(super) async fn show(
     };
     let post = node.post.clone();
     let shown = tokio::task::spawn_blocking(move || {
-        let cases = match &req.case {
-            None => None,
-            Some(r) => Some(
-                verify::case_openings(post.store(), r)?
-                    .into_iter()
-                    .map(|(_, _, c)| c)
-                    .collect::<Vec<_>>(),
-            ),
-        };
         verify::show(
             post.store(),
             &peers,
             peer.as_ref(),
-            cases.as_deref(),
+            req.case.as_deref(),
             req.limit,
         )
     })
