@@ -12,6 +12,8 @@
 //!   (HPKE) and signed by its sender (ed25519), and the signed receipts
 //!   that answer them.
 //!
+//! - [`oprf`]: the verifiable OPRF (RFC 9497) that hit/no-hit matching
+//!   is built on.
 //! - [`audit`]: the tamper-evident log of every exchange: entries, the
 //!   Merkle tree, signed checkpoints, witness cosignatures and the export
 //!   an auditor verifies.
@@ -47,6 +49,7 @@ pub mod date;
 pub mod envelope;
 pub mod keys;
 pub mod normalize;
+pub mod oprf;
 pub mod record;
 pub mod selector;
 pub mod wire;

@@ -676,7 +676,10 @@ pub fn show(
         if peer.is_some_and(|p| e.peer != Some(p.key.verifying_key().to_bytes())) {
             return true;
         }
-        if cases.as_ref().is_some_and(|c| !e.case.is_some_and(|x| c.contains(&x))) {
+        if cases
+            .as_ref()
+            .is_some_and(|c| !e.case.is_some_and(|x| c.contains(&x)))
+        {
             return true;
         }
         let time =
