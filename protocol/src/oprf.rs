@@ -96,9 +96,7 @@ impl PublicKey {
     /// non-identity element.
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, Error> {
         let elem = Suite::deserialize_elem(bytes).map_err(|_| Error::InvalidKey)?;
-        let mut out = [0u8; ELEMENT_LEN];
-        out.copy_from_slice(&Suite::serialize_elem(elem));
-        Ok(PublicKey(out))
+        Ok(PublicKey(array(&Suite::serialize_elem(elem))))
     }
 
     /// Its bytes.
@@ -153,18 +151,13 @@ impl ServerKey {
 
     /// Its public key.
     pub fn public_key(&self) -> PublicKey {
-        let mut out = [0u8; ELEMENT_LEN];
-        out.copy_from_slice(&Suite::serialize_elem(self.0.get_public_key()));
-        PublicKey(out)
+        PublicKey(array(&Suite::serialize_elem(self.0.get_public_key())))
     }
 
     /// `F = OPRF(k, input)` without blinding: how the owner computes the
     /// tags of its own selectors.
     pub fn evaluate(&self, input: &[u8]) -> Result<Output, Error> {
-        let out = self.0.evaluate(input).map_err(|_| Error::Input)?;
-        let mut f = [0u8; OUTPUT_LEN];
-        f.copy_from_slice(&out);
-        Ok(f)
+        Ok(array(&self.0.evaluate(input).map_err(|_| Error::Input)?))
     }
 
     /// Evaluates a batch of blinded elements from a peer: one evaluated
@@ -180,13 +173,7 @@ impl ServerKey {
                 max: MAX_BATCH,
             });
         }
-        let elements = blinded
-            .iter()
-            .enumerate()
-            .map(|(index, b)| {
-                BlindedElement::<Suite>::deserialize(b).map_err(|_| Error::InvalidElement { index })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let elements = decode_all(blinded, BlindedElement::<Suite>::deserialize)?;
         let result = self
             .0
             .batch_blind_evaluate(rng, &elements)
@@ -197,15 +184,9 @@ impl ServerKey {
         let evaluated = result
             .messages
             .iter()
-            .map(|m| {
-                let mut e = [0u8; ELEMENT_LEN];
-                e.copy_from_slice(&m.serialize());
-                e
-            })
+            .map(|m| array(&m.serialize()))
             .collect();
-        let mut proof = [0u8; PROOF_LEN];
-        proof.copy_from_slice(&result.proof.serialize());
-        Ok((evaluated, proof))
+        Ok((evaluated, array(&result.proof.serialize())))
     }
 }
 
@@ -224,9 +205,7 @@ pub fn blind(
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Blind, Element), Error> {
     let r = VoprfClient::<Suite>::blind(input, rng).map_err(|_| Error::Input)?;
-    let mut e = [0u8; ELEMENT_LEN];
-    e.copy_from_slice(&r.message.serialize());
-    Ok((Blind(r.state), e))
+    Ok((Blind(r.state), array(&r.message.serialize())))
 }
 
 /// Checks the owner's batch proof against its published key and unblinds
@@ -245,13 +224,7 @@ pub fn finalize_batch(
             max: MAX_BATCH,
         });
     }
-    let messages = evaluated
-        .iter()
-        .enumerate()
-        .map(|(index, e)| {
-            EvaluationElement::<Suite>::deserialize(e).map_err(|_| Error::InvalidElement { index })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let messages = decode_all(evaluated, EvaluationElement::<Suite>::deserialize)?;
     let proof = Proof::<Suite>::deserialize(proof).map_err(|_| Error::Proof)?;
     // `voprf` wants its own client values; each is a scalar and a point.
     let clients: Vec<VoprfClient<Suite>> = blinds.iter().map(|b| b.0.clone()).collect();
@@ -259,13 +232,28 @@ pub fn finalize_batch(
     let outputs = VoprfClient::batch_finalize(&inputs, &clients, &messages, &proof, key.elem()?)
         .map_err(|_| Error::Proof)?;
     outputs
-        .map(|o| {
-            let o = o.map_err(|_| Error::Input)?;
-            let mut f = [0u8; OUTPUT_LEN];
-            f.copy_from_slice(&o);
-            Ok(f)
-        })
+        .map(|o| o.map(|f| array(&f)).map_err(|_| Error::Input))
         .collect()
+}
+
+/// Decodes each element a peer sent, naming the first that is invalid.
+fn decode_all<T>(
+    elements: &[Element],
+    decode: impl Fn(&[u8]) -> voprf::Result<T>,
+) -> Result<Vec<T>, Error> {
+    elements
+        .iter()
+        .enumerate()
+        .map(|(index, e)| decode(e).map_err(|_| Error::InvalidElement { index }))
+        .collect()
+}
+
+/// The fixed-size array of a serialized value whose size the ciphersuite
+/// fixes.
+fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(bytes);
+    out
 }
 
 #[cfg(test)]
