@@ -12,6 +12,7 @@
 //!   (HPKE) and signed by its sender (ed25519), and the signed receipts
 //!   that answer them.
 //!
+//! - [`filter`]: the binary fuse tag filters an owner serves a peer.
 //! - [`oprf`]: the verifiable OPRF (RFC 9497) that hit/no-hit matching
 //!   is built on.
 //! - [`audit`]: the tamper-evident log of every exchange: entries, the
@@ -47,6 +48,7 @@ pub mod audit;
 mod country;
 pub mod date;
 pub mod envelope;
+pub mod filter;
 pub mod keys;
 pub mod normalize;
 pub mod oprf;
