@@ -73,6 +73,20 @@ fn appends(c: &mut Criterion) {
         })
     });
     g.sample_size(20);
+    // The yardstick: a small batch written with RocksDB's own synced
+    // write, no log entry.
+    g.bench_function("rocksdb_synced_write_no_entry", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut batch = Batch::default();
+            batch.put(
+                liaison::store::Column::Records,
+                i.to_be_bytes().to_vec(),
+                vec![0u8; 100],
+            );
+            store.write_durable(batch).expect("write")
+        })
+    });
     g.bench_function("one_entry_fsynced", |b| {
         b.iter(|| {
             i += 1;
@@ -102,6 +116,29 @@ fn appends(c: &mut Criterion) {
                                         true,
                                     )
                                     .expect("append");
+                            }
+                        });
+                    }
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The yardstick: the same, each a plain RocksDB synced write (its own
+    // group commit), no log entry.
+    g.bench_function("16_threads_rocksdb_synced_no_entry", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                std::thread::scope(|s| {
+                    for t in 0..THREADS {
+                        let store = &store;
+                        s.spawn(move || {
+                            for k in 0..EACH {
+                                let mut batch = Batch::default();
+                                let key = (1u64 << 40 | t << 20 | k).to_be_bytes().to_vec();
+                                batch.put(liaison::store::Column::Records, key, vec![0u8; 100]);
+                                store.write_durable(batch).expect("write");
                             }
                         });
                     }
