@@ -995,4 +995,35 @@ mod tests {
             "{problems:?}"
         );
     }
+
+    /// `audit verify` while the daemon keeps appending: it checks a
+    /// snapshot, so entries, checkpoints and inbox entries written during
+    /// the run are no false alarm.
+    #[test]
+    fn audit_verify_runs_while_the_log_grows() {
+        use crate::audit::witness;
+        let (a, b, _) = sides();
+        let peer_b = a.post.peer("b").unwrap();
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                for i in 0..150u8 {
+                    a.post
+                        .queue(&peer_b, context::PING, &[vec![i]], None)
+                        .unwrap();
+                    deliver(&a, &b);
+                    if i % 25 == 0 {
+                        witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+                    }
+                }
+            });
+            for _ in 0..30 {
+                assert_eq!(checked(&a).problems, Vec::<String>::new());
+                assert_eq!(checked(&b).problems, Vec::<String>::new());
+            }
+            writer.join().unwrap();
+        });
+        let (ca, cb) = (checked(&a), checked(&b));
+        assert_eq!((ca.problems.len(), cb.problems.len()), (0, 0));
+        assert!(cb.inbox >= 150, "{cb:?}");
+    }
 }
