@@ -3,17 +3,18 @@
 //! log, fork evidence, and the salts of case commitments.
 //!
 //! Appends are ordered by one lock around the tree's right edge
-//! ([`Frontier`]), held only while the batch is handed to RocksDB
-//! (unsynced); the fsync, when the caller needs one, happens after the
-//! lock is released, and one fsync covers every commit waiting for one
-//! (group commit), so concurrent durable appends share fsyncs.
+//! ([`Frontier`]), held only while an append's batch is built and queued.
+//! The queue is written by whichever committer finds no other at work
+//! (the leader): every batch waiting, in log order, as one RocksDB write,
+//! synced if any of them asked to be durable (group commit). Concurrent
+//! durable appends share one write and one fsync, and log order is write
+//! order.
 //! The entry, its tree nodes and the new tree size are written in the
 //! caller's batch, with the change the entry records: a crash keeps both
 //! or neither, and RocksDB's log replays batches in order, so what
 //! survives a crash is always a prefix of the log.
 
-use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use liaison_protocol::audit::note::SignedCheckpoint;
 use liaison_protocol::audit::tree::{self, Frontier, Hash, Subtrees};
@@ -69,8 +70,8 @@ impl LogTx<'_> {
         index
     }
 
-    /// Writes `batch` with the appended entries; with `durable`, fsyncs
-    /// the write-ahead log (after releasing the lock) before returning.
+    /// Writes `batch` with the appended entries (in log order with every
+    /// other append); with `durable`, returns once it is fsynced.
     pub fn commit(mut self, mut batch: Batch, durable: bool) -> Result<(), Error> {
         if self.next.size() != self.guard.size() {
             batch.put(
@@ -79,33 +80,109 @@ impl LogTx<'_> {
                 self.next.size().to_be_bytes().to_vec(),
             );
         }
-        self.store.write_unsynced(batch)?;
-        let ticket = self.store.written.fetch_add(1, Ordering::SeqCst) + 1;
+        let head = (self.next.size(), self.next.root());
+        let ticket = self.store.commits.queue(batch, durable, head);
         *self.guard = std::mem::take(&mut self.next);
         drop(self.guard);
-        if durable {
-            self.store.sync_to(ticket)?;
-        }
-        Ok(())
+        self.store.await_commit(ticket, durable)
+    }
+}
+
+/// The queue of log batches and the group commit state.
+#[derive(Debug, Default)]
+pub(crate) struct Committer {
+    state: Mutex<CommitState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct CommitState {
+    /// Batches not yet written: ticket, batch, durable, head after it.
+    queue: Vec<(u64, Batch, bool, (u64, Hash))>,
+    /// The last ticket handed out.
+    issued: u64,
+    /// The last ticket written, and the last fsynced.
+    written: u64,
+    synced: u64,
+    /// The log's size and root as written.
+    head: Option<(u64, Hash)>,
+    /// A committer is writing.
+    leading: bool,
+    /// A write failed: the in-memory tree is ahead of the store, so no
+    /// further append may be trusted until the store is reopened.
+    failed: Option<String>,
+}
+
+impl Committer {
+    fn lock(&self) -> MutexGuard<'_, CommitState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a batch (under the log lock, so in log order); its ticket.
+    fn queue(&self, batch: Batch, durable: bool, head: (u64, Hash)) -> u64 {
+        let mut st = self.lock();
+        st.issued += 1;
+        let ticket = st.issued;
+        st.queue.push((ticket, batch, durable, head));
+        ticket
     }
 }
 
 impl Store {
-    /// Makes commit `ticket` durable. Whoever holds the lock fsyncs for
-    /// everything written so far; those queued behind it find their
-    /// ticket already covered and return without an fsync of their own.
-    fn sync_to(&self, ticket: u64) -> Result<(), Error> {
-        let mut synced = self
-            .synced
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *synced >= ticket {
-            return Ok(());
+    /// Waits until batch `ticket` is written (and fsynced, if `durable`),
+    /// writing every queued batch as one group if no one else is.
+    fn await_commit(&self, ticket: u64, durable: bool) -> Result<(), Error> {
+        let c = &self.commits;
+        let mut st = c.lock();
+        loop {
+            if let Some(message) = &st.failed {
+                return Err(Error::Rocks {
+                    doing: "writing the audit log (an earlier write failed: restart the node)",
+                    message: message.clone(),
+                });
+            }
+            if st.written >= ticket && (!durable || st.synced >= ticket) {
+                return Ok(());
+            }
+            if st.leading {
+                st = c
+                    .done
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            st.leading = true;
+            let group = std::mem::take(&mut st.queue);
+            let sync = durable || group.iter().any(|g| g.2);
+            drop(st);
+            let last = group.last().map(|g| (g.0, g.3));
+            let mut merged = Batch::default();
+            for (_, b, _, _) in group {
+                merged.ops.extend(b.ops);
+            }
+            let result = match (last, sync) {
+                (None, _) => self.sync(),
+                (Some(_), true) => self.write_durable(merged),
+                (Some(_), false) => self.write(merged),
+            };
+            st = c.lock();
+            st.leading = false;
+            match result {
+                Ok(()) => {
+                    if let Some((t, head)) = last {
+                        st.written = t;
+                        st.head = Some(head);
+                    }
+                    if sync {
+                        st.synced = st.written;
+                    }
+                }
+                Err(e) => st.failed = Some(e.to_string()),
+            }
+            c.done.notify_all();
         }
-        let target = self.written.load(Ordering::SeqCst);
-        self.sync()?;
-        *synced = target;
-        Ok(())
     }
 
     pub(super) fn load_log(&self) -> Result<(), Error> {
@@ -118,6 +195,7 @@ impl Store {
             ),
         };
         let frontier = Frontier::at(self, size)?;
+        self.commits.lock().head = Some((frontier.size(), frontier.root()));
         *self.log_lock() = frontier;
         Ok(())
     }
@@ -154,10 +232,13 @@ impl Store {
         Ok(at)
     }
 
-    /// The log's size and root now.
+    /// The log's size and root as written to the store (appends still
+    /// queued are not counted).
     pub fn log_head(&self) -> (u64, Hash) {
-        let f = self.log_lock();
-        (f.size(), f.root())
+        self.commits
+            .lock()
+            .head
+            .expect("the head is set when the store opens")
     }
 
     /// The entry bytes at `index`.
@@ -186,10 +267,9 @@ impl Store {
     }
 
     /// Signs a checkpoint of the log as it is now with `sign`, stores it
-    /// and returns it. Nothing is appended meanwhile, and it is stored
-    /// with an fsync, which makes every entry it covers durable too before
-    /// anyone sees it: a signed checkpoint must never cover entries a
-    /// power cut could take back. If a checkpoint of this size is stored
+    /// and returns it. Nothing is appended meanwhile, and every entry it
+    /// covers is written and fsynced before it is signed: a signed
+    /// checkpoint must never cover entries a power cut could take back. If a checkpoint of this size is stored
     /// already (nothing was appended since), that one is returned, with
     /// the cosignatures it has gathered.
     pub fn checkpoint(
@@ -197,6 +277,10 @@ impl Store {
         sign: impl FnOnce(u64, Hash) -> SignedCheckpoint,
     ) -> Result<SignedCheckpoint, Error> {
         let f = self.log_lock();
+        // Every queued append written and fsynced before the tree is
+        // signed (nothing new can queue while the lock is held).
+        let issued = self.commits.lock().issued;
+        self.await_commit(issued, true)?;
         if let Some(existing) = self.checkpoint_of(f.size())? {
             if existing.checkpoint.root == f.root() {
                 return Ok(existing);

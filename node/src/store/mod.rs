@@ -179,11 +179,8 @@ pub struct Store {
     db: DB,
     /// The audit tree's right edge; its lock orders appends.
     log: std::sync::Mutex<liaison_protocol::audit::tree::Frontier>,
-    /// Appends handed to RocksDB so far (a ticket per commit).
-    written: std::sync::atomic::AtomicU64,
-    /// The last ticket known durable; its lock lets one fsync cover every
-    /// commit that waited for it (group commit).
-    synced: std::sync::Mutex<u64>,
+    /// Log batches waiting to be written, in log order (group commit).
+    commits: Box<audit::Committer>,
     path: PathBuf,
     stripes: Box<[std::sync::Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
@@ -245,8 +242,7 @@ impl Store {
         let store = Store {
             db,
             log: Default::default(),
-            written: Default::default(),
-            synced: Default::default(),
+            commits: Default::default(),
             path: path.to_owned(),
             stripes: (0..KEY_LOCK_STRIPES)
                 .map(|_| std::sync::Mutex::new(()))
@@ -319,12 +315,6 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(false);
         self.apply(batch, &wo)
-    }
-
-    /// Writes `batch` atomically, without waiting for an fsync (see
-    /// [`Store::sync`]).
-    fn write_unsynced(&self, batch: Batch) -> Result<(), Error> {
-        self.write(batch)
     }
 
     /// Fsyncs the write-ahead log: everything written before is durable.
