@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
+use liaison_protocol::keys::AgencyKey;
 
 use super::{access, Access, JsonArg};
 
@@ -17,7 +18,7 @@ pub(super) enum Command {
     /// Write a signed, self-contained export of the log (or of a time range).
     Export(ExportArgs),
     /// Verify an export on any machine; with --with, check both sides' records agree.
-    VerifyFile(VerifyFileArgs),
+    VerifyFile(Box<VerifyFileArgs>),
     /// List log entries for a person to read.
     Show(ShowArgs),
     /// Print the salts of a case reference, for an auditor to check its queries.
@@ -46,10 +47,10 @@ pub(super) struct VerifyFileArgs {
     with: Option<PathBuf>,
     /// The agency key (liaison-agency-v1:...) the export must be by.
     #[arg(long)]
-    key: Option<String>,
+    key: Option<AgencyKey>,
     /// The agency key the --with export must be by.
     #[arg(long, requires = "with")]
-    with_key: Option<String>,
+    with_key: Option<AgencyKey>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -353,25 +354,13 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
     }
 }
 
-fn verify_file(a: VerifyFileArgs) -> Result<ExitCode> {
+fn verify_file(a: Box<VerifyFileArgs>) -> Result<ExitCode> {
     use crate::audit::verify;
-    let key = a
-        .key
-        .as_deref()
-        .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
-        .transpose()
-        .context("--key")?;
-    let with_key = a
-        .with_key
-        .as_deref()
-        .map(|k| k.parse::<liaison_protocol::keys::AgencyKey>())
-        .transpose()
-        .context("--with-key")?;
     let r = verify::verify_file(
         &a.file,
-        key.as_ref().map(|k| k.verifying_key()),
+        a.key.as_ref().map(AgencyKey::verifying_key),
         a.with.as_deref(),
-        with_key.as_ref().map(|k| k.verifying_key()),
+        a.with_key.as_ref().map(AgencyKey::verifying_key),
     );
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
