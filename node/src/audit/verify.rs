@@ -314,20 +314,26 @@ pub fn export_to(
         .sign(&identity.signing)
     })?;
     let size = signed.checkpoint.size;
-    let (mut first, mut end) = (None, 0);
-    store.scan_log(0, |i, bytes| {
-        if i >= size {
-            return false;
-        }
-        let t = Entry::decode(bytes).map_or(0, |e| e.time_ms);
-        let inside = from_ms.is_none_or(|f| t >= f) && to_ms.is_none_or(|x| t <= x);
-        if inside {
-            first.get_or_insert(i);
-            end = i + 1;
-        }
-        true
-    })?;
-    let first = first.unwrap_or(end);
+    // The whole log needs no search; a time range is found by one scan
+    // (entry times follow the log only roughly, so no binary search).
+    let (first, end) = if from_ms.is_none() && to_ms.is_none() {
+        (0, size)
+    } else {
+        let (mut first, mut end) = (None, 0);
+        store.scan_log(0, |i, bytes| {
+            if i >= size {
+                return false;
+            }
+            let t = Entry::decode(bytes).map_or(0, |e| e.time_ms);
+            let inside = from_ms.is_none_or(|f| t >= f) && to_ms.is_none_or(|x| t <= x);
+            if inside {
+                first.get_or_insert(i);
+                end = i + 1;
+            }
+            true
+        })?;
+        (first.unwrap_or(end), end)
+    };
     let mut witnesses = Vec::new();
     let checkpoints = store.checkpoints()?;
     for p in peers {
