@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::{Signer as _, Verifier as _};
 use liaison::identity::Identity;
 use liaison::store::{Batch, Store};
@@ -54,6 +54,17 @@ fn entry(i: u64, me: &Identity, peer: &Identity) -> Entry {
         e.receipt = Some(r.to_bytes());
     }
     e
+}
+
+/// Runs `work(thread, k)` for `k` in `0..each` on each of `threads`
+/// threads at once, and waits for all.
+fn on_threads(threads: u64, each: u64, work: impl Fn(u64, u64) + Sync) {
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let work = &work;
+            s.spawn(move || (0..each).for_each(|k| work(t, k)));
+        }
+    })
 }
 
 fn appends(c: &mut Criterion) {
@@ -101,51 +112,29 @@ fn appends(c: &mut Criterion) {
     const EACH: u64 = 50;
     g.throughput(Throughput::Elements(THREADS * EACH));
     g.bench_function("16_threads_fsynced", |b| {
-        b.iter_batched(
-            || (),
-            |()| {
-                std::thread::scope(|s| {
-                    for t in 0..THREADS {
-                        let (store, me, peer) = (&store, &me, &peer);
-                        s.spawn(move || {
-                            for k in 0..EACH {
-                                store
-                                    .append(
-                                        Batch::default(),
-                                        &[entry(t * 1000 + k * 3, me, peer)],
-                                        true,
-                                    )
-                                    .expect("append");
-                            }
-                        });
-                    }
-                })
-            },
-            BatchSize::PerIteration,
-        )
+        b.iter(|| {
+            on_threads(THREADS, EACH, |t, k| {
+                store
+                    .append(
+                        Batch::default(),
+                        &[entry(t * 1000 + k * 3, &me, &peer)],
+                        true,
+                    )
+                    .expect("append");
+            })
+        })
     });
     // The yardstick: the same, each a plain RocksDB synced write (its own
     // group commit), no log entry.
     g.bench_function("16_threads_rocksdb_synced_no_entry", |b| {
-        b.iter_batched(
-            || (),
-            |()| {
-                std::thread::scope(|s| {
-                    for t in 0..THREADS {
-                        let store = &store;
-                        s.spawn(move || {
-                            for k in 0..EACH {
-                                let mut batch = Batch::default();
-                                let key = (1u64 << 40 | t << 20 | k).to_be_bytes().to_vec();
-                                batch.put(liaison::store::Column::Records, key, vec![0u8; 100]);
-                                store.write_durable(batch).expect("write");
-                            }
-                        });
-                    }
-                })
-            },
-            BatchSize::PerIteration,
-        )
+        b.iter(|| {
+            on_threads(THREADS, EACH, |t, k| {
+                let mut batch = Batch::default();
+                let key = (1u64 << 40 | t << 20 | k).to_be_bytes().to_vec();
+                batch.put(liaison::store::Column::Records, key, vec![0u8; 100]);
+                store.write_durable(batch).expect("write");
+            })
+        })
     });
     g.finish();
 }
