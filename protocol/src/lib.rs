@@ -50,6 +50,7 @@ pub mod date;
 pub mod envelope;
 pub mod filter;
 pub mod keys;
+pub mod matching;
 pub mod normalize;
 pub mod oprf;
 pub mod record;
