@@ -16,7 +16,7 @@
 pub mod raw;
 mod template;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,6 +79,8 @@ pub struct Config {
     pub api: Api,
     /// The audit log's checkpoints.
     pub audit: Audit,
+    /// Hit/no-hit matching.
+    pub matching: Matching,
     /// Trusted agencies.
     pub peers: Vec<Peer>,
 }
@@ -129,6 +131,23 @@ pub struct Audit {
     pub checkpoint_interval: Duration,
 }
 
+/// `[matching]`, validated.
+#[derive(Clone, Copy, Debug)]
+pub struct Matching {
+    /// Epoch length.
+    pub epoch: Duration,
+    /// How long a key outlives its epoch.
+    pub overlap: Duration,
+    /// How often deltas go out.
+    pub delta_interval: Duration,
+    /// The budget window.
+    pub budget_window: Duration,
+    /// Watchlist renewals per peer per epoch.
+    pub renewal_budget: u32,
+    /// How long `liaison match` waits for answers.
+    pub answer_timeout: Duration,
+}
+
 /// `[api]`, validated.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -147,6 +166,8 @@ pub struct Peer {
     pub addrs: Vec<Multiaddr>,
     /// Selector kinds it may match.
     pub kinds: BTreeSet<SelectorKind>,
+    /// Its budget per kind per window (every kind present).
+    pub budget: BTreeMap<SelectorKind, u32>,
 }
 
 impl Config {
@@ -355,6 +376,38 @@ impl RawConfig {
                     )
                 })?,
         };
+        let m = &self.matching;
+        let positive = |key: &str, text: &str, min: Duration| {
+            humantime::parse_duration(text)
+                .ok()
+                .filter(|d| *d >= min)
+                .ok_or_else(|| {
+                    invalid(
+                        format!("matching.{key}"),
+                        format!(
+                            "{text:?} is not a duration of at least {}: write it like \"60s\", \"10m\" or \"24h\"",
+                            humantime::format_duration(min)
+                        ),
+                    )
+                })
+        };
+        let epoch = positive("epoch", &m.epoch, Duration::from_secs(2))?;
+        let overlap = positive("overlap", &m.overlap, Duration::from_secs(1))?;
+        if overlap >= epoch {
+            return Err(invalid(
+                "matching.overlap".into(),
+                "must be shorter than matching.epoch (only one old key is kept)".into(),
+            ));
+        }
+        let matching = Matching {
+            epoch,
+            overlap,
+            delta_interval: positive("delta_interval", &m.delta_interval, Duration::from_millis(100))?,
+            budget_window: positive("budget_window", &m.budget_window, Duration::from_secs(1))?,
+            renewal_budget: m.renewal_budget,
+            answer_timeout: positive("answer_timeout", &m.answer_timeout, Duration::from_secs(1))?,
+        };
+        let default_budget = m.budget;
         let network = Network {
             max_message_age,
             max_clock_skew,
@@ -418,11 +471,30 @@ impl RawConfig {
                     })
                     .collect::<Result<BTreeSet<_>, _>>()?,
             };
+            let mut budget: BTreeMap<SelectorKind, u32> = BTreeMap::new();
+            let mut fallback = default_budget;
+            for (k, n) in p.budget.iter().flatten() {
+                if k == "default" {
+                    fallback = *n;
+                    continue;
+                }
+                let kind = k.parse::<SelectorKind>().map_err(|e| {
+                    invalid(
+                        format!("peers[{i}].budget.{k}"),
+                        format!("{e}, or \"default\""),
+                    )
+                })?;
+                budget.insert(kind, *n);
+            }
+            for kind in SelectorKind::ALL {
+                budget.entry(kind).or_insert(fallback);
+            }
             peers.push(Peer {
                 name: p.name,
                 key,
                 addrs,
                 kinds,
+                budget,
             });
         }
 
@@ -433,6 +505,7 @@ impl RawConfig {
             network,
             api,
             audit,
+            matching,
             peers,
         })
     }

@@ -22,9 +22,79 @@ pub struct RawConfig {
     /// `[audit]`: checkpoints of the audit log.
     #[serde(default)]
     pub audit: RawAudit,
+    /// `[matching]`: epochs, deltas and budgets of hit/no-hit matching.
+    #[serde(default)]
+    pub matching: RawMatching,
     /// `[[peers]]`: the agencies this node trusts (its bilateral agreements).
     #[serde(default)]
     pub peers: Vec<RawPeer>,
+}
+
+/// `[matching]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatching {
+    /// Length of an epoch (humantime). Default `24h`. Each peer gets a new
+    /// OPRF key and a rebuilt filter every epoch; epochs start at multiples
+    /// of this length since the Unix epoch, so every node agrees on them.
+    #[serde(default = "default_epoch")]
+    pub epoch: String,
+    /// How long after its epoch ends a key still answers queries already
+    /// in flight, before it is destroyed (humantime). Default `10m`.
+    #[serde(default = "default_overlap")]
+    pub overlap: String,
+    /// How often tags of newly ingested records are sent to the peers as a
+    /// delta (humantime). Default `60s`.
+    #[serde(default = "default_delta_interval")]
+    pub delta_interval: String,
+    /// The window budgets are counted over (humantime). Default `24h`.
+    #[serde(default = "default_budget_window")]
+    pub budget_window: String,
+    /// Selectors of one kind a peer may have evaluated per window, unless
+    /// its `[[peers]]` entry sets `budget`. Default 10000.
+    #[serde(default = "default_budget")]
+    pub budget: u32,
+    /// Watchlist selectors a peer may renew per epoch (their own budget).
+    /// Default 10000.
+    #[serde(default = "default_budget")]
+    pub renewal_budget: u32,
+    /// How long `liaison match` waits for the peers' answers (humantime).
+    /// Default `60s`.
+    #[serde(default = "default_answer_timeout")]
+    pub answer_timeout: String,
+}
+
+impl Default for RawMatching {
+    fn default() -> Self {
+        RawMatching {
+            epoch: default_epoch(),
+            overlap: default_overlap(),
+            delta_interval: default_delta_interval(),
+            budget_window: default_budget_window(),
+            budget: default_budget(),
+            renewal_budget: default_budget(),
+            answer_timeout: default_answer_timeout(),
+        }
+    }
+}
+
+fn default_epoch() -> String {
+    "24h".into()
+}
+fn default_overlap() -> String {
+    "10m".into()
+}
+fn default_delta_interval() -> String {
+    "60s".into()
+}
+fn default_budget_window() -> String {
+    "24h".into()
+}
+fn default_budget() -> u32 {
+    10_000
+}
+fn default_answer_timeout() -> String {
+    "60s".into()
 }
 
 /// `[audit]`.
@@ -174,6 +244,11 @@ pub struct RawPeer {
     /// `person_name`, `person_phonetic`, `person_fuzzy`). Default: all.
     #[serde(default)]
     pub kinds: Option<Vec<String>>,
+    /// Selectors of each kind the peer may have evaluated per budget
+    /// window: `{ phone = 5000, person_full = 200, default = 1000 }`.
+    /// Kinds not named take `default`, else `[matching] budget`.
+    #[serde(default)]
+    pub budget: Option<std::collections::BTreeMap<String, u32>>,
 }
 
 fn default_federation() -> String {

@@ -81,9 +81,21 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# How often to sign a checkpoint of the audit log and send it to the peers\n");
     t.push_str("# to witness (cosign).\n");
     t.push_str("checkpoint_interval = \"5m\"\n\n");
+    t.push_str("[matching]\n");
+    t.push_str("# Each peer gets a new OPRF key and filter every epoch; the old key answers\n");
+    t.push_str("# queries in flight for `overlap` more, then is destroyed.\n");
+    t.push_str("epoch = \"24h\"\noverlap = \"10m\"\n");
+    t.push_str("# How often tags of new records go to the peers (watchlist alerts follow).\n");
+    t.push_str("delta_interval = \"60s\"\n");
+    t.push_str("# Selectors of one kind a peer may have evaluated per window (a peer's own\n");
+    t.push_str("# `budget = { phone = 5000, default = 1000 }` overrides it).\n");
+    t.push_str("budget_window = \"24h\"\nbudget = 10000\n");
+    t.push_str("# Watchlist selectors a peer may renew per epoch.\nrenewal_budget = 10000\n");
+    t.push_str("# How long `liaison match` waits for the peers' answers.\nanswer_timeout = \"60s\"\n\n");
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");
     t.push_str("# kinds = [\"phone\", \"document\", \"person_name\"]   # default: every kind\n");
+    t.push_str("# budget = { phone = 5000, default = 1000 }   # default: [matching] budget\n");
     t
 }

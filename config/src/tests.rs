@@ -149,6 +149,27 @@ fn duplicate_peers_are_refused() {
         .to_string();
     assert!(e.contains("peers[1].name") && e.contains("twice"), "{e}");
 
+    let mut budgets = raw.clone();
+    budgets.peers[0].budget = Some([("phone".into(), 5), ("default".into(), 7)].into());
+    let c = budgets.clone().validate(Path::new("/x/liaison.toml")).unwrap();
+    assert_eq!(c.peers[0].budget[&SelectorKind::Phone], 5);
+    assert_eq!(c.peers[0].budget[&SelectorKind::Iban], 7);
+    assert_eq!(c.peers[1].budget[&SelectorKind::Iban], 10_000);
+    budgets.peers[0].budget = Some([("telepathy".into(), 5)].into());
+    let e = budgets
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("peers[0].budget.telepathy") && e.contains("\"default\""), "{e}");
+
+    let mut long_overlap = raw.clone();
+    long_overlap.matching.overlap = "2d".into();
+    let e = long_overlap
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("matching.overlap"), "{e}");
+
     let mut bad_kind = raw;
     bad_kind.peers[0].kinds = Some(vec!["phone".into(), "telepathy".into()]);
     let e = bad_kind
