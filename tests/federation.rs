@@ -43,18 +43,28 @@ impl Agency {
         }
     }
 
+    /// The daemon's log (stderr, at `info`), appended across restarts.
+    pub(crate) fn log_path(&self) -> std::path::PathBuf {
+        self.node.dir.path().join("daemon.log")
+    }
+
     pub(crate) fn start(&mut self) {
         assert!(self.daemon.is_none(), "{} already running", self.name);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
         let child = Command::new(binary())
             .arg("--config")
             .arg(&self.node.config)
             .arg("run")
             .current_dir(self.node.dir.path())
             .env_remove("LIAISON_CONFIG")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("liaison run starts");
         self.daemon = Some(child);
@@ -173,8 +183,15 @@ impl Drop for Agency {
 /// `n` agencies, all running, each trusting all the others (added with
 /// `peer add` while running), each pair connected.
 pub(crate) fn federation(names: &[&str]) -> Vec<Agency> {
+    federation_with(names, |_| {})
+}
+
+/// [`federation`], with `configure` applied to each node's config before
+/// its daemon first starts.
+pub(crate) fn federation_with(names: &[&str], configure: impl Fn(&Agency)) -> Vec<Agency> {
     let mut all: Vec<Agency> = names.iter().map(|n| Agency::new(n)).collect();
     for a in &mut all {
+        configure(a);
         a.start();
     }
     let cards: Vec<(String, String, String)> = all

@@ -19,3 +19,4 @@ mod crash;
 mod demo;
 mod federation;
 mod hostile;
+mod matching;

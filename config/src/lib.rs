@@ -402,7 +402,11 @@ impl RawConfig {
         let matching = Matching {
             epoch,
             overlap,
-            delta_interval: positive("delta_interval", &m.delta_interval, Duration::from_millis(100))?,
+            delta_interval: positive(
+                "delta_interval",
+                &m.delta_interval,
+                Duration::from_millis(100),
+            )?,
             budget_window: positive("budget_window", &m.budget_window, Duration::from_secs(1))?,
             renewal_budget: m.renewal_budget,
             answer_timeout: positive("answer_timeout", &m.answer_timeout, Duration::from_secs(1))?,

@@ -91,7 +91,9 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# `budget = { phone = 5000, default = 1000 }` overrides it).\n");
     t.push_str("budget_window = \"24h\"\nbudget = 10000\n");
     t.push_str("# Watchlist selectors a peer may renew per epoch.\nrenewal_budget = 10000\n");
-    t.push_str("# How long `liaison match` waits for the peers' answers.\nanswer_timeout = \"60s\"\n\n");
+    t.push_str(
+        "# How long `liaison match` waits for the peers' answers.\nanswer_timeout = \"60s\"\n\n",
+    );
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");

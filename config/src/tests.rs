@@ -151,7 +151,10 @@ fn duplicate_peers_are_refused() {
 
     let mut budgets = raw.clone();
     budgets.peers[0].budget = Some([("phone".into(), 5), ("default".into(), 7)].into());
-    let c = budgets.clone().validate(Path::new("/x/liaison.toml")).unwrap();
+    let c = budgets
+        .clone()
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap();
     assert_eq!(c.peers[0].budget[&SelectorKind::Phone], 5);
     assert_eq!(c.peers[0].budget[&SelectorKind::Iban], 7);
     assert_eq!(c.peers[1].budget[&SelectorKind::Iban], 10_000);
@@ -160,7 +163,10 @@ fn duplicate_peers_are_refused() {
         .validate(Path::new("/x/liaison.toml"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("peers[0].budget.telepathy") && e.contains("\"default\""), "{e}");
+    assert!(
+        e.contains("peers[0].budget.telepathy") && e.contains("\"default\""),
+        "{e}"
+    );
 
     let mut long_overlap = raw.clone();
     long_overlap.matching.overlap = "2d".into();

@@ -30,6 +30,7 @@ pub mod demo;
 pub mod find;
 pub mod identity;
 pub mod ingest;
+pub mod matching;
 pub mod net;
 pub mod peers;
 pub mod post;

@@ -78,6 +78,9 @@ pub enum Error {
         /// Why.
         error: OpenError,
     },
+    /// Matching failed while applying a message.
+    #[error("matching: {0}")]
+    Matching(String),
     /// The peer's receipt is not valid.
     #[error("{peer}'s receipt is not valid: {error}")]
     Receipt {
@@ -95,8 +98,10 @@ struct Peers {
     by_peer_id: HashMap<libp2p::PeerId, [u8; 32]>,
 }
 
+/// Called with a peer's key when something was queued for it.
+type Waker = Box<dyn Fn(&[u8; 32]) + Send + Sync>;
+
 /// The envelope layer of one node.
-#[derive(Debug)]
 pub struct Post {
     identity: Identity,
     store: Arc<Store>,
@@ -106,6 +111,52 @@ pub struct Post {
     max_skew: Duration,
     /// Serialises witnessing: see [`Post::witnessing`].
     witness: std::sync::Mutex<()>,
+    matching: crate::matching::State,
+    waker: RwLock<Option<Waker>>,
+}
+
+impl std::fmt::Debug for Post {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Post")
+            .field("federation", &self.federation)
+            .field("store", &self.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What applying one message does, as a handler returns it: the state
+/// change, extra log entries, a reply to queue to the sender, and what the
+/// `received` log entry records (item count, case commitment, and a code:
+/// 0, or why the application declined). Locks in `guards` are held until
+/// the change has committed.
+#[derive(Default)]
+pub struct Handled<'p> {
+    /// The state change, committed with the inbox entry and receipt.
+    pub effects: Batch,
+    /// Log entries besides the `received` one.
+    pub extra: Vec<Entry>,
+    /// A message back to the sender: context and body.
+    pub reply: Option<(&'static str, Vec<u8>)>,
+    /// Items the message carried.
+    pub count: u64,
+    /// The case commitment it came under.
+    pub case: Option<[u8; 32]>,
+    /// 0, or the application's reason for declining.
+    pub code: u16,
+    /// Held until `effects` commit.
+    pub guards: Vec<std::sync::MutexGuard<'p, ()>>,
+    /// Whether waiters on matching answers should look again.
+    pub notify: bool,
+}
+
+impl std::fmt::Debug for Handled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handled")
+            .field("writes", &self.effects.len())
+            .field("count", &self.count)
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What [`Post::receive`] did, for the caller's logs and tests.
@@ -142,9 +193,36 @@ impl Post {
             max_age: config.network.max_message_age,
             max_skew: config.network.max_clock_skew,
             witness: std::sync::Mutex::new(()),
+            matching: crate::matching::State::new(crate::matching::Settings::from_config(config)),
+            waker: RwLock::new(None),
         };
         post.set_peers(&config.peers);
         post
+    }
+
+    /// Matching's state.
+    pub fn matching(&self) -> &crate::matching::State {
+        &self.matching
+    }
+
+    /// Sets what is called when something is queued for a peer (the
+    /// daemon wakes that peer's courier).
+    pub fn set_waker(&self, waker: impl Fn(&[u8; 32]) + Send + Sync + 'static) {
+        *self
+            .waker
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Box::new(waker));
+    }
+
+    fn wake(&self, peer: &[u8; 32]) {
+        if let Some(w) = self
+            .waker
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            w(peer);
+        }
     }
 
     /// Replaces the trusted peers (after a config reload).
@@ -231,14 +309,32 @@ impl Post {
     ) -> Result<Vec<u64>, Error> {
         let envelopes = bodies
             .iter()
-            .map(|b| {
-                let env = self.seal(&peer.key, context, b)?;
-                let bytes = env.to_bytes();
-                let entry = Self::sent_entry(peer, &env, &bytes, case);
-                Ok((bytes, entry))
-            })
+            .map(|b| Ok((self.seal(&peer.key, context, b)?, 1)))
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(Mailbox::new(&self.store).enqueue(peer.key.verifying_key(), envelopes)?)
+        self.enqueue(peer, envelopes, case)
+    }
+
+    /// Puts sealed envelopes in `peer`'s outbox, durably, each logged as
+    /// sent with its item count (under the `case` commitment, if given),
+    /// and wakes the peer's courier. Returns their sequence numbers.
+    pub fn enqueue(
+        &self,
+        peer: &Peer,
+        envelopes: Vec<(Envelope, u64)>,
+        case: Option<[u8; 32]>,
+    ) -> Result<Vec<u64>, Error> {
+        let envelopes = envelopes
+            .into_iter()
+            .map(|(env, count)| {
+                let bytes = env.to_bytes();
+                let mut entry = Self::sent_entry(peer, &env, &bytes, case);
+                entry.count = count;
+                (bytes, entry)
+            })
+            .collect();
+        let seqs = Mailbox::new(&self.store).enqueue(peer.key.verifying_key(), envelopes)?;
+        self.wake(peer.key.verifying_key().as_bytes());
+        Ok(seqs)
     }
 
     /// The audit entry for sending `env` (encoded as `bytes`) to `peer`.
@@ -420,38 +516,64 @@ impl Post {
         let Some(peer) = peers.by_key.get(sender.as_bytes()) else {
             return refuse(sender, id, ctx, Refusal::UnknownSender);
         };
-        let mut extra = Vec::new();
-        let mut reply = None;
         let _witnessing = matches!(
             opened.header.context.as_str(),
             context::CHECKPOINT | context::COSIGNATURE
         )
         .then(|| self.witnessing());
-        let effects = match opened.header.context.as_str() {
-            context::PING => Batch::default(),
-            context::CHECKPOINT => {
-                let Ok(push) = note::Push::decode(&opened.body) else {
-                    return refuse(sender, id, ctx, Refusal::Malformed);
-                };
-                let Ok(checked) = witness::check(self, peer, &push)? else {
-                    return refuse(sender, id, ctx, Refusal::Malformed);
-                };
-                extra = checked.entries;
-                reply = checked.cosigned;
-                checked.effects
-            }
-            context::COSIGNATURE => match witness::store_cosignature(self, peer, &opened.body)? {
-                Ok(batch) => batch,
-                Err(()) => return refuse(sender, id, ctx, Refusal::Malformed),
+        use crate::matching::{context as m, owner, querier};
+        let handled: Result<Handled<'_>, ()> = match opened.header.context.as_str() {
+            context::PING => Ok(Handled::default()),
+            context::CHECKPOINT => match note::Push::decode(&opened.body) {
+                Err(_) => Err(()),
+                Ok(push) => witness::check(self, peer, &push)?.map(|checked| Handled {
+                    effects: checked.effects,
+                    extra: checked.entries,
+                    reply: checked
+                        .cosigned
+                        .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
+                    count: 1,
+                    ..Handled::default()
+                }),
             },
+            context::COSIGNATURE => {
+                witness::store_cosignature(self, peer, &opened.body)?.map(|effects| Handled {
+                    effects,
+                    count: 1,
+                    ..Handled::default()
+                })
+            }
+            m::CHUNK => querier::on_chunk(self, peer, &opened.body).map_err(matching_error)?,
+            m::DELTA => querier::on_delta(self, peer, &opened.body).map_err(matching_error)?,
+            m::EVALUATE => {
+                owner::evaluate(self, peer, id.0, &opened.body).map_err(matching_error)?
+            }
+            m::ANSWER => {
+                querier::on_answer(self, peer, &opened.body, bytes).map_err(matching_error)?
+            }
             _ => return refuse(sender, id, ctx, Refusal::UnknownContext),
         };
+        let Ok(handled) = handled else {
+            return refuse(sender, id, ctx, Refusal::Malformed);
+        };
+        let Handled {
+            effects,
+            extra,
+            reply,
+            count,
+            case,
+            code,
+            guards,
+            notify,
+        } = handled;
         let mut entry = Entry::new(Kind::Received, now);
         entry.context = opened.header.context.clone();
         entry.peer = Some(sender.to_bytes());
         entry.message_id = Some(id);
         entry.hash = Some(hash);
-        entry.count = 1;
+        entry.count = count.max(1);
+        entry.case = case;
+        entry.code = code;
         let sign = |at| {
             Receipt::sign(
                 &self.identity.signing,
@@ -464,11 +586,15 @@ impl Post {
             )
             .to_bytes()
         };
-        match mailbox.accept(&sender, &id, hash, now, effects, &entry, &extra, sign)? {
+        let accepted = mailbox.accept(&sender, &id, hash, now, effects, &entry, &extra, sign)?;
+        drop(guards);
+        if notify {
+            self.matching.notify();
+        }
+        match accepted {
             Ok(receipt) => {
-                if let Some(cosigned) = reply {
-                    let text = cosigned.to_text().into_bytes();
-                    self.queue(peer, context::COSIGNATURE, &[text], None)?;
+                if let Some((context, body)) = reply {
+                    self.queue(peer, context, &[body], case)?;
                 }
                 let name = peers
                     .by_key
@@ -516,6 +642,17 @@ impl Post {
     pub fn forget_old_ids(&self) -> Result<u64, Error> {
         let horizon = (self.max_age + self.max_skew).as_millis() as u64;
         Ok(Mailbox::new(&self.store).forget_seen_before(now_ms().saturating_sub(horizon))?)
+    }
+}
+
+/// A store failure inside a matching handler is the envelope layer's
+/// error (the envelope gets no receipt and is sent again); anything else
+/// is a bug, reported the same way.
+fn matching_error(e: crate::matching::Error) -> Error {
+    match e {
+        crate::matching::Error::Store(e) => Error::Store(e),
+        crate::matching::Error::Post(e) => *e,
+        other => Error::Matching(other.to_string()),
     }
 }
 

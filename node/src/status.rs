@@ -40,6 +40,8 @@ pub struct Status {
     pub network: Option<net::Status>,
     /// The audit log.
     pub audit: AuditStatus,
+    /// Matching: filters served and held, hits, watchlist, alerts.
+    pub matching: crate::matching::Summary,
 }
 
 /// The audit log at a glance.
@@ -78,7 +80,10 @@ pub fn collect(
     identity: &Identity,
     store: &Store,
     net: Option<net::Status>,
+    builds: Option<std::collections::BTreeMap<String, crate::matching::Build>>,
 ) -> Result<Status, store::Error> {
+    let mut matching = crate::matching::summary(store, &config.peers)?;
+    matching.builds = builds.unwrap_or_default();
     let counts = Records::new(store).counts()?;
     let mut by_peer = Mailbox::new(store).counts()?;
     let key = identity.agency_key();
@@ -136,6 +141,7 @@ pub fn collect(
         },
         peers,
         network: net,
+        matching,
     })
 }
 
@@ -181,6 +187,47 @@ impl Status {
             let _ = writeln!(
                 t,
                 "FORK        {f}'s audit log forked or was rewritten: evidence kept (`liaison audit verify`)"
+            );
+        }
+        let m = &self.matching;
+        let _ = writeln!(
+            t,
+            "matching    {} hits, {} watched, {} alerts",
+            m.hits, m.watches, m.alerts
+        );
+        for (peer, b) in &m.builds {
+            if !b.finished {
+                let _ = writeln!(
+                    t,
+                    "  building  filter for {peer}, epoch {}: {} of {} selectors",
+                    b.epoch, b.done, b.total
+                );
+            }
+        }
+        for (peer, epochs) in &m.filters {
+            let serving = m.serving.get(peer).map_or(0, Vec::len);
+            let _ = writeln!(
+                t,
+                "  {peer:<16} its filters held: {}; ours it has: {serving}",
+                if epochs.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    format!(
+                        "epoch {}",
+                        epochs
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+        }
+        if m.evidence > 0 {
+            let _ = writeln!(
+                t,
+                "EVIDENCE    {} evaluation answers failed their proof: kept signed in the store",
+                m.evidence
             );
         }
         if self.peers.is_empty() {

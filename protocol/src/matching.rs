@@ -49,6 +49,9 @@ pub struct Manifest {
     pub peer: [u8; 32],
     /// The epoch number (Unix time / epoch length).
     pub epoch: u64,
+    /// When this filter was built, Unix ms: a rebuild within the epoch
+    /// (same key) replaces an older filter, never the reverse.
+    pub version: u64,
     /// When the epoch starts, Unix ms.
     pub starts_ms: u64,
     /// When it ends; queries under this key are answered until then plus
@@ -141,6 +144,7 @@ impl Manifest {
         out.extend_from_slice(&self.owner);
         out.extend_from_slice(&self.peer);
         out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.starts_ms.to_be_bytes());
         out.extend_from_slice(&self.ends_ms.to_be_bytes());
         out.extend_from_slice(&self.key);
@@ -191,6 +195,7 @@ impl SignedManifest {
             owner: r.array("owner")?,
             peer: r.array("peer")?,
             epoch: r.u64("epoch")?,
+            version: r.u64("version")?,
             starts_ms: r.u64("starts")?,
             ends_ms: r.u64("ends")?,
             key: r.array("key")?,
@@ -227,16 +232,23 @@ impl SignedManifest {
             return Err(Error::Signature);
         }
         owner
-            .verify_strict(&self.manifest.body(), &Signature::from_bytes(&self.signature))
+            .verify_strict(
+                &self.manifest.body(),
+                &Signature::from_bytes(&self.signature),
+            )
             .map_err(|_| Error::Signature)
     }
 }
 
-/// One piece of a filter, named by its manifest's hash.
+/// Longest signed manifest carried in a chunk or delta.
+const MAX_MANIFEST: usize = 1024;
+
+/// One piece of a filter, with the signed manifest it belongs to (so
+/// pieces and deltas can arrive in any order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
     /// The manifest whose filter this is part of.
-    pub manifest: [u8; 32],
+    pub manifest: SignedManifest,
     /// Which piece.
     pub index: u32,
     /// Its bytes.
@@ -246,9 +258,9 @@ pub struct Chunk {
 impl Chunk {
     /// Its bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(41 + self.data.len());
+        let mut out = Vec::with_capacity(300 + self.data.len());
         out.push(VERSION);
-        out.extend_from_slice(&self.manifest);
+        put_manifest(&mut out, &self.manifest);
         out.extend_from_slice(&self.index.to_be_bytes());
         out.extend_from_slice(&(self.data.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.data);
@@ -259,7 +271,7 @@ impl Chunk {
     pub fn decode(bytes: &[u8]) -> Result<Chunk, Error> {
         let mut r = Reader::new(bytes);
         version(&mut r)?;
-        let manifest = r.array("manifest")?;
+        let manifest = SignedManifest::decode(r.bytes32(MAX_MANIFEST, "manifest")?)?;
         let index = r.u32("index")?;
         if index >= MAX_CHUNKS {
             return Err(malformed("index", "over the chunk limit"));
@@ -279,7 +291,7 @@ impl Chunk {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
     /// The manifest (epoch and key) the tags were computed under.
-    pub manifest: [u8; 32],
+    pub manifest: SignedManifest,
     /// Its number within the epoch, from 1.
     pub seq: u64,
     /// The tags, padded with random ones to a multiple of [`DELTA_PAD`].
@@ -289,9 +301,9 @@ pub struct Delta {
 impl Delta {
     /// Its bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(45 + 32 * self.tags.len());
+        let mut out = Vec::with_capacity(300 + 32 * self.tags.len());
         out.push(VERSION);
-        out.extend_from_slice(&self.manifest);
+        put_manifest(&mut out, &self.manifest);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&(self.tags.len() as u32).to_be_bytes());
         for t in &self.tags {
@@ -304,7 +316,7 @@ impl Delta {
     pub fn decode(bytes: &[u8]) -> Result<Delta, Error> {
         let mut r = Reader::new(bytes);
         version(&mut r)?;
-        let manifest = r.array("manifest")?;
+        let manifest = SignedManifest::decode(r.bytes32(MAX_MANIFEST, "manifest")?)?;
         let seq = r.u64("seq")?;
         let tags = arrays(&mut r, MAX_DELTA_TAGS, "tags")?;
         r.finish()?;
@@ -542,8 +554,17 @@ impl Answer {
 pub fn format_ms(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+fn put_manifest(out: &mut Vec<u8>, m: &SignedManifest) {
+    let bytes = m.to_bytes();
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(&bytes);
 }
 
 fn version(r: &mut Reader<'_>) -> Result<(), Error> {

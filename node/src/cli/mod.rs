@@ -7,6 +7,7 @@
 //! missing file, store in use).
 
 mod audit;
+mod matching;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -83,6 +84,15 @@ enum NodeCommand {
     /// The audit log: verify it, export it, verify an export, read it.
     #[command(subcommand)]
     Audit(audit::Command),
+    /// Hit/no-hit: which peers hold the entities in FILE, without showing them the values.
+    Match(matching::MatchArgs),
+    /// Hits found by `match`.
+    Hits(JsonArg),
+    /// Standing selectors: an alert when a peer comes to hold one.
+    #[command(subcommand)]
+    Watch(matching::WatchCommand),
+    /// Alerts raised by the watchlist.
+    Alerts(JsonArg),
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +323,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::ExportBundle(a) => export_bundle(&config, a),
                 NodeCommand::ImportBundle(a) => import_bundle(&config, a),
                 NodeCommand::Audit(c) => audit::run(&config, c),
+                NodeCommand::Match(a) => matching::run_match(&config, a),
+                NodeCommand::Hits(a) => matching::hits(&config, a.json),
+                NodeCommand::Watch(c) => matching::watch(&config, c),
+                NodeCommand::Alerts(a) => matching::alerts(&config, a.json),
             }
         }
     }
@@ -658,7 +672,7 @@ fn node_status(config: &Config) -> Result<status::Status> {
         Access::Daemon(client) => client.get::<status::Status>("/v1/status")?,
         Access::Store(store) => {
             let identity = Identity::load(&config.node.key_dir)?;
-            status::collect(config, &identity, &store, None)?
+            status::collect(config, &identity, &store, None, None)?
         }
     })
 }

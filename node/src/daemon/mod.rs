@@ -78,6 +78,8 @@ pub struct Node {
     /// counters assume one writer at a time.
     records_writer: tokio::sync::Mutex<()>,
     reloading: tokio::sync::Mutex<()>,
+    /// Runs matching's scheduled work early (new peers need filters).
+    matching_now: tokio::sync::Notify,
     cancel: CancellationToken,
 }
 
@@ -104,6 +106,7 @@ impl Node {
             .config
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+        self.matching_now.notify_one();
         Ok(())
     }
 }
@@ -149,6 +152,9 @@ async fn serve(config: Config) -> Result<(), Error> {
     };
     let (net, events, net_task) = net::spawn(settings, cancel.child_token())?;
     let post = Arc::new(Post::new(identity, store.clone(), &config));
+    post.matching()
+        .open_keys(&config.node.key_dir)
+        .map_err(|e| Error::Api(format!("matching keys: {e}")))?;
     let api_listen = config.api.listen;
     let node = Arc::new(Node {
         name: config.node.name.clone(),
@@ -157,6 +163,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         couriers: Mutex::new(courier::Couriers::default()),
         records_writer: tokio::sync::Mutex::new(()),
         reloading: tokio::sync::Mutex::new(()),
+        matching_now: tokio::sync::Notify::new(),
         cancel: cancel.clone(),
         config: Mutex::new(config.clone()),
     });
@@ -164,6 +171,14 @@ async fn serve(config: Config) -> Result<(), Error> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .sync(&node, &config.peers);
+    // Whatever is queued while applying a message (an answer, a
+    // cosignature) goes out at once.
+    let weak = Arc::downgrade(&node);
+    node.post.set_waker(move |key| {
+        if let Some(node) = weak.upgrade() {
+            node.wake(key);
+        }
+    });
 
     let api = api::start(node.clone(), api_listen, &data_dir)
         .await
@@ -175,6 +190,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let inbound = tokio::spawn(inbound(node.clone(), events).in_current_span());
     let housekeeping = tokio::spawn(housekeeping(node.clone()).in_current_span());
     let checkpoints = tokio::spawn(checkpoints(node.clone()).in_current_span());
+    let matching = tokio::spawn(matching(node.clone()).in_current_span());
 
     wait_for_signal(&cancel).await;
     info!("shutting down");
@@ -184,6 +200,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let _ = inbound.await;
     let _ = housekeeping.await;
     let _ = checkpoints.await;
+    let _ = matching.await;
     let couriers = node
         .couriers
         .lock()
@@ -349,6 +366,49 @@ async fn checkpoints(node: Arc<Node>) {
             }
             Ok(Err(e)) => warn!(error = %e, "signing a checkpoint failed"),
             Err(e) => warn!(error = %e, "checkpoint task failed"),
+        }
+    }
+}
+
+/// Matching's schedule: builds each peer's filter when its epoch has
+/// none, sends deltas, destroys old keys, renews the watchlist. Runs at
+/// start, then every `delta_interval` (or an eighth of an epoch, if
+/// shorter).
+async fn matching(node: Arc<Node>) {
+    let (every, _) = node
+        .config
+        .lock()
+        .map(|c| {
+            let m = &c.matching;
+            (
+                m.delta_interval
+                    .min(m.epoch / 8)
+                    .max(Duration::from_millis(100)),
+                (),
+            )
+        })
+        .unwrap_or((Duration::from_secs(60), ()));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            () = node.cancel.cancelled() => break,
+            _ = tick.tick() => {}
+            () = node.matching_now.notified() => {}
+        }
+        let Ok(peers) = node.config.lock().map(|c| c.peers.clone()) else {
+            continue;
+        };
+        let post = node.post.clone();
+        match tokio::task::spawn_blocking(move || crate::matching::tick(&post, &peers)).await {
+            Ok(Ok(woken)) => {
+                for key in woken {
+                    node.wake(&key);
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e, "matching: scheduled work failed"),
+            Err(e) => warn!(error = %e, "matching task failed"),
         }
     }
 }

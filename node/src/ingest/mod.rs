@@ -314,12 +314,19 @@ pub fn run(
         let commit = |batch: Vec<Prepared>, summary: &mut Summary| -> Result<(), Error> {
             summary.read += batch.len() as u64;
             summary.unmatchable += batch.iter().filter(|r| r.selectors().is_empty()).count() as u64;
+            let selectors: Vec<Selector> = batch
+                .iter()
+                .flat_map(|r| r.selectors().iter().cloned())
+                .collect();
             for outcome in records.put_batch(batch)? {
                 match outcome {
                     Outcome::Stored => summary.stored += 1,
                     Outcome::Updated => summary.updated += 1,
                 }
             }
+            // After the records: a crash in between leaves them out of the
+            // peers' deltas until the next epoch's filter, never the reverse.
+            crate::matching::owner::queue_new(store, &selectors)?;
             Ok(())
         };
         loop {

@@ -19,6 +19,21 @@
 //! | `audit`     | `h` ‖ peer key (32)                              | the size of our log that peer last verified (u64) |
 //! | `audit`     | `f` ‖ peer key (32) ‖ time u64                   | fork evidence |
 //! | `audit`     | `k` ‖ len u16 ‖ case reference ‖ legal basis     | salt (32) |
+//! | `tags`      | peer (32) ‖ epoch u64 ‖ tag (32)                 | selector (kind, version, len u16, value) |
+//! | `matching`  | `m` ‖ peer (32) ‖ epoch u64                      | our signed manifest for that peer |
+//! | `matching`  | `b` ‖ peer (32) ‖ purpose u8 ‖ kind u8 ‖ window u64 | selectors evaluated (u64) |
+//! | `matching`  | `n` ‖ seq u64                                    | selectors of newly stored records, awaiting their delta |
+//! | `matching`  | `d` ‖ peer (32) ‖ epoch u64                      | the last delta number sent (u64) |
+//! | `matching`  | `M` ‖ owner (32) ‖ epoch u64                     | the owner's manifest for us |
+//! | `matching`  | `C` ‖ owner (32) ‖ epoch u64 ‖ index u32         | a filter chunk, until the filter is whole |
+//! | `matching`  | `F` ‖ owner (32) ‖ epoch u64                     | the owner's filter for us |
+//! | `matching`  | `D` ‖ owner (32) ‖ epoch u64 ‖ tag (32)          | a tag from the owner's deltas (empty) |
+//! | `matching`  | `E` ‖ owner (32) ‖ time u64 ‖ message id (16)    | evidence: an answer whose proof failed |
+//! | `hits`      | `h` ‖ time u64 ‖ id u64                          | a hit (JSON) |
+//! | `hits`      | `w` ‖ id u64                                     | a watchlist entry (JSON) |
+//! | `hits`      | `W` ‖ owner (32) ‖ epoch u64 ‖ tag (32) ‖ id u64  | a watched selector's tag at that owner: its kind (u8) |
+//! | `hits`      | `a` ‖ time u64 ‖ id u64                          | an alert (JSON) |
+//! | `hits`      | `R` ‖ owner (32) ‖ epoch u64                     | the watchlist was renewed there (empty) |
 
 use ed25519_dalek::VerifyingKey;
 use liaison_protocol::envelope::MessageId;
@@ -225,6 +240,144 @@ pub(crate) mod audit {
         k.extend_from_slice(basis.as_bytes());
         k
     }
+}
+
+/// Keys of the `tags`, `matching` and `hits` columns.
+pub(crate) mod matching {
+    fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
+        let mut k = vec![tag];
+        rest.iter().for_each(|r| k.extend_from_slice(r));
+        k
+    }
+
+    /// `tags`: every tag served to `peer` in `epoch`.
+    pub(crate) fn tags_prefix(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
+        let mut k = peer.to_vec();
+        k.extend_from_slice(&epoch.to_be_bytes());
+        k
+    }
+
+    /// `tags`: one tag.
+    pub(crate) fn tag(peer: &[u8; 32], epoch: u64, tag: &[u8; 32]) -> Vec<u8> {
+        let mut k = tags_prefix(peer, epoch);
+        k.extend_from_slice(tag);
+        k
+    }
+
+    /// Our manifest for `peer` in `epoch`.
+    pub(crate) fn manifest(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'm', &[peer, &epoch.to_be_bytes()])
+    }
+
+    /// Prefix of our manifests for `peer`.
+    pub(crate) fn manifests(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'm', &[peer])
+    }
+
+    /// A budget counter.
+    pub(crate) fn budget(peer: &[u8; 32], purpose: u8, kind: u8, window: u64) -> Vec<u8> {
+        tagged(b'b', &[peer, &[purpose, kind], &window.to_be_bytes()])
+    }
+
+    /// Prefix of the new-selector queue.
+    pub(crate) const NEW: &[u8] = b"n";
+
+    /// One entry of the new-selector queue.
+    pub(crate) fn new_selectors(seq: u64) -> Vec<u8> {
+        tagged(b'n', &[&seq.to_be_bytes()])
+    }
+
+    /// The last delta number sent to `peer` for `epoch`.
+    pub(crate) fn delta_seq(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'd', &[peer, &epoch.to_be_bytes()])
+    }
+
+    /// The owner's manifest for us.
+    pub(crate) fn peer_manifest(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'M', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// Prefix of an owner's manifests for us (or of all, with `&[]`).
+    pub(crate) fn peer_manifests(owner: &[u8]) -> Vec<u8> {
+        tagged(b'M', &[owner])
+    }
+
+    /// The epoch at the end of a `M`, `F` or `d` key.
+    pub(crate) fn epoch_of(key: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(key.get(33..41)?.try_into().ok()?))
+    }
+
+    /// A filter chunk.
+    pub(crate) fn chunk(owner: &[u8; 32], epoch: u64, index: u32) -> Vec<u8> {
+        tagged(b'C', &[owner, &epoch.to_be_bytes(), &index.to_be_bytes()])
+    }
+
+    /// Prefix of one filter's chunks.
+    pub(crate) fn chunks(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'C', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// The owner's filter for us.
+    pub(crate) fn filter(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'F', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// Prefix of the delta tags of an owner's epoch.
+    pub(crate) fn delta_tags(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'D', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// One delta tag.
+    pub(crate) fn delta_tag(owner: &[u8; 32], epoch: u64, tag: &[u8; 32]) -> Vec<u8> {
+        tagged(b'D', &[owner, &epoch.to_be_bytes(), tag])
+    }
+
+    /// Evidence of a failed proof.
+    pub(crate) fn evidence(owner: &[u8; 32], time_ms: u64, id: &[u8; 16]) -> Vec<u8> {
+        tagged(b'E', &[owner, &time_ms.to_be_bytes(), id])
+    }
+
+    /// Prefix of all evidence.
+    pub(crate) const EVIDENCE: &[u8] = b"E";
+
+    /// `hits`: a hit.
+    pub(crate) fn hit(time_ms: u64, id: u64) -> Vec<u8> {
+        tagged(b'h', &[&time_ms.to_be_bytes(), &id.to_be_bytes()])
+    }
+
+    /// `hits`: prefix of hits.
+    pub(crate) const HITS: &[u8] = b"h";
+
+    /// `hits`: a watchlist entry.
+    pub(crate) fn watch(id: u64) -> Vec<u8> {
+        tagged(b'w', &[&id.to_be_bytes()])
+    }
+
+    /// `hits`: prefix of the watchlist.
+    pub(crate) const WATCHES: &[u8] = b"w";
+
+    /// `hits`: prefix of the watched tags at one owner and epoch.
+    pub(crate) fn watched_prefix(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'W', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// `hits`: a watched tag.
+    pub(crate) fn watched(owner: &[u8; 32], epoch: u64, tag: &[u8; 32], id: u64) -> Vec<u8> {
+        tagged(b'W', &[owner, &epoch.to_be_bytes(), tag, &id.to_be_bytes()])
+    }
+
+    /// `hits`: the watchlist was renewed with `owner` for `epoch`.
+    pub(crate) fn renewed(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'R', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// `hits`: an alert.
+    pub(crate) fn alert(time_ms: u64, id: u64) -> Vec<u8> {
+        tagged(b'a', &[&time_ms.to_be_bytes(), &id.to_be_bytes()])
+    }
+
+    /// `hits`: prefix of alerts.
+    pub(crate) const ALERTS: &[u8] = b"a";
 }
 
 #[cfg(test)]

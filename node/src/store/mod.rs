@@ -54,16 +54,26 @@ pub enum Column {
     Inbox,
     /// The audit log: entries, tree nodes, checkpoints, witness state.
     Audit,
+    /// Matching tags we serve each peer, per epoch: tag → selector.
+    Tags,
+    /// Matching state: our manifests, budgets, the new-selector queue, and
+    /// the peers' manifests, filters and deltas.
+    Matching,
+    /// What matching found: hits, watchlist entries and their alerts.
+    Hits,
 }
 
 impl Column {
-    const ALL: [Column; 6] = [
+    const ALL: [Column; 9] = [
         Column::Records,
         Column::Selectors,
         Column::Meta,
         Column::Outbox,
         Column::Inbox,
         Column::Audit,
+        Column::Tags,
+        Column::Matching,
+        Column::Hits,
     ];
 
     /// The column family's name; the suffix is its encoding version.
@@ -75,6 +85,9 @@ impl Column {
             Column::Outbox => "outbox.v1",
             Column::Inbox => "inbox.v1",
             Column::Audit => "audit.v1",
+            Column::Tags => "tags.v1",
+            Column::Matching => "matching.v1",
+            Column::Hits => "hits.v1",
         }
     }
 }

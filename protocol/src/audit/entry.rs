@@ -63,11 +63,21 @@ pub enum Kind {
     Withdrawn = 7,
     /// Data past its retention period was purged: `count` items.
     Purged = 8,
+    /// We committed to an OPRF key and filter for a peer: `hash` is the
+    /// signed manifest's SHA-256, `count` its epoch.
+    Manifest = 9,
+    /// An OPRF key was destroyed at the end of its overlap: `count` is
+    /// the epoch whose keys (for every peer) are gone.
+    KeyDestroyed = 10,
+    /// A peer's evaluation answer failed its proof against the key the
+    /// peer's manifest committed to; `hash` is the envelope's, and the
+    /// envelope is kept as evidence.
+    BadProof = 11,
 }
 
 impl Kind {
     /// Every kind, by code.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Sent,
         Kind::Receipted,
         Kind::Received,
@@ -76,6 +86,9 @@ impl Kind {
         Kind::Fork,
         Kind::Withdrawn,
         Kind::Purged,
+        Kind::Manifest,
+        Kind::KeyDestroyed,
+        Kind::BadProof,
     ];
 
     /// The kind with this code.
@@ -94,6 +107,9 @@ impl Kind {
             Kind::Fork => "fork",
             Kind::Withdrawn => "withdrawn",
             Kind::Purged => "purged",
+            Kind::Manifest => "manifest",
+            Kind::KeyDestroyed => "key-destroyed",
+            Kind::BadProof => "bad-proof",
         }
     }
 }

@@ -13,6 +13,7 @@ fn manifest(owner: &SigningKey) -> SignedManifest {
         owner: owner.verifying_key().to_bytes(),
         peer: [2; 32],
         epoch: 20_000,
+        version: 1_790_000_000_000,
         starts_ms: 20_000 * 86_400_000,
         ends_ms: 20_001 * 86_400_000,
         key: key.public_key().to_bytes(),
@@ -62,7 +63,9 @@ fn chunks_cover_the_filter_exactly() {
 fn evaluate_and_answer_round_trip_through_a_real_evaluation() {
     let key = ServerKey::from_seed(&[3; 32], b"k").unwrap();
     let mut rng = rand_core::OsRng;
-    let inputs: Vec<Vec<u8>> = (0..5).map(|i| format!("v1|phone|+99677500000{i}").into_bytes()).collect();
+    let inputs: Vec<Vec<u8>> = (0..5)
+        .map(|i| format!("v1|phone|+99677500000{i}").into_bytes())
+        .collect();
     let (blinds, elements): (Vec<_>, Vec<_>) = inputs
         .iter()
         .map(|i| oprf::blind(i, &mut rng).unwrap())
@@ -87,7 +90,8 @@ fn evaluate_and_answer_round_trip_through_a_real_evaluation() {
     let back = Answer::decode(&answer.to_bytes()).unwrap();
     assert_eq!(back, answer);
     let Ok(e) = back.result else { unreachable!() };
-    let outs = oprf::finalize_batch(&inputs, &blinds, &e.elements, &e.proof, &key.public_key()).unwrap();
+    let outs =
+        oprf::finalize_batch(&inputs, &blinds, &e.elements, &e.proof, &key.public_key()).unwrap();
     for (i, out) in inputs.iter().zip(outs) {
         assert_eq!(key.evaluate(i).unwrap(), out);
     }
@@ -109,9 +113,12 @@ fn evaluate_and_answer_round_trip_through_a_real_evaluation() {
         assert_eq!(Answer::decode(&a.to_bytes()).unwrap(), a);
         assert!(!decline.to_string().is_empty());
     }
-    assert!(Decline::Budget { kind: SelectorKind::Phone, renews_ms: 0 }
-        .to_string()
-        .contains("1970-01-01T00:00:00Z"));
+    assert!(Decline::Budget {
+        kind: SelectorKind::Phone,
+        renews_ms: 0
+    }
+    .to_string()
+    .contains("1970-01-01T00:00:00Z"));
 }
 
 #[test]
@@ -135,14 +142,15 @@ fn oversized_batches_and_unknown_kinds_are_refused_before_reading_them() {
     let at = bytes.len() - 33;
     bytes[at] = 99;
     assert!(Evaluate::decode(&bytes).is_err());
+    let owner = SigningKey::from_seed(&[1; 32]);
     let d = Delta {
-        manifest: [1; 32],
+        manifest: manifest(&owner),
         seq: 1,
         tags: vec![[9; 32]; 16],
     };
     assert_eq!(Delta::decode(&d.to_bytes()).unwrap(), d);
     let c = Chunk {
-        manifest: [1; 32],
+        manifest: manifest(&owner),
         index: 2,
         data: vec![1, 2, 3],
     };
@@ -165,7 +173,7 @@ proptest! {
         tags in proptest::collection::vec(any::<[u8; 32]>(), 0..40),
         cut in any::<prop::sample::Index>(),
     ) {
-        let d = Delta { manifest: [3; 32], seq, tags };
+        let d = Delta { manifest: manifest(&SigningKey::from_seed(&[1; 32])), seq, tags };
         let bytes = d.to_bytes();
         prop_assert_eq!(Delta::decode(&bytes).unwrap(), d);
         let n = cut.index(bytes.len());

@@ -14,10 +14,12 @@
 //! | `POST /v1/bundle/export` | `{peer, out}`: the peer's outbox to a file |
 //! | `POST /v1/bundle/import` | `{file, receipts_out}`: envelopes or receipts from a file |
 //!
-//! and the record routes of [`records`]. Paths are absolute: the daemon
+//! and the record routes of [`records`], the audit routes of [`audit`] and
+//! the matching routes of [`matching`]. Paths are absolute: the daemon
 //! does not know the caller's folder.
 
 pub mod audit;
+pub mod matching;
 pub mod records;
 
 use std::fs;
@@ -159,6 +161,12 @@ pub(super) async fn start(
         .route("/v1/audit/verify", get(audit::verify_log))
         .route("/v1/audit/export", post(audit::export))
         .route("/v1/audit/show", post(audit::show))
+        .route("/v1/match", post(matching::run_match))
+        .route("/v1/hits", get(matching::hits))
+        .route("/v1/watch", get(matching::watch_list))
+        .route("/v1/watch/add", post(matching::watch_add))
+        .route("/v1/watch/remove", post(matching::watch_remove))
+        .route("/v1/alerts", get(matching::alerts))
         .layer(middleware::from_fn_with_state(token, auth))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
@@ -182,7 +190,14 @@ async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, A
     let config = node.config.lock().map_err(internal)?.clone();
     let post = node.post.clone();
     let s = tokio::task::spawn_blocking(move || {
-        status::collect(&config, post.identity(), post.store(), Some(net))
+        let builds = post.matching().builds();
+        status::collect(
+            &config,
+            post.identity(),
+            post.store(),
+            Some(net),
+            Some(builds),
+        )
     })
     .await
     .map_err(internal)?

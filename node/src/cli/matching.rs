@@ -1,0 +1,263 @@
+//! `liaison match`, `hits`, `watch` and `alerts`: all through the running
+//! daemon, which holds the peers' filters and the query keys' answers.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use liaison_config::Config;
+
+use super::JsonArg;
+use crate::client::Client;
+use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded, WatchRemove};
+use crate::matching::querier::{Alert, StoredHit, Watch};
+
+#[derive(Debug, Args)]
+pub(super) struct MatchArgs {
+    /// Records to look for (NDJSON, CSV or call records, in any spelling).
+    file: PathBuf,
+    /// Ask only this peer (default: every peer).
+    #[arg(long)]
+    peer: Option<String>,
+    /// The case reference the query is made under (logged only as a salted commitment).
+    #[arg(long, requires = "basis")]
+    case: Option<String>,
+    /// The legal basis for the query (with --case).
+    #[arg(long, requires = "case")]
+    basis: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum WatchCommand {
+    /// Watch every entity in FILE: an alert when any peer comes to hold it.
+    Add(WatchAddArgs),
+    /// The watchlist.
+    List(JsonArg),
+    /// Stop watching an entry.
+    Remove(WatchRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct WatchAddArgs {
+    /// Records whose entities to watch.
+    file: PathBuf,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct WatchRemoveArgs {
+    /// The entry's id (from `watch list`).
+    id: u64,
+}
+
+fn daemon(config: &Config) -> Result<Client> {
+    match Client::find(&config.node.data_dir)? {
+        Some(c) => Ok(c),
+        None => bail!(
+            "the daemon of {} is not running: matching needs it (it holds the peers' filters); start it with `liaison run`",
+            config.node.name
+        ),
+    }
+}
+
+fn absolute(file: &Path) -> Result<PathBuf> {
+    std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))
+}
+
+fn time(ms: u64) -> String {
+    liaison_protocol::matching::format_ms(ms)
+}
+
+pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
+    let client = daemon(config)?;
+    let reply: MatchReply = client.post(
+        "/v1/match",
+        &MatchRequest {
+            file: absolute(&a.file)?,
+            peer: a.peer,
+            case: a.case.zip(a.basis),
+        },
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&reply)?);
+    } else {
+        print_match(&reply);
+    }
+    Ok(
+        if !reply.complete || !reply.problems.is_empty() || !reply.bad.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+fn print_match(reply: &MatchReply) {
+    for (peer, n) in &reply.asked {
+        println!("asked {peer}: {n} selectors, blinded");
+    }
+    for s in &reply.skipped {
+        println!("not asked: {s}");
+    }
+    let width = reply
+        .results
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(10)
+        .min(48);
+    for r in &reply.results {
+        let label: String = r.label.chars().take(width).collect();
+        if r.hits.is_empty() {
+            println!("  {label:width$}  no hit");
+            continue;
+        }
+        for (i, h) in r.hits.iter().enumerate() {
+            let kinds: Vec<&str> = h.kinds.iter().map(|k| k.as_str()).collect();
+            let strength = h
+                .strength
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
+            let shown = if i == 0 { label.as_str() } else { "" };
+            println!(
+                "  {shown:width$}  HIT at {} on {}{strength}  (hit {})",
+                h.peer,
+                kinds.join(", "),
+                h.hit
+            );
+        }
+    }
+    for b in &reply.bad {
+        println!("skipped {b}");
+    }
+    for p in &reply.problems {
+        println!("problem: {p}");
+    }
+    let hits = reply.results.iter().filter(|r| !r.hits.is_empty()).count();
+    println!(
+        "{} entities, {hits} with a hit, in {:.2} s{}",
+        reply.results.len(),
+        reply.seconds,
+        if reply.complete { "" } else { " (incomplete)" }
+    );
+}
+
+pub(super) fn hits(config: &Config, json: bool) -> Result<ExitCode> {
+    let hits: Vec<StoredHit> = daemon(config)?.get("/v1/hits")?;
+    if json {
+        println!("{}", serde_json::to_string(&hits)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if hits.is_empty() {
+        println!("no hits yet: `liaison match FILE` looks for records at the peers");
+    }
+    for h in &hits {
+        let kinds: Vec<&str> = h.kinds.iter().map(|k| k.as_str()).collect();
+        println!(
+            "{}  {}  {}  at {} on {}{}{}",
+            h.id,
+            time(h.time_ms),
+            h.entity,
+            h.peer,
+            kinds.join(", "),
+            h.strength
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default(),
+            h.case
+                .as_deref()
+                .map(|c| format!("  case {}", &c[..16]))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
+    let client = daemon(config)?;
+    match c {
+        WatchCommand::Add(a) => {
+            let added: WatchAdded = client.post(
+                "/v1/watch/add",
+                &WatchAdd {
+                    file: absolute(&a.file)?,
+                },
+            )?;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "added": added.added, "bad": added.bad })
+                );
+            } else {
+                for (id, label) in &added.added {
+                    println!("watching {id}: {label}");
+                }
+                for b in &added.bad {
+                    println!("skipped {b}");
+                }
+            }
+            Ok(if added.bad.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        WatchCommand::List(a) => {
+            let list: Vec<Watch> = client.get("/v1/watch")?;
+            if a.json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else {
+                if list.is_empty() {
+                    println!("the watchlist is empty: `liaison watch add FILE`");
+                }
+                for w in &list {
+                    println!(
+                        "{}  {}  {}  ({} selectors, added {})",
+                        w.id,
+                        w.label,
+                        w.source,
+                        w.selectors.len(),
+                        time(w.added_ms)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WatchCommand::Remove(a) => {
+            let _: serde_json::Value =
+                client.post("/v1/watch/remove", &WatchRemove { id: a.id })?;
+            println!("stopped watching {}", a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub(super) fn alerts(config: &Config, json: bool) -> Result<ExitCode> {
+    let alerts: Vec<Alert> = daemon(config)?.get("/v1/alerts")?;
+    if json {
+        println!("{}", serde_json::to_string(&alerts)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if alerts.is_empty() {
+        println!("no alerts");
+    }
+    for a in &alerts {
+        println!(
+            "{}  {}  ALERT  {} is held by {} ({}, {})",
+            a.id,
+            time(a.time_ms),
+            a.label,
+            a.peer,
+            a.kind,
+            a.how
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

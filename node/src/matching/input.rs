@@ -1,0 +1,125 @@
+//! Reading a `liaison match` or `watch add` file: records in any format
+//! `ingest` reads, each entity turned into its selectors and a label the
+//! analyst recognises. Bad lines are reported by line; the good ones are
+//! matched.
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use liaison_protocol::normalize::{self, Context};
+use liaison_protocol::record::Entity;
+use liaison_protocol::{Country, Selector};
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::read;
+
+/// Entities in one file, at most.
+pub const MAX_ENTITIES: usize = 100_000;
+
+/// One entity to look for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Wanted {
+    /// `FILE:LINE`.
+    pub source: String,
+    /// The record id and entity ref (or position): `KG-1/p1`.
+    pub entity: String,
+    /// The entity as written: `person Курбонов Юсуф 1985-03-14`.
+    pub label: String,
+    /// Its selectors.
+    pub selectors: Vec<Selector>,
+}
+
+/// What a file held: the entities, and the lines or entities that could
+/// not be read, each with its place and reason.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Entities with at least one selector.
+    pub wanted: Vec<Wanted>,
+    /// `FILE:LINE: reason`.
+    pub bad: Vec<String>,
+}
+
+/// Reads `path` (NDJSON, CSV or call records).
+pub fn read_file(path: &Path, country: Option<Country>, max_line: usize) -> std::io::Result<Read> {
+    let items = read::open(path, None, max_line, country, Arc::new(AtomicU64::new(0)))?;
+    let mut out = Read::default();
+    let file = path.display().to_string();
+    for item in items {
+        let line = item.line;
+        let (record, _) = item.into_record();
+        let record = match record {
+            Ok(r) => r,
+            Err(refusal) => {
+                out.bad.push(format!("{file}:{line}: {refusal}"));
+                continue;
+            }
+        };
+        let ctx = Context {
+            country: record.country.or(country),
+        };
+        if record.entities.is_empty() {
+            out.bad.push(format!(
+                "{file}:{line}: {}: no entity to match (check the column names)",
+                record.id
+            ));
+        }
+        for (i, entity) in record.entities.iter().enumerate() {
+            let mut selectors = Vec::new();
+            let place = format!(
+                "{}/{}",
+                record.id,
+                entity
+                    .reference()
+                    .map_or_else(|| format!("entities[{i}]"), str::to_owned)
+            );
+            if let Err(e) = normalize::entity_selectors(entity, &ctx, &mut selectors) {
+                out.bad.push(format!("{file}:{line}: {place}: {e}"));
+                continue;
+            }
+            if selectors.is_empty() {
+                out.bad.push(format!(
+                    "{file}:{line}: {place}: nothing to match on (a person needs a date of birth)"
+                ));
+                continue;
+            }
+            if out.wanted.len() == MAX_ENTITIES {
+                out.bad.push(format!(
+                    "{file}:{line}: more than {MAX_ENTITIES} entities; split the file"
+                ));
+                return Ok(out);
+            }
+            out.wanted.push(Wanted {
+                source: format!("{file}:{line}"),
+                entity: place,
+                label: label(entity),
+                selectors,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The entity as written, in one line.
+pub fn label(entity: &Entity) -> String {
+    let join = |parts: &[&Option<String>]| -> String {
+        parts
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let text = match entity {
+        Entity::Person(p) => join(&[&p.surname, &p.given, &p.patronymic, &p.full_name, &p.dob]),
+        Entity::Phone(p) => p.number.clone(),
+        Entity::Document(d) => join(&[&d.doc_type, &d.country, &Some(d.number.clone())]),
+        Entity::Vehicle(v) => join(&[&v.plate, &v.vin]),
+        Entity::Organization(o) => join(&[&o.name, &o.reg_number]),
+        Entity::Account(a) => join(&[&a.iban, &a.bank, &a.number]),
+        Entity::Device(d) => d.imei.clone(),
+        Entity::Email(e) => e.address.clone(),
+    };
+    format!("{} {text}", entity.type_name())
+}

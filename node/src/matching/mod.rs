@@ -1,0 +1,331 @@
+//! Hit/no-hit matching (DESIGN.md, "Matching").
+//!
+//! Two roles, both on every node:
+//! - [`owner`]: for each trusted peer and epoch, an OPRF key from the
+//!   [`ratchet`], the tags of every selector that peer may match, a binary
+//!   fuse filter of them, and a signed manifest; all sent to the peer
+//!   through the outbox, then deltas of new records on a schedule. It
+//!   answers the peer's blinded evaluations within its budget.
+//! - [`querier`]: keeps each peer's manifests, filters and deltas; blinds
+//!   an analyst's selectors, sends them, checks each answer's proof
+//!   against the manifest's key, tests the tags and stores the hits;
+//!   keeps the watchlist's tags and raises alerts when a delta holds one.
+//!
+//! Every message travels in signed envelopes through [`Post`]; the
+//! handlers here run inside [`Post::receive`] and return what to apply.
+//! Nothing here logs a selector or a tag.
+
+pub mod input;
+pub mod owner;
+pub mod querier;
+pub mod ratchet;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use liaison_config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::post::Post;
+use crate::store;
+
+/// Message types of matching.
+pub mod context {
+    /// The owner's signed manifest for the recipient.
+    pub const MANIFEST: &str = "liaison/match/manifest/v1";
+    /// A piece of the owner's filter.
+    pub const CHUNK: &str = "liaison/match/filter/v1";
+    /// Tags of new records.
+    pub const DELTA: &str = "liaison/match/delta/v1";
+    /// Blinded selectors to evaluate.
+    pub const EVALUATE: &str = "liaison/match/evaluate/v1";
+    /// The evaluation, or a signed refusal.
+    pub const ANSWER: &str = "liaison/match/answer/v1";
+}
+
+/// Errors of matching.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The envelope layer failed.
+    #[error(transparent)]
+    Post(#[from] Box<crate::post::Error>),
+    /// The key ratchet failed.
+    #[error(transparent)]
+    Ratchet(#[from] ratchet::Error),
+    /// The OPRF refused an input.
+    #[error("OPRF: {0}")]
+    Oprf(#[from] liaison_protocol::oprf::Error),
+    /// A filter could not be built.
+    #[error("filter: {0}")]
+    Filter(#[from] liaison_protocol::filter::Error),
+    /// Something the caller asked for does not exist or is not allowed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<crate::post::Error> for Error {
+    fn from(e: crate::post::Error) -> Error {
+        Error::Post(Box::new(e))
+    }
+}
+
+/// Timing and budgets, from `[matching]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Epoch length, ms.
+    pub epoch_ms: u64,
+    /// Key overlap, ms.
+    pub overlap_ms: u64,
+    /// Budget window, ms.
+    pub window_ms: u64,
+    /// Watchlist renewals per peer per epoch.
+    pub renewal_budget: u32,
+    /// How long a match waits for its answers.
+    pub answer_timeout: Duration,
+}
+
+impl Settings {
+    /// From a validated config.
+    pub fn from_config(config: &Config) -> Settings {
+        let m = &config.matching;
+        Settings {
+            epoch_ms: m.epoch.as_millis().max(1) as u64,
+            overlap_ms: m.overlap.as_millis() as u64,
+            window_ms: m.budget_window.as_millis().max(1) as u64,
+            renewal_budget: m.renewal_budget,
+            answer_timeout: m.answer_timeout,
+        }
+    }
+
+    /// The epoch at `now_ms`.
+    pub fn epoch_at(&self, now_ms: u64) -> u64 {
+        now_ms / self.epoch_ms
+    }
+
+    /// When `epoch` starts, Unix ms.
+    pub fn starts(&self, epoch: u64) -> u64 {
+        epoch.saturating_mul(self.epoch_ms)
+    }
+
+    /// The epochs whose keys are live at `now_ms`, oldest first: the
+    /// previous one during the overlap after it ended, the current one,
+    /// and the next one during the overlap before it starts (built early
+    /// so peers hold its filter when it begins).
+    pub fn live_epochs(&self, now_ms: u64) -> Vec<u64> {
+        let e = self.epoch_at(now_ms);
+        let mut out = Vec::with_capacity(3);
+        if e > 0 && now_ms < self.starts(e) + self.overlap_ms {
+            out.push(e - 1);
+        }
+        out.push(e);
+        if now_ms + self.overlap_ms >= self.starts(e + 1) {
+            out.push(e + 1);
+        }
+        out
+    }
+}
+
+/// Progress of one filter build, for `liaison status`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Build {
+    /// The epoch being built.
+    pub epoch: u64,
+    /// Selectors whose tag is computed.
+    pub done: u64,
+    /// Selectors to do.
+    pub total: u64,
+    /// Whether it is finished (manifest sent).
+    pub finished: bool,
+}
+
+/// Matching's in-memory state, held by [`Post`].
+#[derive(Debug)]
+pub struct State {
+    settings: Settings,
+    ratchet: Mutex<Option<ratchet::Ratchet>>,
+    pub(crate) pending: Mutex<HashMap<[u8; 16], querier::Pending>>,
+    pub(crate) queries: Mutex<HashMap<u64, querier::Query>>,
+    changed: tokio::sync::watch::Sender<u64>,
+    builds: Mutex<BTreeMap<String, Build>>,
+    next_id: AtomicU64,
+}
+
+impl State {
+    /// Matching with `settings`; the owner role needs [`State::open_keys`].
+    pub fn new(settings: Settings) -> State {
+        State {
+            settings,
+            ratchet: Mutex::new(None),
+            pending: Mutex::default(),
+            queries: Mutex::default(),
+            changed: tokio::sync::watch::Sender::new(0),
+            builds: Mutex::default(),
+            next_id: AtomicU64::new(crate::post::now_ms() << 16),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Opens the key ratchet in `key_dir` (the owner role).
+    pub fn open_keys(&self, key_dir: &std::path::Path) -> Result<(), Error> {
+        let now = crate::post::now_ms();
+        let first = self.settings.live_epochs(now)[0];
+        let r = ratchet::Ratchet::open(key_dir, first)?;
+        *lock(&self.ratchet) = Some(r);
+        Ok(())
+    }
+
+    /// The OPRF key for `peer` in `epoch`, if it exists.
+    pub(crate) fn key(
+        &self,
+        peer: &[u8; 32],
+        epoch: u64,
+    ) -> Option<liaison_protocol::oprf::ServerKey> {
+        lock(&self.ratchet).as_ref()?.key(peer, epoch)
+    }
+
+    /// Destroys keys of epochs before `epoch`; returns whether any were.
+    pub(crate) fn forget_keys_before(&self, epoch: u64) -> Result<bool, Error> {
+        match lock(&self.ratchet).as_mut() {
+            Some(r) => Ok(r.forget_before(epoch)?),
+            None => Ok(false),
+        }
+    }
+
+    /// A fresh local id (queries, hits, alerts).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Tells waiters that answers arrived.
+    pub(crate) fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever answers arrive.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    pub(crate) fn set_build(&self, peer: &str, build: Build) {
+        lock(&self.builds).insert(peer.to_owned(), build);
+    }
+
+    /// Filter builds per peer name.
+    pub fn builds(&self) -> BTreeMap<String, Build> {
+        lock(&self.builds).clone()
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Hex of bytes (tags and hashes in JSON).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `liaison status` shows of matching.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Filter builds per peer (only while the daemon runs).
+    pub builds: BTreeMap<String, Build>,
+    /// Per peer: the epochs of ours it holds a manifest of.
+    pub serving: BTreeMap<String, Vec<u64>>,
+    /// Per peer: the epochs of its filters we hold whole.
+    pub filters: BTreeMap<String, Vec<u64>>,
+    /// Stored hits.
+    pub hits: u64,
+    /// Watchlist entries.
+    pub watches: u64,
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Answers kept as evidence of a failed proof.
+    pub evidence: u64,
+}
+
+/// Counts what the store holds of matching.
+pub fn summary(
+    store: &store::Store,
+    peers: &[liaison_config::Peer],
+) -> Result<Summary, store::Error> {
+    use crate::store::keys::matching as k;
+    use crate::store::Column;
+    let mut out = Summary::default();
+    for p in peers {
+        let key = p.key.verifying_key().to_bytes();
+        let mut serving = Vec::new();
+        store.scan_prefix(Column::Matching, &k::manifests(&key), |key, _| {
+            serving.extend(k::epoch_of(key));
+            true
+        })?;
+        let mut filters = Vec::new();
+        store.scan_prefix(Column::Matching, &k::peer_manifests(&key), |key, _| {
+            filters.extend(k::epoch_of(key));
+            true
+        })?;
+        let mut whole = Vec::new();
+        for e in filters {
+            if store.get(Column::Matching, &k::filter(&key, e))?.is_some() {
+                whole.push(e);
+            }
+        }
+        out.serving.insert(p.name.clone(), serving);
+        out.filters.insert(p.name.clone(), whole);
+    }
+    let count = |column, prefix: &[u8]| -> Result<u64, store::Error> {
+        let mut n = 0;
+        store.scan_prefix(column, prefix, |_, _| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
+    };
+    out.hits = count(Column::Hits, k::HITS)?;
+    out.watches = count(Column::Hits, k::WATCHES)?;
+    out.alerts = count(Column::Hits, k::ALERTS)?;
+    out.evidence = count(Column::Matching, k::EVIDENCE)?;
+    Ok(out)
+}
+
+/// The daemon's periodic work: build what is missing, send deltas,
+/// destroy old keys, renew watchlists. Blocking: call from
+/// `spawn_blocking`. Returns the peers something was queued for.
+pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>, Error> {
+    let mut woken = Vec::new();
+    let now = crate::post::now_ms();
+    let settings = *post.matching().settings();
+    let live = settings.live_epochs(now);
+    for peer in peers {
+        let key = peer.key.verifying_key().to_bytes();
+        let mut queued = false;
+        for &epoch in &live {
+            if owner::manifest(post, &key, epoch)?.is_none() {
+                owner::build(post, peer, epoch)?;
+                queued = true;
+            }
+        }
+        queued |= querier::renew(post, peer)?;
+        if queued {
+            woken.push(key);
+        }
+    }
+    woken.extend(owner::send_deltas(post, peers, &live)?);
+    if post.matching().forget_keys_before(live[0])? {
+        owner::forget(post, peers, live[0])?;
+    }
+    querier::forget(post, now)?;
+    woken.sort_unstable();
+    woken.dedup();
+    Ok(woken)
+}

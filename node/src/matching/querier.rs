@@ -1,0 +1,905 @@
+//! The querier's side: the peers' manifests, filters and deltas; blinded
+//! queries and their answers; hits; the watchlist and its alerts.
+
+use std::collections::HashMap;
+
+use liaison_config::Peer;
+use liaison_protocol::audit::{Entry, Kind};
+use liaison_protocol::filter::Filter;
+use liaison_protocol::matching::{self, Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest};
+use liaison_protocol::oprf::{self, Blind};
+use liaison_protocol::{Selector, SelectorKind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tracing::{info, warn};
+
+use super::{context, hex, lock, Error};
+use crate::post::{now_ms, Handled, Post};
+use crate::store::keys::matching as k;
+use crate::store::{Batch, Column};
+
+/// Blinded elements per evaluation request: small enough that a large
+/// query spreads over both cores at each end, large enough that the
+/// per-message cost (two signatures, two fsyncs) stays small.
+pub const BATCH: usize = 512;
+
+/// One selector to evaluate: where its answer goes.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The caller's slot (an entity of a match file, say).
+    pub slot: usize,
+    /// The selector.
+    pub selector: Selector,
+    /// The watchlist entry it belongs to, for renewals.
+    pub watch: Option<u64>,
+}
+
+/// A request in flight: what is needed to finish its answer.
+pub struct Pending {
+    query: u64,
+    owner: [u8; 32],
+    epoch: u64,
+    key: oprf::PublicKey,
+    purpose: Purpose,
+    inputs: Vec<Vec<u8>>,
+    blinds: Vec<Blind>,
+    items: Vec<Item>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("query", &self.query)
+            .field("epoch", &self.epoch)
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A query's answers so far.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    /// Requests not yet answered.
+    pub outstanding: usize,
+    /// Every selector that hit.
+    pub hits: Vec<Hit>,
+    /// What went wrong, per peer, in words.
+    pub problems: Vec<String>,
+}
+
+/// One selector found at one peer.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The caller's slot.
+    pub slot: usize,
+    /// The owner's key.
+    pub owner: [u8; 32],
+    /// The selector's kind.
+    pub kind: SelectorKind,
+    /// Its tag (what a follow-up request names).
+    pub tag: [u8; 32],
+    /// The owner's epoch it was found in.
+    pub epoch: u64,
+}
+
+/// A standing selector set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Watch {
+    /// Its id.
+    pub id: u64,
+    /// What the analyst calls it (the entity as written in the file).
+    pub label: String,
+    /// `FILE:LINE` it came from.
+    pub source: String,
+    /// Its selectors.
+    pub selectors: Vec<Selector>,
+    /// When it was added, Unix ms.
+    pub added_ms: u64,
+}
+
+/// A watched selector found at a peer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Alert {
+    /// Its id.
+    pub id: u64,
+    /// When, Unix ms.
+    pub time_ms: u64,
+    /// The peer that holds it.
+    pub peer: String,
+    /// The watchlist entry.
+    pub watch: u64,
+    /// Its label.
+    pub label: String,
+    /// The kind of selector that matched.
+    pub kind: SelectorKind,
+    /// `new record` (from a delta) or `already held` (at renewal).
+    pub how: String,
+}
+
+/// The peer's manifests for us that have a whole filter and whose epoch
+/// has not ended, newest first.
+pub fn usable(post: &Post, owner: &[u8; 32], now: u64) -> Result<Vec<SignedManifest>, Error> {
+    let store = post.store();
+    let mut out = Vec::new();
+    store.scan_prefix(Column::Matching, &k::peer_manifests(owner), |_, v| {
+        if let Ok(m) = SignedManifest::decode(v) {
+            out.push(m);
+        }
+        true
+    })?;
+    let mut usable = Vec::new();
+    for m in out.into_iter().rev() {
+        let e = m.manifest.epoch;
+        if m.manifest.ends_ms > now && store.get(Column::Matching, &k::filter(owner, e))?.is_some()
+        {
+            usable.push(m);
+        }
+    }
+    // The one in force now first, then one that starts soon.
+    usable.sort_by_key(|m| {
+        (
+            m.manifest.starts_ms > now,
+            std::cmp::Reverse(m.manifest.epoch),
+        )
+    });
+    Ok(usable)
+}
+
+/// Sends `items` to each of `peers` for evaluation under its current
+/// manifest. Returns the query id, the peers asked (name, selectors), and
+/// the peers skipped with why.
+pub fn query(
+    post: &Post,
+    peers: &[Peer],
+    items: &[Item],
+    case: Option<[u8; 32]>,
+) -> Result<Started, Error> {
+    let state = post.matching();
+    let id = state.next_id();
+    lock(&state.queries).insert(id, Query::default());
+    let now = now_ms();
+    let (mut asked, mut skipped) = (Vec::new(), Vec::new());
+    for peer in peers {
+        let owner = peer.key.verifying_key().to_bytes();
+        let Some(m) = usable(post, &owner, now)?.into_iter().next() else {
+            skipped.push(format!(
+                "{}: no filter from it yet (it sends one when it first connects)",
+                peer.name
+            ));
+            continue;
+        };
+        let n = send(post, peer, &m, items, Purpose::Query, case, id)?;
+        if n == 0 {
+            skipped.push(format!(
+                "{}: shares none of these selector kinds with us",
+                peer.name
+            ));
+        } else {
+            asked.push((peer.name.clone(), n));
+        }
+    }
+    Ok(Started { id, asked, skipped })
+}
+
+/// A query sent.
+#[derive(Debug)]
+pub struct Started {
+    /// Its id, for [`take`].
+    pub id: u64,
+    /// Peers asked, with the number of selectors sent.
+    pub asked: Vec<(String, usize)>,
+    /// Peers not asked, and why.
+    pub skipped: Vec<String>,
+}
+
+/// The query's state, if it is finished (or `force`), taken out.
+pub fn take(post: &Post, id: u64, force: bool) -> Option<Query> {
+    let mut queries = lock(&post.matching().queries);
+    let done = queries.get(&id).is_some_and(|q| q.outstanding == 0);
+    if done || force {
+        if force {
+            lock(&post.matching().pending).retain(|_, p| p.query != id);
+        }
+        queries.remove(&id)
+    } else {
+        None
+    }
+}
+
+/// Blinds the items `m` allows and queues them in batches. Returns how many.
+fn send(
+    post: &Post,
+    peer: &Peer,
+    m: &SignedManifest,
+    items: &[Item],
+    purpose: Purpose,
+    case: Option<[u8; 32]>,
+    query: u64,
+) -> Result<usize, Error> {
+    let allowed = matching::kinds_of(m.manifest.kinds);
+    let items: Vec<Item> = items
+        .iter()
+        .filter(|i| allowed.contains(&i.selector.kind))
+        .cloned()
+        .collect();
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let key = oprf::PublicKey::from_bytes(&m.manifest.key)?;
+    let inputs: Vec<Vec<u8>> = items.iter().map(|i| oprf::input(&i.selector)).collect();
+    let blinded = blind_all(&inputs)?;
+    let state = post.matching();
+    let mut envelopes = Vec::new();
+    let mut rest = blinded.into_iter();
+    for (part, inputs) in items.chunks(BATCH).zip(inputs.chunks(BATCH)) {
+        let (blinds, elements): (Vec<Blind>, Vec<oprf::Element>) =
+            rest.by_ref().take(part.len()).unzip();
+        let body = Evaluate {
+            manifest: m.hash(),
+            purpose,
+            case,
+            kinds: part.iter().map(|i| i.selector.kind).collect(),
+            elements,
+        }
+        .to_bytes();
+        let env = post.seal(&peer.key, context::EVALUATE, &body)?;
+        lock(&state.pending).insert(
+            env.header.message_id.0,
+            Pending {
+                query,
+                owner: m.manifest.owner,
+                epoch: m.manifest.epoch,
+                key,
+                purpose,
+                inputs: inputs.to_vec(),
+                blinds,
+                items: part.to_vec(),
+            },
+        );
+        if let Some(q) = lock(&state.queries).get_mut(&query) {
+            q.outstanding += 1;
+        }
+        envelopes.push((env, part.len() as u64));
+    }
+    post.enqueue(peer, envelopes, case)?;
+    Ok(items.len())
+}
+
+/// Blinds every input, on every core.
+fn blind_all(inputs: &[Vec<u8>]) -> Result<Vec<(Blind, oprf::Element)>, Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = inputs.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<_>, oprf::Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = inputs
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|i| oprf::blind(i, &mut rand::rngs::OsRng))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(oprf::Error::Input)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(inputs.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Tags present in the owner's filter or deltas for `epoch`.
+fn present(
+    post: &Post,
+    owner: &[u8; 32],
+    epoch: u64,
+    tags: &[[u8; 32]],
+) -> Result<Vec<bool>, Error> {
+    let store = post.store();
+    let filter = match store.get(Column::Matching, &k::filter(owner, epoch))? {
+        Some(bytes) => Filter::decode(&bytes).ok(),
+        None => None,
+    };
+    let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::delta_tag(owner, epoch, t)).collect();
+    let deltas = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
+    Ok(tags
+        .iter()
+        .zip(deltas)
+        .map(|(t, d)| d.is_some() || filter.as_ref().is_some_and(|f| f.contains(t)))
+        .collect())
+}
+
+/// Applies an owner's answer: checks the proof against the manifest's
+/// key, finishes the tags and tests them. A failed proof keeps the
+/// envelope as evidence and logs it.
+pub(crate) fn on_answer<'p>(
+    post: &'p Post,
+    peer: &Peer,
+    body: &[u8],
+    envelope: &[u8],
+) -> Result<Result<Handled<'p>, ()>, Error> {
+    let Ok(answer) = Answer::decode(body) else {
+        return Ok(Err(()));
+    };
+    let owner = peer.key.verifying_key().to_bytes();
+    let state = post.matching();
+    let pending = {
+        let mut map = lock(&state.pending);
+        match map.get(&answer.request) {
+            Some(p) if p.owner == owner => map.remove(&answer.request),
+            Some(_) => return Ok(Err(())),
+            None => None,
+        }
+    };
+    let mut handled = Handled::default();
+    let Some(p) = pending else {
+        info!(peer = %peer.name, "an answer to a request no longer waited for (timed out, or sent before a restart)");
+        return Ok(Ok(handled));
+    };
+    handled.count = p.items.len() as u64;
+    let mut problem = None;
+    let mut hits = Vec::new();
+    match answer.result {
+        Err(decline) => {
+            handled.code = 1;
+            problem = Some(format!("{}: declined: {decline}", peer.name));
+        }
+        Ok(ev) => match oprf::finalize_batch(&p.inputs, &p.blinds, &ev.elements, &ev.proof, &p.key)
+        {
+            Err(e) => {
+                handled.code = 2;
+                let now = now_ms();
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&Sha256::digest(envelope)[..16]);
+                handled.effects.put(
+                    Column::Matching,
+                    k::evidence(&owner, now, &id),
+                    envelope.to_vec(),
+                );
+                let mut entry = Entry::new(Kind::BadProof, now);
+                entry.context = context::ANSWER.to_owned();
+                entry.peer = Some(owner);
+                entry.hash = Some(Sha256::digest(envelope).into());
+                entry.count = p.items.len() as u64;
+                handled.extra.push(entry);
+                warn!(peer = %peer.name, error = %e, "an evaluation answer failed its proof; the envelope is kept as evidence");
+                problem = Some(format!(
+                    "{}: its answer failed verification ({e}); the signed envelope is kept as evidence",
+                    peer.name
+                ));
+            }
+            Ok(outputs) => {
+                let tags: Vec<[u8; 32]> = outputs.iter().map(oprf::tag).collect();
+                let found = present(post, &owner, p.epoch, &tags)?;
+                for ((item, tag), hit) in p.items.iter().zip(&tags).zip(found) {
+                    if p.purpose == Purpose::Renewal {
+                        if let Some(w) = item.watch {
+                            handled.effects.put(
+                                Column::Hits,
+                                k::watched(&owner, p.epoch, tag, w),
+                                vec![item.selector.kind.code()],
+                            );
+                            if hit {
+                                alert(
+                                    post,
+                                    &mut handled.effects,
+                                    peer,
+                                    w,
+                                    item.selector.kind,
+                                    "already held",
+                                )?;
+                            }
+                        }
+                    } else if hit {
+                        hits.push(Hit {
+                            slot: item.slot,
+                            owner,
+                            kind: item.selector.kind,
+                            tag: *tag,
+                            epoch: p.epoch,
+                        });
+                    }
+                }
+            }
+        },
+    }
+    if let Some(q) = lock(&state.queries).get_mut(&p.query) {
+        q.outstanding = q.outstanding.saturating_sub(1);
+        q.hits.extend(hits);
+        q.problems.extend(problem);
+    }
+    handled.notify = true;
+    Ok(Ok(handled))
+}
+
+/// Checks a peer's manifest for us (its signature, that it is for us and
+/// this federation, that it does not contradict the key already committed
+/// to for its epoch) and, if it is newer than the one held, stores it in
+/// place of the old one and its filter. `Ok(None)`: refuse the message.
+fn accept_manifest(
+    post: &Post,
+    peer: &Peer,
+    m: &SignedManifest,
+    handled: &mut Handled<'_>,
+) -> Result<Option<Accepted>, Error> {
+    let owner = peer.key.verifying_key().to_bytes();
+    let me = post.identity().signing.verifying_key().to_bytes();
+    if m.verify(peer.key.verifying_key()).is_err()
+        || m.manifest.peer != me
+        || m.manifest.federation != post.federation()
+    {
+        warn!(peer = %peer.name, "refused a manifest: not signed by the peer, or not for us");
+        return Ok(None);
+    }
+    let epoch = m.manifest.epoch;
+    let store = post.store();
+    if let Some(old) = store.get(Column::Matching, &k::peer_manifest(&owner, epoch))? {
+        let Ok(old) = SignedManifest::decode(&old) else {
+            return Err(Error::Invalid("a stored manifest does not decode".into()));
+        };
+        if old.manifest.key != m.manifest.key {
+            warn!(peer = %peer.name, epoch, "refused a second manifest with another key for the same epoch");
+            return Ok(None);
+        }
+        if old == *m {
+            return Ok(Some(Accepted::Held));
+        }
+        if old.manifest.version >= m.manifest.version {
+            return Ok(Some(Accepted::Older));
+        }
+        // A rebuild: its filter replaces the old one.
+        handled
+            .effects
+            .delete(Column::Matching, k::filter(&owner, epoch));
+        store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, _| {
+            handled.effects.delete(Column::Matching, key.to_vec());
+            true
+        })?;
+    }
+    handled.effects.put(
+        Column::Matching,
+        k::peer_manifest(&owner, epoch),
+        m.to_bytes(),
+    );
+    Ok(Some(Accepted::New))
+}
+
+/// What [`accept_manifest`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepted {
+    /// The one already held.
+    Held,
+    /// Older than the one held (same key): its tags are good, its filter
+    /// is not wanted.
+    Older,
+    /// New, or newer than the one held: stored, replacing the old filter.
+    New,
+}
+
+/// Stores a filter chunk; the last one makes the filter, checked against
+/// the manifest's hash, length and bucket.
+pub(crate) fn on_chunk<'p>(
+    post: &'p Post,
+    peer: &Peer,
+    body: &[u8],
+) -> Result<Result<Handled<'p>, ()>, Error> {
+    let Ok(chunk) = Chunk::decode(body) else {
+        return Ok(Err(()));
+    };
+    let owner = peer.key.verifying_key().to_bytes();
+    let m = chunk.manifest.clone();
+    let info = m.manifest.filter;
+    let epoch = m.manifest.epoch;
+    if chunk.index >= info.chunks {
+        return Ok(Err(()));
+    }
+    let store = post.store();
+    let mut handled = Handled {
+        count: u64::from(chunk.index),
+        ..Handled::default()
+    };
+    // One chunk of an owner's epoch at a time: the last one assembles.
+    handled
+        .guards
+        .push(store.key_lock(&k::chunks(&owner, epoch)));
+    let replaced = match accept_manifest(post, peer, &m, &mut handled)? {
+        None => return Ok(Err(())),
+        // A chunk of a filter already replaced: nothing to keep.
+        Some(Accepted::Older) => return Ok(Ok(handled)),
+        Some(Accepted::Held) => false,
+        // The chunks held (if any) belong to the filter being replaced.
+        Some(Accepted::New) => true,
+    };
+    if !replaced
+        && store
+            .get(Column::Matching, &k::filter(&owner, epoch))?
+            .is_some()
+    {
+        // The filter is whole already: a resent chunk.
+        return Ok(Ok(handled));
+    }
+    let mut parts: Vec<Option<Vec<u8>>> = vec![None; info.chunks as usize];
+    store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, v| {
+        if replaced {
+            return false;
+        }
+        if let Some(i) = key
+            .get(key.len() - 4..)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+        {
+            if let Some(slot) = parts.get_mut(i as usize) {
+                *slot = Some(v.to_vec());
+            }
+        }
+        true
+    })?;
+    parts[chunk.index as usize] = Some(chunk.data.clone());
+    if parts.iter().any(Option::is_none) {
+        handled.effects.put(
+            Column::Matching,
+            k::chunk(&owner, epoch, chunk.index),
+            chunk.data,
+        );
+        return Ok(Ok(handled));
+    }
+    let bytes: Vec<u8> = parts.into_iter().flatten().flatten().collect();
+    for i in 0..info.chunks {
+        handled
+            .effects
+            .delete(Column::Matching, k::chunk(&owner, epoch, i));
+    }
+    let hash: [u8; 32] = Sha256::digest(&bytes).into();
+    let ok = hash == info.hash
+        && bytes.len() == info.len as usize
+        && Filter::decode(&bytes).is_ok_and(|f| f.bucket() == info.bucket);
+    if !ok {
+        warn!(peer = %peer.name, epoch, "refused a filter that does not match its manifest (hash, length or bucket)");
+        return Ok(Err(()));
+    }
+    handled
+        .effects
+        .put(Column::Matching, k::filter(&owner, epoch), bytes);
+    info!(peer = %peer.name, epoch, bucket = info.bucket, "filter received");
+    handled.notify = true;
+    Ok(Ok(handled))
+}
+
+/// Stores a delta's tags and raises an alert for each watched one.
+pub(crate) fn on_delta<'p>(
+    post: &'p Post,
+    peer: &Peer,
+    body: &[u8],
+) -> Result<Result<Handled<'p>, ()>, Error> {
+    let Ok(delta) = Delta::decode(body) else {
+        return Ok(Err(()));
+    };
+    let owner = peer.key.verifying_key().to_bytes();
+    let epoch = delta.manifest.manifest.epoch;
+    let mut handled = Handled {
+        count: delta.tags.len() as u64,
+        notify: true,
+        ..Handled::default()
+    };
+    let store = post.store();
+    handled
+        .guards
+        .push(store.key_lock(&k::chunks(&owner, epoch)));
+    // Any version of the epoch's manifest will do: the key is the same.
+    if accept_manifest(post, peer, &delta.manifest, &mut handled)?.is_none() {
+        return Ok(Err(()));
+    }
+    for tag in &delta.tags {
+        handled.effects.put(
+            Column::Matching,
+            k::delta_tag(&owner, epoch, tag),
+            Vec::new(),
+        );
+        let mut watched = Vec::new();
+        let prefix = {
+            let mut p = k::watched_prefix(&owner, epoch);
+            p.extend_from_slice(tag);
+            p
+        };
+        store.scan_prefix(Column::Hits, &prefix, |key, v| {
+            let id = key.get(key.len() - 8..).and_then(|b| b.try_into().ok());
+            let kind = v.first().and_then(|c| SelectorKind::from_code(*c));
+            if let (Some(id), Some(kind)) = (id, kind) {
+                watched.push((u64::from_be_bytes(id), kind));
+            }
+            true
+        })?;
+        for (w, kind) in watched {
+            alert(post, &mut handled.effects, peer, w, kind, "new record")?;
+        }
+    }
+    Ok(Ok(handled))
+}
+
+fn watch(post: &Post, id: u64) -> Result<Option<Watch>, Error> {
+    Ok(post
+        .store()
+        .get(Column::Hits, &k::watch(id))?
+        .and_then(|v| serde_json::from_slice(&v).ok()))
+}
+
+fn alert(
+    post: &Post,
+    batch: &mut Batch,
+    peer: &Peer,
+    watch_id: u64,
+    kind: SelectorKind,
+    how: &str,
+) -> Result<(), Error> {
+    let Some(w) = watch(post, watch_id)? else {
+        return Ok(());
+    };
+    let now = now_ms();
+    let id = post.matching().next_id();
+    let a = Alert {
+        id,
+        time_ms: now,
+        peer: peer.name.clone(),
+        watch: watch_id,
+        label: w.label,
+        kind,
+        how: how.to_owned(),
+    };
+    warn!(peer = %peer.name, watch = watch_id, how, "ALERT: a watched selector is held by a peer (see `liaison alerts`)");
+    batch.put(
+        Column::Hits,
+        k::alert(now, id),
+        serde_json::to_vec(&a).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// Adds watchlist entries and sends their selectors to every peer with a
+/// usable manifest for renewal-budget evaluation. Returns the ids.
+pub fn watch_add(
+    post: &Post,
+    peers: &[Peer],
+    entries: Vec<(String, String, Vec<Selector>)>,
+) -> Result<Vec<u64>, Error> {
+    let mut b = Batch::default();
+    let mut items = Vec::new();
+    let mut ids = Vec::new();
+    for (slot, (label, source, selectors)) in entries.into_iter().enumerate() {
+        let id = post.matching().next_id();
+        for s in &selectors {
+            items.push(Item {
+                slot,
+                selector: s.clone(),
+                watch: Some(id),
+            });
+        }
+        let w = Watch {
+            id,
+            label,
+            source,
+            selectors,
+            added_ms: now_ms(),
+        };
+        b.put(
+            Column::Hits,
+            k::watch(id),
+            serde_json::to_vec(&w).unwrap_or_default(),
+        );
+        ids.push(id);
+    }
+    post.store().write(b)?;
+    renew_items(post, peers, &items, false)?;
+    Ok(ids)
+}
+
+/// Removes a watchlist entry (and its tags); whether it existed.
+pub fn watch_remove(post: &Post, id: u64) -> Result<bool, Error> {
+    let store = post.store();
+    if store.get(Column::Hits, &k::watch(id))?.is_none() {
+        return Ok(false);
+    }
+    let mut b = Batch::default();
+    b.delete(Column::Hits, k::watch(id));
+    store.scan_prefix(Column::Hits, b"W", |key, _| {
+        if key.ends_with(&id.to_be_bytes()) {
+            b.delete(Column::Hits, key.to_vec());
+        }
+        true
+    })?;
+    store.write(b)?;
+    Ok(true)
+}
+
+/// The watchlist.
+pub fn watches(post: &Post) -> Result<Vec<Watch>, Error> {
+    let mut out = Vec::new();
+    post.store().scan_prefix(Column::Hits, k::WATCHES, |_, v| {
+        if let Ok(w) = serde_json::from_slice(v) {
+            out.push(w);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Alerts, oldest first.
+pub fn alerts(post: &Post) -> Result<Vec<Alert>, Error> {
+    let mut out = Vec::new();
+    post.store().scan_prefix(Column::Hits, k::ALERTS, |_, v| {
+        if let Ok(a) = serde_json::from_slice(v) {
+            out.push(a);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Sends `items` for renewal to each peer's usable manifests; with
+/// `only_new`, only to manifests not renewed yet (then marks them).
+fn renew_items(post: &Post, peers: &[Peer], items: &[Item], only_new: bool) -> Result<bool, Error> {
+    let now = now_ms();
+    let mut queued = false;
+    let state = post.matching();
+    for peer in peers {
+        let owner = peer.key.verifying_key().to_bytes();
+        for m in usable(post, &owner, now)? {
+            let marker = k::renewed(&owner, m.manifest.epoch);
+            if only_new && post.store().get(Column::Hits, &marker)?.is_some() {
+                continue;
+            }
+            let id = state.next_id();
+            lock(&state.queries).insert(id, Query::default());
+            if send(post, peer, &m, items, Purpose::Renewal, None, id)? > 0 {
+                queued = true;
+            }
+            // Nobody waits for a renewal's answers.
+            lock(&state.queries).remove(&id);
+            let mut b = Batch::default();
+            b.put(Column::Hits, marker, Vec::new());
+            post.store().write(b)?;
+        }
+    }
+    Ok(queued)
+}
+
+/// Renews the whole watchlist with `peer` for any manifest not yet
+/// renewed (a new epoch). Returns whether anything was queued.
+pub fn renew(post: &Post, peer: &Peer) -> Result<bool, Error> {
+    let watches = watches(post)?;
+    if watches.is_empty() {
+        return Ok(false);
+    }
+    let items: Vec<Item> = watches
+        .iter()
+        .enumerate()
+        .flat_map(|(slot, w)| {
+            w.selectors.iter().map(move |s| Item {
+                slot,
+                selector: s.clone(),
+                watch: Some(w.id),
+            })
+        })
+        .collect();
+    renew_items(post, std::slice::from_ref(peer), &items, true)
+}
+
+/// Drops peers' manifests, filters, deltas and watched tags of epochs
+/// that ended more than an epoch ago.
+pub fn forget(post: &Post, now: u64) -> Result<(), Error> {
+    let store = post.store();
+    let mut old = Vec::new();
+    store.scan_prefix(Column::Matching, &k::peer_manifests(&[]), |key, v| {
+        if let Ok(m) = SignedManifest::decode(v) {
+            let len = m.manifest.ends_ms - m.manifest.starts_ms;
+            if m.manifest.ends_ms.saturating_add(len) < now {
+                old.push((m.manifest.owner, m.manifest.epoch, key.to_vec()));
+            }
+        }
+        true
+    })?;
+    for (owner, epoch, key) in old {
+        let mut b = Batch::default();
+        b.delete(Column::Matching, key);
+        b.delete(Column::Matching, k::filter(&owner, epoch));
+        b.delete(Column::Hits, k::renewed(&owner, epoch));
+        for (column, prefix) in [
+            (Column::Matching, k::chunks(&owner, epoch)),
+            (Column::Matching, k::delta_tags(&owner, epoch)),
+            (Column::Hits, k::watched_prefix(&owner, epoch)),
+        ] {
+            store.scan_prefix(column, &prefix, |key, _| {
+                b.delete(column, key.to_vec());
+                true
+            })?;
+        }
+        store.write(b)?;
+    }
+    Ok(())
+}
+
+/// A stored hit, as `liaison hits` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredHit {
+    /// Its id.
+    pub id: u64,
+    /// When, Unix ms.
+    pub time_ms: u64,
+    /// The peer that holds it.
+    pub peer: String,
+    /// The entity as the analyst's file wrote it.
+    pub entity: String,
+    /// `FILE:LINE`.
+    pub source: String,
+    /// The kinds that matched.
+    pub kinds: Vec<SelectorKind>,
+    /// For persons: how strong.
+    pub strength: Option<String>,
+    /// The case commitment (hex), if the match named a case.
+    pub case: Option<String>,
+    /// The tags that matched (hex) and their epoch, for a follow-up.
+    pub tags: Vec<(SelectorKind, String, u64)>,
+}
+
+/// How strong a person match is, from the keys that matched.
+pub fn strength(kinds: &[SelectorKind]) -> Option<String> {
+    let has = |k| kinds.contains(&k);
+    if !kinds.iter().any(|k| k.is_person()) {
+        return None;
+    }
+    Some(
+        if has(SelectorKind::PersonFull) {
+            "strong: every name part and the date of birth"
+        } else if has(SelectorKind::PersonName) {
+            "good: surname, given name and date of birth"
+        } else if has(SelectorKind::PersonPhonetic) {
+            "fair: names sound alike, same date of birth"
+        } else {
+            "weak: names one letter apart, same date of birth"
+        }
+        .to_owned(),
+    )
+}
+
+/// Stores hits.
+pub fn store_hits(post: &Post, hits: &[StoredHit]) -> Result<(), Error> {
+    let mut b = Batch::default();
+    for h in hits {
+        b.put(
+            Column::Hits,
+            k::hit(h.time_ms, h.id),
+            serde_json::to_vec(h).unwrap_or_default(),
+        );
+    }
+    post.store().write(b)?;
+    Ok(())
+}
+
+/// Hits, oldest first.
+pub fn hits(post: &Post) -> Result<Vec<StoredHit>, Error> {
+    let mut out = Vec::new();
+    post.store().scan_prefix(Column::Hits, k::HITS, |_, v| {
+        if let Ok(h) = serde_json::from_slice(v) {
+            out.push(h);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Groups a query's hits by slot and peer.
+pub fn by_slot(hits: &[Hit]) -> HashMap<usize, Vec<&Hit>> {
+    let mut out: HashMap<usize, Vec<&Hit>> = HashMap::new();
+    for h in hits {
+        out.entry(h.slot).or_default().push(h);
+    }
+    out
+}
+
+/// Hex of a tag (re-exported for the API).
+pub fn tag_hex(tag: &[u8; 32]) -> String {
+    hex(tag)
+}
