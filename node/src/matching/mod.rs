@@ -154,6 +154,12 @@ pub struct State {
     changed: tokio::sync::watch::Sender<u64>,
     builds: Mutex<BTreeMap<String, Build>>,
     next_id: AtomicU64,
+    /// Held from reading a budget to committing its charge.
+    pub(crate) budgets: Mutex<()>,
+    /// Held from reading a peer's filter state (manifest, chunks) to
+    /// committing the change. Not a striped store key lock: those are
+    /// also taken inside the commit, and two stripes may coincide.
+    pub(crate) filters: Mutex<()>,
 }
 
 impl State {
@@ -167,6 +173,8 @@ impl State {
             changed: tokio::sync::watch::Sender::new(0),
             builds: Mutex::default(),
             next_id: AtomicU64::new(crate::post::now_ms() << 16),
+            budgets: Mutex::new(()),
+            filters: Mutex::new(()),
         }
     }
 
@@ -329,3 +337,6 @@ pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>
     woken.dedup();
     Ok(woken)
 }
+
+#[cfg(test)]
+mod tests;

@@ -485,7 +485,7 @@ fn decide<'p>(
     };
     // One budget check-and-charge per peer at a time, held until the
     // charge commits with the envelope's receipt.
-    let guard = post.store().key_lock(&k::budget(pk, purpose, 0, 0));
+    let guard = super::lock(&state.budgets);
     let mut charges = Vec::new();
     for (kind, n) in &per_kind {
         let key = k::budget(pk, purpose, kind.code(), w);

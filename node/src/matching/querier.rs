@@ -503,9 +503,7 @@ pub(crate) fn on_chunk<'p>(
         ..Handled::default()
     };
     // One chunk of an owner's epoch at a time: the last one assembles.
-    handled
-        .guards
-        .push(store.key_lock(&k::chunks(&owner, epoch)));
+    handled.guards.push(lock(&post.matching().filters));
     let replaced = match accept_manifest(post, peer, &m, &mut handled)? {
         None => return Ok(Err(())),
         // A chunk of a filter already replaced: nothing to keep.
@@ -586,9 +584,7 @@ pub(crate) fn on_delta<'p>(
         ..Handled::default()
     };
     let store = post.store();
-    handled
-        .guards
-        .push(store.key_lock(&k::chunks(&owner, epoch)));
+    handled.guards.push(lock(&post.matching().filters));
     // Any version of the epoch's manifest will do: the key is the same.
     if accept_manifest(post, peer, &delta.manifest, &mut handled)?.is_none() {
         return Ok(Err(()));

@@ -401,7 +401,9 @@ impl Store {
 
     /// A lock for a read-check-write step on `key` (RocksDB has no
     /// transactions here). Striped: two keys may share a lock, which only
-    /// costs a wait. A panic while holding it cannot leave a half-written
+    /// costs a wait, but it also means: never hold one while calling
+    /// anything else that takes one (a deadlock when the stripes meet).
+    /// A panic while holding it cannot leave a half-written
     /// batch (batches are atomic), so a poisoned lock is taken as it is.
     pub fn key_lock(&self, key: &[u8]) -> std::sync::MutexGuard<'_, ()> {
         use std::hash::{BuildHasher as _, Hasher as _};
