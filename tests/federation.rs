@@ -140,9 +140,25 @@ impl Agency {
             .clone()
     }
 
-    /// `peer add`: trust `name` (with an address to dial, or none).
+    /// `peer add --no-matching`: trust `name` to exchange envelopes (with
+    /// an address to dial, or none); the transport tests count every
+    /// envelope, so no matching filters travel.
     pub(crate) fn trust(&self, name: &str, key: &str, addr: Option<&str>) -> crate::common::Run {
+        self.trust_as(name, key, addr, false)
+    }
+
+    /// `peer add`, sharing every selector kind for matching if `matching`.
+    pub(crate) fn trust_as(
+        &self,
+        name: &str,
+        key: &str,
+        addr: Option<&str>,
+        matching: bool,
+    ) -> crate::common::Run {
         let mut args = vec!["peer", "add", "--name", name, "--key", key];
+        if !matching {
+            args.push("--no-matching");
+        }
         args.extend(addr.iter().flat_map(|a| ["--addr", *a]));
         let run = self.node.run(&args);
         assert_eq!(run.code, 0, "{run:?}");
@@ -183,12 +199,16 @@ impl Drop for Agency {
 /// `n` agencies, all running, each trusting all the others (added with
 /// `peer add` while running), each pair connected.
 pub(crate) fn federation(names: &[&str]) -> Vec<Agency> {
-    federation_with(names, |_| {})
+    federation_of(names, false, |_| {})
 }
 
-/// [`federation`], with `configure` applied to each node's config before
-/// its daemon first starts.
+/// [`federation`] with matching between every pair, and `configure`
+/// applied to each node's config before its daemon first starts.
 pub(crate) fn federation_with(names: &[&str], configure: impl Fn(&Agency)) -> Vec<Agency> {
+    federation_of(names, true, configure)
+}
+
+fn federation_of(names: &[&str], matching: bool, configure: impl Fn(&Agency)) -> Vec<Agency> {
     let mut all: Vec<Agency> = names.iter().map(|n| Agency::new(n)).collect();
     for a in &mut all {
         configure(a);
@@ -201,7 +221,7 @@ pub(crate) fn federation_with(names: &[&str], configure: impl Fn(&Agency)) -> Ve
     for a in &all {
         for (name, key, addr) in &cards {
             if *name != a.name {
-                let run = a.trust(name, key, Some(addr));
+                let run = a.trust_as(name, key, Some(addr), matching);
                 assert!(
                     run.stdout.contains("running daemon has the new peer list"),
                     "{run:?}"

@@ -1,25 +1,30 @@
 //! `liaison demo`: the three-agency demo federation of `config/examples/`,
 //! built in a temporary folder, each agency's sample data ingested in its
-//! own script and format, then look-ups that show one identifier written
-//! differently by different agencies reading as the same selector.
+//! own script and format, three daemons on 127.0.0.1, and narrated: a
+//! cross-border hit on a person written in Latin at one agency and in
+//! Cyrillic at the others, a watchlist alert when a new record arrives,
+//! the budget refusing an enumeration, and every audit log verified.
 //!
 //! The demo agencies' keys are derived from public seeds
 //! ([`demo_identity`]) so the example configs can name each other's keys.
 //! They are for the demo only: anyone can derive them.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use liaison_config::Config;
-use liaison_protocol::date::Date;
 use liaison_protocol::keys::{SealingKey, SigningKey};
-use liaison_protocol::SelectorKind;
 use sha2::{Digest as _, Sha256};
 
-use crate::find;
+use crate::client::Client;
+use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
+use crate::daemon::api::records::{IngestReply, IngestRequest};
 use crate::identity::Identity;
 use crate::ingest::{self, Quiet};
+use crate::matching::querier::Alert;
+use crate::status::Status;
 use crate::store::records::Records;
 use crate::store::Store;
 
@@ -73,11 +78,16 @@ pub fn demo_identity(name: &str) -> Identity {
     }
 }
 
-/// Writes one agency's config, keys and sample files under `root`; returns
-/// its validated config and the sample files' paths.
-pub fn set_up(root: &Path, agency: &Agency) -> Result<(Config, Vec<PathBuf>)> {
+/// Writes one agency's config (its ports and its peers' replaced by
+/// `ports`, in [`AGENCIES`] order), keys and sample files under `root`;
+/// returns its validated config and the sample files' paths.
+pub fn set_up(root: &Path, agency: &Agency, ports: &[u16]) -> Result<(Config, Vec<PathBuf>)> {
     let config_path = root.join(format!("{}.toml", agency.name));
-    std::fs::write(&config_path, agency.config)
+    let mut text = agency.config.to_owned();
+    for (i, port) in ports.iter().enumerate() {
+        text = text.replace(&format!("/{}", 4711 + i), &format!("/{port}"));
+    }
+    std::fs::write(&config_path, text)
         .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(&config_path)?;
     demo_identity(agency.name).write(&config.node.key_dir)?;
@@ -90,6 +100,84 @@ pub fn set_up(root: &Path, agency: &Agency) -> Result<(Config, Vec<PathBuf>)> {
         files.push(path);
     }
     Ok((config, files))
+}
+
+/// The analyst files the demo uses: (agency, file name, contents).
+const QUERY: (&str, &str) = (
+    "kz-customs-query.csv",
+    include_str!("../../config/examples/data/kz-customs-query.csv"),
+);
+const WATCH: (&str, &str) = (
+    "kg-border-watch.ndjson",
+    include_str!("../../config/examples/data/kg-border-watch.ndjson"),
+);
+const NEW_RECORD: (&str, &str) = (
+    "tj-drug-control-new.ndjson",
+    include_str!("../../config/examples/data/tj-drug-control-new.ndjson"),
+);
+/// Longest wait for any step of the demo.
+const STEP: Duration = Duration::from_secs(60);
+
+/// A demo daemon: killed if the demo stops early.
+struct Daemon {
+    name: &'static str,
+    config: Config,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Daemon {
+    fn client(&self) -> Result<Client> {
+        Client::find(&self.config.node.data_dir)?
+            .with_context(|| format!("{}'s daemon is not serving its API", self.name))
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    fn stop(mut self) -> Result<()> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let status = wait(&format!("{} to stop", self.name), || {
+            Ok(self.child.try_wait()?)
+        })?;
+        if !status.success() {
+            bail!("{}'s daemon exited with {status}", self.name);
+        }
+        Ok(())
+    }
+}
+
+/// Polls `check` every 100 ms until it gives `Some`, for at most [`STEP`].
+fn wait<T>(what: &str, mut check: impl FnMut() -> Result<Option<T>>) -> Result<T> {
+    let deadline = Instant::now() + STEP;
+    loop {
+        if let Some(v) = check()? {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {STEP:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Free TCP ports on 127.0.0.1, one per agency (the example configs say
+/// 4711-4713; the demo takes whatever is free so it runs beside anything).
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok(listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<std::io::Result<Vec<_>>>()?)
 }
 
 /// Runs the demo in `dir` (kept) or a temporary folder (removed).
@@ -108,14 +196,16 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
             temp.path().to_owned()
         }
     };
+    // The daemons read the analysts' files by absolute path.
+    let root = std::path::absolute(&root)?;
     println!(
-        "Liaison demo: three agencies, each with its own node and store, in {}",
+        "Liaison demo: three agencies, each with its own node, store and keys, federated on this machine ({})",
         root.display()
     );
-    println!();
-    let mut nodes = Vec::new();
+    let ports = free_ports(AGENCIES.len())?;
+    let mut daemons = Vec::new();
     for agency in &AGENCIES {
-        let (config, files) = set_up(&root, agency)?;
+        let (config, files) = set_up(&root, agency, &ports)?;
         let store = Store::open(&config.node.data_dir)?;
         let opts = ingest::Options {
             format: None,
@@ -125,112 +215,211 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         };
         let summary = ingest::run(&store, &files, &opts, &mut Quiet)?;
         let counts = Records::new(&store).counts()?;
-        let identity = demo_identity(agency.name);
+        drop(store);
+        println!();
         println!("== {} — {}", agency.name, agency.title);
         println!(
             "   agency key fingerprint {}",
-            identity.agency_key().fingerprint()
+            demo_identity(agency.name).agency_key().fingerprint()
         );
         println!(
-            "   ingested {} records ({} refused), holding {} records indexed under:",
-            summary.stored + summary.updated,
+            "   holds {} records ({} refused at ingest), indexed under {}",
+            counts.records,
             summary.refused,
-            counts.records
+            counts
+                .selectors
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        let kinds: Vec<String> = counts
-            .selectors
-            .iter()
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect();
-        println!("   {}", kinds.join(", "));
-        nodes.push((config, store));
+        let log = std::fs::File::create(root.join(agency.name).join("daemon.log"))?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("--config")
+            .arg(&config.path)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting a demo daemon")?;
+        daemons.push(Daemon {
+            name: agency.name,
+            config,
+            child,
+        });
     }
+    println!();
+    println!(
+        "Starting the three daemons (libp2p on 127.0.0.1, Noise, signed and sealed envelopes)..."
+    );
+    for d in &daemons {
+        wait(&format!("{}'s daemon", d.name), || {
+            Ok(Client::find(&d.config.node.data_dir)?.map(|_| ()))
+        })?;
+    }
+    // Each builds a filter of OPRF tags for each peer, under a key for that
+    // peer alone, and sends it; matching starts when they are in.
+    for d in &daemons {
+        let client = d.client()?;
+        wait(&format!("{}'s filters from its peers", d.name), || {
+            let s: Status = client.get("/v1/status")?;
+            Ok(s.matching
+                .filters
+                .values()
+                .all(|e| !e.is_empty())
+                .then_some(()))
+        })?;
+    }
+    println!("Each agency has sent each peer a signed filter of keyed hashes (OPRF tags) of what it holds:");
+    println!("a peer can test a tag it obtained from the owner online, and nothing else.");
+
+    let [kg, tj, kz] = &daemons[..] else {
+        bail!("three demo agencies");
+    };
+    let mut ok = true;
 
     println!();
-    println!("Each agency writes the same people and numbers its own way. The normaliser reads them all alike:");
-    let probes: [(&str, &str, Option<SelectorKind>, Option<&str>); 4] = [
-        ("kz-customs", "Курбонов Юсуф", None, Some("14.03.1985")),
-        ("kg-border", "KURBANOV IUSUF", None, Some("1985-03-14")),
-        ("kg-border", "+996 775 987 817", None, None),
-        (
-            "tj-drug-control",
-            "АС 1234567",
-            Some(SelectorKind::Document),
-            None,
-        ),
-    ];
-    let mut missing = 0;
-    for (node, value, kind, dob) in probes {
-        let (config, store) = nodes
-            .iter()
-            .find(|(c, _)| c.node.name == node)
-            .context("probe names a demo node")?;
-        let dob = dob.map(str::parse::<Date>).transpose()?;
-        let selectors = find::query_selectors(value, kind, dob, config.node.country)?;
-        let found = find::lookup(&Records::new(store), &selectors, 10)?;
-        let written = if dob.is_some() {
-            format!(
-                "{value}, born {}",
-                dob.map(|d| d.to_string()).unwrap_or_default()
-            )
-        } else {
-            value.to_owned()
-        };
-        println!();
-        println!("  at {node}, looking for {written:?}:");
-        if found.is_empty() {
-            missing += 1;
-            println!("    nothing found");
-        }
-        for f in &found {
-            let written_there = f
-                .record
-                .record
-                .entities
-                .iter()
-                .map(|e| {
-                    serde_json::to_value(e)
-                        .map(|v| compact_entity(&v))
-                        .unwrap_or_default()
-                })
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("; ");
-            println!(
-                "    {} [{}] matched by {}",
-                f.record.record.id,
-                f.record.record.handling,
-                f.matched_kinds()
-            );
-            println!("      as written there: {written_there}");
+    println!(
+        "-- 1. kz-customs asks the others about its case file {}, written in Latin:",
+        QUERY.0
+    );
+    for line in QUERY.1.lines().skip(1) {
+        println!("     {line}");
+    }
+    let query = root.join("kz-customs").join(QUERY.0);
+    std::fs::write(&query, QUERY.1)?;
+    let reply: MatchReply = kz.client()?.post(
+        "/v1/match",
+        &MatchRequest {
+            file: query.clone(),
+            peer: None,
+            case: Some(("KZ-OPS-2026-117".into(), "Customs Code art. 425".into())),
+        },
+    )?;
+    crate::cli::print_match(&reply);
+    let kurbanov = reply
+        .results
+        .iter()
+        .filter(|r| r.label.contains("KURBANOV"))
+        .flat_map(|r| r.hits.iter().map(|h| h.peer.as_str()))
+        .collect::<std::collections::BTreeSet<_>>();
+    if kurbanov.len() != 2 || !reply.problems.is_empty() {
+        ok = false;
+        println!("!! expected KURBANOV at both kg-border and tj-drug-control");
+    } else {
+        println!("   KURBANOV IUSUF is Курбонов Юсуф at kg-border and Қурбонов Юсуф at tj-drug-control: a cross-border hit across scripts.");
+    }
+    println!("   The owners learned only that kz-customs asked, how many selectors, and a salted commitment to the case;");
+    println!(
+        "   no name, number or passport left kz-customs in a form they could read or test offline."
+    );
+
+    println!();
+    println!(
+        "-- 2. kg-border watches a number found on a seized phone ({}); nobody holds it yet.",
+        WATCH.0
+    );
+    let watch = root.join("kg-border").join(WATCH.0);
+    std::fs::write(&watch, WATCH.1)?;
+    let added: WatchAdded = kg
+        .client()?
+        .post("/v1/watch/add", &WatchAdd { file: watch })?;
+    for (id, label) in &added.added {
+        println!("   watching {id}: {label}");
+    }
+    // The renewal answers come back, then tj-drug-control records the number.
+    wait("kg-border's watchlist to be evaluated", || {
+        let s: Status = kg.client()?.get("/v1/status")?;
+        Ok((s.outbox == 0).then_some(()))
+    })?;
+    println!(
+        "   tj-drug-control ingests a new record ({}): Раҳимов Далер, phone 92 777 4455",
+        NEW_RECORD.0
+    );
+    let new = root.join("tj-drug-control").join(NEW_RECORD.0);
+    std::fs::write(&new, NEW_RECORD.1)?;
+    let _: IngestReply = tj.client()?.post(
+        "/v1/ingest",
+        &IngestRequest {
+            files: vec![new],
+            format: None,
+        },
+    )?;
+    let started = Instant::now();
+    let alerts: Vec<Alert> = wait("kg-border's alert", || {
+        let a: Vec<Alert> = kg.client()?.get("/v1/alerts")?;
+        Ok((!a.is_empty()).then_some(a))
+    })?;
+    for a in &alerts {
+        println!(
+            "   ALERT at kg-border after {:.1} s: {} is now held by {} ({} matched, {})",
+            started.elapsed().as_secs_f64(),
+            a.label,
+            a.peer,
+            a.kind,
+            a.how
+        );
+    }
+    println!("   No new query was sent: tj-drug-control's signed delta of new tags met kg-border's standing tags.");
+
+    println!();
+    println!("-- 3. kz-customs tries to enumerate 100 Tajik mobile numbers at tj-drug-control.");
+    let mut text = String::from("record_id,phone\n");
+    for i in 0..100 {
+        text.push_str(&format!("ENUM-{i},+992 93 100 {i:04}\n"));
+    }
+    let enumeration = root.join("kz-customs").join("enumeration.csv");
+    std::fs::write(&enumeration, text)?;
+    let reply: MatchReply = kz.client()?.post(
+        "/v1/match",
+        &MatchRequest {
+            file: enumeration,
+            peer: Some("tj-drug-control".into()),
+            case: None,
+        },
+    )?;
+    let refused = reply.problems.iter().find(|p| p.contains("budget"));
+    match refused {
+        Some(p) => println!("   refused: {p}"),
+        None => {
+            ok = false;
+            println!("!! the budget did not refuse: {:?}", reply.problems);
         }
     }
+    println!("   Every guess costs an online evaluation the owner counts, signs and logs; the agreement allows 50 a day.");
+
     println!();
-    println!("Next in Liaison's plan: these agencies ask each other the same questions over libp2p without showing their data (hit/no-hit).");
+    println!("-- 4. The auditors' view: each node's log is a Merkle tree of every exchange, witnessed by its peers.");
+    for d in &daemons {
+        let v: serde_json::Value = d.client()?.get("/v1/audit/verify")?;
+        let problems = v["problems"].as_array().map_or(0, Vec::len);
+        println!(
+            "   {}: {} entries, {} peer receipts checked, {} problems",
+            d.name,
+            v["entries"].as_u64().unwrap_or(0),
+            v["receipts"].as_u64().unwrap_or(0),
+            problems
+        );
+        ok &= problems == 0;
+    }
+    for d in daemons {
+        d.stop()?;
+    }
+    println!();
     if let Some(d) = dir {
         println!(
-            "The nodes are kept in {}; try: liaison --config {}/kg-border.toml status",
+            "The nodes are kept in {}; try: liaison --config {}/kz-customs.toml run, then `liaison --config ... hits`",
             d.display(),
             d.display()
         );
     }
-    Ok(if missing == 0 {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// One entity as a short line: its identifying fields only.
-fn compact_entity(v: &serde_json::Value) -> String {
-    let Some(map) = v.as_object() else {
-        return String::new();
-    };
-    map.iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "ref" | "type"))
-        .filter_map(|(_, v)| v.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -21,8 +21,11 @@ pub struct NewPeer<'a> {
     pub key: &'a str,
     /// Multiaddrs.
     pub addrs: &'a [String],
-    /// Selector kinds it may match (empty: all).
+    /// Selector kinds it may match (empty: all, unless `no_matching`).
     pub kinds: &'a [String],
+    /// It may match nothing here (`kinds = []`): a transport and witness
+    /// agreement only; no filter is built for it.
+    pub no_matching: bool,
 }
 
 fn read(path: &Path) -> Result<DocumentMut> {
@@ -73,7 +76,9 @@ pub fn add(path: &Path, peer: &NewPeer<'_>) -> Result<Config> {
     t.insert("name", value(peer.name));
     t.insert("key", value(peer.key));
     t.insert("addrs", value(peer.addrs.iter().collect::<Array>()));
-    if !peer.kinds.is_empty() {
+    if peer.no_matching {
+        t.insert("kinds", value(Array::new()));
+    } else if !peer.kinds.is_empty() {
         t.insert("kinds", value(peer.kinds.iter().collect::<Array>()));
     }
     peers.push(t);
@@ -118,6 +123,7 @@ mod tests {
             key: &key,
             addrs: &addrs,
             kinds: &[],
+            no_matching: false,
         };
         let config = add(&path, &peer).unwrap();
         assert_eq!(config.peers.len(), 1);
@@ -132,6 +138,7 @@ mod tests {
             key: "liaison-agency-v1:xyz",
             addrs: &[],
             kinds: &[],
+            no_matching: false,
         };
         let err = format!("{:#}", add(&path, &bad).unwrap_err());
         assert!(err.contains("peers[1].key"), "{err}");

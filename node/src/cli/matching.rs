@@ -98,7 +98,8 @@ pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
     )
 }
 
-fn print_match(reply: &MatchReply) {
+/// Prints a match's results as a table.
+pub(crate) fn print_match(reply: &MatchReply) {
     for (peer, n) in &reply.asked {
         println!("asked {peer}: {n} selectors, blinded");
     }

@@ -9,6 +9,8 @@
 mod audit;
 mod matching;
 
+pub(crate) use matching::print_match;
+
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,8 +141,12 @@ struct PeerAddArgs {
     #[arg(long)]
     addr: Vec<String>,
     /// Selector kind it may match (repeatable; default every kind).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_matching")]
     kind: Vec<String>,
+    /// It may match nothing here: no filter is built for it (an agreement
+    /// to exchange envelopes and witness logs only).
+    #[arg(long)]
+    no_matching: bool,
 }
 
 #[derive(Debug, Args)]
@@ -709,6 +715,7 @@ fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
                     key: &a.key,
                     addrs: &a.addr,
                     kinds: &a.kind,
+                    no_matching: a.no_matching,
                 },
             )?;
             let added = new

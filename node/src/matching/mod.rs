@@ -317,7 +317,8 @@ pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>
     for peer in peers {
         let key = peer.key.verifying_key().to_bytes();
         let mut queued = false;
-        for &epoch in &live {
+        // A peer that may match nothing gets no filter and no key.
+        for &epoch in live.iter().filter(|_| !peer.kinds.is_empty()) {
             if owner::manifest(post, &key, epoch)?.is_none() {
                 owner::build(post, peer, epoch)?;
                 queued = true;
