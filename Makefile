@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps demo test lint ci bench bench-net
+.PHONY: deps demo test lint ci bench bench-net bench-match
 
 deps:
 	@scripts/deps
@@ -34,5 +34,10 @@ bench: deps
 bench-net: deps
 	cargo build --locked --release -p liaison
 	scripts/bench-net
+
+# Matching end to end: 10,000 query selectors against a peer holding 1,000,000.
+bench-match: deps
+	cargo build --locked --release -p liaison
+	scripts/bench-match
 
 ci: test lint
