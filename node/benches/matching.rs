@@ -54,7 +54,9 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .map(|i| oprf::blind(i, &mut rand::rngs::OsRng).unwrap())
                 .unzip();
-            let (evaluated, proof) = key.evaluate_batch(&elements, &mut rand::rngs::OsRng).unwrap();
+            let (evaluated, proof) = key
+                .evaluate_batch(&elements, &mut rand::rngs::OsRng)
+                .unwrap();
             oprf::finalize_batch(&inputs, &blinds, &evaluated, &proof, &pk).unwrap()
         })
     });

@@ -57,10 +57,12 @@ pub struct Manifest {
     /// When it ends; queries under this key are answered until then plus
     /// the overlap, and the key is destroyed after.
     pub ends_ms: u64,
-    /// The OPRF public key.
-    pub key: Element,
-    /// Selector kinds the peer may match (bit `code - 1`).
-    pub kinds: u32,
+    /// The OPRF public key of each selector kind the peer may match, in
+    /// code order. One key per kind: an element labelled with one kind is
+    /// evaluated under that kind's key, so mislabelling a person key as a
+    /// phone (to spend the phone budget) can never produce a tag that
+    /// matches.
+    pub keys: Vec<(SelectorKind, Element)>,
     /// The filter: its size bucket, byte length, chunk count and SHA-256.
     pub filter: FilterInfo,
 }
@@ -97,19 +99,11 @@ impl FilterInfo {
     }
 }
 
-/// The bit set of selector kinds.
-pub fn kind_bits(kinds: impl IntoIterator<Item = SelectorKind>) -> u32 {
-    kinds
-        .into_iter()
-        .fold(0, |bits, k| bits | 1 << (k.code() - 1))
-}
-
-/// The kinds in a bit set.
-pub fn kinds_of(bits: u32) -> Vec<SelectorKind> {
-    SelectorKind::ALL
-        .into_iter()
-        .filter(|k| bits & 1 << (k.code() - 1) != 0)
-        .collect()
+impl Manifest {
+    /// The OPRF public key for `kind`, if the peer may match it.
+    pub fn key(&self, kind: SelectorKind) -> Option<&Element> {
+        self.keys.iter().find(|(k, _)| *k == kind).map(|(_, e)| e)
+    }
 }
 
 /// A manifest with its owner's signature.
@@ -147,8 +141,11 @@ impl Manifest {
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.starts_ms.to_be_bytes());
         out.extend_from_slice(&self.ends_ms.to_be_bytes());
-        out.extend_from_slice(&self.key);
-        out.extend_from_slice(&self.kinds.to_be_bytes());
+        out.push(self.keys.len() as u8);
+        for (kind, key) in &self.keys {
+            out.push(kind.code());
+            out.extend_from_slice(key);
+        }
         out.extend_from_slice(&self.filter.bucket.to_be_bytes());
         out.extend_from_slice(&self.filter.len.to_be_bytes());
         out.extend_from_slice(&self.filter.chunks.to_be_bytes());
@@ -198,8 +195,22 @@ impl SignedManifest {
             version: r.u64("version")?,
             starts_ms: r.u64("starts")?,
             ends_ms: r.u64("ends")?,
-            key: r.array("key")?,
-            kinds: r.u32("kinds")?,
+            keys: {
+                let n = r.u8("keys")? as usize;
+                if n > SelectorKind::ALL.len() {
+                    return Err(malformed("keys", "more keys than selector kinds"));
+                }
+                let mut keys: Vec<(SelectorKind, Element)> = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let kind = SelectorKind::from_code(r.u8("keys")?)
+                        .ok_or(malformed("keys", "unknown selector kind"))?;
+                    if keys.last().is_some_and(|(k, _)| k.code() >= kind.code()) {
+                        return Err(malformed("keys", "kinds not in strictly ascending order"));
+                    }
+                    keys.push((kind, r.array("keys")?));
+                }
+                keys
+            },
             filter: FilterInfo {
                 bucket: r.u32("bucket")?,
                 len: r.u32("filter length")?,
@@ -346,8 +357,9 @@ pub struct Evaluate {
     pub purpose: Purpose,
     /// The case-reference commitment the querier logged the request under.
     pub case: Option<[u8; 32]>,
-    /// Each element's selector kind (the budgets are per kind).
-    pub kinds: Vec<SelectorKind>,
+    /// The selector kind of every element: a batch is of one kind (one
+    /// key, one proof, one budget).
+    pub kind: SelectorKind,
     /// The blinded elements.
     pub elements: Vec<Element>,
 }
@@ -369,15 +381,15 @@ impl Evaluate {
             }
             None => out.push(0),
         }
+        out.push(self.kind.code());
         out.extend_from_slice(&(self.elements.len() as u32).to_be_bytes());
-        out.extend(self.kinds.iter().map(|k| k.code()));
         for e in &self.elements {
             out.extend_from_slice(e);
         }
         out
     }
 
-    /// Reads one: at most [`MAX_BATCH`] elements, each with a known kind.
+    /// Reads one: at most [`MAX_BATCH`] elements of a known kind.
     /// (Whether each element is a valid group element is the OPRF's check.)
     pub fn decode(bytes: &[u8]) -> Result<Evaluate, Error> {
         let mut r = Reader::new(bytes);
@@ -393,6 +405,8 @@ impl Evaluate {
             1 => Some(r.array("case")?),
             _ => return Err(malformed("case", "flag is not 0 or 1")),
         };
+        let kind = SelectorKind::from_code(r.u8("kind")?)
+            .ok_or(malformed("kind", "unknown selector kind"))?;
         let n = r.u32("count")? as usize;
         if n == 0 || n > MAX_BATCH {
             return Err(wire::Error::TooLarge {
@@ -402,11 +416,6 @@ impl Evaluate {
             }
             .into());
         }
-        let kinds = r
-            .take(n, "kinds")?
-            .iter()
-            .map(|c| SelectorKind::from_code(*c).ok_or(malformed("kinds", "unknown selector kind")))
-            .collect::<Result<Vec<_>, _>>()?;
         let mut elements = Vec::with_capacity(n);
         for _ in 0..n {
             elements.push(r.array::<ELEMENT_LEN>("elements")?);
@@ -416,7 +425,7 @@ impl Evaluate {
             manifest,
             purpose,
             case,
-            kinds,
+            kind,
             elements,
         })
     }

@@ -160,6 +160,8 @@ pub struct State {
     /// committing the change. Not a striped store key lock: those are
     /// also taken inside the commit, and two stripes may coincide.
     pub(crate) filters: Mutex<()>,
+    /// Watchlist renewals in flight: (owner, epoch).
+    pub(crate) renewing: Mutex<std::collections::HashSet<([u8; 32], u64)>>,
 }
 
 impl State {
@@ -175,6 +177,7 @@ impl State {
             next_id: AtomicU64::new(crate::post::now_ms() << 16),
             budgets: Mutex::new(()),
             filters: Mutex::new(()),
+            renewing: Mutex::default(),
         }
     }
 
@@ -187,7 +190,9 @@ impl State {
     pub fn open_keys(&self, key_dir: &std::path::Path) -> Result<(), Error> {
         let now = crate::post::now_ms();
         let first = self.settings.live_epochs(now)[0];
-        let r = ratchet::Ratchet::open(key_dir, first)?;
+        let mut r = ratchet::Ratchet::open(key_dir, first)?;
+        // Back after a long stop: the keys of epochs long over go now.
+        r.forget_before(first)?;
         *lock(&self.ratchet) = Some(r);
         Ok(())
     }
@@ -197,8 +202,17 @@ impl State {
         &self,
         peer: &[u8; 32],
         epoch: u64,
+        kind: liaison_protocol::SelectorKind,
     ) -> Option<liaison_protocol::oprf::ServerKey> {
-        lock(&self.ratchet).as_ref()?.key(peer, epoch)
+        lock(&self.ratchet).as_ref()?.key(peer, epoch, kind)
+    }
+
+    /// Whether the keys of `epoch` still exist.
+    pub(crate) fn has_keys(&self, epoch: u64) -> bool {
+        lock(&self.ratchet).as_ref().is_some_and(|r| {
+            r.key(&[0; 32], epoch, liaison_protocol::SelectorKind::Phone)
+                .is_some()
+        })
     }
 
     /// Destroys keys of epochs before `epoch`; returns whether any were.
@@ -314,29 +328,40 @@ pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>
     let now = crate::post::now_ms();
     let settings = *post.matching().settings();
     let live = settings.live_epochs(now);
+    // Old keys go first, whatever else fails: a key outliving its epoch
+    // is the one thing this must never allow.
+    let destroyed = post.matching().forget_keys_before(live[0])?;
+    owner::forget(post, peers, live[0], destroyed)?;
+    querier::forget(post, now)?;
     for peer in peers {
-        let key = peer.key.verifying_key().to_bytes();
-        let mut queued = false;
-        // A peer that may match nothing gets no filter and no key.
-        for &epoch in live.iter().filter(|_| !peer.kinds.is_empty()) {
-            if owner::manifest(post, &key, epoch)?.is_none() {
-                owner::build(post, peer, epoch)?;
-                queued = true;
+        // One peer's failure (a build that cannot finish) must not stop
+        // the others' filters, deltas and renewals.
+        match tick_peer(post, peer, &live) {
+            Ok(true) => woken.push(peer.key.verifying_key().to_bytes()),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(peer = %peer.name, error = %e, "matching: scheduled work for this peer failed")
             }
-        }
-        queued |= querier::renew(post, peer)?;
-        if queued {
-            woken.push(key);
         }
     }
     woken.extend(owner::send_deltas(post, peers, &live)?);
-    if post.matching().forget_keys_before(live[0])? {
-        owner::forget(post, peers, live[0])?;
-    }
-    querier::forget(post, now)?;
     woken.sort_unstable();
     woken.dedup();
     Ok(woken)
+}
+
+fn tick_peer(post: &Post, peer: &liaison_config::Peer, live: &[u64]) -> Result<bool, Error> {
+    let key = peer.key.verifying_key().to_bytes();
+    let mut queued = false;
+    // A peer that may match nothing gets no filter and no key.
+    for &epoch in live.iter().filter(|_| !peer.kinds.is_empty()) {
+        if owner::manifest(post, &key, epoch)?.is_none() {
+            owner::build(post, peer, epoch)?;
+            queued = true;
+        }
+    }
+    queued |= querier::renew(post, peer)?;
+    Ok(queued)
 }
 
 #[cfg(test)]

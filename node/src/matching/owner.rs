@@ -11,7 +11,7 @@ use liaison_protocol::matching::{
     SignedManifest, DELTA_PAD, MAX_DELTA_TAGS,
 };
 use liaison_protocol::oprf::{self, ServerKey};
-use liaison_protocol::{Selector, SelectorKind};
+use liaison_protocol::Selector;
 use rand::RngCore as _;
 use tracing::{info, warn};
 
@@ -126,17 +126,47 @@ pub fn tags(
     Ok(out)
 }
 
+/// The tags of `selectors` (sorted, so each kind is one run) for `peer` in
+/// `epoch`, each kind under its own key, in slices that `progress` hears of.
+fn tags_by_kind(
+    post: &Post,
+    peer: &[u8; 32],
+    epoch: u64,
+    selectors: &[Selector],
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<[u8; 32]>, Error> {
+    let done = AtomicU64::new(0);
+    let mut out = Vec::with_capacity(selectors.len());
+    for run in selectors.chunk_by(|a, b| a.kind == b.kind) {
+        let kind = run[0].kind;
+        let key = post.matching().key(peer, epoch, kind).ok_or_else(|| {
+            Error::Invalid(format!(
+                "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
+            ))
+        })?;
+        for part in run.chunks(256 * 1024) {
+            out.extend(tags(&key, part, &done)?);
+            progress(out.len() as u64);
+        }
+    }
+    Ok(out)
+}
+
 /// Builds and sends `peer`'s tags, filter and manifest for `epoch`: every
 /// selector of every record, of the kinds that peer may match.
 pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     let pk = peer.key.verifying_key().to_bytes();
     let state = post.matching();
     let settings = *state.settings();
-    let key = state.key(&pk, epoch).ok_or_else(|| {
-        Error::Invalid(format!(
-            "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
-        ))
-    })?;
+    let mut keys = Vec::new();
+    for kind in &peer.kinds {
+        let key = state.key(&pk, epoch, *kind).ok_or_else(|| {
+            Error::Invalid(format!(
+                "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
+            ))
+        })?;
+        keys.push((*kind, key.public_key().to_bytes()));
+    }
     let store = post.store();
     let mut selectors = Vec::new();
     Records::new(store).for_each(|_, sels| {
@@ -163,13 +193,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
         )
     };
     progress(0);
-    let done = AtomicU64::new(0);
-    // In slices, so `status` shows progress between them.
-    let mut tags = Vec::with_capacity(selectors.len());
-    for part in selectors.chunks(256 * 1024) {
-        tags.extend(self::tags(&key, part, &done)?);
-        progress(tags.len() as u64);
-    }
+    let tags = tags_by_kind(post, &pk, epoch, &selectors, progress)?;
     for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH)) {
         let mut b = Batch::default();
         for (t, s) in chunk_tags.iter().zip(chunk_sels) {
@@ -192,8 +216,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
         version: now_ms(),
         starts_ms: settings.starts(epoch),
         ends_ms: settings.starts(epoch + 1),
-        key: key.public_key().to_bytes(),
-        kinds: matching::kind_bits(peer.kinds.iter().copied()),
+        keys,
         filter: info,
     }
     .sign(&post.identity().signing);
@@ -285,10 +308,10 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
                 let Some(m) = manifest(post, &pk, epoch)? else {
                     continue;
                 };
-                let Some(key) = post.matching().key(&pk, epoch) else {
+                if !post.matching().has_keys(epoch) {
                     continue;
-                };
-                if delta(post, peer, &m, &key, &mine)? {
+                }
+                if delta(post, peer, &m, &mine)? {
                     woken.push(pk);
                 }
             }
@@ -307,13 +330,12 @@ fn delta(
     post: &Post,
     peer: &Peer,
     m: &SignedManifest,
-    key: &ServerKey,
     selectors: &[Selector],
 ) -> Result<bool, Error> {
     let store = post.store();
     let pk = m.manifest.peer;
     let epoch = m.manifest.epoch;
-    let tags = tags(key, selectors, &AtomicU64::new(0))?;
+    let tags = tags_by_kind(post, &pk, epoch, selectors, |_| {})?;
     let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::tag(&pk, epoch, t)).collect();
     let held = store.multi_get(Column::Tags, keys.iter().map(Vec::as_slice))?;
     let mut b = Batch::default();
@@ -351,18 +373,18 @@ fn delta(
         })
         .collect();
     b.put(Column::Matching, seq_key, seq.to_be_bytes().to_vec());
-    // Tags first: a crash after them and before the queue leaves tags
-    // the peer lacks until the next epoch's filter (a late hit, never a
-    // false one).
-    store.write(b)?;
+    // Queued first, then recorded as served: a crash in between sends
+    // the same tags again next time (harmless), never leaves them unsent.
     post.queue(peer, context::DELTA, &bodies, None)?;
+    store.write(b)?;
     info!(peer = %peer.name, epoch, tags = n, "delta sent");
     Ok(true)
 }
 
 /// Drops tags and manifests of epochs before `epoch` (their keys are
-/// destroyed) and logs the destruction.
-pub fn forget(post: &Post, peers: &[Peer], epoch: u64) -> Result<(), Error> {
+/// destroyed), a bounded amount per call (the rest at the next tick), and
+/// logs the destruction if `destroyed`.
+pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Result<(), Error> {
     let store = post.store();
     for peer in peers {
         let pk = peer.key.verifying_key().to_bytes();
@@ -381,24 +403,22 @@ pub fn forget(post: &Post, peers: &[Peer], epoch: u64) -> Result<(), Error> {
             store.scan_prefix(Column::Tags, &k::tags_prefix(&pk, e), |key, _| {
                 b.delete(Column::Tags, key.to_vec());
                 n += 1;
-                if n % WRITE_BATCH == 0 {
-                    return false;
-                }
-                true
+                n < WRITE_BATCH
             })?;
-            let more = n > 0 && n % WRITE_BATCH == 0;
-            if !more {
+            if n < WRITE_BATCH {
+                // The last of its tags: the manifest goes too.
                 b.delete(Column::Matching, k::manifest(&pk, e));
                 b.delete(Column::Matching, k::delta_seq(&pk, e));
             }
-            // If `more`, the rest goes at the next tick.
             store.write(b)?;
         }
     }
-    let mut entry = Entry::new(Kind::KeyDestroyed, now_ms());
-    entry.count = epoch.saturating_sub(1);
-    store.append(Batch::default(), &[entry], true)?;
-    info!(before = epoch, "OPRF keys of past epochs destroyed");
+    if destroyed {
+        let mut entry = Entry::new(Kind::KeyDestroyed, now_ms());
+        entry.count = epoch.saturating_sub(1);
+        store.append(Batch::default(), &[entry], true)?;
+        info!(before = epoch, "OPRF keys of past epochs destroyed");
+    }
     Ok(())
 }
 
@@ -468,44 +488,16 @@ fn decide<'p>(
     let Some(epoch) = found else {
         return Ok(Err(Decline::UnknownManifest));
     };
-    let Some(key) = state.key(pk, epoch) else {
+    let kind = req.kind;
+    if !peer.kinds.contains(&kind) {
+        return Ok(Err(Decline::NotAllowed { kind }));
+    }
+    let Some(key) = state.key(pk, epoch, kind) else {
         return Ok(Err(Decline::UnknownManifest));
     };
-    if let Some(kind) = req.kinds.iter().find(|k| !peer.kinds.contains(k)) {
-        return Ok(Err(Decline::NotAllowed { kind: *kind }));
-    }
-    let mut per_kind: std::collections::BTreeMap<SelectorKind, u64> = Default::default();
-    for kind in &req.kinds {
-        *per_kind.entry(*kind).or_default() += 1;
-    }
-    let (w, renews_ms) = window(post, req.purpose, epoch, now);
-    let purpose = match req.purpose {
-        Purpose::Query => 0,
-        Purpose::Renewal => 1,
-    };
-    // One budget check-and-charge per peer at a time, held until the
-    // charge commits with the envelope's receipt.
-    let guard = super::lock(&state.budgets);
-    let mut charges = Vec::new();
-    for (kind, n) in &per_kind {
-        let key = k::budget(pk, purpose, kind.code(), w);
-        let used = post
-            .store()
-            .get(Column::Matching, &key)?
-            .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
-        let limit = match req.purpose {
-            Purpose::Query => u64::from(peer.budget.get(kind).copied().unwrap_or(0)),
-            Purpose::Renewal => u64::from(state.settings().renewal_budget),
-        };
-        if used + n > limit {
-            return Ok(Err(Decline::Budget {
-                kind: *kind,
-                renews_ms,
-            }));
-        }
-        charges.push((key, used + n));
-    }
+    // Evaluated before the budget is checked, outside its lock, so
+    // batches evaluate on every core; an evaluation over budget is thrown
+    // away unsent.
     let (elements, proof) = match key.evaluate_batch(&req.elements, &mut rand::rngs::OsRng) {
         Ok(e) => e,
         Err(oprf::Error::InvalidElement { index }) => {
@@ -515,17 +507,41 @@ fn decide<'p>(
         }
         Err(e) => return Err(e.into()),
     };
-    for (key, used) in charges {
-        handled
-            .effects
-            .put(Column::Matching, key, used.to_be_bytes().to_vec());
+    let (w, renews_ms) = window(post, req.purpose, epoch, now);
+    let purpose = match req.purpose {
+        Purpose::Query => 0,
+        Purpose::Renewal => 1,
+    };
+    // The check and the charge, held until the charge commits with the
+    // envelope's receipt.
+    let guard = super::lock(&state.budgets);
+    let budget_key = k::budget(pk, purpose, kind.code(), w);
+    let used = post
+        .store()
+        .get(Column::Matching, &budget_key)?
+        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    let limit = match req.purpose {
+        Purpose::Query => u64::from(peer.budget.get(&kind).copied().unwrap_or(0)),
+        Purpose::Renewal => u64::from(state.settings().renewal_budget),
+    };
+    let n = req.elements.len() as u64;
+    if used + n > limit {
+        return Ok(Err(Decline::Budget { kind, renews_ms }));
     }
+    handled.effects.put(
+        Column::Matching,
+        budget_key,
+        (used + n).to_be_bytes().to_vec(),
+    );
     handled.guards.push(guard);
     Ok(Ok(Evaluated { elements, proof }))
 }
 
 #[cfg(test)]
 mod tests {
+    use liaison_protocol::SelectorKind;
+
     use super::*;
 
     #[test]

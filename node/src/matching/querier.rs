@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
 use liaison_protocol::filter::Filter;
-use liaison_protocol::matching::{self, Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest};
+use liaison_protocol::matching::{Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest};
 use liaison_protocol::oprf::{self, Blind};
 use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,11 @@ use crate::store::{Batch, Column};
 /// query spreads over both cores at each end, large enough that the
 /// per-message cost (two signatures, two fsyncs) stays small.
 pub const BATCH: usize = 512;
+/// Longest epoch a peer's manifest may have (31 days).
+const MAX_EPOCH_MS: u64 = 31 * 24 * 3600 * 1000;
+/// Manifests held per peer: the previous, current and next epochs, and
+/// one to spare while the oldest is forgotten.
+const MAX_MANIFESTS: usize = 4;
 
 /// One selector to evaluate: where its answer goes.
 #[derive(Debug, Clone)]
@@ -169,6 +174,21 @@ pub fn query(
             continue;
         };
         let n = send(post, peer, &m, items, Purpose::Query, case, id)?;
+        let mut unshared: Vec<&str> = items
+            .iter()
+            .filter(|i| m.manifest.key(i.selector.kind).is_none())
+            .map(|i| i.selector.kind.as_str())
+            .collect();
+        unshared.sort_unstable();
+        unshared.dedup();
+        if n > 0 && !unshared.is_empty() {
+            // Not a miss: never asked.
+            skipped.push(format!(
+                "{}: not asked about {} (kinds it does not share with us)",
+                peer.name,
+                unshared.join(", ")
+            ));
+        }
         if n == 0 {
             skipped.push(format!(
                 "{}: shares none of these selector kinds with us",
@@ -216,53 +236,63 @@ fn send(
     case: Option<[u8; 32]>,
     query: u64,
 ) -> Result<usize, Error> {
-    let allowed = matching::kinds_of(m.manifest.kinds);
-    let items: Vec<Item> = items
+    let mut items: Vec<Item> = items
         .iter()
-        .filter(|i| allowed.contains(&i.selector.kind))
+        .filter(|i| m.manifest.key(i.selector.kind).is_some())
         .cloned()
         .collect();
     if items.is_empty() {
         return Ok(0);
     }
-    let key = oprf::PublicKey::from_bytes(&m.manifest.key)?;
+    // One kind per batch: one key, one proof, one budget.
+    items.sort_by_key(|i| i.selector.kind);
     let inputs: Vec<Vec<u8>> = items.iter().map(|i| oprf::input(&i.selector)).collect();
-    let blinded = blind_all(&inputs)?;
+    let mut blinded = blind_all(&inputs)?.into_iter();
     let state = post.matching();
     let mut envelopes = Vec::new();
-    let mut rest = blinded.into_iter();
-    for (part, inputs) in items.chunks(BATCH).zip(inputs.chunks(BATCH)) {
-        let (blinds, elements): (Vec<Blind>, Vec<oprf::Element>) =
-            rest.by_ref().take(part.len()).unzip();
-        let body = Evaluate {
-            manifest: m.hash(),
-            purpose,
-            case,
-            kinds: part.iter().map(|i| i.selector.kind).collect(),
-            elements,
-        }
-        .to_bytes();
-        let env = post.seal(&peer.key, context::EVALUATE, &body)?;
-        lock(&state.pending).insert(
-            env.header.message_id.0,
-            Pending {
-                query,
-                owner: m.manifest.owner,
-                epoch: m.manifest.epoch,
-                key,
+    let mut at = 0;
+    for run in items.chunk_by(|a, b| a.selector.kind == b.selector.kind) {
+        let kind = run[0].selector.kind;
+        let Some(key) = m.manifest.key(kind) else {
+            continue;
+        };
+        let key = oprf::PublicKey::from_bytes(key)?;
+        for part in run.chunks(BATCH) {
+            let part_inputs = inputs[at..at + part.len()].to_vec();
+            at += part.len();
+            let (blinds, elements): (Vec<Blind>, Vec<oprf::Element>) =
+                blinded.by_ref().take(part.len()).unzip();
+            let body = Evaluate {
+                manifest: m.hash(),
                 purpose,
-                inputs: inputs.to_vec(),
-                blinds,
-                items: part.to_vec(),
-            },
-        );
-        if let Some(q) = lock(&state.queries).get_mut(&query) {
-            q.outstanding += 1;
+                case,
+                kind,
+                elements,
+            }
+            .to_bytes();
+            let env = post.seal(&peer.key, context::EVALUATE, &body)?;
+            lock(&state.pending).insert(
+                env.header.message_id.0,
+                Pending {
+                    query,
+                    owner: m.manifest.owner,
+                    epoch: m.manifest.epoch,
+                    key,
+                    purpose,
+                    inputs: part_inputs,
+                    blinds,
+                    items: part.to_vec(),
+                },
+            );
+            if let Some(q) = lock(&state.queries).get_mut(&query) {
+                q.outstanding += 1;
+            }
+            envelopes.push((env, part.len() as u64));
         }
-        envelopes.push((env, part.len() as u64));
     }
+    let n = items.len();
     post.enqueue(peer, envelopes, case)?;
-    Ok(items.len())
+    Ok(n)
 }
 
 /// Blinds every input, on every core.
@@ -301,7 +331,7 @@ fn present(
 ) -> Result<Vec<bool>, Error> {
     let store = post.store();
     let filter = match store.get(Column::Matching, &k::filter(owner, epoch))? {
-        Some(bytes) => Filter::decode(&bytes).ok(),
+        Some(bytes) => bytes.get(32..).and_then(|b| Filter::decode(b).ok()),
         None => None,
     };
     let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::delta_tag(owner, epoch, t)).collect();
@@ -336,6 +366,11 @@ pub(crate) fn on_answer<'p>(
         }
     };
     let mut handled = Handled::default();
+    if let Some(p) = &pending {
+        if p.purpose == Purpose::Renewal {
+            lock(&state.renewing).remove(&(owner, p.epoch));
+        }
+    }
     let Some(p) = pending else {
         info!(peer = %peer.name, "an answer to a request no longer waited for (timed out, or sent before a restart)");
         return Ok(Ok(handled));
@@ -346,6 +381,9 @@ pub(crate) fn on_answer<'p>(
     match answer.result {
         Err(decline) => {
             handled.code = 1;
+            if p.purpose == Purpose::Renewal {
+                warn!(peer = %peer.name, reason = %decline, "the watchlist's renewal was declined: it is not watched at this peer until the next epoch");
+            }
             problem = Some(format!("{}: declined: {decline}", peer.name));
         }
         Ok(ev) => match oprf::finalize_batch(&p.inputs, &p.blinds, &ev.elements, &ev.proof, &p.key)
@@ -374,7 +412,16 @@ pub(crate) fn on_answer<'p>(
             }
             Ok(outputs) => {
                 let tags: Vec<[u8; 32]> = outputs.iter().map(oprf::tag).collect();
+                // Against deltas being applied at the same time: one of the
+                // two sees the other (or a watched tag in a delta could be
+                // missed by both).
+                handled.guards.push(lock(&state.filters));
                 let found = present(post, &owner, p.epoch, &tags)?;
+                if p.purpose == Purpose::Renewal {
+                    handled
+                        .effects
+                        .put(Column::Hits, k::renewed(&owner, p.epoch), Vec::new());
+                }
                 for ((item, tag), hit) in p.items.iter().zip(&tags).zip(found) {
                     if p.purpose == Purpose::Renewal {
                         if let Some(w) = item.watch {
@@ -435,13 +482,38 @@ fn accept_manifest(
         warn!(peer = %peer.name, "refused a manifest: not signed by the peer, or not for us");
         return Ok(None);
     }
+    // Only epochs that are, or are about to be, in force: a peer cannot
+    // fill the store with invented epochs, nor put one far ahead first in
+    // line for queries.
+    let now = now_ms();
+    let (starts, ends) = (m.manifest.starts_ms, m.manifest.ends_ms);
+    let length = ends - starts;
+    if length > MAX_EPOCH_MS
+        || ends.saturating_add(length) < now
+        || starts > now.saturating_add(length)
+    {
+        warn!(peer = %peer.name, epoch = m.manifest.epoch, "refused a manifest for an epoch not in force");
+        return Ok(None);
+    }
     let epoch = m.manifest.epoch;
     let store = post.store();
-    if let Some(old) = store.get(Column::Matching, &k::peer_manifest(&owner, epoch))? {
+    let held = store.get(Column::Matching, &k::peer_manifest(&owner, epoch))?;
+    if held.is_none() {
+        let mut n = 0;
+        store.scan_prefix(Column::Matching, &k::peer_manifests(&owner), |_, _| {
+            n += 1;
+            true
+        })?;
+        if n >= MAX_MANIFESTS {
+            warn!(peer = %peer.name, epoch, "refused a manifest: {n} of its epochs are held already");
+            return Ok(None);
+        }
+    }
+    if let Some(old) = held {
         let Ok(old) = SignedManifest::decode(&old) else {
             return Err(Error::Invalid("a stored manifest does not decode".into()));
         };
-        if old.manifest.key != m.manifest.key {
+        if old.manifest.keys != m.manifest.keys {
             warn!(peer = %peer.name, epoch, "refused a second manifest with another key for the same epoch");
             return Ok(None);
         }
@@ -512,12 +584,12 @@ pub(crate) fn on_chunk<'p>(
         // The chunks held (if any) belong to the filter being replaced.
         Some(Accepted::New) => true,
     };
-    if !replaced
-        && store
-            .get(Column::Matching, &k::filter(&owner, epoch))?
-            .is_some()
-    {
-        // The filter is whole already: a resent chunk.
+    let manifest_hash = m.hash();
+    let whole = store
+        .get(Column::Matching, &k::filter(&owner, epoch))?
+        .is_some_and(|v| v.get(..32) == Some(&manifest_hash[..]));
+    if whole {
+        // This manifest's filter is whole already: a resent chunk.
         return Ok(Ok(handled));
     }
     let mut parts: Vec<Option<Vec<u8>>> = vec![None; info.chunks as usize];
@@ -559,9 +631,13 @@ pub(crate) fn on_chunk<'p>(
         warn!(peer = %peer.name, epoch, "refused a filter that does not match its manifest (hash, length or bucket)");
         return Ok(Err(()));
     }
+    // Stored under the manifest it belongs to: an older version's filter
+    // (same keys) answers until a newer one is whole.
+    let mut value = manifest_hash.to_vec();
+    value.extend_from_slice(&bytes);
     handled
         .effects
-        .put(Column::Matching, k::filter(&owner, epoch), bytes);
+        .put(Column::Matching, k::filter(&owner, epoch), value);
     info!(peer = %peer.name, epoch, bucket = info.bucket, "filter received");
     handled.notify = true;
     Ok(Ok(handled))
@@ -743,20 +819,24 @@ fn renew_items(post: &Post, peers: &[Peer], items: &[Item], only_new: bool) -> R
     for peer in peers {
         let owner = peer.key.verifying_key().to_bytes();
         for m in usable(post, &owner, now)? {
-            let marker = k::renewed(&owner, m.manifest.epoch);
-            if only_new && post.store().get(Column::Hits, &marker)?.is_some() {
-                continue;
+            let epoch = m.manifest.epoch;
+            if only_new {
+                // Renewed already (marked when an answer is applied), or
+                // its requests are in flight (since this start: after a
+                // restart their blinds are gone, so they go again).
+                if post
+                    .store()
+                    .get(Column::Hits, &k::renewed(&owner, epoch))?
+                    .is_some()
+                    || !lock(&state.renewing).insert((owner, epoch))
+                {
+                    continue;
+                }
             }
-            let id = state.next_id();
-            lock(&state.queries).insert(id, Query::default());
-            if send(post, peer, &m, items, Purpose::Renewal, None, id)? > 0 {
+            // Nobody waits for a renewal's answers: no query entry.
+            if send(post, peer, &m, items, Purpose::Renewal, None, 0)? > 0 {
                 queued = true;
             }
-            // Nobody waits for a renewal's answers.
-            lock(&state.queries).remove(&id);
-            let mut b = Batch::default();
-            b.put(Column::Hits, marker, Vec::new());
-            post.store().write(b)?;
         }
     }
     Ok(queued)

@@ -3,8 +3,9 @@
 //! The key folder holds one file, `oprf.ratchet` (0600): an epoch number
 //! `e` and a 32-byte chain value `c_e`. The chain moves forward by hashing,
 //! `c_{e+1} = SHA-256("liaison oprf ratchet" ‖ c_e)`, and the key for a
-//! peer in epoch `e` is RFC 9497's `DeriveKeyPair(SHA-256("liaison oprf
-//! key" ‖ c_e ‖ peer), "liaison/oprf/v1")`. Destroying every key of the
+//! peer and selector kind in epoch `e` is RFC 9497's
+//! `DeriveKeyPair(SHA-256("liaison oprf key" ‖ c_e ‖ peer ‖ kind),
+//! "liaison/oprf/v1")`. Destroying every key of the
 //! epochs before `e` is replacing the file with `c_e`: the hash cannot be
 //! run backwards, so no copy of the store or of the new file recovers them.
 //! (Blocks the old file occupied on disk are the file system's to reuse;
@@ -16,6 +17,7 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use liaison_protocol::oprf::ServerKey;
+use liaison_protocol::SelectorKind;
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
@@ -103,9 +105,9 @@ impl Ratchet {
         self.epoch
     }
 
-    /// The key for `peer` in `epoch`, or `None` if that epoch's keys are
-    /// destroyed (or it is absurdly far ahead).
-    pub fn key(&self, peer: &[u8; 32], epoch: u64) -> Option<ServerKey> {
+    /// The key for `peer`'s selectors of `kind` in `epoch`, or `None` if
+    /// that epoch's keys are destroyed (or it is absurdly far ahead).
+    pub fn key(&self, peer: &[u8; 32], epoch: u64, kind: SelectorKind) -> Option<ServerKey> {
         if epoch < self.epoch || epoch - self.epoch > 4 {
             return None;
         }
@@ -117,6 +119,7 @@ impl Ratchet {
             Sha256::new_with_prefix(b"liaison oprf key")
                 .chain_update(chain.as_ref())
                 .chain_update(peer)
+                .chain_update([kind.code()])
                 .finalize()
                 .into(),
         );
@@ -184,6 +187,8 @@ impl Ratchet {
 mod tests {
     use super::*;
 
+    const P: SelectorKind = SelectorKind::Phone;
+
     #[test]
     fn keys_are_per_peer_and_epoch_and_gone_once_forgotten() {
         let dir = tempfile::tempdir().unwrap();
@@ -194,21 +199,22 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         let pk = |k: Option<ServerKey>| k.unwrap().public_key();
-        let a100 = pk(r.key(&[1; 32], 100));
-        let a101 = pk(r.key(&[1; 32], 101));
+        let a100 = pk(r.key(&[1; 32], 100, P));
+        let a101 = pk(r.key(&[1; 32], 101, P));
         assert_ne!(a100, a101);
-        assert_ne!(a100, pk(r.key(&[2; 32], 100)));
+        assert_ne!(a100, pk(r.key(&[2; 32], 100, P)));
+        assert_ne!(a100, pk(r.key(&[1; 32], 100, SelectorKind::PersonFull)));
         // The same keys after a reopen.
         let again = Ratchet::open(dir.path(), 555).unwrap();
         assert_eq!(again.epoch(), 100);
-        assert_eq!(pk(again.key(&[1; 32], 100)), a100);
+        assert_eq!(pk(again.key(&[1; 32], 100, P)), a100);
         // Forgetting 100 keeps 101 and loses 100, also after a reopen.
         assert!(r.forget_before(101).unwrap());
-        assert!(r.key(&[1; 32], 100).is_none());
-        assert_eq!(pk(r.key(&[1; 32], 101)), a101);
+        assert!(r.key(&[1; 32], 100, P).is_none());
+        assert_eq!(pk(r.key(&[1; 32], 101, P)), a101);
         let reopened = Ratchet::open(dir.path(), 0).unwrap();
-        assert!(reopened.key(&[1; 32], 100).is_none());
-        assert_eq!(pk(reopened.key(&[1; 32], 101)), a101);
+        assert!(reopened.key(&[1; 32], 100, P).is_none());
+        assert_eq!(pk(reopened.key(&[1; 32], 101, P)), a101);
         // The file never holds the old chain value.
         let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
         assert!(text.starts_with("101 "));

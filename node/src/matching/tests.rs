@@ -319,8 +319,7 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
             version: 1,
             starts_ms: 0,
             ends_ms: u64::MAX,
-            key: key.public_key().to_bytes(),
-            kinds: liaison_protocol::matching::kind_bits(SelectorKind::ALL),
+            keys: vec![(SelectorKind::Phone, key.public_key().to_bytes())],
             filter: FilterInfo::of(1024, &filter),
         }
         .sign(signer)
@@ -380,19 +379,21 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
 fn one_peers_evaluations_never_hit_another_peers_filter() {
     let (ka, kc) = (identity(1).agency_key(), identity(3).agency_key());
     let b = node(2, "b", "", &[("a", &ka, ""), ("c", &kc, "")]);
-    let held: Vec<Selector> = (0..200).map(|i| phone(&format!("+99677{i:07}"))).collect();
+    let mut held: Vec<Selector> = (0..200).map(|i| phone(&format!("+99677{i:07}"))).collect();
+    let person = Selector::new(SelectorKind::PersonFull, "kurbanov|yusuf|1985-03-14");
+    held.push(person.clone());
     hold(&b, "B-1", held.clone());
     tick(&b);
     let epoch = b.post.matching().settings().epoch_at(crate::post::now_ms());
     let key_a = b
         .post
         .matching()
-        .key(ka.verifying_key().as_bytes(), epoch)
+        .key(ka.verifying_key().as_bytes(), epoch, SelectorKind::Phone)
         .unwrap();
     let key_c = b
         .post
         .matching()
-        .key(kc.verifying_key().as_bytes(), epoch)
+        .key(kc.verifying_key().as_bytes(), epoch, SelectorKind::Phone)
         .unwrap();
     assert_ne!(key_a.public_key(), key_c.public_key());
     // The filters b built for each, as sent: a's tags are all in a's
@@ -433,9 +434,22 @@ fn one_peers_evaluations_never_hit_another_peers_filter() {
         liaison_protocol::filter::Filter::decode(&bytes).unwrap()
     };
     let (fa, fc) = (filter_for(&ka), filter_for(&kc));
-    let tags_a: Vec<[u8; 32]> = held.iter().map(|s| oprf_tag(&key_a, s)).collect();
+    let tags_a: Vec<[u8; 32]> = held[..200].iter().map(|s| oprf_tag(&key_a, s)).collect();
     assert!(tags_a.iter().all(|t| fa.contains(t)));
     assert_eq!(tags_a.iter().filter(|t| fc.contains(t)).count(), 0);
+    // A person key sent labelled as a phone (to spend the phone budget)
+    // is evaluated under the phone key, and matches nothing.
+    let person_key = b
+        .post
+        .matching()
+        .key(
+            ka.verifying_key().as_bytes(),
+            epoch,
+            SelectorKind::PersonFull,
+        )
+        .unwrap();
+    assert!(fa.contains(&oprf_tag(&person_key, &person)));
+    assert!(!fa.contains(&oprf_tag(&key_a, &person)));
 }
 
 /// Every entry of a store's audit log.
@@ -549,7 +563,10 @@ fn hits_survive_epoch_rotation_and_old_keys_are_destroyed() {
     let first = *epochs.first().unwrap();
     let pk = a.card.verifying_key().to_bytes();
     assert!(
-        b.post.matching().key(&pk, first).is_none(),
+        b.post
+            .matching()
+            .key(&pk, first, SelectorKind::Phone)
+            .is_none(),
         "the key of epoch {first} still exists"
     );
 }

@@ -26,7 +26,7 @@
 //! | `matching`  | `d` ‖ peer (32) ‖ epoch u64                      | the last delta number sent (u64) |
 //! | `matching`  | `M` ‖ owner (32) ‖ epoch u64                     | the owner's manifest for us |
 //! | `matching`  | `C` ‖ owner (32) ‖ epoch u64 ‖ index u32         | a filter chunk, until the filter is whole |
-//! | `matching`  | `F` ‖ owner (32) ‖ epoch u64                     | the owner's filter for us |
+//! | `matching`  | `F` ‖ owner (32) ‖ epoch u64                     | the owner's filter for us: its manifest's hash (32) ‖ filter |
 //! | `matching`  | `D` ‖ owner (32) ‖ epoch u64 ‖ tag (32)          | a tag from the owner's deltas (empty) |
 //! | `matching`  | `E` ‖ owner (32) ‖ time u64 ‖ message id (16)    | evidence: an answer whose proof failed |
 //! | `hits`      | `h` ‖ time u64 ‖ id u64                          | a hit (JSON) |

@@ -16,8 +16,10 @@ fn manifest(owner: &SigningKey) -> SignedManifest {
         version: 1_790_000_000_000,
         starts_ms: 20_000 * 86_400_000,
         ends_ms: 20_001 * 86_400_000,
-        key: key.public_key().to_bytes(),
-        kinds: kind_bits([SelectorKind::Phone, SelectorKind::PersonFull]),
+        keys: vec![
+            (SelectorKind::Phone, key.public_key().to_bytes()),
+            (SelectorKind::PersonFull, key.public_key().to_bytes()),
+        ],
         filter: FilterInfo::of(1024, &[0u8; 5000]),
     }
     .sign(owner)
@@ -31,10 +33,8 @@ fn a_manifest_round_trips_and_its_signature_binds_every_byte() {
     let back = SignedManifest::decode(&bytes).unwrap();
     assert_eq!(back, m);
     back.verify(&owner.verifying_key()).unwrap();
-    assert_eq!(
-        kinds_of(m.manifest.kinds),
-        [SelectorKind::Phone, SelectorKind::PersonFull]
-    );
+    assert!(m.manifest.key(SelectorKind::Phone).is_some());
+    assert!(m.manifest.key(SelectorKind::Iban).is_none());
     // Someone else's key does not verify it.
     let other = SigningKey::from_seed(&[9; 32]);
     assert_eq!(back.verify(&other.verifying_key()), Err(Error::Signature));
@@ -74,7 +74,7 @@ fn evaluate_and_answer_round_trip_through_a_real_evaluation() {
         manifest: [4; 32],
         purpose: Purpose::Query,
         case: Some([6; 32]),
-        kinds: vec![SelectorKind::Phone; 5],
+        kind: SelectorKind::Phone,
         elements,
     };
     let back = Evaluate::decode(&req.to_bytes()).unwrap();
@@ -125,7 +125,7 @@ fn evaluate_and_answer_round_trip_through_a_real_evaluation() {
 fn oversized_batches_and_unknown_kinds_are_refused_before_reading_them() {
     let mut b = vec![VERSION];
     b.extend_from_slice(&[0; 32]);
-    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&[0, 0, 1]);
     b.extend_from_slice(&((MAX_BATCH as u32) + 1).to_be_bytes());
     assert!(matches!(
         Evaluate::decode(&b),
@@ -135,11 +135,11 @@ fn oversized_batches_and_unknown_kinds_are_refused_before_reading_them() {
         manifest: [0; 32],
         purpose: Purpose::Renewal,
         case: None,
-        kinds: vec![SelectorKind::Phone],
+        kind: SelectorKind::Phone,
         elements: vec![[0; 32]],
     };
     let mut bytes = req.to_bytes();
-    let at = bytes.len() - 33;
+    let at = bytes.len() - 37;
     bytes[at] = 99;
     assert!(Evaluate::decode(&bytes).is_err());
     let owner = SigningKey::from_seed(&[1; 32]);
