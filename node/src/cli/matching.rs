@@ -116,7 +116,12 @@ pub(crate) fn print_match(reply: &MatchReply) {
     for r in &reply.results {
         let label: String = r.label.chars().take(width).collect();
         if r.hits.is_empty() {
-            println!("  {label:width$}  no hit");
+            let none = if reply.complete {
+                "no hit"
+            } else {
+                "no hit among the answers that came (see the problems below)"
+            };
+            println!("  {label:width$}  {none}");
             continue;
         }
         for (i, h) in r.hits.iter().enumerate() {
