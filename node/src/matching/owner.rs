@@ -93,37 +93,11 @@ pub fn tags(
     selectors: &[Selector],
     done: &AtomicU64,
 ) -> Result<Vec<[u8; 32]>, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = selectors.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<[u8; 32]>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = selectors
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut out = Vec::with_capacity(part.len());
-                    for (i, s) in part.iter().enumerate() {
-                        out.push(oprf::tag(&key.evaluate(&oprf::input(s))?));
-                        if i % 1024 == 1023 {
-                            done.fetch_add(1024, Ordering::Relaxed);
-                        }
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("a tag worker panicked".into())))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(selectors.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    super::on_every_core(selectors, |s| {
+        let tag = oprf::tag(&key.evaluate(&oprf::input(s))?);
+        done.fetch_add(1, Ordering::Relaxed);
+        Ok(tag)
+    })
 }
 
 /// The tags of `selectors` (sorted, so each kind is one run) for `peer` in

@@ -39,6 +39,22 @@ pub struct Item {
     pub watch: Option<u64>,
 }
 
+/// The items of groups of selectors: group `i` is slot `i`, with its
+/// watchlist entry if any.
+pub fn items<'s>(groups: impl IntoIterator<Item = (&'s [Selector], Option<u64>)>) -> Vec<Item> {
+    groups
+        .into_iter()
+        .enumerate()
+        .flat_map(|(slot, (selectors, watch))| {
+            selectors.iter().map(move |s| Item {
+                slot,
+                selector: s.clone(),
+                watch,
+            })
+        })
+        .collect()
+}
+
 /// A request in flight: what is needed to finish its answer.
 pub struct Pending {
     query: u64,
@@ -297,29 +313,7 @@ fn send(
 
 /// Blinds every input, on every core.
 fn blind_all(inputs: &[Vec<u8>]) -> Result<Vec<(Blind, oprf::Element)>, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = inputs.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<_>, oprf::Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = inputs
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|i| oprf::blind(i, &mut rand::rngs::OsRng))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(oprf::Error::Input)))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(inputs.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    super::on_every_core(inputs, |i| Ok(oprf::blind(i, &mut rand::rngs::OsRng)?))
 }
 
 /// Tags present in the owner's filter or deltas for `epoch`.
@@ -738,19 +732,10 @@ pub fn watch_add(
     entries: Vec<(String, String, Vec<Selector>)>,
 ) -> Result<Vec<u64>, Error> {
     let mut b = Batch::default();
-    let mut items = Vec::new();
-    let mut ids = Vec::new();
-    for (slot, (label, source, selectors)) in entries.into_iter().enumerate() {
-        let id = post.matching().next_id();
-        for s in &selectors {
-            items.push(Item {
-                slot,
-                selector: s.clone(),
-                watch: Some(id),
-            });
-        }
+    let mut added = Vec::with_capacity(entries.len());
+    for (label, source, selectors) in entries {
         let w = Watch {
-            id,
+            id: post.matching().next_id(),
             label,
             source,
             selectors,
@@ -758,11 +743,13 @@ pub fn watch_add(
         };
         b.put(
             Column::Hits,
-            k::watch(id),
+            k::watch(w.id),
             serde_json::to_vec(&w).unwrap_or_default(),
         );
-        ids.push(id);
+        added.push(w);
     }
+    let items = items(added.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
+    let ids = added.iter().map(|w| w.id).collect();
     post.store().write(b)?;
     renew_items(post, peers, &items, false)?;
     Ok(ids)
@@ -788,22 +775,21 @@ pub fn watch_remove(post: &Post, id: u64) -> Result<bool, Error> {
 
 /// The watchlist.
 pub fn watches(post: &Post) -> Result<Vec<Watch>, Error> {
-    let mut out = Vec::new();
-    post.store().scan_prefix(Column::Hits, k::WATCHES, |_, v| {
-        if let Ok(w) = serde_json::from_slice(v) {
-            out.push(w);
-        }
-        true
-    })?;
-    Ok(out)
+    listed(post, k::WATCHES)
 }
 
 /// Alerts, oldest first.
 pub fn alerts(post: &Post) -> Result<Vec<Alert>, Error> {
+    listed(post, k::ALERTS)
+}
+
+/// Every JSON value in the `hits` column under `prefix`, in key order
+/// (one that does not decode is skipped).
+fn listed<T: serde::de::DeserializeOwned>(post: &Post, prefix: &[u8]) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
-    post.store().scan_prefix(Column::Hits, k::ALERTS, |_, v| {
-        if let Ok(a) = serde_json::from_slice(v) {
-            out.push(a);
+    post.store().scan_prefix(Column::Hits, prefix, |_, v| {
+        if let Ok(x) = serde_json::from_slice(v) {
+            out.push(x);
         }
         true
     })?;
@@ -849,17 +835,7 @@ pub fn renew(post: &Post, peer: &Peer) -> Result<bool, Error> {
     if watches.is_empty() {
         return Ok(false);
     }
-    let items: Vec<Item> = watches
-        .iter()
-        .enumerate()
-        .flat_map(|(slot, w)| {
-            w.selectors.iter().map(move |s| Item {
-                slot,
-                selector: s.clone(),
-                watch: Some(w.id),
-            })
-        })
-        .collect();
+    let items = items(watches.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
     renew_items(post, std::slice::from_ref(peer), &items, true)
 }
 
@@ -956,14 +932,7 @@ pub fn store_hits(post: &Post, hits: &[StoredHit]) -> Result<(), Error> {
 
 /// Hits, oldest first.
 pub fn hits(post: &Post) -> Result<Vec<StoredHit>, Error> {
-    let mut out = Vec::new();
-    post.store().scan_prefix(Column::Hits, k::HITS, |_, v| {
-        if let Ok(h) = serde_json::from_slice(v) {
-            out.push(h);
-        }
-        true
-    })?;
-    Ok(out)
+    listed(post, k::HITS)
 }
 
 /// Groups a query's hits by slot and peer.

@@ -101,6 +101,47 @@ fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
     out
 }
 
+/// The body of `bytes` (an envelope to `to` from `from`), opened.
+fn open_body(bytes: &[u8], to: &Identity, from: &AgencyKey) -> (String, Vec<u8>) {
+    let env = envelope::Envelope::decode(bytes, envelope::MAX_ENVELOPE).unwrap();
+    let opened = env
+        .open(
+            envelope::Recipient {
+                federation: "liaison",
+                signing: &to.signing,
+                sealing: &to.sealing,
+            },
+            |_| Some(from),
+            |_, _| false,
+            envelope::Window {
+                now_ms: crate::post::now_ms(),
+                max_age_ms: 60_000,
+                max_skew_ms: 60_000,
+            },
+        )
+        .unwrap();
+    (opened.header.context, opened.body)
+}
+
+/// `body` sealed by `from` to `to` under `context`, as bytes.
+fn seal_to(from: &SigningKey, to: &AgencyKey, context: &str, body: &[u8]) -> Vec<u8> {
+    envelope::seal(
+        from,
+        Draft {
+            federation: "liaison",
+            context,
+            recipient: to,
+            message_id: MessageId::random(&mut UnwrapErr(OsRng)),
+            epoch: 0,
+            timestamp_ms: crate::post::now_ms(),
+            body,
+        },
+        &mut UnwrapErr(OsRng),
+    )
+    .unwrap()
+    .to_bytes()
+}
+
 fn tick(n: &Node) {
     tick_result(n).unwrap();
 }
@@ -199,25 +240,8 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
         let honest = Mailbox::new(b.post.store())
             .pending(a.card.verifying_key(), 0, 10)
             .unwrap();
-        let honest_env =
-            envelope::Envelope::decode(&honest[0].envelope, envelope::MAX_ENVELOPE).unwrap();
-        let opened = honest_env
-            .open(
-                envelope::Recipient {
-                    federation: "liaison",
-                    signing: &a.post.identity().signing,
-                    sealing: &a.post.identity().sealing,
-                },
-                |_| Some(&b.card),
-                |_, _| false,
-                envelope::Window {
-                    now_ms: crate::post::now_ms(),
-                    max_age_ms: 60_000,
-                    max_skew_ms: 60_000,
-                },
-            )
-            .unwrap();
-        let mut answer = Answer::decode(&opened.body).unwrap();
+        let (_, body) = open_body(&honest[0].envelope, a.post.identity(), &b.card);
+        let mut answer = Answer::decode(&body).unwrap();
         assert_eq!(answer.request, env.header.message_id.0);
         let Ok(ev) = &mut answer.result else {
             panic!("b declined")
@@ -226,47 +250,19 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
             ev.proof[5] ^= 1;
         } else {
             let other = ServerKey::from_seed(&[9; 32], b"other").unwrap();
-            let request = liaison_protocol::matching::Evaluate::decode(&{
-                let env = envelope::Envelope::decode(&pending[0].envelope, envelope::MAX_ENVELOPE)
-                    .unwrap();
-                env.open(
-                    envelope::Recipient {
-                        federation: "liaison",
-                        signing: &b.post.identity().signing,
-                        sealing: &b.post.identity().sealing,
-                    },
-                    |_| Some(&a.card),
-                    |_, _| false,
-                    envelope::Window {
-                        now_ms: crate::post::now_ms(),
-                        max_age_ms: 60_000,
-                        max_skew_ms: 60_000,
-                    },
-                )
-                .unwrap()
-                .body
-            })
-            .unwrap();
+            let (_, body) = open_body(&pending[0].envelope, b.post.identity(), &a.card);
+            let request = liaison_protocol::matching::Evaluate::decode(&body).unwrap();
             let (elements, proof) = other
                 .evaluate_batch(&request.elements, &mut rand::rngs::OsRng)
                 .unwrap();
             *ev = Evaluated { elements, proof };
         }
-        let forged = envelope::seal(
+        let forged = seal_to(
             &b.post.identity().signing,
-            Draft {
-                federation: "liaison",
-                context: context::ANSWER,
-                recipient: &a.card,
-                message_id: MessageId::random(&mut UnwrapErr(OsRng)),
-                epoch: 0,
-                timestamp_ms: crate::post::now_ms(),
-                body: &answer.to_bytes(),
-            },
-            &mut UnwrapErr(OsRng),
-        )
-        .unwrap()
-        .to_bytes();
+            &a.card,
+            context::ANSWER,
+            &answer.to_bytes(),
+        );
         // Take the honest answer out of b's outbox: only the forgery goes.
         Mailbox::new(b.post.store())
             .delivered(
@@ -332,23 +328,7 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
         }
         .to_bytes()
     };
-    let seal = |signer: &SigningKey, body: &[u8]| {
-        envelope::seal(
-            signer,
-            Draft {
-                federation: "liaison",
-                context: context::CHUNK,
-                recipient: &a.card,
-                message_id: MessageId::random(&mut UnwrapErr(OsRng)),
-                epoch: 0,
-                timestamp_ms: crate::post::now_ms(),
-                body,
-            },
-            &mut UnwrapErr(OsRng),
-        )
-        .unwrap()
-        .to_bytes()
-    };
+    let seal = |signer: &SigningKey, body: &[u8]| seal_to(signer, &a.card, context::CHUNK, body);
     let m_key = mallory.signing.verifying_key().to_bytes();
     // From an agency a does not trust.
     let from_stranger = seal(&mallory.signing, &chunk(manifest(&mallory.signing, m_key)));
@@ -405,30 +385,14 @@ fn one_peers_evaluations_never_hit_another_peers_filter() {
             .pending(peer.verifying_key(), 0, 100)
             .unwrap()
         {
-            let env = envelope::Envelope::decode(&p.envelope, envelope::MAX_ENVELOPE).unwrap();
             let who = if peer == &ka {
                 identity(1)
             } else {
                 identity(3)
             };
-            let opened = env
-                .open(
-                    envelope::Recipient {
-                        federation: "liaison",
-                        signing: &who.signing,
-                        sealing: &who.sealing,
-                    },
-                    |_| Some(&b_card),
-                    |_, _| false,
-                    envelope::Window {
-                        now_ms: crate::post::now_ms(),
-                        max_age_ms: 60_000,
-                        max_skew_ms: 60_000,
-                    },
-                )
-                .unwrap();
-            if opened.header.context == context::CHUNK {
-                bytes.extend(Chunk::decode(&opened.body).unwrap().data);
+            let (context, body) = open_body(&p.envelope, &who, &b_card);
+            if context == context::CHUNK {
+                bytes.extend(Chunk::decode(&body).unwrap().data);
             }
         }
         liaison_protocol::filter::Filter::decode(&bytes).unwrap()

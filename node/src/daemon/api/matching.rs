@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{bad_request, internal, ApiError};
 use crate::daemon::Node;
 use crate::matching::input::{self, Wanted};
-use crate::matching::querier::{self, Alert, Item, StoredHit, Watch};
+use crate::matching::querier::{self, Alert, StoredHit, Watch};
 use crate::post::now_ms;
 
 /// `POST /v1/match`.
@@ -114,17 +114,7 @@ pub(super) async fn run_match(
             )
         }
     };
-    let items: Vec<Item> = wanted
-        .iter()
-        .enumerate()
-        .flat_map(|(slot, w)| {
-            w.selectors.iter().map(move |s| Item {
-                slot,
-                selector: s.clone(),
-                watch: None,
-            })
-        })
-        .collect();
+    let items = querier::items(wanted.iter().map(|w| (w.selectors.as_slice(), None)));
     // Subscribed before the query goes out, so no answer is missed.
     let mut changed = post.matching().subscribe();
     let p = post.clone();
