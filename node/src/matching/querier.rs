@@ -406,6 +406,7 @@ pub(crate) fn on_answer<'p>(
             }
             Ok(outputs) => {
                 let tags: Vec<[u8; 32]> = outputs.iter().map(oprf::tag).collect();
+                let mut raised = Vec::new();
                 // Against deltas being applied at the same time: one of the
                 // two sees the other (or a watched tag in a delta could be
                 // missed by both).
@@ -428,6 +429,7 @@ pub(crate) fn on_answer<'p>(
                                 alert(
                                     post,
                                     &mut handled.effects,
+                                    &mut raised,
                                     peer,
                                     w,
                                     item.selector.kind,
@@ -655,6 +657,7 @@ pub(crate) fn on_delta<'p>(
     };
     let store = post.store();
     handled.guards.push(lock(&post.matching().filters));
+    let mut raised = Vec::new();
     // Any version of the epoch's manifest will do: the key is the same.
     if accept_manifest(post, peer, &delta.manifest, &mut handled)?.is_none() {
         return Ok(Err(()));
@@ -680,7 +683,15 @@ pub(crate) fn on_delta<'p>(
             true
         })?;
         for (w, kind) in watched {
-            alert(post, &mut handled.effects, peer, w, kind, "new record")?;
+            alert(
+                post,
+                &mut handled.effects,
+                &mut raised,
+                peer,
+                w,
+                kind,
+                "new record",
+            )?;
         }
     }
     Ok(Ok(handled))
@@ -693,17 +704,29 @@ fn watch(post: &Post, id: u64) -> Result<Option<Watch>, Error> {
         .and_then(|v| serde_json::from_slice(&v).ok()))
 }
 
+/// Raises an alert that `peer` holds watchlist entry `watch_id`, once per
+/// entry and peer: not again for its other selectors (`raised`, this
+/// message's), its next record, or the next epoch's renewal.
+#[allow(clippy::too_many_arguments)]
 fn alert(
     post: &Post,
     batch: &mut Batch,
+    raised: &mut Vec<u64>,
     peer: &Peer,
     watch_id: u64,
     kind: SelectorKind,
     how: &str,
 ) -> Result<(), Error> {
+    let owner = peer.key.verifying_key().to_bytes();
+    let marker = k::alerted(&owner, watch_id);
+    if raised.contains(&watch_id) || post.store().get(Column::Hits, &marker)?.is_some() {
+        return Ok(());
+    }
     let Some(w) = watch(post, watch_id)? else {
         return Ok(());
     };
+    raised.push(watch_id);
+    batch.put(Column::Hits, marker, Vec::new());
     let now = now_ms();
     let id = post.matching().next_id();
     let a = Alert {
@@ -763,12 +786,14 @@ pub fn watch_remove(post: &Post, id: u64) -> Result<bool, Error> {
     }
     let mut b = Batch::default();
     b.delete(Column::Hits, k::watch(id));
-    store.scan_prefix(Column::Hits, b"W", |key, _| {
-        if key.ends_with(&id.to_be_bytes()) {
-            b.delete(Column::Hits, key.to_vec());
-        }
-        true
-    })?;
+    for prefix in [&b"W"[..], k::ALERTED] {
+        store.scan_prefix(Column::Hits, prefix, |key, _| {
+            if key.ends_with(&id.to_be_bytes()) {
+                b.delete(Column::Hits, key.to_vec());
+            }
+            true
+        })?;
+    }
     store.write(b)?;
     Ok(true)
 }

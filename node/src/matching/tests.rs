@@ -538,7 +538,11 @@ fn hits_survive_epoch_rotation_and_old_keys_are_destroyed() {
 #[test]
 fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     let (a, b) = pair("", "");
-    hold(&b, "B-1", vec![phone("+996775987817")]);
+    hold(
+        &b,
+        "B-1",
+        vec![phone("+996775987817"), phone("+996555123456")],
+    );
     tick(&b);
     deliver(&b, &a);
     let peer_b = a.post.peer("b").unwrap();
@@ -552,16 +556,17 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
                 vec![phone("+996700111222")],
             ),
             (
-                "phone 0775 987 817".into(),
+                "person with two phones b holds".into(),
                 "w.csv:3".into(),
-                vec![phone("+996775987817")],
+                vec![phone("+996775987817"), phone("+996555123456")],
             ),
         ],
     )
     .unwrap();
     deliver(&a, &b);
     deliver(&b, &a);
-    // The one b already holds is an alert at once.
+    // The one b already holds is an alert at once: one, though both its
+    // selectors are held.
     let alerts = querier::alerts(&a.post).unwrap();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].how, "already held");

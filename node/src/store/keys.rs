@@ -34,6 +34,7 @@
 //! | `hits`      | `W` ‖ owner (32) ‖ epoch u64 ‖ tag (32) ‖ id u64  | a watched selector's tag at that owner: its kind (u8) |
 //! | `hits`      | `a` ‖ time u64 ‖ id u64                          | an alert (JSON) |
 //! | `hits`      | `R` ‖ owner (32) ‖ epoch u64                     | the watchlist was renewed there (empty) |
+//! | `hits`      | `x` ‖ owner (32) ‖ watch id u64                  | an alert was raised for it there (empty) |
 
 use ed25519_dalek::VerifyingKey;
 use liaison_protocol::envelope::MessageId;
@@ -370,6 +371,14 @@ pub(crate) mod matching {
     pub(crate) fn renewed(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
         tagged(b'R', &[owner, &epoch.to_be_bytes()])
     }
+
+    /// `hits`: `owner` was alerted on for watchlist entry `id`.
+    pub(crate) fn alerted(owner: &[u8; 32], id: u64) -> Vec<u8> {
+        tagged(b'x', &[owner, &id.to_be_bytes()])
+    }
+
+    /// `hits`: prefix of the alerted markers.
+    pub(crate) const ALERTED: &[u8] = b"x";
 
     /// `hits`: an alert.
     pub(crate) fn alert(time_ms: u64, id: u64) -> Vec<u8> {
