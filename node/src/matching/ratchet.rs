@@ -37,7 +37,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not a ratchet.
-    #[error("{} is damaged: expected `EPOCH HEX64` on one line; restore it from backup (or delete it to start new keys, which makes peers refetch every filter)", path.display())]
+    #[error("{} is damaged: expected `EPOCH HEX64` on one line; restore it from backup (deleting it starts new keys, which peers refuse until the next epoch, because they hold this epoch's already)", path.display())]
     Damaged {
         /// The file.
         path: PathBuf,
