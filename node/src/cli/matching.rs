@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
-use super::JsonArg;
+use super::{CaseArgs, JsonArg};
 use crate::client::Client;
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded, WatchRemove};
 use crate::matching::querier::{Alert, StoredHit, Watch};
@@ -20,12 +20,8 @@ pub(super) struct MatchArgs {
     /// Ask only this peer (default: every peer).
     #[arg(long)]
     peer: Option<String>,
-    /// The case reference the query is made under (logged only as a salted commitment).
-    #[arg(long, requires = "basis")]
-    case: Option<String>,
-    /// The legal basis for the query (with --case).
-    #[arg(long, requires = "case")]
-    basis: Option<String>,
+    #[command(flatten)]
+    case: CaseArgs,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -81,7 +77,7 @@ pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
         &MatchRequest {
             file: absolute(&a.file)?,
             peer: a.peer,
-            case: a.case.zip(a.basis),
+            case: a.case.pair(),
         },
     )?;
     if a.json {

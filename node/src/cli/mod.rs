@@ -170,13 +170,8 @@ struct PingArgs {
     /// round trips with a body.
     #[arg(long, default_value_t = 0)]
     size: usize,
-    /// The case reference the pings are made under (the audit log keeps a
-    /// salted commitment to it; see `liaison audit open-case`).
-    #[arg(long, requires = "basis")]
-    case: Option<String>,
-    /// The legal basis for the case (with --case).
-    #[arg(long, requires = "case")]
-    basis: Option<String>,
+    #[command(flatten)]
+    case: CaseArgs,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -248,6 +243,25 @@ struct ShowArgs {
 struct WithdrawArgs {
     /// Record id.
     id: String,
+}
+
+/// `--case REF --basis TEXT`: what an exchange is made under. The audit
+/// log keeps only a salted commitment to them (`liaison audit open-case`).
+#[derive(Debug, Args)]
+pub(super) struct CaseArgs {
+    /// The case reference (logged only as a salted commitment).
+    #[arg(long, requires = "basis")]
+    case: Option<String>,
+    /// The legal basis (with --case).
+    #[arg(long, requires = "case")]
+    basis: Option<String>,
+}
+
+impl CaseArgs {
+    /// Both, if given.
+    pub(super) fn pair(self) -> Option<(String, String)> {
+        self.case.zip(self.basis)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -839,7 +853,7 @@ fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
         "/v1/ping",
         &serde_json::json!({
             "peer": a.peer, "count": a.count, "queue": a.queue, "size": a.size,
-            "case": a.case.zip(a.basis),
+            "case": a.case.pair(),
         }),
     )?;
     if a.json {

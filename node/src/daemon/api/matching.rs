@@ -18,7 +18,7 @@ use axum::Json;
 use liaison_protocol::SelectorKind;
 use serde::{Deserialize, Serialize};
 
-use super::{bad_request, internal, ApiError};
+use super::{bad_request, blocking, internal, ApiError};
 use crate::daemon::Node;
 use crate::matching::input::{self, Wanted};
 use crate::matching::querier::{self, Alert, StoredHit, Watch};
@@ -106,12 +106,7 @@ pub(super) async fn run_match(
         None => None,
         Some((reference, basis)) => {
             let (post, r, b) = (post.clone(), reference.clone(), basis.clone());
-            Some(
-                tokio::task::spawn_blocking(move || post.store().case_commitment(&r, &b))
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?,
-            )
+            Some(blocking(move || post.store().case_commitment(&r, &b)).await?)
         }
     };
     let items = querier::items(wanted.iter().map(|w| (w.selectors.as_slice(), None)));
@@ -119,10 +114,7 @@ pub(super) async fn run_match(
     let mut changed = post.matching().subscribe();
     let p = post.clone();
     let querier::Started { id, asked, skipped } =
-        tokio::task::spawn_blocking(move || querier::query(&p, &peers, &items, case))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        blocking(move || querier::query(&p, &peers, &items, case)).await?;
     let deadline = tokio::time::Instant::now() + post.matching().settings().answer_timeout;
     let mut complete = true;
     let query = loop {
@@ -194,10 +186,7 @@ pub(super) async fn run_match(
         }
     }
     let p = post.clone();
-    tokio::task::spawn_blocking(move || querier::store_hits(&p, &stored))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    blocking(move || querier::store_hits(&p, &stored)).await?;
     Ok(Json(MatchReply {
         results,
         bad: read.bad,
@@ -211,10 +200,7 @@ pub(super) async fn run_match(
 
 pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<StoredHit>>, ApiError> {
     let post = node.post.clone();
-    let h = tokio::task::spawn_blocking(move || querier::hits(&post))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let h = blocking(move || querier::hits(&post)).await?;
     Ok(Json(h))
 }
 
@@ -271,10 +257,7 @@ pub(super) async fn watch_list(
     State(node): State<Arc<Node>>,
 ) -> Result<Json<Vec<Watch>>, ApiError> {
     let post = node.post.clone();
-    let w = tokio::task::spawn_blocking(move || querier::watches(&post))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let w = blocking(move || querier::watches(&post)).await?;
     Ok(Json(w))
 }
 
@@ -291,10 +274,7 @@ pub(super) async fn watch_remove(
     Json(req): Json<WatchRemove>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let post = node.post.clone();
-    let removed = tokio::task::spawn_blocking(move || querier::watch_remove(&post, req.id))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let removed = blocking(move || querier::watch_remove(&post, req.id)).await?;
     if !removed {
         return Err(bad_request(format!(
             "no watchlist entry {}: see `liaison watch list`",
@@ -306,9 +286,6 @@ pub(super) async fn watch_remove(
 
 pub(super) async fn alerts(State(node): State<Arc<Node>>) -> Result<Json<Vec<Alert>>, ApiError> {
     let post = node.post.clone();
-    let a = tokio::task::spawn_blocking(move || querier::alerts(&post))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let a = blocking(move || querier::alerts(&post)).await?;
     Ok(Json(a))
 }

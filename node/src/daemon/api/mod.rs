@@ -86,6 +86,17 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
+/// Runs store work `f` on a blocking thread; its error (or the thread's)
+/// is an internal error.
+async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
 /// Makes a fresh token for this run: 32 random bytes in hex, written to a
 /// temporary file (mode 0600), synced, then renamed over `api.token`. A
 /// new token each start means one read from a stale `api.addr` (a port

@@ -22,7 +22,7 @@ use axum::Json;
 use liaison_protocol::Selector;
 use serde::{Deserialize, Serialize};
 
-use super::{bad_request, internal, ApiError};
+use super::{bad_request, blocking, internal, ApiError};
 use crate::daemon::Node;
 use crate::find;
 use crate::ingest::{self, Format, Observer, RefusedLine, Summary};
@@ -136,10 +136,7 @@ pub(super) async fn show(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = node.post.store().clone();
     let key = id.clone();
-    let r = tokio::task::spawn_blocking(move || Records::new(&store).get(&key))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let r = blocking(move || Records::new(&store).get(&key)).await?;
     r.map(|r| Json(find::record_json(&r)))
         .ok_or_else(|| no_record(&id))
 }
@@ -168,10 +165,7 @@ pub(super) async fn withdraw(
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
     let id = req.id.clone();
-    let r = tokio::task::spawn_blocking(move || Records::new(&store).withdraw(&id))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let r = blocking(move || Records::new(&store).withdraw(&id)).await?;
     r.map(|r| {
         Json(Withdrawn {
             id: r.record.id.clone(),
@@ -185,9 +179,6 @@ pub(super) async fn check(State(node): State<Arc<Node>>) -> Result<Json<Report>,
     // A consistent view needs no writer in the middle of a batch.
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
-    let report = tokio::task::spawn_blocking(move || check::run(&Records::new(&store)))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let report = blocking(move || check::run(&Records::new(&store))).await?;
     Ok(Json(report))
 }
