@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use liaison_protocol::keys::AgencyKey;
+use liaison_protocol::record::Handling;
 use liaison_protocol::{Country, SelectorKind};
 pub use multiaddr::Multiaddr;
 
@@ -81,8 +82,86 @@ pub struct Config {
     pub audit: Audit,
     /// Hit/no-hit matching.
     pub matching: Matching,
+    /// Follow-up requests, release policy and retention.
+    pub exchange: Exchange,
     /// Trusted agencies.
     pub peers: Vec<Peer>,
+}
+
+/// What a follow-up request for a record of one handling code gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Release {
+    /// Released at once.
+    Auto,
+    /// Waits for an analyst's approval or refusal.
+    Manual,
+    /// Never released.
+    Never,
+}
+
+impl Release {
+    /// The word the config file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Release::Auto => "auto",
+            Release::Manual => "manual",
+            Release::Never => "never",
+        }
+    }
+}
+
+/// The release policy of one peer: a decision for every handling code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy(BTreeMap<Handling, Release>);
+
+impl Policy {
+    /// What a record of `handling` gets. `TLP:RED` is never released and
+    /// `TLP:AMBER+STRICT` never automatically, whatever the map says: the
+    /// rule is enforced here as well as at validation.
+    pub fn decide(&self, handling: Handling) -> Release {
+        let said = self.0.get(&handling).copied().unwrap_or(Release::Manual);
+        match handling {
+            Handling::Red => Release::Never,
+            Handling::AmberStrict => said.max(Release::Manual),
+            _ => said,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let mut p = Policy(BTreeMap::new());
+        for h in Handling::ALL {
+            p.0.insert(h, p.decide(h));
+        }
+        p
+    }
+}
+
+/// What a withdrawal notice does to our copy of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnWithdrawal {
+    /// Kept and shown as withdrawn.
+    Mark,
+    /// Deleted (a tombstone stays, saying when and why).
+    Delete,
+}
+
+/// `[exchange]`, validated.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// How long a request waits before a reminder.
+    pub deadline: Duration,
+    /// What a withdrawal notice does.
+    pub on_withdrawal: OnWithdrawal,
+    /// How long received reports are kept.
+    pub report_retention: Duration,
+    /// How long hits and alerts are kept.
+    pub hit_retention: Duration,
+    /// How long answered requests are kept.
+    pub request_retention: Duration,
+    /// How often the daemon purges.
+    pub purge_interval: Duration,
 }
 
 /// `[node]`, validated.
@@ -168,6 +247,8 @@ pub struct Peer {
     pub kinds: BTreeSet<SelectorKind>,
     /// Its budget per kind per window (every kind present).
     pub budget: BTreeMap<SelectorKind, u32>,
+    /// What its follow-up requests get, by handling code.
+    pub release: Policy,
 }
 
 impl Config {
@@ -412,6 +493,40 @@ impl RawConfig {
             answer_timeout: positive("answer_timeout", &m.answer_timeout, Duration::from_secs(1))?,
         };
         let default_budget = m.budget;
+        let x = &self.exchange;
+        let period = |key: &str, text: &str, min: Duration| {
+            humantime::parse_duration(text)
+                .ok()
+                .filter(|d| *d >= min)
+                .ok_or_else(|| {
+                    invalid(
+                        format!("exchange.{key}"),
+                        format!(
+                            "{text:?} is not a duration of at least {}: write it like \"48h\", \"90d\" or \"365d\"",
+                            humantime::format_duration(min)
+                        ),
+                    )
+                })
+        };
+        let exchange = Exchange {
+            deadline: period("deadline", &x.deadline, Duration::from_secs(1))?,
+            on_withdrawal: match x.on_withdrawal.as_str() {
+                "mark" => OnWithdrawal::Mark,
+                "delete" => OnWithdrawal::Delete,
+                other => {
+                    return Err(invalid(
+                        "exchange.on_withdrawal".into(),
+                        format!("{other:?} is not a choice: write \"mark\" (keep the copy, shown as withdrawn) or \"delete\""),
+                    ))
+                }
+            },
+            report_retention: period("report_retention", &x.report_retention, Duration::from_secs(1))?,
+            hit_retention: period("hit_retention", &x.hit_retention, Duration::from_secs(1))?,
+            request_retention: period("request_retention", &x.request_retention, Duration::from_secs(1))?,
+            purge_interval: period("purge_interval", &x.purge_interval, Duration::from_secs(1))?,
+        };
+        let base_policy = policy(&Policy::default(), x.release.as_ref(), "exchange.release")
+            .map_err(|(key, problem)| invalid(key, problem))?;
         let network = Network {
             max_message_age,
             max_clock_skew,
@@ -493,12 +608,15 @@ impl RawConfig {
             for kind in SelectorKind::ALL {
                 budget.entry(kind).or_insert(fallback);
             }
+            let release = policy(&base_policy, p.release.as_ref(), &key_path("release"))
+                .map_err(|(key, problem)| invalid(key, problem))?;
             peers.push(Peer {
                 name: p.name,
                 key,
                 addrs,
                 kinds,
                 budget,
+                release,
             });
         }
 
@@ -510,9 +628,73 @@ impl RawConfig {
             api,
             audit,
             matching,
+            exchange,
             peers,
         })
     }
+}
+
+/// `base` with the entries of a `release` table over it. `TLP:RED`
+/// named as anything but `never`, or `TLP:AMBER+STRICT` as `auto`, is
+/// refused: the file must not say what the node will not do. A `default`
+/// covers the codes not named and is capped the same way silently
+/// (`default = "auto"` releases `TLP:AMBER+STRICT` manually, `TLP:RED`
+/// never).
+fn policy(
+    base: &Policy,
+    table: Option<&BTreeMap<String, String>>,
+    at: &str,
+) -> Result<Policy, (String, String)> {
+    let Some(table) = table else {
+        return Ok(base.clone());
+    };
+    let choice = |k: &str, v: &str| match v {
+        "auto" => Ok(Release::Auto),
+        "manual" => Ok(Release::Manual),
+        "never" => Ok(Release::Never),
+        other => Err((
+            format!("{at}.{k}"),
+            format!("{other:?} is not a choice: write \"auto\", \"manual\" or \"never\""),
+        )),
+    };
+    let mut map = base.0.clone();
+    if let Some(v) = table.get("default") {
+        let d = choice("default", v)?;
+        for h in Handling::ALL {
+            map.insert(h, d);
+        }
+    }
+    for (k, v) in table {
+        if k == "default" {
+            continue;
+        }
+        let h: Handling = k
+            .parse()
+            .map_err(|e: liaison_protocol::record::BadHandling| {
+                (format!("{at}.{k:?}"), format!("{e}, or \"default\""))
+            })?;
+        let r = choice(k, v)?;
+        if h == Handling::Red && r != Release::Never {
+            return Err((
+                format!("{at}.{k:?}"),
+                "TLP:RED is never released: write \"never\" or leave it out".into(),
+            ));
+        }
+        if h == Handling::AmberStrict && r == Release::Auto {
+            return Err((
+                format!("{at}.{k:?}"),
+                "TLP:AMBER+STRICT is never released automatically: write \"manual\" or \"never\""
+                    .into(),
+            ));
+        }
+        map.insert(h, r);
+    }
+    let mut p = Policy(map);
+    for h in Handling::ALL {
+        let d = p.decide(h);
+        p.0.insert(h, d);
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

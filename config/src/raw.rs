@@ -25,9 +25,79 @@ pub struct RawConfig {
     /// `[matching]`: epochs, deltas and budgets of hit/no-hit matching.
     #[serde(default)]
     pub matching: RawMatching,
+    /// `[exchange]`: follow-up requests, release policy and retention.
+    #[serde(default)]
+    pub exchange: RawExchange,
     /// `[[peers]]`: the agencies this node trusts (its bilateral agreements).
     #[serde(default)]
     pub peers: Vec<RawPeer>,
+}
+
+/// `[exchange]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExchange {
+    /// What a peer's follow-up request for a record of each handling code
+    /// gets, unless its `[[peers]]` entry says otherwise: `"auto"`
+    /// (released at once), `"manual"` (an analyst approves or refuses) or
+    /// `"never"`, by code, with `default` for codes not named:
+    /// `{ "TLP:CLEAR" = "auto", default = "manual" }`. `TLP:RED` is never
+    /// released and `TLP:AMBER+STRICT` never automatically, whatever is
+    /// written. Default: every code `manual`.
+    #[serde(default)]
+    pub release: Option<std::collections::BTreeMap<String, String>>,
+    /// How long a request may wait for an analyst before a reminder is
+    /// raised (humantime). Default `48h` (Prüm II's time for core data).
+    #[serde(default = "default_deadline")]
+    pub deadline: String,
+    /// What a withdrawal notice from a report's owner does to our copy:
+    /// `"mark"` (kept, shown as withdrawn) or `"delete"`. Default `mark`.
+    #[serde(default = "default_on_withdrawal")]
+    pub on_withdrawal: String,
+    /// How long received reports are kept (humantime). Default `365d`.
+    #[serde(default = "default_long_retention")]
+    pub report_retention: String,
+    /// How long hits and alerts are kept (humantime). Default `90d`.
+    #[serde(default = "default_hit_retention")]
+    pub hit_retention: String,
+    /// How long follow-up requests, sent and received, are kept once
+    /// answered (humantime). Default `365d`.
+    #[serde(default = "default_long_retention")]
+    pub request_retention: String,
+    /// How often the daemon purges what is past its retention
+    /// (humantime). Default `1h`.
+    #[serde(default = "default_purge_interval")]
+    pub purge_interval: String,
+}
+
+impl Default for RawExchange {
+    fn default() -> Self {
+        RawExchange {
+            release: None,
+            deadline: default_deadline(),
+            on_withdrawal: default_on_withdrawal(),
+            report_retention: default_long_retention(),
+            hit_retention: default_hit_retention(),
+            request_retention: default_long_retention(),
+            purge_interval: default_purge_interval(),
+        }
+    }
+}
+
+fn default_deadline() -> String {
+    "48h".into()
+}
+fn default_on_withdrawal() -> String {
+    "mark".into()
+}
+fn default_long_retention() -> String {
+    "365d".into()
+}
+fn default_hit_retention() -> String {
+    "90d".into()
+}
+fn default_purge_interval() -> String {
+    "1h".into()
 }
 
 /// `[matching]`.
@@ -249,6 +319,10 @@ pub struct RawPeer {
     /// Kinds not named take `default`, else `[matching] budget`.
     #[serde(default)]
     pub budget: Option<std::collections::BTreeMap<String, u32>>,
+    /// Release policy for this peer's follow-up requests, by handling
+    /// code, over `[exchange] release`: `{ "TLP:GREEN" = "auto" }`.
+    #[serde(default)]
+    pub release: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn default_federation() -> String {

@@ -187,3 +187,49 @@ fn duplicate_peers_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn release_policy_layers_and_refuses_what_the_node_will_not_do() {
+    let example = std::fs::read_to_string(examples_dir().join("kg-border.toml")).unwrap();
+    let mut raw: RawConfig = toml::from_str(&example).unwrap();
+    raw.exchange.release = Some([("TLP:CLEAR".into(), "auto".into())].into());
+    raw.peers[0].release = Some([("default".into(), "auto".into())].into());
+    raw.peers[1].release = Some([("tlp:green".into(), "never".into())].into());
+    let c = raw.clone().validate(Path::new("/x/liaison.toml")).unwrap();
+    let (p0, p1) = (&c.peers[0].release, &c.peers[1].release);
+    // default = "auto" is capped: AMBER+STRICT by hand, RED never.
+    assert_eq!(p0.decide(Handling::Amber), Release::Auto);
+    assert_eq!(p0.decide(Handling::AmberStrict), Release::Manual);
+    assert_eq!(p0.decide(Handling::Red), Release::Never);
+    // The peer's table over the node's: CLEAR auto from [exchange].
+    assert_eq!(p1.decide(Handling::Clear), Release::Auto);
+    assert_eq!(p1.decide(Handling::Green), Release::Never);
+    assert_eq!(p1.decide(Handling::Amber), Release::Manual);
+    assert_eq!(c.exchange.deadline, Duration::from_secs(48 * 3600));
+    assert_eq!(c.exchange.on_withdrawal, OnWithdrawal::Mark);
+
+    for (table, key, fix) in [
+        ("TLP:RED", "auto", "never released"),
+        ("TLP:AMBER+STRICT", "auto", "never released automatically"),
+        ("TLP:PURPLE", "auto", "\"default\""),
+        ("TLP:GREEN", "always", "\"auto\", \"manual\" or \"never\""),
+    ] {
+        let mut bad = raw.clone();
+        bad.peers[1].release = Some([(table.into(), key.into())].into());
+        let e = bad
+            .validate(Path::new("/x/liaison.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("peers[1].release") && e.contains(fix), "{e}");
+    }
+    let mut bad = raw;
+    bad.exchange.on_withdrawal = "shred".into();
+    let e = bad
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("exchange.on_withdrawal") && e.contains("\"mark\""),
+        "{e}"
+    );
+}

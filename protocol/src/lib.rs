@@ -48,6 +48,7 @@ pub mod audit;
 mod country;
 pub mod date;
 pub mod envelope;
+pub mod exchange;
 pub mod filter;
 pub mod keys;
 pub mod matching;

@@ -525,6 +525,25 @@ impl Envelope {
         if seen(&self.header.sender, &self.header.message_id) {
             return Err(OpenError::Replayed(self.header.message_id));
         }
+        self.decrypt(me)
+    }
+
+    /// Checks and decrypts an envelope addressed to `me` that was accepted
+    /// earlier and kept (a received report, read again): recipient,
+    /// sender, signature and body commitment, but not the time window or
+    /// replay, which held when it arrived.
+    pub fn reopen(&self, me: Recipient<'_>, sender: &VerifyingKey) -> Result<Opened, OpenError> {
+        if self.header.recipient != me.signing.verifying_key() {
+            return Err(OpenError::WrongRecipient);
+        }
+        if &self.header.sender != sender {
+            return Err(OpenError::UnknownSender);
+        }
+        self.verify_signature(me.federation)?;
+        self.decrypt(me)
+    }
+
+    fn decrypt(&self, me: Recipient<'_>) -> Result<Opened, OpenError> {
         let sk = <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(
             me.sealing.secret_bytes().as_slice(),
         )

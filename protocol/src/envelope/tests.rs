@@ -374,3 +374,48 @@ proptest! {
         prop_assert!(refused, "a change at byte {} was accepted", i);
     }
 }
+
+#[test]
+fn a_kept_envelope_reopens_only_for_its_recipient_and_sender_and_unaltered() {
+    let (a, b, c) = (party(1), party(2), party(3));
+    let env = sealed(&b, &a, b"a report for a");
+    fn me(p: &Party) -> Recipient<'_> {
+        Recipient {
+            federation: FED,
+            signing: &p.signing,
+            sealing: &p.sealing,
+        }
+    }
+    // Long after any time window: a kept envelope still verifies.
+    let opened = env.reopen(me(&a), b.card.verifying_key()).unwrap();
+    assert_eq!(opened.body, b"a report for a");
+    assert!(env.verify_reveal(&opened.salt, &opened.body));
+    // Not for another recipient, not as from another sender.
+    assert_eq!(
+        env.reopen(me(&c), b.card.verifying_key()),
+        Err(OpenError::WrongRecipient)
+    );
+    assert_eq!(
+        env.reopen(me(&a), c.card.verifying_key()),
+        Err(OpenError::UnknownSender)
+    );
+    // Re-addressed to c: the owner's signature no longer holds.
+    let mut moved = env.clone();
+    moved.header.recipient = *c.card.verifying_key();
+    assert_eq!(
+        moved.reopen(me(&c), b.card.verifying_key()),
+        Err(OpenError::BadSignature)
+    );
+    // Any byte changed is refused.
+    let bytes = env.to_bytes();
+    for i in (0..bytes.len()).step_by(7) {
+        let mut bad = bytes.clone();
+        bad[i] ^= 1;
+        if let Ok(e) = Envelope::decode(&bad, MAX_ENVELOPE) {
+            assert!(
+                e.reopen(me(&a), b.card.verifying_key()).is_err(),
+                "byte {i}"
+            );
+        }
+    }
+}
