@@ -27,6 +27,7 @@ pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod demo;
+pub mod exchange;
 pub mod find;
 pub mod identity;
 pub mod ingest;
@@ -37,3 +38,5 @@ pub mod post;
 pub mod status;
 pub mod store;
 pub mod synth;
+#[cfg(test)]
+mod testkit;

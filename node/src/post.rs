@@ -112,6 +112,8 @@ pub struct Post {
     /// Serialises witnessing: see [`Post::witnessing`].
     witness: std::sync::Mutex<()>,
     matching: crate::matching::State,
+    exchange: crate::exchange::State,
+    name: String,
     waker: RwLock<Option<Waker>>,
 }
 
@@ -194,6 +196,8 @@ impl Post {
             max_skew: config.network.max_clock_skew,
             witness: std::sync::Mutex::new(()),
             matching: crate::matching::State::new(crate::matching::Settings::from_config(config)),
+            exchange: crate::exchange::State::new(crate::exchange::Settings::from_config(config)),
+            name: config.node.name.clone(),
             waker: RwLock::new(None),
         };
         post.set_peers(&config.peers);
@@ -203,6 +207,16 @@ impl Post {
     /// Matching's state.
     pub fn matching(&self) -> &crate::matching::State {
         &self.matching
+    }
+
+    /// The follow-up's state.
+    pub fn exchange(&self) -> &crate::exchange::State {
+        &self.exchange
+    }
+
+    /// This node's agency name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Sets what is called when something is queued for a peer (the
@@ -521,38 +535,49 @@ impl Post {
             context::CHECKPOINT | context::COSIGNATURE
         )
         .then(|| self.witnessing());
+        use crate::exchange::{self, context as x};
         use crate::matching::{context as m, owner, querier};
-        let handled: Result<Handled<'_>, ()> = match opened.header.context.as_str() {
-            context::PING => Ok(Handled::default()),
-            context::CHECKPOINT => match note::Push::decode(&opened.body) {
-                Err(_) => Err(()),
-                Ok(push) => witness::check(self, peer, &push)?.map(|checked| Handled {
-                    effects: checked.effects,
-                    extra: checked.entries,
-                    reply: checked
-                        .cosigned
-                        .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
-                    count: 1,
-                    ..Handled::default()
-                }),
-            },
-            context::COSIGNATURE => {
-                witness::store_cosignature(self, peer, &opened.body)?.map(|effects| Handled {
-                    effects,
-                    count: 1,
-                    ..Handled::default()
-                })
-            }
-            m::CHUNK => querier::on_chunk(self, peer, &opened.body).map_err(matching_error)?,
-            m::DELTA => querier::on_delta(self, peer, &opened.body).map_err(matching_error)?,
-            m::EVALUATE => {
-                owner::evaluate(self, peer, id.0, &opened.body).map_err(matching_error)?
-            }
-            m::ANSWER => {
-                querier::on_answer(self, peer, &opened.body, bytes).map_err(matching_error)?
-            }
-            _ => return refuse(sender, id, ctx, Refusal::UnknownContext),
-        };
+        let handled: Result<Handled<'_>, ()> =
+            match opened.header.context.as_str() {
+                context::PING => Ok(Handled::default()),
+                context::CHECKPOINT => match note::Push::decode(&opened.body) {
+                    Err(_) => Err(()),
+                    Ok(push) => witness::check(self, peer, &push)?.map(|checked| Handled {
+                        effects: checked.effects,
+                        extra: checked.entries,
+                        reply: checked
+                            .cosigned
+                            .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
+                        count: 1,
+                        ..Handled::default()
+                    }),
+                },
+                context::COSIGNATURE => {
+                    witness::store_cosignature(self, peer, &opened.body)?.map(|effects| Handled {
+                        effects,
+                        count: 1,
+                        ..Handled::default()
+                    })
+                }
+                m::CHUNK => querier::on_chunk(self, peer, &opened.body).map_err(matching_error)?,
+                m::DELTA => querier::on_delta(self, peer, &opened.body).map_err(matching_error)?,
+                m::EVALUATE => {
+                    owner::evaluate(self, peer, id.0, &opened.body).map_err(matching_error)?
+                }
+                m::ANSWER => {
+                    querier::on_answer(self, peer, &opened.body, bytes).map_err(matching_error)?
+                }
+                x::REQUEST => {
+                    exchange::owner::on_request(self, peer, &opened.body).map_err(exchange_error)?
+                }
+                x::REPLY => exchange::requester::on_reply(self, peer, &opened.body)
+                    .map_err(exchange_error)?,
+                x::REPORT => exchange::requester::on_report(self, peer, &opened.body, bytes)
+                    .map_err(exchange_error)?,
+                x::NOTICE => exchange::requester::on_notice(self, peer, &opened.body)
+                    .map_err(exchange_error)?,
+                _ => return refuse(sender, id, ctx, Refusal::UnknownContext),
+            };
         let Ok(handled) = handled else {
             return refuse(sender, id, ctx, Refusal::Malformed);
         };
@@ -652,6 +677,15 @@ fn matching_error(e: crate::matching::Error) -> Error {
     match e {
         crate::matching::Error::Store(e) => Error::Store(e),
         crate::matching::Error::Post(e) => *e,
+        other => Error::Matching(other.to_string()),
+    }
+}
+
+/// The same for the follow-up's handlers.
+fn exchange_error(e: crate::exchange::Error) -> Error {
+    match e {
+        crate::exchange::Error::Store(e) => Error::Store(e),
+        crate::exchange::Error::Post(e) => *e,
         other => Error::Matching(other.to_string()),
     }
 }

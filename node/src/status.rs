@@ -42,6 +42,8 @@ pub struct Status {
     pub audit: AuditStatus,
     /// Matching: filters served and held, hits, watchlist, alerts.
     pub matching: crate::matching::Summary,
+    /// Follow-up requests waiting, reports held.
+    pub exchange: crate::exchange::Summary,
 }
 
 /// The audit log at a glance.
@@ -83,6 +85,14 @@ pub fn collect(
     builds: Option<std::collections::BTreeMap<String, crate::matching::Build>>,
 ) -> Result<Status, store::Error> {
     let mut matching = crate::matching::summary(store, &config.peers)?;
+    let exchange =
+        crate::exchange::summary(store, config.exchange.deadline).map_err(|e| match e {
+            crate::exchange::Error::Store(e) => e,
+            other => store::Error::Corrupt {
+                column: "exchange.v1",
+                what: other.to_string(),
+            },
+        })?;
     matching.builds = builds.unwrap_or_default();
     let counts = Records::new(store).counts()?;
     let mut by_peer = Mailbox::new(store).counts()?;
@@ -142,6 +152,7 @@ pub fn collect(
         peers,
         network: net,
         matching,
+        exchange,
     })
 }
 
@@ -194,6 +205,19 @@ impl Status {
             t,
             "matching    {} hits, {} watched, {} alerts",
             m.hits, m.watches, m.alerts
+        );
+        let x = &self.exchange;
+        let _ = writeln!(
+            t,
+            "follow-up   {} requests from peers waiting{}, {} of ours awaiting an answer, {} reports held",
+            x.pending,
+            if x.overdue > 0 {
+                format!(" ({} OVERDUE)", x.overdue)
+            } else {
+                String::new()
+            },
+            x.awaiting,
+            x.reports
         );
         for (peer, b) in &m.builds {
             if !b.finished {

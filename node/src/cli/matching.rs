@@ -52,11 +52,11 @@ pub(super) struct WatchRemoveArgs {
     id: u64,
 }
 
-fn daemon(config: &Config) -> Result<Client> {
+pub(super) fn daemon(config: &Config) -> Result<Client> {
     match Client::find(&config.node.data_dir)? {
         Some(c) => Ok(c),
         None => bail!(
-            "the daemon of {} is not running: matching needs it (it holds the peers' filters); start it with `liaison run`",
+            "the daemon of {} is not running: matching and follow-up requests need it (it holds the peers' filters and connections); start it with `liaison run`",
             config.node.name
         ),
     }
@@ -66,7 +66,7 @@ fn absolute(file: &Path) -> Result<PathBuf> {
     std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))
 }
 
-fn time(ms: u64) -> String {
+pub(super) fn time(ms: u64) -> String {
     liaison_protocol::matching::format_ms(ms)
 }
 

@@ -7,6 +7,7 @@
 //! missing file, store in use).
 
 mod audit;
+mod exchange;
 mod matching;
 
 pub(crate) use matching::print_match;
@@ -95,6 +96,21 @@ enum NodeCommand {
     Watch(matching::WatchCommand),
     /// Alerts raised by the watchlist.
     Alerts(JsonArg),
+    /// Ask a hit's owner for the record behind it.
+    Request(exchange::RequestArgs),
+    /// Follow-up requests: those peers sent us (to approve or refuse) and ours.
+    Requests(JsonArg),
+    /// Release a waiting request's records to the requester.
+    Approve(exchange::ApproveArgs),
+    /// Refuse a waiting request, with a reason the requester reads.
+    Refuse(exchange::RefuseArgs),
+    /// Reports received, each verified as it is read.
+    Reports(JsonArg),
+    /// One received report.
+    #[command(subcommand)]
+    Report(exchange::ReportCommand),
+    /// Purge now what is past its retention (the daemon also does, on schedule).
+    Purge(JsonArg),
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +363,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::Hits(a) => matching::hits(&config, a.json),
                 NodeCommand::Watch(c) => matching::watch(&config, c),
                 NodeCommand::Alerts(a) => matching::alerts(&config, a.json),
+                NodeCommand::Request(a) => exchange::request(&config, a),
+                NodeCommand::Requests(a) => exchange::requests(&config, a.json),
+                NodeCommand::Approve(a) => exchange::approve(&config, a),
+                NodeCommand::Refuse(a) => exchange::refuse(&config, a),
+                NodeCommand::Reports(a) => exchange::reports(&config, a.json),
+                NodeCommand::Report(c) => exchange::report(&config, c),
+                NodeCommand::Purge(a) => exchange::purge(&config, a),
             }
         }
     }

@@ -80,6 +80,8 @@ pub struct Node {
     reloading: tokio::sync::Mutex<()>,
     /// Runs matching's scheduled work early (new peers need filters).
     matching_now: tokio::sync::Notify,
+    /// Runs the follow-up's scheduled work early (a record changed).
+    exchange_now: tokio::sync::Notify,
     cancel: CancellationToken,
 }
 
@@ -97,6 +99,9 @@ impl Node {
     pub async fn apply_peers(self: &Arc<Self>, config: Config) -> Result<(), net::SendError> {
         let _one_at_a_time = self.reloading.lock().await;
         self.post.set_peers(&config.peers);
+        self.post
+            .exchange()
+            .set_settings(crate::exchange::Settings::from_config(&config));
         self.net.set_peers(peer_entries(&config)).await?;
         self.couriers
             .lock()
@@ -164,6 +169,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         records_writer: tokio::sync::Mutex::new(()),
         reloading: tokio::sync::Mutex::new(()),
         matching_now: tokio::sync::Notify::new(),
+        exchange_now: tokio::sync::Notify::new(),
         cancel: cancel.clone(),
         config: Mutex::new(config.clone()),
     });
@@ -191,6 +197,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let housekeeping = tokio::spawn(housekeeping(node.clone()).in_current_span());
     let checkpoints = tokio::spawn(checkpoints(node.clone()).in_current_span());
     let matching = tokio::spawn(matching(node.clone()).in_current_span());
+    let exchange = tokio::spawn(exchange(node.clone()).in_current_span());
 
     wait_for_signal(&cancel).await;
     info!("shutting down");
@@ -201,6 +208,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let _ = housekeeping.await;
     let _ = checkpoints.await;
     let _ = matching.await;
+    let _ = exchange.await;
     let couriers = node
         .couriers
         .lock()
@@ -409,6 +417,53 @@ async fn matching(node: Arc<Node>) {
             }
             Ok(Err(e)) => warn!(error = %e, "matching: scheduled work failed"),
             Err(e) => warn!(error = %e, "matching task failed"),
+        }
+    }
+}
+
+/// The follow-up's schedule: tells requesters about changed records,
+/// raises deadline reminders, and purges what is past its retention
+/// (at start, then every `purge_interval`). Runs every minute, or a
+/// quarter of the deadline if shorter, and at once when a record changes.
+async fn exchange(node: Arc<Node>) {
+    let settings = node.post.exchange().settings();
+    let every = Duration::from_millis(settings.deadline_ms / 4)
+        .min(Duration::from_secs(60))
+        .max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge: Option<std::time::Instant> = None;
+    loop {
+        tokio::select! {
+            biased;
+            () = node.cancel.cancelled() => break,
+            _ = tick.tick() => {}
+            () = node.exchange_now.notified() => {}
+        }
+        let purge_every = node.post.exchange().settings().purge_interval;
+        let purge = last_purge.is_none_or(|t| t.elapsed() >= purge_every);
+        // Purging removes records: one records writer at a time.
+        let _writer = if purge {
+            last_purge = Some(std::time::Instant::now());
+            Some(node.records_writer.lock().await)
+        } else {
+            None
+        };
+        let post = node.post.clone();
+        let work = move || -> Result<(), crate::exchange::Error> {
+            crate::exchange::owner::drain_changed(&post)?;
+            crate::exchange::owner::remind(&post, crate::post::now_ms())?;
+            if purge {
+                crate::exchange::retention::purge(&post, crate::post::now_ms())?;
+                // Expired records queue notices: send them now.
+                crate::exchange::owner::drain_changed(&post)?;
+            }
+            Ok(())
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "exchange: scheduled work failed"),
+            Err(e) => warn!(error = %e, "exchange task failed"),
         }
     }
 }

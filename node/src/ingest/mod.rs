@@ -407,7 +407,9 @@ fn process(
     let selectors = prepare(&record, opts.country).map_err(refused)?;
     let source = format!("{}:{line}", file.display());
     Ok(match json {
-        Some(json) => Prepared::with_json(record.id, &json, selectors, &source, now),
+        Some(json) => {
+            Prepared::with_json(record.id, &json, selectors, &source, now).expiring(record.expires)
+        }
         None => Prepared::new(&record, selectors, &source, now),
     })
 }

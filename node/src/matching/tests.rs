@@ -3,69 +3,20 @@
 //! can step in between (a dishonest owner, a stranger, a clock that moves
 //! on). Whole daemons are tested in `tests/matching.rs`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use liaison_config::{Config, Peer};
-use liaison_protocol::envelope::{self, Draft, MessageId, Outcome, Refusal};
-use liaison_protocol::keys::{AgencyKey, SealingKey, SigningKey};
+use liaison_protocol::envelope::{self, Outcome, Refusal};
+use liaison_protocol::keys::{AgencyKey, SigningKey};
 use liaison_protocol::matching::{Answer, Chunk, Evaluated, FilterInfo, Manifest};
 use liaison_protocol::oprf::ServerKey;
 use liaison_protocol::{Selector, SelectorKind};
-use rand_core_09::{OsRng, UnwrapErr};
 
 use super::querier::{self, Item};
 use super::*;
-use crate::identity::Identity;
-use crate::post::Post;
 use crate::store::mailbox::Mailbox;
 use crate::store::records::{Prepared, Records};
 use crate::store::Store;
-
-struct Node {
-    post: Post,
-    card: AgencyKey,
-    _dir: tempfile::TempDir,
-}
-
-fn identity(seed: u8) -> Identity {
-    Identity {
-        signing: SigningKey::from_seed(&[seed; 32]),
-        sealing: SealingKey::from_bytes([seed ^ 0x55; 32]),
-    }
-}
-
-/// A node trusting `peers` (name, key, extra TOML for its entry).
-fn node(seed: u8, name: &str, matching: &str, peers: &[(&str, &AgencyKey, &str)]) -> Node {
-    let id = identity(seed);
-    let card = id.agency_key();
-    let mut text = format!("[node]\nname = \"{name}\"\n[matching]\n{matching}\n");
-    for (n, k, extra) in peers {
-        text.push_str(&format!(
-            "[[peers]]\nname = \"{n}\"\nkey = \"{k}\"\n{extra}\n"
-        ));
-    }
-    let config = Config::from_text(std::path::Path::new("/tmp/liaison.toml"), &text).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("data")).unwrap());
-    let post = Post::new(id, store, &config);
-    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-    post.matching().open_keys(&dir.path().join("keys")).unwrap();
-    Node {
-        post,
-        card,
-        _dir: dir,
-    }
-}
-
-fn peers(n: &Node) -> Vec<Peer> {
-    let mut v: Vec<Peer> = ["a", "b", "c", "d"]
-        .iter()
-        .filter_map(|name| n.post.peer(name).ok())
-        .collect();
-    v.sort_by(|x, y| x.name.cmp(&y.name));
-    v
-}
+use crate::testkit::*;
 
 fn phone(p: &str) -> Selector {
     Selector::new(SelectorKind::Phone, p)
@@ -78,68 +29,6 @@ fn hold(n: &Node, id: &str, selectors: Vec<Selector>) {
     let p = Prepared::with_json(id.into(), json.as_bytes(), selectors.clone(), "test", 0);
     Records::new(n.post.store()).put_batch(vec![p]).unwrap();
     owner::queue_new(n.post.store(), &selectors).unwrap();
-}
-
-/// Moves everything `from` has queued for `to` across, and the receipts
-/// back; returns the outcomes.
-fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
-    let peer = from.post.peer_by_key(to.card.verifying_key()).unwrap();
-    let mut out = Vec::new();
-    for p in Mailbox::new(from.post.store())
-        .pending(to.card.verifying_key(), 0, 10_000)
-        .unwrap()
-    {
-        let r = to
-            .post
-            .receive(Some(from.card.verifying_key()), &p.envelope)
-            .unwrap();
-        from.post
-            .confirm(&peer, p.seq, &p.envelope, &r.receipt)
-            .unwrap();
-        out.push(r.outcome);
-    }
-    out
-}
-
-/// The body of `bytes` (an envelope to `to` from `from`), opened.
-fn open_body(bytes: &[u8], to: &Identity, from: &AgencyKey) -> (String, Vec<u8>) {
-    let env = envelope::Envelope::decode(bytes, envelope::MAX_ENVELOPE).unwrap();
-    let opened = env
-        .open(
-            envelope::Recipient {
-                federation: "liaison",
-                signing: &to.signing,
-                sealing: &to.sealing,
-            },
-            |_| Some(from),
-            |_, _| false,
-            envelope::Window {
-                now_ms: crate::post::now_ms(),
-                max_age_ms: 60_000,
-                max_skew_ms: 60_000,
-            },
-        )
-        .unwrap();
-    (opened.header.context, opened.body)
-}
-
-/// `body` sealed by `from` to `to` under `context`, as bytes.
-fn seal_to(from: &SigningKey, to: &AgencyKey, context: &str, body: &[u8]) -> Vec<u8> {
-    envelope::seal(
-        from,
-        Draft {
-            federation: "liaison",
-            context,
-            recipient: to,
-            message_id: MessageId::random(&mut UnwrapErr(OsRng)),
-            epoch: 0,
-            timestamp_ms: crate::post::now_ms(),
-            body,
-        },
-        &mut UnwrapErr(OsRng),
-    )
-    .unwrap()
-    .to_bytes()
 }
 
 fn tick(n: &Node) {
@@ -423,13 +312,7 @@ trait Log {
 
 impl Log for Store {
     fn pipe_log(&self) -> Vec<liaison_protocol::audit::Entry> {
-        let mut out = Vec::new();
-        self.scan_log(0, |_, bytes| {
-            out.push(liaison_protocol::audit::Entry::decode(bytes).unwrap());
-            true
-        })
-        .unwrap();
-        out
+        log_entries(self)
     }
 }
 

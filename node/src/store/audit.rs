@@ -410,6 +410,33 @@ impl Store {
         Ok(case::commitment(&salt, reference, basis))
     }
 
+    /// The (reference, basis) whose commitment is `commitment`, if this
+    /// node made it.
+    pub fn case_opening(&self, commitment: &[u8; 32]) -> Result<Option<(String, String)>, Error> {
+        let mut found = None;
+        self.scan_prefix(Column::Audit, &[keys::audit::CASE], |k, v| {
+            let Some(len) = k
+                .get(1..3)
+                .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize)
+            else {
+                return true;
+            };
+            let (Some(reference), Some(basis), Ok(salt)) = (
+                k.get(3..3 + len).and_then(|r| std::str::from_utf8(r).ok()),
+                k.get(3 + len..).and_then(|b| std::str::from_utf8(b).ok()),
+                <[u8; 32]>::try_from(v),
+            ) else {
+                return true;
+            };
+            if &case::commitment(&salt, reference, basis) == commitment {
+                found = Some((reference.to_owned(), basis.to_owned()));
+                return false;
+            }
+            true
+        })?;
+        Ok(found)
+    }
+
     /// Every (basis, salt) stored under case `reference`.
     pub fn case_salts(&self, reference: &str) -> Result<Vec<(String, [u8; 32])>, Error> {
         let prefix = keys::audit::case_prefix(reference);

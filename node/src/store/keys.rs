@@ -35,6 +35,16 @@
 //! | `hits`      | `a` ‖ time u64 ‖ id u64                          | an alert (JSON) |
 //! | `hits`      | `R` ‖ owner (32) ‖ epoch u64                     | the watchlist was renewed there (empty) |
 //! | `hits`      | `x` ‖ owner (32) ‖ watch id u64                  | an alert was raised for it there (empty) |
+//! | `exchange`  | `i` ‖ request id (16)                            | a request a peer sent us (JSON) |
+//! | `exchange`  | `o` ‖ request id (16)                            | a request we sent (JSON) |
+//! | `exchange`  | `H` ‖ hit id u64                                 | the request sent for that hit (16) |
+//! | `exchange`  | `x` ‖ len u16 ‖ record id ‖ request id (16)       | a peer's request names this record: the peer's key (32) |
+//! | `exchange`  | `N` ‖ time u64 ‖ record id                       | a requested record changed: the change (u8), awaiting its notices |
+//! | `exchange`  | `r` ‖ request id (16)                            | a received report: time u64 ‖ the envelope as it arrived |
+//! | `exchange`  | `m` ‖ request id (16) ‖ record id                | the owner's notice about one record of it: change u8 ‖ time u64 |
+//! | `exchange`  | `t` ‖ request id (16)                            | a report deleted on withdrawal: its tombstone (JSON) |
+//! | `expiry`    | `i` ‖ record id                                  | when the record expires, Unix s (u64) |
+//! | `expiry`    | `t` ‖ time u64 ‖ record id                       | empty: records by expiry |
 
 use ed25519_dalek::VerifyingKey;
 use liaison_protocol::envelope::MessageId;
@@ -196,11 +206,7 @@ pub(crate) mod audit {
     pub(crate) const CASE: u8 = b'k';
     pub(crate) const SIZE: &[u8] = b"s";
 
-    fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
-        let mut k = vec![tag];
-        rest.iter().for_each(|r| k.extend_from_slice(r));
-        k
-    }
+    use super::tagged;
 
     pub(crate) fn entry(index: u64) -> Vec<u8> {
         tagged(ENTRY, &[&index.to_be_bytes()])
@@ -245,11 +251,7 @@ pub(crate) mod audit {
 
 /// Keys of the `tags`, `matching` and `hits` columns.
 pub(crate) mod matching {
-    fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
-        let mut k = vec![tag];
-        rest.iter().for_each(|r| k.extend_from_slice(r));
-        k
-    }
+    use super::tagged;
 
     /// `tags`: every tag served to `peer` in `epoch`.
     pub(crate) fn tags_prefix(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
@@ -387,6 +389,112 @@ pub(crate) mod matching {
 
     /// `hits`: prefix of alerts.
     pub(crate) const ALERTS: &[u8] = b"a";
+}
+
+fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
+    let mut k = vec![tag];
+    rest.iter().for_each(|r| k.extend_from_slice(r));
+    k
+}
+
+/// Keys of the `exchange` column.
+pub(crate) mod exchange {
+    use super::tagged;
+
+    /// Prefix of the requests peers sent us.
+    pub(crate) const INCOMING: &[u8] = b"i";
+    /// Prefix of the requests we sent.
+    pub(crate) const OUTGOING: &[u8] = b"o";
+    /// Prefix of the received reports.
+    pub(crate) const REPORTS: &[u8] = b"r";
+    /// Prefix of the tombstones.
+    pub(crate) const TOMBSTONES: &[u8] = b"t";
+    /// Prefix of the changed-record queue.
+    pub(crate) const CHANGED: &[u8] = b"N";
+
+    pub(crate) fn incoming(id: &[u8; 16]) -> Vec<u8> {
+        tagged(b'i', &[id])
+    }
+
+    pub(crate) fn outgoing(id: &[u8; 16]) -> Vec<u8> {
+        tagged(b'o', &[id])
+    }
+
+    pub(crate) fn hit(hit: u64) -> Vec<u8> {
+        tagged(b'H', &[&hit.to_be_bytes()])
+    }
+
+    /// Prefix of the requests naming `record`.
+    pub(crate) fn naming_prefix(record: &str) -> Vec<u8> {
+        let len = (record.len().min(u16::MAX as usize) as u16).to_be_bytes();
+        tagged(b'x', &[&len, record.as_bytes()])
+    }
+
+    pub(crate) fn naming(record: &str, request: &[u8; 16]) -> Vec<u8> {
+        let mut k = naming_prefix(record);
+        k.extend_from_slice(request);
+        k
+    }
+
+    /// The request id at the end of a `naming` key.
+    pub(crate) fn naming_request(key: &[u8]) -> Option<[u8; 16]> {
+        key.len()
+            .checked_sub(16)
+            .and_then(|at| key[at..].try_into().ok())
+    }
+
+    pub(crate) fn changed(time_ms: u64, record: &str) -> Vec<u8> {
+        tagged(b'N', &[&time_ms.to_be_bytes(), record.as_bytes()])
+    }
+
+    /// The record id of a `changed` key.
+    pub(crate) fn changed_record(key: &[u8]) -> Option<&str> {
+        std::str::from_utf8(key.get(9..)?).ok()
+    }
+
+    pub(crate) fn report(id: &[u8; 16]) -> Vec<u8> {
+        tagged(b'r', &[id])
+    }
+
+    /// Prefix of the notices about one report's records.
+    pub(crate) fn marks(id: &[u8; 16]) -> Vec<u8> {
+        tagged(b'm', &[id])
+    }
+
+    pub(crate) fn mark(id: &[u8; 16], record: &str) -> Vec<u8> {
+        tagged(b'm', &[id, record.as_bytes()])
+    }
+
+    pub(crate) fn tombstone(id: &[u8; 16]) -> Vec<u8> {
+        tagged(b't', &[id])
+    }
+
+    /// The request id after a one-byte tag.
+    pub(crate) fn id_of(key: &[u8]) -> Option<[u8; 16]> {
+        key.get(1..17)?.try_into().ok()
+    }
+}
+
+/// Keys of the `expiry` column.
+pub(crate) mod expiry {
+    use super::tagged;
+
+    /// Prefix of the by-time entries.
+    pub(crate) const BY_TIME: &[u8] = b"t";
+
+    pub(crate) fn of(record: &str) -> Vec<u8> {
+        tagged(b'i', &[record.as_bytes()])
+    }
+
+    pub(crate) fn at(time_s: u64, record: &str) -> Vec<u8> {
+        tagged(b't', &[&time_s.to_be_bytes(), record.as_bytes()])
+    }
+
+    /// The time and record id of a by-time key.
+    pub(crate) fn decode_at(key: &[u8]) -> Option<(u64, &str)> {
+        let time = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+        Some((time, std::str::from_utf8(key.get(9..)?).ok()?))
+    }
 }
 
 #[cfg(test)]

@@ -61,10 +61,15 @@ pub enum Column {
     Matching,
     /// What matching found: hits, watchlist entries and their alerts.
     Hits,
+    /// Follow-up requests sent and received, received reports, and the
+    /// queue of changed records whose copies must be told.
+    Exchange,
+    /// When records expire: id → time, and time ‖ id.
+    Expiry,
 }
 
 impl Column {
-    const ALL: [Column; 9] = [
+    const ALL: [Column; 11] = [
         Column::Records,
         Column::Selectors,
         Column::Meta,
@@ -74,6 +79,8 @@ impl Column {
         Column::Tags,
         Column::Matching,
         Column::Hits,
+        Column::Exchange,
+        Column::Expiry,
     ];
 
     /// The column family's name; the suffix is its encoding version.
@@ -88,6 +95,8 @@ impl Column {
             Column::Tags => "tags.v1",
             Column::Matching => "matching.v1",
             Column::Hits => "hits.v1",
+            Column::Exchange => "exchange.v1",
+            Column::Expiry => "expiry.v1",
         }
     }
 }

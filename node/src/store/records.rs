@@ -23,6 +23,12 @@ use super::{Batch, Column, Error, Store};
 
 const FORMAT: u8 = 1;
 
+/// Change codes queued for [`crate::exchange`]: the values of
+/// [`liaison_protocol::exchange::Change`].
+const WITHDRAWN: u8 = liaison_protocol::exchange::Change::Withdrawn as u8;
+const CORRECTED: u8 = liaison_protocol::exchange::Change::Corrected as u8;
+const EXPIRED: u8 = liaison_protocol::exchange::Change::Expired as u8;
+
 /// A record as held by the node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredRecord {
@@ -118,6 +124,7 @@ pub struct Prepared {
     id: String,
     selectors: Vec<Selector>,
     value: Vec<u8>,
+    expires: Option<u64>,
 }
 
 impl Prepared {
@@ -130,6 +137,13 @@ impl Prepared {
     ) -> Prepared {
         let json = serde_json::to_vec(record).expect("a record always serialises to JSON");
         Prepared::with_json(record.id.clone(), &json, selectors, source, ingested_at)
+            .expiring(record.expires)
+    }
+
+    /// Sets when the record is to be purged (its `expires`).
+    pub fn expiring(mut self, at: Option<time::OffsetDateTime>) -> Prepared {
+        self.expires = at.map(|t| t.unix_timestamp().max(0) as u64);
+        self
     }
 
     /// Encodes a record from the JSON it was read from, byte for byte, so
@@ -158,6 +172,7 @@ impl Prepared {
             id,
             selectors,
             value,
+            expires: None,
         }
     }
 
@@ -383,13 +398,152 @@ impl<'a> Records<'a> {
             });
         }
         drop(previous);
+        let replaced: Vec<&str> = stored_before.keys().copied().collect();
+        self.mark_changed(&mut batch, &replaced, CORRECTED)?;
         drop(stored_before);
+        let expiry_keys: Vec<Vec<u8>> = unique.iter().map(|id| keys::expiry::of(id)).collect();
+        let old_expiry = self
+            .store
+            .multi_get(Column::Expiry, expiry_keys.iter().map(Vec::as_slice))?;
+        for (id, v) in unique.iter().zip(old_expiry) {
+            if let Some(v) = v {
+                batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&v)), id));
+                batch.delete(Column::Expiry, keys::expiry::of(id));
+            }
+        }
+        let mut expiring: HashMap<&str, Option<u64>> = HashMap::new();
+        for item in &items {
+            expiring.insert(&item.id, item.expires);
+        }
+        for (id, at) in expiring {
+            if let Some(at) = at {
+                batch.put(
+                    Column::Expiry,
+                    keys::expiry::of(id),
+                    at.to_be_bytes().to_vec(),
+                );
+                batch.put(Column::Expiry, keys::expiry::at(at, id), Vec::new());
+            }
+        }
         for item in items {
             batch.put(Column::Records, keys::record_owned(item.id), item.value);
         }
         deltas.apply(self.store, &mut batch)?;
         self.store.write(batch)?;
         Ok(outcomes)
+    }
+
+    /// Queues a change notice for each of `ids` that a peer's follow-up
+    /// request names (see [`crate::exchange`]), in `batch`.
+    fn mark_changed(&self, batch: &mut Batch, ids: &[&str], change: u8) -> Result<(), Error> {
+        let now = crate::post::now_ms();
+        for id in ids {
+            let mut named = false;
+            self.store.scan_prefix(
+                Column::Exchange,
+                &keys::exchange::naming_prefix(id),
+                |_, _| {
+                    named = true;
+                    false
+                },
+            )?;
+            if named {
+                batch.put(
+                    Column::Exchange,
+                    keys::exchange::changed(now, id),
+                    vec![change],
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes records and their index and expiry entries in `batch`,
+    /// queuing notices for those a peer requested. Returns what was removed.
+    fn remove(
+        &self,
+        batch: &mut Batch,
+        ids: &[&str],
+        change: u8,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        let mut removed = Vec::new();
+        let mut deltas = Deltas::default();
+        for id in ids {
+            let Some(old) = self.get(id)? else {
+                continue;
+            };
+            deltas.records -= 1;
+            let selectors = canonical(old.selectors.clone());
+            diff(&selectors, &[], |s, _| {
+                batch.delete(Column::Selectors, keys::selector_entry(s, id));
+                deltas.add(s.kind, -1);
+            });
+            batch.delete(Column::Records, keys::record(id));
+            if let Some(at) = self.store.get(Column::Expiry, &keys::expiry::of(id))? {
+                batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&at)), id));
+                batch.delete(Column::Expiry, keys::expiry::of(id));
+            }
+            removed.push(old);
+        }
+        let found: Vec<&str> = removed.iter().map(|r| r.record.id.as_str()).collect();
+        self.mark_changed(batch, &found, change)?;
+        deltas.apply(self.store, batch)?;
+        Ok(removed)
+    }
+
+    /// Removes every record whose `expires` is at or before `now_s`, in
+    /// batches of `batch_size`; each batch is logged as one `purged`
+    /// entry with its count (context `records`). Returns how many.
+    pub fn purge_expired(&self, now_s: u64, batch_size: usize) -> Result<u64, Error> {
+        let mut total = 0;
+        loop {
+            let mut due: Vec<String> = Vec::new();
+            let mut bad = false;
+            self.store
+                .scan_prefix(Column::Expiry, keys::expiry::BY_TIME, |k, _| {
+                    match keys::expiry::decode_at(k) {
+                        Some((t, id)) if t <= now_s => {
+                            due.push(id.to_owned());
+                            due.len() < batch_size
+                        }
+                        Some(_) => false,
+                        None => {
+                            bad = true;
+                            false
+                        }
+                    }
+                })?;
+            if bad {
+                return Err(Error::Corrupt {
+                    column: "expiry.v1",
+                    what: "a by-time key does not decode".into(),
+                });
+            }
+            if due.is_empty() {
+                return Ok(total);
+            }
+            let mut batch = Batch::default();
+            let ids: Vec<&str> = due.iter().map(String::as_str).collect();
+            let removed = self.remove(&mut batch, &ids, EXPIRED)?;
+            for id in &ids {
+                // An entry whose record is already gone goes too.
+                if let Some(at) = self.store.get(Column::Expiry, &keys::expiry::of(id))? {
+                    batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&at)), id));
+                    batch.delete(Column::Expiry, keys::expiry::of(id));
+                }
+            }
+            let mut entry = liaison_protocol::audit::Entry::new(
+                liaison_protocol::audit::Kind::Purged,
+                crate::post::now_ms(),
+            );
+            entry.context = "records".into();
+            entry.count = removed.len() as u64;
+            total += removed.len() as u64;
+            self.store.append(batch, &[entry], true)?;
+            if due.len() < batch_size {
+                return Ok(total);
+            }
+        }
     }
 
     /// The record with this id.
@@ -401,22 +555,13 @@ impl<'a> Records<'a> {
     }
 
     /// Removes a record and its index entries. Returns what was removed.
+    /// Peers it was requested by or released to are told (through the
+    /// changed-record queue that [`crate::exchange`] drains).
     pub fn withdraw(&self, id: &str) -> Result<Option<StoredRecord>, Error> {
-        let Some(old) = self.get(id)? else {
+        let mut batch = Batch::default();
+        let Some(old) = self.remove(&mut batch, &[id], WITHDRAWN)?.pop() else {
             return Ok(None);
         };
-        let mut batch = Batch::default();
-        let mut deltas = Deltas {
-            records: -1,
-            ..Deltas::default()
-        };
-        let selectors = canonical(old.selectors.clone());
-        diff(&selectors, &[], |s, _| {
-            batch.delete(Column::Selectors, keys::selector_entry(s, id));
-            deltas.add(s.kind, -1);
-        });
-        batch.delete(Column::Records, keys::record(id));
-        deltas.apply(self.store, &mut batch)?;
         // Logged by count only: a hash of the id would let anyone holding
         // an export test guessed ids.
         let mut entry = liaison_protocol::audit::Entry::new(

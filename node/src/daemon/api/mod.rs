@@ -19,6 +19,7 @@
 //! does not know the caller's folder.
 
 pub mod audit;
+pub mod exchange;
 pub mod matching;
 pub mod records;
 
@@ -178,6 +179,13 @@ pub(super) async fn start(
         .route("/v1/watch/add", post(matching::watch_add))
         .route("/v1/watch/remove", post(matching::watch_remove))
         .route("/v1/alerts", get(matching::alerts))
+        .route("/v1/request", post(exchange::request))
+        .route("/v1/requests", get(exchange::requests))
+        .route("/v1/approve", post(exchange::approve))
+        .route("/v1/refuse", post(exchange::refuse))
+        .route("/v1/reports", get(exchange::reports))
+        .route("/v1/reports/{id}", get(exchange::report))
+        .route("/v1/purge", post(exchange::purge))
         .layer(middleware::from_fn_with_state(token, auth))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());

@@ -93,6 +93,8 @@ pub(super) async fn ingest(
         ingest::Error::Open { .. } => bad_request(e),
         _ => internal(e),
     })?;
+    // Corrections of records a peer requested: the requesters hear now.
+    node.exchange_now.notify_one();
     Ok(Json(IngestReply {
         summary,
         refused,
@@ -166,6 +168,8 @@ pub(super) async fn withdraw(
     let store = node.post.store().clone();
     let id = req.id.clone();
     let r = blocking(move || Records::new(&store).withdraw(&id)).await?;
+    // Requesters of the record hear of it now, not at the next tick.
+    node.exchange_now.notify_one();
     r.map(|r| {
         Json(Withdrawn {
             id: r.record.id.clone(),

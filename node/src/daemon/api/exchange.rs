@@ -1,0 +1,154 @@
+//! Follow-up routes: `liaison request`, `requests`, `approve`, `refuse`,
+//! `reports`, `report show` and `purge`.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /v1/request` | `{hit, case, note}`: a follow-up request to the hit's owner |
+//! | `GET /v1/requests` | requests received and sent |
+//! | `POST /v1/approve` | `{request, redact}`: release a waiting request's records |
+//! | `POST /v1/refuse` | `{request, reason}` |
+//! | `GET /v1/reports` | reports received, each verified as it is read |
+//! | `GET /v1/reports/{id}` | one report (id or a prefix of 6+ hex digits) |
+//! | `POST /v1/purge` | purge what is past its retention now |
+//!
+//! A request that names something missing or already decided is a 400
+//! with the reason; nothing is changed.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{bad_request, internal, ApiError};
+use crate::daemon::Node;
+use crate::exchange::requester::{self, Ask, ReportView, Tombstone};
+use crate::exchange::retention::{self, Purged};
+use crate::exchange::{owner, Error, Incoming, Outgoing};
+use crate::post::now_ms;
+
+/// Runs `f` on a blocking thread: an [`Error::Invalid`] is the caller's
+/// bad request, anything else an internal error.
+async fn decided<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await.map_err(internal)? {
+        Ok(t) => Ok(t),
+        Err(e @ Error::Invalid(_)) => Err(bad_request(e)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+pub(super) async fn request(
+    State(node): State<Arc<Node>>,
+    Json(ask): Json<Ask>,
+) -> Result<Json<Outgoing>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(
+        decided(move || requester::request(&post, &ask)).await?,
+    ))
+}
+
+/// `GET /v1/requests`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests peers sent us, oldest first.
+    pub incoming: Vec<Incoming>,
+    /// Requests we sent, oldest first.
+    pub outgoing: Vec<Outgoing>,
+    /// The reminder deadline, ms.
+    pub deadline_ms: u64,
+}
+
+pub(super) async fn requests(State(node): State<Arc<Node>>) -> Result<Json<Requests>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(
+        decided(move || {
+            Ok(Requests {
+                incoming: owner::incoming(&post)?,
+                outgoing: requester::outgoing(&post)?,
+                deadline_ms: post.exchange().settings().deadline_ms,
+            })
+        })
+        .await?,
+    ))
+}
+
+/// `POST /v1/approve`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    /// The request id (or 6+ leading hex digits).
+    pub request: String,
+    /// Fields to redact.
+    #[serde(default)]
+    pub redact: Vec<String>,
+}
+
+pub(super) async fn approve(
+    State(node): State<Arc<Node>>,
+    Json(a): Json<Approve>,
+) -> Result<Json<Incoming>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(
+        decided(move || owner::approve(&post, &a.request, &a.redact)).await?,
+    ))
+}
+
+/// `POST /v1/refuse`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refuse {
+    /// The request id (or 6+ leading hex digits).
+    pub request: String,
+    /// Why: the requester reads it.
+    pub reason: String,
+}
+
+pub(super) async fn refuse(
+    State(node): State<Arc<Node>>,
+    Json(r): Json<Refuse>,
+) -> Result<Json<Incoming>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(
+        decided(move || owner::refuse(&post, &r.request, &r.reason)).await?,
+    ))
+}
+
+/// `GET /v1/reports`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reports {
+    /// Reports held, verified as read.
+    pub reports: Vec<ReportView>,
+    /// Reports deleted when their owner withdrew them.
+    pub deleted: Vec<Tombstone>,
+}
+
+pub(super) async fn reports(State(node): State<Arc<Node>>) -> Result<Json<Reports>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(
+        decided(move || {
+            Ok(Reports {
+                reports: requester::reports(&post)?,
+                deleted: requester::tombstones(&post)?,
+            })
+        })
+        .await?,
+    ))
+}
+
+pub(super) async fn report(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+) -> Result<Json<ReportView>, ApiError> {
+    let post = node.post.clone();
+    Ok(Json(decided(move || requester::report(&post, &id)).await?))
+}
+
+pub(super) async fn purge(State(node): State<Arc<Node>>) -> Result<Json<Purged>, ApiError> {
+    let _writer = node.records_writer.lock().await;
+    let post = node.post.clone();
+    let purged = decided(move || retention::purge(&post, now_ms())).await?;
+    node.exchange_now.notify_one();
+    Ok(Json(purged))
+}

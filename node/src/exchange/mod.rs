@@ -1,0 +1,382 @@
+//! Follow-up after a hit (DESIGN.md, "Matching", step 5): requests,
+//! release policy, reports, withdrawal notices, and retention.
+//!
+//! Two roles, both on every node:
+//! - [`owner`]: resolves a peer's request (the hit's tags) to its records,
+//!   through the tags it served that peer; files it; releases at once,
+//!   waits for an analyst, or refuses, by the peer's policy for each
+//!   record's handling code (`TLP:RED` never). A release is a [`Report`]
+//!   sealed to the requester and naming it. When a requested or released
+//!   record is withdrawn, corrected or expires, the requester is told.
+//! - [`requester`]: sends the request for one of its hits, records the
+//!   owner's answer, and keeps a report as the envelope it came in, apart
+//!   from its own records (never indexed, never matched, never released
+//!   onward), checking signature, binding and content again on every read.
+//!
+//! [`retention`] purges what is past its period. Every message travels in
+//! signed envelopes through [`Post`](crate::post::Post); the handlers run inside
+//! [`Post::receive`](crate::post::Post::receive). Nothing here logs a record's content or a selector.
+//!
+//! [`Report`]: liaison_protocol::exchange::Report
+
+pub mod owner;
+pub mod requester;
+pub mod retention;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use liaison_config::{Config, OnWithdrawal};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{self, Column, Store};
+
+/// Message types of the follow-up.
+pub mod context {
+    /// A request for the record behind a hit (querier to owner).
+    pub const REQUEST: &str = "liaison/exchange/request/v1";
+    /// The owner's status answer: filed, refused, no such record, withdrawn.
+    pub const REPLY: &str = "liaison/exchange/reply/v1";
+    /// A released report.
+    pub const REPORT: &str = "liaison/exchange/report/v1";
+    /// A released record was withdrawn, corrected or expired.
+    pub const NOTICE: &str = "liaison/exchange/notice/v1";
+}
+
+/// Codes the `received` audit entry carries when a well-formed message
+/// was applied but changed nothing.
+pub mod code {
+    /// The request's tags name no record held for that peer.
+    pub const NO_SUCH_RECORD: u16 = 1;
+    /// The release policy refused every record.
+    pub const POLICY: u16 = 2;
+    /// A reply, report or notice for a request we did not send that peer.
+    pub const UNKNOWN_REQUEST: u16 = 3;
+    /// A report that does not name its sender as owner and us as recipient.
+    pub const NOT_BOUND: u16 = 4;
+    /// A second report for one request, or a request id already used.
+    pub const DUPLICATE: u16 = 5;
+}
+
+/// Errors of the follow-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The envelope layer failed.
+    #[error(transparent)]
+    Post(#[from] Box<crate::post::Error>),
+    /// What the caller asked for does not exist or is not allowed; the
+    /// text says which and what to do. Nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<crate::post::Error> for Error {
+    fn from(e: crate::post::Error) -> Error {
+        Error::Post(Box::new(e))
+    }
+}
+
+/// `[exchange]`, as the node uses it.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long a request waits before a reminder, ms.
+    pub deadline_ms: u64,
+    /// What a withdrawal notice does to our copy.
+    pub on_withdrawal: OnWithdrawal,
+    /// Retention of received reports, ms.
+    pub report_ms: u64,
+    /// Retention of hits and alerts, ms.
+    pub hit_ms: u64,
+    /// Retention of answered requests, ms.
+    pub request_ms: u64,
+    /// How often the daemon purges.
+    pub purge_interval: Duration,
+}
+
+impl Settings {
+    /// From a validated config.
+    pub fn from_config(config: &Config) -> Settings {
+        let x = &config.exchange;
+        let ms = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
+        Settings {
+            deadline_ms: ms(x.deadline),
+            on_withdrawal: x.on_withdrawal,
+            report_ms: ms(x.report_retention),
+            hit_ms: ms(x.hit_retention),
+            request_ms: ms(x.request_retention),
+            purge_interval: x.purge_interval,
+        }
+    }
+}
+
+/// The follow-up's state in memory, held by [`Post`](crate::post::Post).
+#[derive(Debug)]
+pub struct State {
+    settings: Mutex<Settings>,
+    /// Held while a request's state changes (approve, refuse, a record's
+    /// withdrawal, a reminder), so two decisions never race.
+    deciding: Mutex<()>,
+}
+
+impl State {
+    /// New state.
+    pub fn new(settings: Settings) -> State {
+        State {
+            settings: Mutex::new(settings),
+            deciding: Mutex::new(()),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        *self
+            .settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// New settings (after a config reload).
+    pub fn set_settings(&self, settings: Settings) {
+        *self
+            .settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+    }
+
+    fn deciding(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.deciding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Where a request a peer sent us stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Waiting for an analyst.
+    Pending,
+    /// Released (by policy or an analyst).
+    Released,
+    /// Refused (by policy or an analyst), with a reason.
+    Refused,
+    /// Its record was withdrawn before a decision.
+    Withdrawn,
+}
+
+/// A request a peer sent us, as `liaison requests` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Incoming {
+    /// Its id (hex), chosen by the requester.
+    pub id: String,
+    /// The requesting peer's name.
+    pub peer: String,
+    /// Its key (hex).
+    pub peer_key: String,
+    /// When it arrived, Unix ms.
+    pub received_ms: u64,
+    /// The requester's case reference.
+    pub reference: String,
+    /// The legal basis it gave.
+    pub basis: String,
+    /// Its note.
+    pub note: String,
+    /// Our records the hit's tags resolve to (never sent unless released).
+    pub records: Vec<String>,
+    /// The handling code of each.
+    pub handling: Vec<String>,
+    /// Where it stands.
+    pub decision: Decision,
+    /// When it was decided, Unix ms.
+    pub decided_ms: Option<u64>,
+    /// `policy` or `analyst`.
+    pub decided_by: Option<String>,
+    /// The refusal's reason.
+    pub reason: Option<String>,
+    /// Fields redacted from the release.
+    pub redacted: Vec<String>,
+    /// Records the policy never releases to this peer (left out).
+    pub withheld: Vec<String>,
+    /// Whether the deadline reminder was raised.
+    pub reminded: bool,
+}
+
+/// Where a request we sent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Sent; no answer yet.
+    Sent,
+    /// Filed by the owner for an analyst's decision.
+    Filed,
+    /// Refused, with the owner's reason.
+    Refused,
+    /// The owner holds no such record for us.
+    NoSuchRecord,
+    /// The record was withdrawn before a decision.
+    Withdrawn,
+    /// The report arrived (`liaison report show ID`).
+    Reported,
+}
+
+/// A request we sent, as `liaison requests` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Its id (hex).
+    pub id: String,
+    /// The peer asked.
+    pub peer: String,
+    /// Its key (hex).
+    pub peer_key: String,
+    /// The hit it follows up.
+    pub hit: u64,
+    /// The hit's entity, as our analyst's file wrote it.
+    pub entity: String,
+    /// When it was sent, Unix ms.
+    pub sent_ms: u64,
+    /// Our case reference.
+    pub reference: String,
+    /// The legal basis.
+    pub basis: String,
+    /// The note.
+    pub note: String,
+    /// The answer so far.
+    pub answer: Answer,
+    /// When it was answered, Unix ms.
+    pub answered_ms: Option<u64>,
+    /// The owner's deadline, once filed.
+    pub deadline_ms: Option<u64>,
+    /// The owner's reason, if refused.
+    pub reason: Option<String>,
+}
+
+/// Parses a request id given in full (32 hex digits) or as a prefix of at
+/// least 6 that names exactly one of `ids`.
+fn pick(given: &str, ids: impl Iterator<Item = [u8; 16]>, what: &str) -> Result<[u8; 16], Error> {
+    let given = given.trim().to_ascii_lowercase();
+    if given.len() < 6 || !given.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Invalid(format!(
+            "{given:?} is not a {what} id: give at least its first 6 hex digits, as `liaison requests` shows them"
+        )));
+    }
+    let found: Vec<[u8; 16]> = ids.filter(|id| hex(id).starts_with(&given)).collect();
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::Invalid(format!(
+            "no {what} {given}: `liaison requests` lists them"
+        ))),
+        _ => Err(Error::Invalid(format!(
+            "{given} names {} {what}s: give more of its digits",
+            found.len()
+        ))),
+    }
+}
+
+/// The ids under a one-byte prefix of the exchange column.
+fn ids_under(store: &Store, prefix: &[u8]) -> Result<Vec<[u8; 16]>, Error> {
+    let mut out = Vec::new();
+    store.scan_prefix(Column::Exchange, prefix, |k, _| {
+        if let Some(id) = store::keys::exchange::id_of(k) {
+            out.push(id);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Reads one JSON value; a damaged one is the store's corruption.
+fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Option<T>, Error> {
+    match store.get(Column::Exchange, key)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
+            Error::Store(store::Error::Corrupt {
+                column: "exchange.v1",
+                what: format!("a request does not decode: {e}"),
+            })
+        }),
+    }
+}
+
+/// Every JSON value under a prefix, in key order.
+fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    store.scan_prefix(Column::Exchange, prefix, |_, v| {
+        if let Ok(x) = serde_json::from_slice(v) {
+            out.push(x);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    crate::matching::hex(bytes)
+}
+
+/// Parses 32 hex digits.
+pub(crate) fn unhex16(s: &str) -> Option<[u8; 16]> {
+    let bytes = unhex(s)?;
+    bytes.try_into().ok()
+}
+
+/// Parses 64 hex digits.
+pub(crate) fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let bytes = unhex(s)?;
+    bytes.try_into().ok()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// What `liaison status` shows of the follow-up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Requests from peers waiting for an analyst.
+    pub pending: u64,
+    /// Of those, past the deadline.
+    pub overdue: u64,
+    /// Requests we sent with no final answer yet.
+    pub awaiting: u64,
+    /// Reports held.
+    pub reports: u64,
+}
+
+/// Counts for `liaison status`.
+pub fn summary(store: &Store, deadline: Duration) -> Result<Summary, Error> {
+    let now = crate::post::now_ms();
+    let deadline = deadline.as_millis() as u64;
+    let mut s = Summary::default();
+    for r in load_all::<Incoming>(store, store::keys::exchange::INCOMING)? {
+        if r.decision == Decision::Pending {
+            s.pending += 1;
+            if now.saturating_sub(r.received_ms) > deadline {
+                s.overdue += 1;
+            }
+        }
+    }
+    for r in load_all::<Outgoing>(store, store::keys::exchange::OUTGOING)? {
+        if matches!(r.answer, Answer::Sent | Answer::Filed) {
+            s.awaiting += 1;
+        }
+    }
+    s.reports = ids_under(store, store::keys::exchange::REPORTS)?.len() as u64;
+    Ok(s)
+}

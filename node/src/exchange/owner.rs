@@ -1,0 +1,571 @@
+//! The owner's side: a peer's request resolved to records, the policy's
+//! decision, the analyst's approval or refusal, the report, and the
+//! notices when a requested record changes.
+
+use std::collections::BTreeSet;
+
+use ed25519_dalek::VerifyingKey;
+use liaison_config::{Peer, Release};
+use liaison_protocol::exchange::{
+    Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_RECORDS, MAX_TEXT,
+};
+use liaison_protocol::Selector;
+use serde_json::{Map, Value};
+use tracing::{info, warn};
+
+use super::{code, context, hex, load, load_all, pick, Decision, Error, Incoming};
+use crate::post::{now_ms, Handled, Post};
+use crate::store::keys::{self, exchange as k};
+use crate::store::records::{is_indexed, Records};
+use crate::store::{Batch, Column};
+
+/// The record ids `tags` name among what we served `peer`: each tag is
+/// looked up in the tags of the epoch it names, and must be of a kind the
+/// peer may match and the kind it claims. A tag we never served (a filter
+/// false positive, a forged tag, another peer's tag, a retired epoch)
+/// resolves to nothing.
+pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Error> {
+    let store = post.store();
+    let pk = peer.key.verifying_key().to_bytes();
+    let records = Records::new(store);
+    let mut ids = BTreeSet::new();
+    let mut fuzzy: Vec<Selector> = Vec::new();
+    for t in tags {
+        if !peer.kinds.contains(&t.kind) {
+            continue;
+        }
+        let Some(v) = store.get(Column::Tags, &keys::matching::tag(&pk, t.epoch, &t.tag))? else {
+            continue;
+        };
+        let Some((s, "")) = keys::decode_selector_entry(&v) else {
+            continue;
+        };
+        if s.kind != t.kind {
+            continue;
+        }
+        if is_indexed(&s) {
+            ids.extend(records.find(&s, MAX_RECORDS)?);
+        } else {
+            fuzzy.push(s);
+        }
+    }
+    // Fuzzy person keys are not in the local index: a hit on those alone
+    // is found by a scan (rare: a person's other keys usually match too).
+    if ids.is_empty() && !fuzzy.is_empty() {
+        records.for_each(|id, sels| {
+            if sels.iter().any(|s| fuzzy.contains(s)) {
+                ids.insert(id.to_owned());
+            }
+            ids.len() < MAX_RECORDS
+        })?;
+    }
+    Ok(ids.into_iter().take(MAX_RECORDS).collect())
+}
+
+/// Applies a peer's request (inside [`Post::receive`]): files it, and
+/// releases, waits or refuses by the peer's policy. The answer goes back
+/// as the reply. A request whose tags name nothing is answered "no such
+/// record" and not filed: the answer is the same whatever the reason.
+pub(crate) fn on_request<'p>(
+    post: &'p Post,
+    peer: &Peer,
+    body: &[u8],
+) -> Result<Result<Handled<'p>, ()>, Error> {
+    let Ok(req) = Request::decode(body) else {
+        return Ok(Err(()));
+    };
+    let store = post.store();
+    let case = Some(store.case_commitment(&req.reference, &req.basis)?);
+    let reply = |status| {
+        Some((
+            context::REPLY,
+            Reply {
+                request: req.id,
+                status,
+            }
+            .to_bytes(),
+        ))
+    };
+    let guard = post.exchange().deciding();
+    if store
+        .get(Column::Exchange, &k::incoming(&req.id))?
+        .is_some()
+    {
+        return Ok(Ok(Handled {
+            count: 1,
+            case,
+            code: code::DUPLICATE,
+            ..Handled::default()
+        }));
+    }
+    let ids = resolve(post, peer, &req.tags)?;
+    let records = Records::new(store);
+    let mut held = Vec::new();
+    for id in ids {
+        if let Some(r) = records.get(&id)? {
+            held.push((id, r.record.handling));
+        }
+    }
+    if held.is_empty() {
+        info!(peer = %peer.name, "a follow-up request named no record we hold for that peer");
+        return Ok(Ok(Handled {
+            reply: reply(Status::NoSuchRecord),
+            count: req.tags.len() as u64,
+            case,
+            code: code::NO_SUCH_RECORD,
+            ..Handled::default()
+        }));
+    }
+    let now = now_ms();
+    let mut filed = Incoming {
+        id: hex(&req.id),
+        peer: peer.name.clone(),
+        peer_key: hex(peer.key.verifying_key().as_bytes()),
+        received_ms: now,
+        reference: req.reference.clone(),
+        basis: req.basis.clone(),
+        note: req.note.clone(),
+        records: Vec::new(),
+        handling: Vec::new(),
+        decision: Decision::Pending,
+        decided_ms: None,
+        decided_by: None,
+        reason: None,
+        redacted: Vec::new(),
+        withheld: Vec::new(),
+        reminded: false,
+    };
+    let mut automatic = true;
+    for (id, handling) in held {
+        match peer.release.decide(handling) {
+            Release::Never => filed.withheld.push(id),
+            r => {
+                automatic &= r == Release::Auto;
+                filed.records.push(id);
+                filed.handling.push(handling.as_str().to_owned());
+            }
+        }
+    }
+    let mut effects = Batch::default();
+    let (answer, code) = if filed.records.is_empty() {
+        filed.decision = Decision::Refused;
+        filed.decided_ms = Some(now);
+        filed.decided_by = Some("policy".into());
+        let reason =
+            "the owner's release policy does not allow releasing this record to your agency";
+        filed.reason = Some(reason.into());
+        let status = Status::Refused {
+            reason: reason.into(),
+        };
+        (reply(status), code::POLICY)
+    } else if automatic {
+        match report(post, peer, &req.id, &filed.records, &[])? {
+            Ok(r) => {
+                filed.decision = Decision::Released;
+                filed.decided_ms = Some(now);
+                filed.decided_by = Some("policy".into());
+                (Some((context::REPORT, r.to_bytes())), 0)
+            }
+            Err(problem) => {
+                // Too large to go automatically: an analyst redacts.
+                warn!(peer = %peer.name, %problem, "a request due for automatic release waits for an analyst");
+                let deadline_ms = now + post.exchange().settings().deadline_ms;
+                (reply(Status::Filed { deadline_ms }), 0)
+            }
+        }
+    } else {
+        let deadline_ms = now + post.exchange().settings().deadline_ms;
+        (reply(Status::Filed { deadline_ms }), 0)
+    };
+    if filed.decision != Decision::Refused {
+        let pk = peer.key.verifying_key().to_bytes();
+        for id in &filed.records {
+            effects.put(Column::Exchange, k::naming(id, &req.id), pk.to_vec());
+        }
+    }
+    match filed.decision {
+        Decision::Pending => {
+            warn!(peer = %peer.name, request = %&filed.id[..8], "a follow-up request waits for an analyst: `liaison requests`")
+        }
+        d => {
+            info!(peer = %peer.name, request = %&filed.id[..8], decision = ?d, "a follow-up request was answered by policy")
+        }
+    }
+    effects.put(Column::Exchange, k::incoming(&req.id), super::json(&filed));
+    Ok(Ok(Handled {
+        effects,
+        reply: answer,
+        count: req.tags.len() as u64,
+        case,
+        code,
+        guards: vec![guard],
+        ..Handled::default()
+    }))
+}
+
+/// The fields a report always carries: never redacted.
+const KEPT: [&str; 4] = ["id", "handling", "grading", "entities"];
+
+/// Removes `field` from a record's JSON: a top-level field (`summary`,
+/// `links`, `country`, any field the model does not name), an entity by
+/// its `ref` (with the links that touch it), or one field of an entity as
+/// `REF.FIELD` (`p1.dob`). Whether anything was removed.
+fn redact(obj: &mut Map<String, Value>, field: &str) -> bool {
+    let entities = |obj: &mut Map<String, Value>| -> Vec<Value> {
+        obj.get("entities")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let has_ref = |e: &Value, r: &str| e.get("ref").and_then(Value::as_str) == Some(r);
+    if let Some((reference, sub)) = field.split_once('.') {
+        if matches!(sub, "ref" | "type") {
+            return false;
+        }
+        let mut list = entities(obj);
+        let mut done = false;
+        for e in list.iter_mut().filter(|e| has_ref(e, reference)) {
+            done |= e.as_object_mut().and_then(|m| m.remove(sub)).is_some();
+        }
+        obj.insert("entities".into(), Value::Array(list));
+        return done;
+    }
+    if KEPT.contains(&field) {
+        return false;
+    }
+    if obj.remove(field).is_some() {
+        return true;
+    }
+    let mut list = entities(obj);
+    let before = list.len();
+    list.retain(|e| !has_ref(e, field));
+    if list.len() == before {
+        return false;
+    }
+    obj.insert("entities".into(), Value::Array(list));
+    if let Some(links) = obj.get_mut("links").and_then(Value::as_array_mut) {
+        links.retain(|l| {
+            l.get("from").and_then(Value::as_str) != Some(field)
+                && l.get("to").and_then(Value::as_str) != Some(field)
+        });
+    }
+    true
+}
+
+/// The report releasing `ids` (those still held) to `peer`, with
+/// `redact` applied. `Ok(Err(problem))` for a redaction no record has or
+/// a report too large for one envelope; nothing is changed.
+fn report(
+    post: &Post,
+    peer: &Peer,
+    request: &[u8; 16],
+    ids: &[String],
+    redact_fields: &[String],
+) -> Result<Result<Report, String>, Error> {
+    let records = Records::new(post.store());
+    let mut used = vec![false; redact_fields.len()];
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(stored) = records.get(id)? else {
+            continue;
+        };
+        let r = &stored.record;
+        if peer.release.decide(r.handling) == Release::Never {
+            continue;
+        }
+        let mut value = serde_json::to_value(r).unwrap_or(Value::Null);
+        let Some(obj) = value.as_object_mut() else {
+            continue;
+        };
+        // The handling code goes in explicitly even where the agency's
+        // file left it to the default.
+        obj.insert("handling".into(), Value::String(r.handling.as_str().into()));
+        let mut redacted = Vec::new();
+        for (i, f) in redact_fields.iter().enumerate() {
+            if redact(obj, f) {
+                used[i] = true;
+                redacted.push(f.clone());
+            }
+        }
+        out.push(Released {
+            id: r.id.clone(),
+            handling: r.handling,
+            grading: r.grading,
+            redacted,
+            json: value.to_string(),
+        });
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Ok(Err(format!(
+            "no record of this request has a field {:?} to redact: name a top-level field (summary, links, country, ...), an entity's ref (p1), or REF.FIELD (p1.dob); the id, handling, grading and entities list always go",
+            redact_fields[i]
+        )));
+    }
+    if out.is_empty() {
+        return Ok(Err("none of its records is still held".into()));
+    }
+    let report = Report {
+        request: *request,
+        owner: post.identity().signing.verifying_key().to_bytes(),
+        owner_name: post.name().to_owned(),
+        recipient: peer.key.verifying_key().to_bytes(),
+        released_ms: now_ms(),
+        records: out,
+    };
+    let len = report.to_bytes().len();
+    if len > liaison_protocol::envelope::MAX_BODY {
+        return Ok(Err(format!(
+            "the report is {len} bytes, over one envelope's {}: redact fields (--redact summary, an entity's ref)",
+            liaison_protocol::envelope::MAX_BODY
+        )));
+    }
+    Ok(Ok(report))
+}
+
+/// A filed request and its peer, for a decision; refused if it was
+/// decided already or its peer is no longer trusted.
+fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Peer), Error> {
+    let id = pick(
+        given,
+        super::ids_under(post.store(), k::INCOMING)?.into_iter(),
+        "request",
+    )?;
+    let req: Incoming = load(post.store(), &k::incoming(&id))?
+        .ok_or_else(|| Error::Invalid(format!("no request {given}")))?;
+    if req.decision != Decision::Pending {
+        return Err(Error::Invalid(format!(
+            "request {} from {} was already answered: {:?}{}{}; nothing was changed",
+            &req.id[..8],
+            req.peer,
+            req.decision,
+            req.decided_by
+                .as_deref()
+                .map(|b| format!(" by {b}"))
+                .unwrap_or_default(),
+            req.decided_ms
+                .map(|t| format!(" at {}", liaison_protocol::matching::format_ms(t)))
+                .unwrap_or_default(),
+        )));
+    }
+    let key = super::unhex32(&req.peer_key)
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .ok_or_else(|| Error::Invalid("the request's peer key is damaged".into()))?;
+    let peer = post.peer_by_key(&key).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{} is no longer a trusted peer: refuse the request, or trust the peer again first",
+            req.peer
+        ))
+    })?;
+    Ok((req, id, peer))
+}
+
+/// An analyst's approval: releases the request's records (less the
+/// redacted fields) to the requester. Records the policy never releases
+/// to that peer stay out, whatever the analyst says.
+pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Incoming, Error> {
+    let _deciding = post.exchange().deciding();
+    let (mut req, id, peer) = pending(post, given)?;
+    let report = report(post, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
+        Error::Invalid(format!(
+            "request {} cannot be approved: {problem}; nothing was changed",
+            &req.id[..8]
+        ))
+    })?;
+    let case = post.store().case_commitment(&req.reference, &req.basis)?;
+    let n = report.records.len() as u64;
+    let env = post.seal(&peer.key, context::REPORT, &report.to_bytes())?;
+    post.enqueue(&peer, vec![(env, n)], Some(case))?;
+    req.decision = Decision::Released;
+    req.decided_ms = Some(now_ms());
+    req.decided_by = Some("analyst".into());
+    req.redacted = redact_fields.to_vec();
+    save(post, &id, &req)?;
+    info!(peer = %peer.name, request = %&req.id[..8], records = n, "released a report");
+    Ok(req)
+}
+
+/// An analyst's refusal, with the reason the requester will read.
+pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > MAX_TEXT {
+        return Err(Error::Invalid(format!(
+            "give the requester a reason: --reason TEXT, 1 to {MAX_TEXT} bytes"
+        )));
+    }
+    let _deciding = post.exchange().deciding();
+    let (mut req, id, peer) = pending(post, given)?;
+    let case = post.store().case_commitment(&req.reference, &req.basis)?;
+    let reply = Reply {
+        request: id,
+        status: Status::Refused {
+            reason: reason.into(),
+        },
+    };
+    post.queue(&peer, context::REPLY, &[reply.to_bytes()], Some(case))?;
+    req.decision = Decision::Refused;
+    req.decided_ms = Some(now_ms());
+    req.decided_by = Some("analyst".into());
+    req.reason = Some(reason.into());
+    save(post, &id, &req)?;
+    let mut b = Batch::default();
+    for r in &req.records {
+        b.delete(Column::Exchange, k::naming(r, &id));
+    }
+    post.store().write(b)?;
+    Ok(req)
+}
+
+fn save(post: &Post, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
+    let mut b = Batch::default();
+    b.put(Column::Exchange, k::incoming(id), super::json(req));
+    post.store().write_durable(b)?;
+    Ok(())
+}
+
+/// Requests peers sent us, oldest first.
+pub fn incoming(post: &Post) -> Result<Vec<Incoming>, Error> {
+    let mut all: Vec<Incoming> = load_all(post.store(), k::INCOMING)?;
+    all.sort_by_key(|r| r.received_ms);
+    Ok(all)
+}
+
+/// Tells requesters about records that changed (the queue that
+/// withdrawal, correction and expiry fill): a request still waiting is
+/// answered "withdrawn"; a peer that received the record gets a signed
+/// notice. Returns how many notices and answers were queued.
+pub fn drain_changed(post: &Post) -> Result<usize, Error> {
+    let store = post.store();
+    let _deciding = post.exchange().deciding();
+    let mut changed = Vec::new();
+    store.scan_prefix(Column::Exchange, k::CHANGED, |key, v| {
+        if let (Some(id), Some(&c)) = (k::changed_record(key), v.first()) {
+            changed.push((key.to_vec(), id.to_owned(), c));
+        }
+        changed.len() < 1024
+    })?;
+    let mut sent = 0;
+    for (key, record, c) in changed {
+        let change = match c {
+            1 => Change::Withdrawn,
+            2 => Change::Corrected,
+            _ => Change::Expired,
+        };
+        let mut naming = Vec::new();
+        store.scan_prefix(Column::Exchange, &k::naming_prefix(&record), |nk, v| {
+            if let (Some(req), Ok(peer)) = (k::naming_request(nk), <[u8; 32]>::try_from(v)) {
+                naming.push((nk.to_vec(), req, peer));
+            }
+            true
+        })?;
+        let mut b = Batch::default();
+        for (nk, id, pk) in naming {
+            let peer = VerifyingKey::from_bytes(&pk)
+                .ok()
+                .and_then(|key| post.peer_by_key(&key));
+            let Some(mut req) = load::<Incoming>(post.store(), &k::incoming(&id))? else {
+                b.delete(Column::Exchange, nk);
+                continue;
+            };
+            let case = store.case_commitment(&req.reference, &req.basis)?;
+            match (req.decision, change, &peer) {
+                (Decision::Pending, Change::Withdrawn | Change::Expired, Some(peer)) => {
+                    // Other records of the request may still be held.
+                    req.records.retain(|r| r != &record);
+                    if req.records.is_empty() {
+                        let reply = Reply {
+                            request: id,
+                            status: Status::Withdrawn,
+                        };
+                        post.queue(peer, context::REPLY, &[reply.to_bytes()], Some(case))?;
+                        req.decision = Decision::Withdrawn;
+                        req.decided_ms = Some(now_ms());
+                        req.decided_by = Some("owner".into());
+                        sent += 1;
+                    }
+                    b.put(Column::Exchange, k::incoming(&id), super::json(&req));
+                }
+                (Decision::Released, _, Some(peer)) => {
+                    let notice = Notice {
+                        request: id,
+                        record: record.clone(),
+                        change,
+                        time_ms: now_ms(),
+                    };
+                    post.queue(peer, context::NOTICE, &[notice.to_bytes()], Some(case))?;
+                    info!(peer = %peer.name, request = %&req.id[..8], change = change.as_str(), "told a recipient that a record it holds changed");
+                    sent += 1;
+                }
+                _ => {}
+            }
+            if change != Change::Corrected {
+                b.delete(Column::Exchange, nk);
+            }
+        }
+        b.delete(Column::Exchange, key);
+        store.write_durable(b)?;
+    }
+    Ok(sent)
+}
+
+/// Raises the reminder for each request waiting past the deadline (once
+/// each): a warning in the daemon's log, and `OVERDUE` in `requests`.
+pub fn remind(post: &Post, now: u64) -> Result<usize, Error> {
+    let _deciding = post.exchange().deciding();
+    let deadline = post.exchange().settings().deadline_ms;
+    let mut n = 0;
+    for mut req in incoming(post)? {
+        if req.decision != Decision::Pending
+            || req.reminded
+            || now.saturating_sub(req.received_ms) <= deadline
+        {
+            continue;
+        }
+        warn!(
+            peer = %req.peer,
+            request = %&req.id[..8],
+            waiting_s = now.saturating_sub(req.received_ms) / 1000,
+            "a follow-up request is past its deadline: approve or refuse it (`liaison requests`)"
+        );
+        req.reminded = true;
+        if let Some(id) = super::unhex16(&req.id) {
+            save(post, &id, &req)?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Map<String, Value> {
+        serde_json::json!({
+            "id": "KG-1", "handling": "TLP:AMBER", "summary": "Courier detained",
+            "entities": [{"ref": "p1", "type": "person", "surname": "Kurbanov", "dob": "1985-03-14"},
+                         {"ref": "t1", "type": "phone", "number": "0775 987 817"}],
+            "links": [{"from": "p1", "to": "t1", "rel": "uses"}]
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    #[test]
+    fn redaction_removes_fields_entities_and_their_links_and_nothing_it_must_keep() {
+        let mut r = record();
+        assert!(redact(&mut r, "summary"));
+        assert!(!r.contains_key("summary"));
+        assert!(redact(&mut r, "p1.dob"));
+        assert!(r["entities"][0].get("dob").is_none());
+        assert!(redact(&mut r, "t1"));
+        assert_eq!(r["entities"].as_array().unwrap().len(), 1);
+        assert!(r["links"].as_array().unwrap().is_empty());
+        for kept in [
+            "id", "handling", "grading", "entities", "p1.ref", "p1.type", "nothing", "p9.dob",
+        ] {
+            assert!(!redact(&mut r, kept), "{kept}");
+        }
+        assert_eq!(r["id"], "KG-1");
+    }
+}

@@ -1,0 +1,160 @@
+//! Retention: records past their `expires`, received reports, hits and
+//! alerts, and answered requests past their configured periods are
+//! purged; each purge is one `purged` audit entry with its count, and
+//! whose context names what was purged (`records`, `reports`, `hits`,
+//! `alerts`, `requests`). Nothing else is touched: a request still
+//! waiting for an answer is kept however old (the reminder says so), and
+//! a request whose report is still held is kept with it.
+
+use liaison_protocol::audit::{Entry, Kind};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use super::{load_all, unhex16, Answer, Decision, Error, Incoming, Outgoing};
+use crate::post::Post;
+use crate::store::keys::{exchange as k, matching as m};
+use crate::store::records::Records;
+use crate::store::{Batch, Column};
+
+/// Deletes per write.
+const BATCH: usize = 4096;
+
+/// What one purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    /// Records past their `expires`.
+    pub records: u64,
+    /// Received reports (and tombstones) past `report_retention`.
+    pub reports: u64,
+    /// Hits past `hit_retention`.
+    pub hits: u64,
+    /// Alerts past `hit_retention`.
+    pub alerts: u64,
+    /// Answered requests, sent and received, past `request_retention`.
+    pub requests: u64,
+}
+
+fn logged(post: &Post, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
+    if n == 0 {
+        return Ok(());
+    }
+    let mut entry = Entry::new(Kind::Purged, crate::post::now_ms());
+    entry.context = what.into();
+    entry.count = n;
+    post.store().append(batch, &[entry], true)?;
+    info!(what, count = n, "purged past retention");
+    Ok(())
+}
+
+/// Purges everything due at `now_ms`.
+pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
+    let store = post.store();
+    let settings = post.exchange().settings();
+    let mut p = Purged {
+        records: Records::new(store).purge_expired(now_ms / 1000, BATCH)?,
+        ..Purged::default()
+    };
+
+    // Hits and alerts: keyed by time, so the due ones come first.
+    for (prefix, what, cutoff) in [
+        (m::HITS, "hits", now_ms.saturating_sub(settings.hit_ms)),
+        (m::ALERTS, "alerts", now_ms.saturating_sub(settings.hit_ms)),
+    ] {
+        loop {
+            let mut due = Vec::new();
+            store.scan_prefix(Column::Hits, prefix, |key, _| {
+                let t = key
+                    .get(1..9)
+                    .and_then(|t| t.try_into().ok())
+                    .map_or(u64::MAX, u64::from_be_bytes);
+                if t >= cutoff {
+                    return false;
+                }
+                due.push(key.to_vec());
+                due.len() < BATCH
+            })?;
+            let n = due.len() as u64;
+            let mut b = Batch::default();
+            due.into_iter().for_each(|key| b.delete(Column::Hits, key));
+            logged(post, b, what, n)?;
+            *(if what == "hits" {
+                &mut p.hits
+            } else {
+                &mut p.alerts
+            }) += n;
+            if n < BATCH as u64 {
+                break;
+            }
+        }
+    }
+
+    // Reports by arrival time; their marks go with them. Tombstones by
+    // deletion time.
+    let cutoff = now_ms.saturating_sub(settings.report_ms);
+    let mut b = Batch::default();
+    let mut due = Vec::new();
+    store.scan_prefix(Column::Exchange, k::REPORTS, |key, v| {
+        let t = v
+            .get(..8)
+            .and_then(|t| t.try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        if t < cutoff {
+            due.push(key.to_vec());
+        }
+        true
+    })?;
+    for key in due {
+        if let Some(id) = k::id_of(&key) {
+            store.scan_prefix(Column::Exchange, &k::marks(&id), |mk, _| {
+                b.delete(Column::Exchange, mk.to_vec());
+                true
+            })?;
+        }
+        b.delete(Column::Exchange, key);
+        p.reports += 1;
+    }
+    for t in load_all::<super::requester::Tombstone>(post.store(), k::TOMBSTONES)? {
+        if t.deleted_ms < cutoff {
+            if let Some(id) = unhex16(&t.id) {
+                b.delete(Column::Exchange, k::tombstone(&id));
+                p.reports += 1;
+            }
+        }
+    }
+    logged(post, b, "reports", p.reports)?;
+
+    // Requests once answered. A request still waiting is kept; one whose
+    // report we hold is kept while the report is (it names the owner).
+    let cutoff = now_ms.saturating_sub(settings.request_ms);
+    let mut b = Batch::default();
+    let _deciding = post.exchange().deciding();
+    for r in load_all::<Incoming>(post.store(), k::INCOMING)? {
+        let (Some(id), Some(t)) = (unhex16(&r.id), r.decided_ms) else {
+            continue;
+        };
+        if r.decision == Decision::Pending || t >= cutoff {
+            continue;
+        }
+        b.delete(Column::Exchange, k::incoming(&id));
+        for rec in r.records.iter().chain(&r.withheld) {
+            b.delete(Column::Exchange, k::naming(rec, &id));
+        }
+        p.requests += 1;
+    }
+    for r in load_all::<Outgoing>(post.store(), k::OUTGOING)? {
+        let (Some(id), Some(t)) = (unhex16(&r.id), r.answered_ms) else {
+            continue;
+        };
+        if matches!(r.answer, Answer::Sent | Answer::Filed) || t >= cutoff {
+            continue;
+        }
+        if store.get(Column::Exchange, &k::report(&id))?.is_some() {
+            continue;
+        }
+        b.delete(Column::Exchange, k::outgoing(&id));
+        b.delete(Column::Exchange, k::hit(r.hit));
+        p.requests += 1;
+    }
+    logged(post, b, "requests", p.requests)?;
+    Ok(p)
+}

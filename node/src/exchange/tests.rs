@@ -1,0 +1,550 @@
+//! The follow-up between in-process nodes: real matching to find the hit,
+//! real stores, envelopes and receipts, the outbox moved by hand so each
+//! test can step in (a forwarded report, a tampered store, a clock moved
+//! on for retention). Whole daemons are tested in `tests/exchange.rs`.
+
+use liaison_protocol::audit::Kind;
+use liaison_protocol::envelope::{Envelope, Outcome, Refusal, MAX_ENVELOPE};
+use liaison_protocol::exchange::{Report, Request, Tag};
+use liaison_protocol::{Selector, SelectorKind};
+
+use super::requester::{self, Ask};
+use super::*;
+use crate::matching::querier::{self, Item, StoredHit};
+use crate::post::now_ms;
+use crate::store::keys::exchange as k;
+use crate::store::records::{Prepared, Records};
+use crate::testkit::*;
+
+/// a (requester), b (owner), c (a third agency), all trusting each other;
+/// `b_for_a` is b's `[[peers]]` extra for a (its release policy), `a_x`
+/// lines of a's `[exchange]`.
+fn federation(b_for_a: &str, a_x: &str) -> (Node, Node, Node) {
+    let (ka, kb, kc) = (
+        identity(1).agency_key(),
+        identity(2).agency_key(),
+        identity(3).agency_key(),
+    );
+    let a = node(
+        1,
+        "a",
+        &format!("\n[exchange]\n{a_x}"),
+        &[("b", &kb, ""), ("c", &kc, "")],
+    );
+    let b = node(2, "b", "", &[("a", &ka, b_for_a), ("c", &kc, "")]);
+    let c = node(3, "c", "", &[("a", &ka, ""), ("b", &kb, "")]);
+    (a, b, c)
+}
+
+fn phone(p: &str) -> Selector {
+    Selector::new(SelectorKind::Phone, p)
+}
+
+/// b holds a record `id` with this handling and phone, a summary and a
+/// person entity; `extra` is more JSON fields.
+fn hold(b: &Node, id: &str, handling: &str, number: &str, extra: &str) {
+    let json = format!(
+        r#"{{"id":"{id}","handling":"{handling}","grading":"B2","summary":"SECRET-SUMMARY-{id}","entities":[{{"ref":"p1","type":"person","surname":"Kurbanov","dob":"1985-03-14"}},{{"ref":"t1","type":"phone","number":"{number}"}}],"links":[{{"from":"p1","to":"t1","rel":"uses"}}]{extra}}}"#
+    );
+    let record: liaison_protocol::record::Record = serde_json::from_str(&json).unwrap();
+    let p = Prepared::with_json(id.into(), json.as_bytes(), vec![phone(number)], "test", 0)
+        .expiring(record.expires);
+    Records::new(b.post.store()).put_batch(vec![p]).unwrap();
+    crate::matching::owner::queue_new(b.post.store(), &[phone(number)]).unwrap();
+}
+
+/// b publishes its filters; a matches `number` at b and stores the hit.
+fn hit(a: &Node, b: &Node, number: &str) -> u64 {
+    crate::matching::tick(&b.post, &peers(b)).unwrap();
+    deliver(b, a);
+    let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
+    let items = [Item {
+        slot: 0,
+        selector: phone(number),
+        watch: None,
+    }];
+    let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+    deliver(a, b);
+    deliver(b, a);
+    let q = querier::take(&a.post, started.id, false).expect("answered");
+    assert!(!q.hits.is_empty(), "{number} is held by b");
+    let h = StoredHit {
+        id: a.post.matching().next_id(),
+        time_ms: now_ms(),
+        peer: "b".into(),
+        entity: number.into(),
+        source: "test:1".into(),
+        kinds: vec![SelectorKind::Phone],
+        strength: None,
+        case: None,
+        tags: q
+            .hits
+            .iter()
+            .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
+            .collect(),
+    };
+    querier::store_hits(&a.post, std::slice::from_ref(&h)).unwrap();
+    h.id
+}
+
+fn ask(a: &Node, hit: u64) -> Outgoing {
+    requester::request(
+        &a.post,
+        &Ask {
+            hit,
+            case: Some(("KZ-2026-118".into(), "Art. 5 of the agreement".into())),
+            note: "courier in transit".into(),
+        },
+    )
+    .unwrap()
+}
+
+fn answer(a: &Node, id: &str) -> Outgoing {
+    requester::outgoing(&a.post)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == id)
+        .unwrap()
+}
+
+fn filed(b: &Node, id: &str) -> Incoming {
+    owner::incoming(&b.post)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == id)
+        .unwrap()
+}
+
+/// Sends a's request to b and b's answer back.
+fn round(a: &Node, b: &Node) {
+    assert!(deliver(a, b).iter().all(|o| *o == Outcome::Accepted));
+    assert!(deliver(b, a).iter().all(|o| *o == Outcome::Accepted));
+}
+
+fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(Error::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn automatic_release_reaches_the_requester_verified_bound_and_apart() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:AMBER", "+996775987817", "");
+    let out = ask(&a, hit(&a, &b, "+996775987817"));
+    round(&a, &b);
+    let got = answer(&a, &out.id);
+    assert_eq!(got.answer, Answer::Reported);
+    let reports = requester::reports(&a.post).unwrap();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert!(r.verified, "{:?}", r.problem);
+    assert_eq!((r.originator.as_str(), r.peer.as_str()), ("b", "b"));
+    assert_eq!(r.records[0].id, "KG-1");
+    assert_eq!(r.records[0].handling, "TLP:AMBER");
+    assert_eq!(r.records[0].grading.as_deref(), Some("B2"));
+    assert_eq!(r.records[0].record["summary"], "SECRET-SUMMARY-KG-1");
+    let inc = filed(&b, &out.id);
+    assert_eq!(inc.decision, Decision::Released);
+    assert_eq!(inc.decided_by.as_deref(), Some("policy"));
+    assert_eq!(
+        (inc.reference.as_str(), inc.basis.as_str()),
+        ("KZ-2026-118", "Art. 5 of the agreement")
+    );
+    // Kept apart: not a record of a's, so not indexed, not matchable,
+    // not requestable by a third agency.
+    assert_eq!(Records::new(a.post.store()).counts().unwrap().records, 0);
+    assert!(Records::new(a.post.store()).get("KG-1").unwrap().is_none());
+    // The exchange is in both logs under each side's case commitment.
+    let sent = log_entries(b.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Sent && e.context == context::REPORT)
+        .count();
+    assert_eq!(sent, 1);
+}
+
+#[test]
+fn tlp_red_never_leaves_even_when_the_policy_says_auto() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-RED", "TLP:RED", "+996775000111", "");
+    let out = ask(&a, hit(&a, &b, "+996775000111"));
+    round(&a, &b);
+    let got = answer(&a, &out.id);
+    assert_eq!(got.answer, Answer::Refused);
+    assert!(got.reason.unwrap().contains("policy"));
+    assert!(requester::reports(&a.post).unwrap().is_empty());
+    let inc = filed(&b, &out.id);
+    assert_eq!(inc.decision, Decision::Refused);
+    assert_eq!(inc.withheld, vec!["KG-RED".to_owned()]);
+    // Nor by hand.
+    let e = invalid(owner::approve(&b.post, &out.id, &[]));
+    assert!(e.contains("already answered"), "{e}");
+    // Nothing b sent a carries the record's text.
+    let canary = b"SECRET-SUMMARY-KG-RED";
+    let a_store = a.post.store();
+    let mut found = false;
+    a_store
+        .scan_prefix(crate::store::Column::Exchange, b"", |_, v| {
+            found |= v.windows(canary.len()).any(|w| w == canary);
+            true
+        })
+        .unwrap();
+    assert!(!found);
+}
+
+#[test]
+fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reason() {
+    let (a, b, _c) = federation("", "");
+    hold(&b, "KG-2", "TLP:GREEN", "+996775222222", "");
+    hold(&b, "KG-3", "TLP:AMBER", "+996775333333", "");
+    let first = ask(&a, hit(&a, &b, "+996775222222"));
+    round(&a, &b);
+    let got = answer(&a, &first.id);
+    assert_eq!(got.answer, Answer::Filed);
+    assert!(got.deadline_ms.unwrap() > now_ms() + 47 * 3600 * 1000);
+    assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
+
+    // Bad input: nothing changes.
+    let e = invalid(owner::approve(&b.post, &first.id, &["p1.passport".into()]));
+    assert!(e.contains("p1.passport") && e.contains("REF.FIELD"), "{e}");
+    let e = invalid(owner::approve(&b.post, &first.id, &["handling".into()]));
+    assert!(e.contains("handling"), "{e}");
+    let e = invalid(owner::approve(&b.post, "zz", &[]));
+    assert!(e.contains("6 hex digits"), "{e}");
+    let e = invalid(owner::approve(&b.post, "abcdef", &[]));
+    assert!(e.contains("no request"), "{e}");
+    assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
+
+    owner::approve(
+        &b.post,
+        &first.id[..8],
+        &["summary".into(), "p1.dob".into()],
+    )
+    .unwrap();
+    deliver(&b, &a);
+    let r = requester::report(&a.post, &first.id[..6]).unwrap();
+    assert!(r.verified);
+    let rec = &r.records[0];
+    assert_eq!(
+        rec.redacted,
+        vec!["summary".to_owned(), "p1.dob".to_owned()]
+    );
+    assert!(rec.record.get("summary").is_none());
+    assert!(rec.record["entities"][0].get("dob").is_none());
+    assert_eq!(rec.record["entities"][0]["surname"], "Kurbanov");
+    let e = invalid(owner::approve(&b.post, &first.id, &[]));
+    assert!(
+        e.contains("already answered") && e.contains("analyst"),
+        "{e}"
+    );
+
+    let second = ask(&a, hit(&a, &b, "+996775333333"));
+    round(&a, &b);
+    let e = invalid(owner::refuse(&b.post, &second.id, "  "));
+    assert!(e.contains("reason"), "{e}");
+    owner::refuse(
+        &b.post,
+        &second.id,
+        "not within Art. 5: ask through the prosecutor",
+    )
+    .unwrap();
+    deliver(&b, &a);
+    let got = answer(&a, &second.id);
+    assert_eq!(got.answer, Answer::Refused);
+    assert_eq!(
+        got.reason.as_deref(),
+        Some("not within Art. 5: ask through the prosecutor")
+    );
+    let e = invalid(requester::report(&a.post, &second.id));
+    assert!(e.contains("no report"), "{e}");
+
+    // A request for the same hit again, or for a hit that does not exist.
+    let e = invalid(requester::request(
+        &a.post,
+        &Ask {
+            hit: first.hit,
+            ..Ask::default()
+        },
+    ));
+    assert!(e.contains("already followed up"), "{e}");
+    let e = invalid(requester::request(
+        &a.post,
+        &Ask {
+            hit: 7,
+            ..Ask::default()
+        },
+    ));
+    assert!(e.contains("no hit 7"), "{e}");
+}
+
+#[test]
+fn amber_strict_is_never_automatic_and_reminders_follow_the_deadline() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-S", "TLP:AMBER+STRICT", "+996775444444", "");
+    let out = ask(&a, hit(&a, &b, "+996775444444"));
+    round(&a, &b);
+    assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
+    assert_eq!(filed(&b, &out.id).decision, Decision::Pending);
+    assert_eq!(owner::remind(&b.post, now_ms()).unwrap(), 0);
+    let later = now_ms() + 49 * 3600 * 1000;
+    assert_eq!(owner::remind(&b.post, later).unwrap(), 1);
+    assert!(filed(&b, &out.id).reminded);
+    assert_eq!(owner::remind(&b.post, later).unwrap(), 0, "once");
+}
+
+#[test]
+fn a_tag_that_names_nothing_is_answered_no_such_record_and_nothing_is_filed() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    let real = hit(&a, &b, "+996775987817");
+    // A filter false positive: a tag b never served, in a live epoch.
+    let mut fake = querier::hits(&a.post).unwrap()[0].clone();
+    assert_eq!(fake.id, real);
+    fake.id += 1;
+    fake.tags[0].1 = "ab".repeat(32);
+    querier::store_hits(&a.post, &[fake.clone()]).unwrap();
+    let out = ask(&a, fake.id);
+    round(&a, &b);
+    assert_eq!(answer(&a, &out.id).answer, Answer::NoSuchRecord);
+    assert!(owner::incoming(&b.post).unwrap().is_empty());
+    // The real tag, labelled with another kind, names nothing either.
+    let peer = a.post.peer("b").unwrap();
+    let mut tag = [0u8; 32];
+    tag.copy_from_slice(&unhex32(&querier::hits(&a.post).unwrap()[0].tags[0].1).unwrap());
+    let epoch = querier::hits(&a.post).unwrap()[0].tags[0].2;
+    let forged = Request {
+        id: [5; 16],
+        tags: vec![Tag {
+            kind: SelectorKind::Imei,
+            epoch,
+            tag,
+        }],
+        reference: "X".into(),
+        basis: "Y".into(),
+        note: String::new(),
+    };
+    a.post
+        .queue(&peer, context::REQUEST, &[forged.to_bytes()], None)
+        .unwrap();
+    deliver(&a, &b);
+    assert!(owner::incoming(&b.post).unwrap().is_empty());
+    let codes: Vec<u16> = log_entries(b.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Received && e.context == context::REQUEST)
+        .map(|e| e.code)
+        .collect();
+    assert_eq!(codes, vec![code::NO_SUCH_RECORD, code::NO_SUCH_RECORD]);
+}
+
+#[test]
+fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
+    let (a, b, c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    let out = ask(&a, hit(&a, &b, "+996775987817"));
+    round(&a, &b);
+    let id = unhex16(&out.id).unwrap();
+    let stored = a
+        .post
+        .store()
+        .get(crate::store::Column::Exchange, &k::report(&id))
+        .unwrap()
+        .unwrap();
+    let env_bytes = stored[8..].to_vec();
+
+    // 1. b's envelope with its recipient changed to c: b's signature fails.
+    let mut moved = Envelope::decode(&env_bytes, MAX_ENVELOPE).unwrap();
+    moved.header.recipient = *c.card.verifying_key();
+    let r = c
+        .post
+        .receive(Some(a.card.verifying_key()), &moved.to_bytes())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Refused(Refusal::BadSignature));
+
+    // 2. a opens it and seals the report to c as its own: c holds a
+    // request of its own to a under the same id, and still refuses it,
+    // because the report names b as owner and a as recipient.
+    let (_, body) = open_body(&env_bytes, a.post.identity(), &b.card);
+    let report = Report::decode(&body).unwrap();
+    let mut c_asked = answer(&a, &out.id);
+    c_asked.peer = "a".into();
+    c_asked.peer_key = hex(a.card.verifying_key().as_bytes());
+    c_asked.answer = Answer::Sent;
+    let mut batch = crate::store::Batch::default();
+    batch.put(
+        crate::store::Column::Exchange,
+        k::outgoing(&report.request),
+        json(&c_asked),
+    );
+    c.post.store().write(batch).unwrap();
+    let forwarded = seal_to(&a.post.identity().signing, &c.card, context::REPORT, &body);
+    let r = c
+        .post
+        .receive(Some(a.card.verifying_key()), &forwarded)
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Accepted);
+    assert!(requester::reports(&c.post).unwrap().is_empty());
+    let last = log_entries(c.post.store()).pop().unwrap();
+    assert_eq!(
+        (last.context.as_str(), last.code),
+        (context::REPORT, code::NOT_BOUND)
+    );
+
+    // 3. a's stored copy altered: shown as failing, content withheld.
+    let mut tampered = stored.clone();
+    let at = tampered.len() - 100;
+    tampered[at] ^= 1;
+    let mut batch = crate::store::Batch::default();
+    batch.put(crate::store::Column::Exchange, k::report(&id), tampered);
+    a.post.store().write(batch).unwrap();
+    let v = requester::report(&a.post, &out.id).unwrap();
+    assert!(!v.verified && v.records.is_empty(), "{v:?}");
+    assert!(v.problem.unwrap().contains("does not verify"));
+}
+
+#[test]
+fn correction_and_withdrawal_reach_the_copy_and_the_waiting_request() {
+    let (a, b, _c) = federation(
+        r#"release = { "TLP:GREEN" = "auto" }"#,
+        r#"on_withdrawal = "delete""#,
+    );
+    hold(&b, "KG-G", "TLP:GREEN", "+996775555555", "");
+    hold(&b, "KG-A", "TLP:AMBER", "+996775666666", "");
+    let released = ask(&a, hit(&a, &b, "+996775555555"));
+    round(&a, &b);
+    let waiting = ask(&a, hit(&a, &b, "+996775666666"));
+    round(&a, &b);
+    assert_eq!(answer(&a, &released.id).answer, Answer::Reported);
+    assert_eq!(answer(&a, &waiting.id).answer, Answer::Filed);
+
+    // Corrected (ingested again): a's copy is marked, not deleted.
+    hold(
+        &b,
+        "KG-G",
+        "TLP:GREEN",
+        "+996775555555",
+        r#","country":"KGZ""#,
+    );
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+    deliver(&b, &a);
+    let v = requester::report(&a.post, &released.id).unwrap();
+    assert_eq!(v.records[0].change.as_deref(), Some("corrected"));
+
+    // Withdrawn: the copy is deleted by a's policy (a tombstone stays),
+    // and the waiting request is answered "withdrawn".
+    Records::new(b.post.store()).withdraw("KG-G").unwrap();
+    Records::new(b.post.store()).withdraw("KG-A").unwrap();
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 2);
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 0, "drained once");
+    deliver(&b, &a);
+    assert!(requester::reports(&a.post).unwrap().is_empty());
+    let e = invalid(requester::report(&a.post, &released.id));
+    assert!(e.contains("deleted") && e.contains("withdrew"), "{e}");
+    assert_eq!(requester::tombstones(&a.post).unwrap().len(), 1);
+    assert_eq!(answer(&a, &waiting.id).answer, Answer::Withdrawn);
+    assert_eq!(filed(&b, &waiting.id).decision, Decision::Withdrawn);
+    let e = invalid(owner::approve(&b.post, &waiting.id, &[]));
+    assert!(e.contains("already answered"), "{e}");
+}
+
+#[test]
+fn purge_removes_what_is_due_and_nothing_else() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    let now = now_ms();
+    let iso = |ms: u64| {
+        time::OffsetDateTime::from_unix_timestamp((ms / 1000) as i64)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    hold(
+        &b,
+        "KG-SOON",
+        "TLP:GREEN",
+        "+996775700001",
+        &format!(r#","expires":"{}""#, iso(now + 3_600_000)),
+    );
+    hold(
+        &b,
+        "KG-LATER",
+        "TLP:GREEN",
+        "+996775700002",
+        &format!(r#","expires":"{}""#, iso(now + 30 * 86_400_000)),
+    );
+    hold(&b, "KG-KEEP", "TLP:GREEN", "+996775700003", "");
+    // Re-ingested with a later expiry: only the new one counts.
+    hold(
+        &b,
+        "KG-MOVED",
+        "TLP:GREEN",
+        "+996775700004",
+        &format!(r#","expires":"{}""#, iso(now + 3_600_000)),
+    );
+    hold(
+        &b,
+        "KG-MOVED",
+        "TLP:GREEN",
+        "+996775700004",
+        &format!(r#","expires":"{}""#, iso(now + 60 * 86_400_000)),
+    );
+    let out = ask(&a, hit(&a, &b, "+996775700003"));
+    round(&a, &b);
+
+    // In two hours: one record is due at b; at a, nothing (hits last 90
+    // days, reports and answered requests a year).
+    let two_hours = now + 2 * 3_600_000;
+    assert_eq!(
+        retention::purge(&b.post, two_hours).unwrap(),
+        retention::Purged {
+            records: 1,
+            ..Default::default()
+        }
+    );
+    let held = Records::new(b.post.store());
+    assert!(held.get("KG-SOON").unwrap().is_none());
+    for id in ["KG-LATER", "KG-KEEP", "KG-MOVED"] {
+        assert!(held.get(id).unwrap().is_some(), "{id}");
+    }
+    assert_eq!(
+        retention::purge(&a.post, two_hours).unwrap(),
+        retention::Purged::default()
+    );
+
+    // In 100 days: a's hit goes, its report and request stay; at b the
+    // second record is due, the others not.
+    let days = |n: u64| now + n * 86_400_000;
+    let p = retention::purge(&a.post, days(100)).unwrap();
+    assert_eq!((p.hits, p.reports, p.requests), (1, 0, 0));
+    assert_eq!(requester::reports(&a.post).unwrap().len(), 1);
+    assert_eq!(retention::purge(&b.post, days(40)).unwrap().records, 1);
+    assert!(held.get("KG-MOVED").unwrap().is_some());
+    assert!(held.get("KG-KEEP").unwrap().is_some());
+
+    // In 400 days: the report, then its request with it; b's answered request.
+    let p = retention::purge(&a.post, days(400)).unwrap();
+    assert_eq!((p.reports, p.requests), (1, 1));
+    assert!(requester::outgoing(&a.post).unwrap().is_empty());
+    let p = retention::purge(&b.post, days(400)).unwrap();
+    assert_eq!((p.records, p.requests), (1, 1));
+    assert!(held.get("KG-KEEP").unwrap().is_some());
+    assert!(filed_none(&b, &out.id));
+
+    // Each purge is one audit entry naming what and how many.
+    let purged: Vec<(String, u64)> = log_entries(a.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Purged)
+        .map(|e| (e.context, e.count))
+        .collect();
+    assert_eq!(
+        purged,
+        vec![
+            ("hits".into(), 1),
+            ("reports".into(), 1),
+            ("requests".into(), 1)
+        ]
+    );
+}
+
+fn filed_none(b: &Node, id: &str) -> bool {
+    owner::incoming(&b.post).unwrap().iter().all(|r| r.id != id)
+}

@@ -1,0 +1,141 @@
+//! In-process nodes for tests: real stores, real envelopes and receipts,
+//! the outbox moved by hand instead of by libp2p, so a test can step in
+//! between. Used by the matching and exchange tests.
+
+use std::sync::Arc;
+
+use liaison_config::{Config, Peer};
+use liaison_protocol::envelope::{self, Draft, MessageId, Outcome};
+use liaison_protocol::keys::{AgencyKey, SealingKey, SigningKey};
+use rand_core_09::{OsRng, UnwrapErr};
+
+use crate::identity::Identity;
+use crate::post::Post;
+use crate::store::mailbox::Mailbox;
+use crate::store::Store;
+
+pub(crate) struct Node {
+    pub(crate) post: Post,
+    pub(crate) card: AgencyKey,
+    pub(crate) _dir: tempfile::TempDir,
+}
+
+pub(crate) fn identity(seed: u8) -> Identity {
+    Identity {
+        signing: SigningKey::from_seed(&[seed; 32]),
+        sealing: SealingKey::from_bytes([seed ^ 0x55; 32]),
+    }
+}
+
+/// A node trusting `peers` (name, key, extra TOML for its entry);
+/// `matching` is TOML under the `[matching]` header (further sections,
+/// such as `[exchange]`, may follow it).
+pub(crate) fn node(
+    seed: u8,
+    name: &str,
+    matching: &str,
+    peers: &[(&str, &AgencyKey, &str)],
+) -> Node {
+    let id = identity(seed);
+    let card = id.agency_key();
+    let mut text = format!("[node]\nname = \"{name}\"\n[matching]\n{matching}\n");
+    for (n, k, extra) in peers {
+        text.push_str(&format!(
+            "[[peers]]\nname = \"{n}\"\nkey = \"{k}\"\n{extra}\n"
+        ));
+    }
+    let config = Config::from_text(std::path::Path::new("/tmp/liaison.toml"), &text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("data")).unwrap());
+    let post = Post::new(id, store, &config);
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    post.matching().open_keys(&dir.path().join("keys")).unwrap();
+    Node {
+        post,
+        card,
+        _dir: dir,
+    }
+}
+
+pub(crate) fn peers(n: &Node) -> Vec<Peer> {
+    let mut v: Vec<Peer> = ["a", "b", "c", "d"]
+        .iter()
+        .filter_map(|name| n.post.peer(name).ok())
+        .collect();
+    v.sort_by(|x, y| x.name.cmp(&y.name));
+    v
+}
+
+/// Moves everything `from` has queued for `to` across, and the receipts
+/// back; returns the outcomes.
+pub(crate) fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
+    let peer = from.post.peer_by_key(to.card.verifying_key()).unwrap();
+    let mut out = Vec::new();
+    for p in Mailbox::new(from.post.store())
+        .pending(to.card.verifying_key(), 0, 10_000)
+        .unwrap()
+    {
+        let r = to
+            .post
+            .receive(Some(from.card.verifying_key()), &p.envelope)
+            .unwrap();
+        from.post
+            .confirm(&peer, p.seq, &p.envelope, &r.receipt)
+            .unwrap();
+        out.push(r.outcome);
+    }
+    out
+}
+
+/// The body of `bytes` (an envelope to `to` from `from`), opened.
+pub(crate) fn open_body(bytes: &[u8], to: &Identity, from: &AgencyKey) -> (String, Vec<u8>) {
+    let env = envelope::Envelope::decode(bytes, envelope::MAX_ENVELOPE).unwrap();
+    let opened = env
+        .open(
+            envelope::Recipient {
+                federation: "liaison",
+                signing: &to.signing,
+                sealing: &to.sealing,
+            },
+            |_| Some(from),
+            |_, _| false,
+            envelope::Window {
+                now_ms: crate::post::now_ms(),
+                max_age_ms: 60_000,
+                max_skew_ms: 60_000,
+            },
+        )
+        .unwrap();
+    (opened.header.context, opened.body)
+}
+
+/// `body` sealed by `from` to `to` under `context`, as bytes.
+pub(crate) fn seal_to(from: &SigningKey, to: &AgencyKey, context: &str, body: &[u8]) -> Vec<u8> {
+    envelope::seal(
+        from,
+        Draft {
+            federation: "liaison",
+            context,
+            recipient: to,
+            message_id: MessageId::random(&mut UnwrapErr(OsRng)),
+            epoch: 0,
+            timestamp_ms: crate::post::now_ms(),
+            body,
+        },
+        &mut UnwrapErr(OsRng),
+    )
+    .unwrap()
+    .to_bytes()
+}
+
+/// Every entry of a node's audit log, in order.
+pub(crate) fn log_entries(store: &Store) -> Vec<liaison_protocol::audit::Entry> {
+    let mut out = Vec::new();
+    store
+        .scan_log(0, |_, bytes| {
+            out.push(liaison_protocol::audit::Entry::decode(bytes).unwrap());
+            true
+        })
+        .unwrap();
+    out
+}
