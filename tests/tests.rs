@@ -8,6 +8,8 @@
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
 //! - [`crash`]: kill -9 during ingest loses no committed batch.
 //! - [`demo`]: `liaison demo` runs and finds what it promises.
+//! - [`exchange`]: follow-up requests, policy, reports, withdrawal and
+//!   retention between three daemons.
 //! - [`federation`]: daemons on loopback: connect, refuse strangers,
 //!   deliver the outbox exactly once across stops and kill -9.
 //! - [`hostile`]: a trusted peer that misbehaves on the wire.
@@ -17,6 +19,7 @@ mod cli;
 mod common;
 mod crash;
 mod demo;
+mod exchange;
 mod federation;
 mod hostile;
 mod matching;

@@ -94,10 +94,25 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str(
         "# How long `liaison match` waits for the peers' answers.\nanswer_timeout = \"60s\"\n\n",
     );
+    t.push_str("[exchange]\n");
+    t.push_str("# What a peer's request for a record gets, by its handling code: \"auto\"\n");
+    t.push_str("# (released at once), \"manual\" (`liaison approve` or `refuse`) or \"never\".\n");
+    t.push_str("# TLP:RED is never released and TLP:AMBER+STRICT never automatically. A peer's\n");
+    t.push_str("# own `release = { ... }` overrides it code by code.\n");
+    t.push_str("release = { default = \"manual\" }\n");
+    t.push_str("# A request waiting this long raises a reminder (Prüm II: 48 hours).\n");
+    t.push_str("deadline = \"48h\"\n");
+    t.push_str("# A report whose owner withdraws its record: \"mark\" it or \"delete\" it.\n");
+    t.push_str("on_withdrawal = \"mark\"\n");
+    t.push_str("# Retention: received reports, hits and alerts, answered requests. Records\n");
+    t.push_str("# go at their own `expires`. Checked every `purge_interval`.\n");
+    t.push_str("report_retention = \"365d\"\nhit_retention = \"90d\"\n");
+    t.push_str("request_retention = \"365d\"\npurge_interval = \"1h\"\n\n");
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");
     t.push_str("# kinds = [\"phone\", \"document\", \"person_name\"]   # default: every kind\n");
     t.push_str("# budget = { phone = 5000, default = 1000 }   # default: [matching] budget\n");
+    t.push_str("# release = { \"TLP:GREEN\" = \"auto\" }   # default: [exchange] release\n");
     t
 }
