@@ -1,6 +1,7 @@
 //! `liaison demo` runs from anywhere and shows what it promises: three
-//! daemons, a cross-border hit across scripts, a watchlist alert, a budget
-//! refusal, and audit logs that verify.
+//! daemons, a cross-border hit across scripts, the report behind it
+//! released and withdrawn, a watchlist alert, a budget refusal, and audit
+//! logs that verify.
 
 use crate::common::liaison_in;
 
@@ -29,6 +30,23 @@ fn demo_federates_three_agencies_and_shows_hits_alerts_and_refusals() {
     );
     assert!(
         out.contains("person SIDOROV IVAN 1979-12-01     no hit"),
+        "{out}"
+    );
+    // The follow-up: filed at kg-border, approved with a redaction, the
+    // report verified at kz-customs, then the withdrawal marking the copy.
+    assert!(
+        out.contains("kg-border files request") && out.contains("record KG-2017-0042 [TLP:AMBER]"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "[TLP:AMBER] grading B2, record KG-2017-0042 from kg-border, verified on reading"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("summary: Курьер задержан"), "{out}");
+    assert!(
+        out.contains("kz-customs' copy is marked WITHDRAWN by a signed notice"),
         "{out}"
     );
     assert!(out.contains("ALERT at kg-border"), "{out}");

@@ -19,11 +19,15 @@ use liaison_protocol::keys::{SealingKey, SigningKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::client::Client;
+use crate::daemon::api::exchange::{Approve, Reports, Requests};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
 use crate::daemon::api::records::{IngestReply, IngestRequest};
+use crate::daemon::api::records::{WithdrawRequest, Withdrawn};
+use crate::exchange::requester::{Ask, ReportView};
+use crate::exchange::{Incoming, Outgoing};
 use crate::identity::Identity;
 use crate::ingest::{self, Quiet};
-use crate::matching::querier::Alert;
+use crate::matching::querier::{Alert, StoredHit};
 use crate::status::Status;
 use crate::store::records::Records;
 use crate::store::Store;
@@ -317,8 +321,93 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     );
 
     println!();
+    println!("-- 2. kz-customs asks kg-border for the record behind its hit; kg-border decides.");
+    let hits: Vec<StoredHit> = kz.client()?.get("/v1/hits")?;
+    let Some(hit) = hits
+        .iter()
+        .find(|h| h.peer == "kg-border" && h.entity.contains("KURBANOV"))
+    else {
+        bail!("kz-customs has no hit on KURBANOV at kg-border");
+    };
+    let out: Outgoing = kz.client()?.post(
+        "/v1/request",
+        &Ask {
+            hit: hit.id,
+            case: None,
+            note: "He is expected at the Karamyk crossing this week.".into(),
+        },
+    )?;
+    let filed: Incoming = wait("kg-border to file the request", || {
+        let r: Requests = kg.client()?.get("/v1/requests")?;
+        Ok(r.incoming.into_iter().find(|i| i.id == out.id))
+    })?;
     println!(
-        "-- 2. kg-border watches a number found on a seized phone ({}); nobody holds it yet.",
+        "   kg-border files request {} from kz-customs: case {} ({}); the tags name its record {} [{}].",
+        &filed.id[..8],
+        filed.reference,
+        filed.basis,
+        filed.records.join(", "),
+        filed.handling.join(", ")
+    );
+    println!("   Only now does kg-border learn which of its records matched. Its policy: TLP:AMBER waits for an analyst.");
+    let _: Incoming = kg.client()?.post(
+        "/v1/approve",
+        &Approve {
+            request: out.id.clone(),
+            redact: vec!["v1".into()],
+        },
+    )?;
+    println!("   kg-border's analyst approves it, redacting the vehicle (v1).");
+    let report: ReportView = wait("the report at kz-customs", || {
+        let r: Reports = kz.client()?.get("/v1/reports")?;
+        Ok(r.reports.into_iter().find(|v| v.id == out.id))
+    })?;
+    match report.records.first() {
+        Some(rec) if report.verified => {
+            println!(
+                "   kz-customs holds report {}: [{}] grading {}, record {} from {}, verified on reading:",
+                &report.id[..8],
+                rec.handling,
+                rec.grading.as_deref().unwrap_or("none"),
+                rec.id,
+                report.originator
+            );
+            println!("     signed by kg-border, sealed to kz-customs and naming it as the only recipient;");
+            println!(
+                "     summary: {}",
+                rec.record["summary"].as_str().unwrap_or("(none)")
+            );
+            println!("   It is kept apart from kz-customs' own records: never indexed, matched or released onward.");
+        }
+        _ => {
+            ok = false;
+            println!("!! the report did not verify: {:?}", report.problem);
+        }
+    }
+    let withdrawn: Withdrawn = kg.client()?.post(
+        "/v1/withdraw",
+        &WithdrawRequest {
+            id: filed.records.first().cloned().unwrap_or_default(),
+        },
+    )?;
+    let started = Instant::now();
+    wait("the withdrawal notice at kz-customs", || {
+        let r: Reports = kz.client()?.get("/v1/reports")?;
+        Ok(r.reports.into_iter().find(|v| v.id == out.id).filter(|v| {
+            v.records
+                .first()
+                .is_some_and(|r| r.change.as_deref() == Some("withdrawn"))
+        }))
+    })?;
+    println!(
+        "   kg-border withdraws {}; {:.1} s later kz-customs' copy is marked WITHDRAWN by a signed notice.",
+        withdrawn.id,
+        started.elapsed().as_secs_f64()
+    );
+
+    println!();
+    println!(
+        "-- 3. kg-border watches a number found on a seized phone ({}); nobody holds it yet.",
         WATCH.0
     );
     let watch = root.join("kg-border").join(WATCH.0);
@@ -365,7 +454,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     println!("   No new query was sent: tj-drug-control's signed delta of new tags met kg-border's standing tags.");
 
     println!();
-    println!("-- 3. kz-customs tries to enumerate 100 Tajik mobile numbers at tj-drug-control.");
+    println!("-- 4. kz-customs tries to enumerate 100 Tajik mobile numbers at tj-drug-control.");
     let mut text = String::from("record_id,phone\n");
     for i in 0..100 {
         text.push_str(&format!("ENUM-{i},+992 93 100 {i:04}\n"));
@@ -391,7 +480,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     println!("   Every guess costs an online evaluation the owner counts, signs and logs; the agreement allows 50 a day.");
 
     println!();
-    println!("-- 4. The auditors' view: each node's log is a Merkle tree of every exchange, witnessed by its peers.");
+    println!("-- 5. The auditors' view: each node's log is a Merkle tree of every exchange, witnessed by its peers.");
     for d in &daemons {
         let v: serde_json::Value = d.client()?.get("/v1/audit/verify")?;
         let problems = v["problems"].as_array().map_or(0, Vec::len);
