@@ -458,20 +458,22 @@ impl RawConfig {
                 })?,
         };
         let m = &self.matching;
-        let positive = |key: &str, text: &str, min: Duration| {
+        // A duration under `[section]`, at least `min`.
+        let at_least = |section: &str, key: &str, text: &str, min: Duration| {
             humantime::parse_duration(text)
                 .ok()
                 .filter(|d| *d >= min)
                 .ok_or_else(|| {
                     invalid(
-                        format!("matching.{key}"),
+                        format!("{section}.{key}"),
                         format!(
-                            "{text:?} is not a duration of at least {}: write it like \"60s\", \"10m\" or \"24h\"",
+                            "{text:?} is not a duration of at least {}: write it like \"60s\", \"10m\", \"24h\" or \"90d\"",
                             humantime::format_duration(min)
                         ),
                     )
                 })
         };
+        let positive = |key: &str, text: &str, min: Duration| at_least("matching", key, text, min);
         let epoch = positive("epoch", &m.epoch, Duration::from_secs(2))?;
         let overlap = positive("overlap", &m.overlap, Duration::from_secs(1))?;
         if overlap >= epoch {
@@ -494,22 +496,10 @@ impl RawConfig {
         };
         let default_budget = m.budget;
         let x = &self.exchange;
-        let period = |key: &str, text: &str, min: Duration| {
-            humantime::parse_duration(text)
-                .ok()
-                .filter(|d| *d >= min)
-                .ok_or_else(|| {
-                    invalid(
-                        format!("exchange.{key}"),
-                        format!(
-                            "{text:?} is not a duration of at least {}: write it like \"48h\", \"90d\" or \"365d\"",
-                            humantime::format_duration(min)
-                        ),
-                    )
-                })
-        };
+        let period =
+            |key: &str, text: &str| at_least("exchange", key, text, Duration::from_secs(1));
         let exchange = Exchange {
-            deadline: period("deadline", &x.deadline, Duration::from_secs(1))?,
+            deadline: period("deadline", &x.deadline)?,
             on_withdrawal: match x.on_withdrawal.as_str() {
                 "mark" => OnWithdrawal::Mark,
                 "delete" => OnWithdrawal::Delete,
@@ -520,10 +510,10 @@ impl RawConfig {
                     ))
                 }
             },
-            report_retention: period("report_retention", &x.report_retention, Duration::from_secs(1))?,
-            hit_retention: period("hit_retention", &x.hit_retention, Duration::from_secs(1))?,
-            request_retention: period("request_retention", &x.request_retention, Duration::from_secs(1))?,
-            purge_interval: period("purge_interval", &x.purge_interval, Duration::from_secs(1))?,
+            report_retention: period("report_retention", &x.report_retention)?,
+            hit_retention: period("hit_retention", &x.hit_retention)?,
+            request_retention: period("request_retention", &x.request_retention)?,
+            purge_interval: period("purge_interval", &x.purge_interval)?,
         };
         let base_policy = policy(&Policy::default(), x.release.as_ref(), "exchange.release")
             .map_err(|(key, problem)| invalid(key, problem))?;

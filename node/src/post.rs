@@ -139,6 +139,9 @@ pub struct Handled<'p> {
     pub extra: Vec<Entry>,
     /// A message back to the sender: context and body.
     pub reply: Option<(&'static str, Vec<u8>)>,
+    /// Committed with the reply's outbox entry (a state change that says
+    /// the reply is on its way); empty without a reply.
+    pub reply_effects: Batch,
     /// Items the message carried.
     pub count: u64,
     /// The case commitment it came under.
@@ -321,11 +324,23 @@ impl Post {
         bodies: &[Vec<u8>],
         case: Option<[u8; 32]>,
     ) -> Result<Vec<u64>, Error> {
+        self.queue_with(peer, context, bodies, case, Batch::default())
+    }
+
+    /// [`Post::queue`], committing `with` in the same atomic write.
+    pub fn queue_with(
+        &self,
+        peer: &Peer,
+        context: &str,
+        bodies: &[Vec<u8>],
+        case: Option<[u8; 32]>,
+        with: Batch,
+    ) -> Result<Vec<u64>, Error> {
         let envelopes = bodies
             .iter()
             .map(|b| Ok((self.seal(&peer.key, context, b)?, 1)))
             .collect::<Result<Vec<_>, Error>>()?;
-        self.enqueue(peer, envelopes, case)
+        self.enqueue_with(peer, envelopes, case, with)
     }
 
     /// Puts sealed envelopes in `peer`'s outbox, durably, each logged as
@@ -337,6 +352,18 @@ impl Post {
         envelopes: Vec<(Envelope, u64)>,
         case: Option<[u8; 32]>,
     ) -> Result<Vec<u64>, Error> {
+        self.enqueue_with(peer, envelopes, case, Batch::default())
+    }
+
+    /// [`Post::enqueue`], committing `with` in the same atomic write: the
+    /// state change that records the envelopes as sent.
+    pub fn enqueue_with(
+        &self,
+        peer: &Peer,
+        envelopes: Vec<(Envelope, u64)>,
+        case: Option<[u8; 32]>,
+        with: Batch,
+    ) -> Result<Vec<u64>, Error> {
         let envelopes = envelopes
             .into_iter()
             .map(|(env, count)| {
@@ -346,7 +373,8 @@ impl Post {
                 (bytes, entry)
             })
             .collect();
-        let seqs = Mailbox::new(&self.store).enqueue(peer.key.verifying_key(), envelopes)?;
+        let seqs =
+            Mailbox::new(&self.store).enqueue_with(peer.key.verifying_key(), envelopes, with)?;
         self.wake(peer.key.verifying_key().as_bytes());
         Ok(seqs)
     }
@@ -585,6 +613,7 @@ impl Post {
             effects,
             extra,
             reply,
+            reply_effects,
             count,
             case,
             code,
@@ -612,15 +641,25 @@ impl Post {
             .to_bytes()
         };
         let accepted = mailbox.accept(&sender, &id, hash, now, effects, &entry, &extra, sign)?;
+        let reply = match &accepted {
+            // Queued before the handler's locks are released, so nothing
+            // that waits on them (a decision, a withdrawal's notices) can
+            // overtake the reply.
+            Ok(_) => match reply {
+                Some((context, body)) => self
+                    .queue_with(peer, context, &[body], case, reply_effects)
+                    .map(|_| ()),
+                None => Ok(()),
+            },
+            Err(_) => Ok(()),
+        };
         drop(guards);
+        reply?;
         if notify {
             self.matching.notify();
         }
         match accepted {
             Ok(receipt) => {
-                if let Some((context, body)) = reply {
-                    self.queue(peer, context, &[body], case)?;
-                }
                 let name = peers
                     .by_key
                     .get(sender.as_bytes())

@@ -35,9 +35,9 @@ pub const MAX_ID: usize = 256;
 /// Longest released record (JSON).
 pub const MAX_RECORD_JSON: usize = 256 * 1024;
 /// Longest name of a redacted field.
-const MAX_FIELD: usize = 256;
+pub const MAX_FIELD: usize = 256;
 /// Fields redacted from one record.
-const MAX_REDACTED: usize = 256;
+pub const MAX_REDACTED: usize = 256;
 /// Longest agency name.
 const MAX_NAME: usize = 64;
 

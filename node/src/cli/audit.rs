@@ -113,14 +113,7 @@ fn open_case_offline(a: OpenCaseArgs) -> Result<ExitCode> {
     let (Some(basis), Some(salt), Some(file)) = (a.basis, a.salt, a.file) else {
         bail!("--salt needs --basis and the export FILE");
     };
-    let salt: [u8; 32] = (0..salt.len())
-        .step_by(2)
-        .map(|i| {
-            salt.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .and_then(|v| v.try_into().ok())
+    let salt: [u8; 32] = crate::matching::unhex(&salt)
         .context("--salt must be 64 hex digits, as `liaison audit open-case` printed it")?;
     let commitment = liaison_protocol::audit::case::commitment(&salt, &a.case, &basis);
     let opened =

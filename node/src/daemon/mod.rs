@@ -451,6 +451,7 @@ async fn exchange(node: Arc<Node>) {
         };
         let post = node.post.clone();
         let work = move || -> Result<(), crate::exchange::Error> {
+            crate::exchange::owner::resend_owed(&post)?;
             crate::exchange::owner::drain_changed(&post)?;
             crate::exchange::owner::remind(&post, crate::post::now_ms())?;
             if purge {

@@ -149,7 +149,10 @@ impl State {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
     }
 
-    fn deciding(&self) -> std::sync::MutexGuard<'_, ()> {
+    /// The lock every change of a request's state takes. Record writers
+    /// that remove records (withdraw, purge) take it too, so a request
+    /// being filed and its record's removal never interleave.
+    pub fn deciding(&self) -> std::sync::MutexGuard<'_, ()> {
         self.deciding
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -205,6 +208,11 @@ pub struct Incoming {
     pub withheld: Vec<String>,
     /// Whether the deadline reminder was raised.
     pub reminded: bool,
+    /// Whether the decision's answer (report or status) has yet to be
+    /// put in the outbox: set between a decision made inside `receive`
+    /// and its reply's commit.
+    #[serde(default)]
+    pub owed: bool,
 }
 
 /// Where a request we sent stands.
@@ -305,14 +313,7 @@ fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Opt
 
 /// Every JSON value under a prefix, in key order.
 fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Result<Vec<T>, Error> {
-    let mut out = Vec::new();
-    store.scan_prefix(Column::Exchange, prefix, |_, v| {
-        if let Ok(x) = serde_json::from_slice(v) {
-            out.push(x);
-        }
-        true
-    })?;
-    Ok(out)
+    Ok(store.json_values(Column::Exchange, prefix)?)
 }
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -326,24 +327,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Parses 32 hex digits.
 pub(crate) fn unhex16(s: &str) -> Option<[u8; 16]> {
-    let bytes = unhex(s)?;
-    bytes.try_into().ok()
+    crate::matching::unhex(s)
 }
 
 /// Parses 64 hex digits.
 pub(crate) fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let bytes = unhex(s)?;
-    bytes.try_into().ok()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    crate::matching::unhex(s)
 }
 
 /// What `liaison status` shows of the follow-up.

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Peer, Release};
 use liaison_protocol::exchange::{
-    Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_RECORDS, MAX_TEXT,
+    Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_FIELD, MAX_ID, MAX_RECORDS,
+    MAX_RECORD_JSON, MAX_REDACTED, MAX_TEXT,
 };
 use liaison_protocol::Selector;
 use serde_json::{Map, Value};
@@ -86,6 +87,9 @@ pub(crate) fn on_request<'p>(
             .to_bytes(),
         ))
     };
+    // Resolved before the lock: a scan for fuzzy keys must not hold up
+    // decisions and other requests.
+    let ids = resolve(post, peer, &req.tags)?;
     let guard = post.exchange().deciding();
     if store
         .get(Column::Exchange, &k::incoming(&req.id))?
@@ -98,7 +102,6 @@ pub(crate) fn on_request<'p>(
             ..Handled::default()
         }));
     }
-    let ids = resolve(post, peer, &req.tags)?;
     let records = Records::new(store);
     let mut held = Vec::new();
     for id in ids {
@@ -134,6 +137,7 @@ pub(crate) fn on_request<'p>(
         redacted: Vec::new(),
         withheld: Vec::new(),
         reminded: false,
+        owed: false,
     };
     let mut automatic = true;
     for (id, handling) in held {
@@ -191,10 +195,19 @@ pub(crate) fn on_request<'p>(
             info!(peer = %peer.name, request = %&filed.id[..8], decision = ?d, "a follow-up request was answered by policy")
         }
     }
+    // A decision's answer is owed until its outbox entry commits (with
+    // the reply, below); a crash in between leaves it owed, and the
+    // scheduled work sends it ([`resend_owed`]).
+    let mut reply_effects = Batch::default();
+    if filed.decision != Decision::Pending {
+        reply_effects.put(Column::Exchange, k::incoming(&req.id), super::json(&filed));
+        filed.owed = true;
+    }
     effects.put(Column::Exchange, k::incoming(&req.id), super::json(&filed));
     Ok(Ok(Handled {
         effects,
         reply: answer,
+        reply_effects,
         count: req.tags.len() as u64,
         case,
         code,
@@ -262,6 +275,15 @@ fn report(
     ids: &[String],
     redact_fields: &[String],
 ) -> Result<Result<Report, String>, Error> {
+    if redact_fields.len() > MAX_REDACTED
+        || redact_fields
+            .iter()
+            .any(|f| f.is_empty() || f.len() > MAX_FIELD)
+    {
+        return Ok(Err(format!(
+            "redact at most {MAX_REDACTED} fields, each named in 1 to {MAX_FIELD} bytes"
+        )));
+    }
     let records = Records::new(post.store());
     let mut used = vec![false; redact_fields.len()];
     let mut out = Vec::new();
@@ -287,12 +309,21 @@ fn report(
                 redacted.push(f.clone());
             }
         }
+        let json = value.to_string();
+        // The requester's caps: refused here, not there.
+        if json.len() > MAX_RECORD_JSON || r.id.len() > MAX_ID {
+            return Ok(Err(format!(
+                "record {} is {} bytes as released, over the {MAX_RECORD_JSON} a report may carry: redact fields (--redact summary, an entity's ref)",
+                r.id,
+                json.len()
+            )));
+        }
         out.push(Released {
             id: r.id.clone(),
             handling: r.handling,
             grading: r.grading,
             redacted,
-            json: value.to_string(),
+            json,
         });
     }
     if let Some(i) = used.iter().position(|u| !u) {
@@ -322,9 +353,9 @@ fn report(
     Ok(Ok(report))
 }
 
-/// A filed request and its peer, for a decision; refused if it was
-/// decided already or its peer is no longer trusted.
-fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Peer), Error> {
+/// A filed request, for a decision, with its peer if still trusted;
+/// refused if it was decided already.
+fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
     let id = pick(
         given,
         super::ids_under(post.store(), k::INCOMING)?.into_iter(),
@@ -347,24 +378,46 @@ fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Peer), Error
                 .unwrap_or_default(),
         )));
     }
-    let key = super::unhex32(&req.peer_key)
+    let peer = peer_of(post, &req);
+    Ok((req, id, peer))
+}
+
+/// The trusted peer that sent `req`, if it still is one.
+fn peer_of(post: &Post, req: &Incoming) -> Option<Peer> {
+    super::unhex32(&req.peer_key)
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
-        .ok_or_else(|| Error::Invalid("the request's peer key is damaged".into()))?;
-    let peer = post.peer_by_key(&key).ok_or_else(|| {
+        .and_then(|key| post.peer_by_key(&key))
+}
+
+/// `req`, decided now, as the batch that records it.
+fn decided(id: &[u8; 16], req: &mut Incoming, decision: Decision, by: &str) -> Batch {
+    req.decision = decision;
+    req.decided_ms = Some(now_ms());
+    req.decided_by = Some(by.into());
+    req.owed = false;
+    let mut b = Batch::default();
+    b.put(Column::Exchange, k::incoming(id), super::json(req));
+    if decision != Decision::Released {
+        for r in &req.records {
+            b.delete(Column::Exchange, k::naming(r, id));
+        }
+    }
+    b
+}
+
+/// An analyst's approval: releases the request's records (less the
+/// redacted fields) to the requester. Records the policy never releases
+/// to that peer stay out, whatever the analyst says. The decision and the
+/// report's outbox entry commit together.
+pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Incoming, Error> {
+    let _deciding = post.exchange().deciding();
+    let (mut req, id, peer) = pending(post, given)?;
+    let peer = peer.ok_or_else(|| {
         Error::Invalid(format!(
             "{} is no longer a trusted peer: refuse the request, or trust the peer again first",
             req.peer
         ))
     })?;
-    Ok((req, id, peer))
-}
-
-/// An analyst's approval: releases the request's records (less the
-/// redacted fields) to the requester. Records the policy never releases
-/// to that peer stay out, whatever the analyst says.
-pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Incoming, Error> {
-    let _deciding = post.exchange().deciding();
-    let (mut req, id, peer) = pending(post, given)?;
     let report = report(post, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
         Error::Invalid(format!(
             "request {} cannot be approved: {problem}; nothing was changed",
@@ -374,17 +427,15 @@ pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Inc
     let case = post.store().case_commitment(&req.reference, &req.basis)?;
     let n = report.records.len() as u64;
     let env = post.seal(&peer.key, context::REPORT, &report.to_bytes())?;
-    post.enqueue(&peer, vec![(env, n)], Some(case))?;
-    req.decision = Decision::Released;
-    req.decided_ms = Some(now_ms());
-    req.decided_by = Some("analyst".into());
     req.redacted = redact_fields.to_vec();
-    save(post, &id, &req)?;
+    let with = decided(&id, &mut req, Decision::Released, "analyst");
+    post.enqueue_with(&peer, vec![(env, n)], Some(case), with)?;
     info!(peer = %peer.name, request = %&req.id[..8], records = n, "released a report");
     Ok(req)
 }
 
-/// An analyst's refusal, with the reason the requester will read.
+/// An analyst's refusal, with the reason the requester will read. A
+/// request from a peer no longer trusted is closed here without a reply.
 pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > MAX_TEXT {
@@ -394,25 +445,69 @@ pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error>
     }
     let _deciding = post.exchange().deciding();
     let (mut req, id, peer) = pending(post, given)?;
-    let case = post.store().case_commitment(&req.reference, &req.basis)?;
-    let reply = Reply {
-        request: id,
-        status: Status::Refused {
-            reason: reason.into(),
-        },
-    };
-    post.queue(&peer, context::REPLY, &[reply.to_bytes()], Some(case))?;
-    req.decision = Decision::Refused;
-    req.decided_ms = Some(now_ms());
-    req.decided_by = Some("analyst".into());
     req.reason = Some(reason.into());
-    save(post, &id, &req)?;
-    let mut b = Batch::default();
-    for r in &req.records {
-        b.delete(Column::Exchange, k::naming(r, &id));
+    let with = decided(&id, &mut req, Decision::Refused, "analyst");
+    match peer {
+        Some(peer) => {
+            let case = post.store().case_commitment(&req.reference, &req.basis)?;
+            let reply = Reply {
+                request: id,
+                status: Status::Refused {
+                    reason: reason.into(),
+                },
+            };
+            post.queue_with(&peer, context::REPLY, &[reply.to_bytes()], Some(case), with)?;
+        }
+        None => post.store().write_durable(with)?,
     }
-    post.store().write(b)?;
     Ok(req)
+}
+
+/// Sends the answers still owed: decisions made inside `receive` whose
+/// reply never reached the outbox (a crash in between). Returns how many.
+pub fn resend_owed(post: &Post) -> Result<usize, Error> {
+    let _deciding = post.exchange().deciding();
+    let mut n = 0;
+    for mut req in incoming(post)?.into_iter().filter(|r| r.owed) {
+        let (Some(id), Some(peer)) = (super::unhex16(&req.id), peer_of(post, &req)) else {
+            continue;
+        };
+        let case = Some(post.store().case_commitment(&req.reference, &req.basis)?);
+        let status = match req.decision {
+            Decision::Released => match report(post, &peer, &id, &req.records, &req.redacted)? {
+                Ok(r) => {
+                    let count = r.records.len() as u64;
+                    let env = post.seal(&peer.key, context::REPORT, &r.to_bytes())?;
+                    req.owed = false;
+                    let mut b = Batch::default();
+                    b.put(Column::Exchange, k::incoming(&id), super::json(&req));
+                    post.enqueue_with(&peer, vec![(env, count)], case, b)?;
+                    n += 1;
+                    continue;
+                }
+                // Gone since: the requester hears it was withdrawn.
+                Err(_) => {
+                    req.decision = Decision::Withdrawn;
+                    Status::Withdrawn
+                }
+            },
+            Decision::Refused => Status::Refused {
+                reason: req.reason.clone().unwrap_or_default(),
+            },
+            Decision::Withdrawn => Status::Withdrawn,
+            Decision::Pending => continue,
+        };
+        req.owed = false;
+        let mut b = Batch::default();
+        b.put(Column::Exchange, k::incoming(&id), super::json(&req));
+        let reply = Reply {
+            request: id,
+            status,
+        };
+        post.queue_with(&peer, context::REPLY, &[reply.to_bytes()], case, b)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn save(post: &Post, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
@@ -462,37 +557,51 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
             let peer = VerifyingKey::from_bytes(&pk)
                 .ok()
                 .and_then(|key| post.peer_by_key(&key));
-            let Some(mut req) = load::<Incoming>(post.store(), &k::incoming(&id))? else {
-                b.delete(Column::Exchange, nk);
-                continue;
+            let req = load::<Incoming>(post.store(), &k::incoming(&id))?;
+            let case = match &req {
+                Some(r) => Some(store.case_commitment(&r.reference, &r.basis)?),
+                None => None,
             };
-            let case = store.case_commitment(&req.reference, &req.basis)?;
-            match (req.decision, change, &peer) {
-                (Decision::Pending, Change::Withdrawn | Change::Expired, Some(peer)) => {
+            // A released request purged by retention keeps its naming
+            // entries, so its recipient still hears of the change.
+            let decision = req.as_ref().map_or(Decision::Released, |r| r.decision);
+            match (decision, change, &peer, req) {
+                (
+                    Decision::Pending,
+                    Change::Withdrawn | Change::Expired,
+                    Some(peer),
+                    Some(mut req),
+                ) => {
                     // Other records of the request may still be held.
-                    req.records.retain(|r| r != &record);
+                    let (records, handling) = req
+                        .records
+                        .iter()
+                        .zip(&req.handling)
+                        .filter(|(r, _)| **r != record)
+                        .map(|(r, h)| (r.clone(), h.clone()))
+                        .unzip();
+                    (req.records, req.handling) = (records, handling);
                     if req.records.is_empty() {
+                        let with = decided(&id, &mut req, Decision::Withdrawn, "owner");
                         let reply = Reply {
                             request: id,
                             status: Status::Withdrawn,
                         };
-                        post.queue(peer, context::REPLY, &[reply.to_bytes()], Some(case))?;
-                        req.decision = Decision::Withdrawn;
-                        req.decided_ms = Some(now_ms());
-                        req.decided_by = Some("owner".into());
+                        post.queue_with(peer, context::REPLY, &[reply.to_bytes()], case, with)?;
                         sent += 1;
+                    } else {
+                        b.put(Column::Exchange, k::incoming(&id), super::json(&req));
                     }
-                    b.put(Column::Exchange, k::incoming(&id), super::json(&req));
                 }
-                (Decision::Released, _, Some(peer)) => {
+                (Decision::Released, _, Some(peer), _) => {
                     let notice = Notice {
                         request: id,
                         record: record.clone(),
                         change,
                         time_ms: now_ms(),
                     };
-                    post.queue(peer, context::NOTICE, &[notice.to_bytes()], Some(case))?;
-                    info!(peer = %peer.name, request = %&req.id[..8], change = change.as_str(), "told a recipient that a record it holds changed");
+                    post.queue(peer, context::NOTICE, &[notice.to_bytes()], case)?;
+                    info!(peer = %peer.name, change = change.as_str(), "told a recipient that a record it holds changed");
                     sent += 1;
                 }
                 _ => {}

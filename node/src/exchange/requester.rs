@@ -35,8 +35,13 @@ pub struct Ask {
 /// Sends a follow-up request for a hit to the peer that holds it.
 pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
     let store = post.store();
+    // One request per hit: the check and the write under one lock.
+    let _deciding = post.exchange().deciding();
     let hit = querier::hits(post)
-        .map_err(|e| Error::Invalid(format!("reading hits: {e}")))?
+        .map_err(|e| match e {
+            crate::matching::Error::Store(e) => Error::Store(e),
+            other => Error::Invalid(format!("reading hits: {other}")),
+        })?
         .into_iter()
         .find(|h| h.id == ask.hit)
         .ok_or_else(|| Error::Invalid(format!("no hit {}: `liaison hits` lists them", ask.hit)))?;
@@ -123,13 +128,11 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
     }
     .to_bytes();
     let case = store.case_commitment(&out.reference, &out.basis)?;
-    // Recorded before it is queued: a crash in between leaves a request
-    // shown as sent that never went, not one that went unrecorded.
+    // Recorded in the same write that queues it.
     let mut b = Batch::default();
     b.put(Column::Exchange, k::outgoing(&id), super::json(&out));
     b.put(Column::Exchange, k::hit(hit.id), id.to_vec());
-    store.write_durable(b)?;
-    post.queue(&peer, context::REQUEST, &[body], Some(case))?;
+    post.queue_with(&peer, context::REQUEST, &[body], Some(case), b)?;
     info!(peer = %peer.name, request = %&out.id[..8], "sent a follow-up request");
     Ok(out)
 }
@@ -280,12 +283,31 @@ pub(crate) fn on_notice<'p>(
             &peer.name,
         );
     };
+    let mut mark = vec![notice.change as u8];
+    mark.extend_from_slice(&notice.time_ms.to_be_bytes());
+    let case = Some(post.store().case_commitment(&out.reference, &out.basis)?);
     let Some(view) = read(post, &notice.request)? else {
-        return declined(
-            code::UNKNOWN_REQUEST,
-            "a notice about a report we do not hold",
-            &peer.name,
+        // Before its report (parallel streams): kept, and applied when
+        // the report arrives. After a deletion: nothing more to do.
+        if !matches!(out.answer, Answer::Sent | Answer::Filed) {
+            return declined(
+                code::UNKNOWN_REQUEST,
+                "a notice about a report we do not hold",
+                &peer.name,
+            );
+        }
+        let mut effects = Batch::default();
+        effects.put(
+            Column::Exchange,
+            k::mark(&notice.request, &notice.record),
+            mark,
         );
+        return Ok(Ok(Handled {
+            effects,
+            count: 1,
+            case,
+            ..Handled::default()
+        }));
     };
     if !view.records.iter().any(|r| r.id == notice.record) {
         return declined(
@@ -295,8 +317,6 @@ pub(crate) fn on_notice<'p>(
         );
     }
     let mut effects = Batch::default();
-    let mut mark = vec![notice.change as u8];
-    mark.extend_from_slice(&notice.time_ms.to_be_bytes());
     effects.put(
         Column::Exchange,
         k::mark(&notice.request, &notice.record),
@@ -326,7 +346,7 @@ pub(crate) fn on_notice<'p>(
     Ok(Ok(Handled {
         effects,
         count: 1,
-        case: Some(post.store().case_commitment(&out.reference, &out.basis)?),
+        case,
         ..Handled::default()
     }))
 }

@@ -46,8 +46,11 @@ fn logged(post: &Post, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Purges everything due at `now_ms`.
+/// Purges everything due at `now_ms`. Holds the follow-up's decision
+/// lock throughout: a record purged while a request for it is filed
+/// would otherwise miss its notice.
 pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
+    let _deciding = post.exchange().deciding();
     let store = post.store();
     let settings = post.exchange().settings();
     let mut p = Purged {
@@ -127,7 +130,6 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
     // report we hold is kept while the report is (it names the owner).
     let cutoff = now_ms.saturating_sub(settings.request_ms);
     let mut b = Batch::default();
-    let _deciding = post.exchange().deciding();
     for r in load_all::<Incoming>(post.store(), k::INCOMING)? {
         let (Some(id), Some(t)) = (unhex16(&r.id), r.decided_ms) else {
             continue;
@@ -136,8 +138,13 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
             continue;
         }
         b.delete(Column::Exchange, k::incoming(&id));
-        for rec in r.records.iter().chain(&r.withheld) {
-            b.delete(Column::Exchange, k::naming(rec, &id));
+        // A released record's naming entries stay: its recipient may hold
+        // the report longer than we keep the request, and must still hear
+        // of a withdrawal.
+        if r.decision != Decision::Released {
+            for rec in &r.records {
+                b.delete(Column::Exchange, k::naming(rec, &id));
+            }
         }
         p.requests += 1;
     }

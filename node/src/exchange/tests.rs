@@ -548,3 +548,111 @@ fn purge_removes_what_is_due_and_nothing_else() {
 fn filed_none(b: &Node, id: &str) -> bool {
     owner::incoming(&b.post).unwrap().iter().all(|r| r.id != id)
 }
+
+/// Envelopes `from` has queued for `to`, taken out of its outbox without
+/// being delivered (what a crash before sending loses is the reverse:
+/// this is how the tests reorder or drop them).
+fn take_outbox(from: &Node, to: &Node) -> Vec<Vec<u8>> {
+    let key = to.card.verifying_key();
+    let pending = crate::store::mailbox::Mailbox::new(from.post.store())
+        .pending(key, 0, 1000)
+        .unwrap();
+    let mut b = crate::store::Batch::default();
+    for p in &pending {
+        b.delete(
+            crate::store::Column::Outbox,
+            crate::store::keys::outbox(key, p.seq),
+        );
+    }
+    from.post.store().write(b).unwrap();
+    pending.into_iter().map(|p| p.envelope).collect()
+}
+
+#[test]
+fn a_withdrawal_notice_that_overtakes_its_report_still_marks_the_copy() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    let out = ask(&a, hit(&a, &b, "+996775987817"));
+    assert!(deliver(&a, &b).iter().all(|o| *o == Outcome::Accepted));
+    Records::new(b.post.store()).withdraw("KG-1").unwrap();
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+    // The report and its notice, delivered notice first.
+    let envs = take_outbox(&b, &a);
+    assert_eq!(envs.len(), 2);
+    for e in envs.iter().rev() {
+        let r = a.post.receive(Some(b.card.verifying_key()), e).unwrap();
+        assert_eq!(r.outcome, Outcome::Accepted);
+    }
+    let v = requester::report(&a.post, &out.id).unwrap();
+    assert!(v.verified);
+    assert_eq!(v.records[0].change.as_deref(), Some("withdrawn"));
+}
+
+#[test]
+fn an_answer_decided_in_receive_but_never_queued_is_sent_by_the_schedule() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    let out = ask(&a, hit(&a, &b, "+996775987817"));
+    assert!(deliver(&a, &b).iter().all(|o| *o == Outcome::Accepted));
+    // As after a crash between the decision's commit and its reply's:
+    // the decision is stored as owed and the outbox holds nothing.
+    take_outbox(&b, &a);
+    let id = unhex16(&out.id).unwrap();
+    let mut req = filed(&b, &out.id);
+    assert!(!req.owed, "the normal path clears it with the reply");
+    req.owed = true;
+    let mut batch = crate::store::Batch::default();
+    batch.put(crate::store::Column::Exchange, k::incoming(&id), json(&req));
+    b.post.store().write(batch).unwrap();
+    assert_eq!(owner::resend_owed(&b.post).unwrap(), 1);
+    assert_eq!(owner::resend_owed(&b.post).unwrap(), 0, "once");
+    deliver(&b, &a);
+    assert_eq!(answer(&a, &out.id).answer, Answer::Reported);
+    assert!(requester::report(&a.post, &out.id).unwrap().verified);
+}
+
+#[test]
+fn a_record_too_large_to_release_waits_for_a_redaction_and_an_untrusted_requester_is_refused_locally(
+) {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    let big = format!(r#","notes":"{}""#, "x".repeat(300 * 1024));
+    hold(&b, "KG-BIG", "TLP:GREEN", "+996775987817", &big);
+    let out = ask(&a, hit(&a, &b, "+996775987817"));
+    round(&a, &b);
+    assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
+    let e = invalid(owner::approve(&b.post, &out.id, &[]));
+    assert!(e.contains("redact"), "{e}");
+    owner::approve(&b.post, &out.id, &["notes".into()]).unwrap();
+    deliver(&b, &a);
+    let v = requester::report(&a.post, &out.id).unwrap();
+    assert!(v.verified && v.records[0].record.get("notes").is_none());
+
+    // A second request, then a is no longer trusted: the request can
+    // still be closed, without a reply to send.
+    hold(&b, "KG-2", "TLP:AMBER+STRICT", "+996775000222", "");
+    let second = ask(&a, hit(&a, &b, "+996775000222"));
+    round(&a, &b);
+    b.post.set_peers(&[b.post.peer("c").unwrap()]);
+    let e = invalid(owner::approve(&b.post, &second.id, &[]));
+    assert!(e.contains("no longer a trusted peer"), "{e}");
+    let r = owner::refuse(&b.post, &second.id, "agreement ended").unwrap();
+    assert_eq!(r.decision, Decision::Refused);
+}
+
+#[test]
+fn the_same_record_ingested_again_is_not_a_correction() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    ask(&a, hit(&a, &b, "+996775987817"));
+    round(&a, &b);
+    hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 0);
+    hold(
+        &b,
+        "KG-1",
+        "TLP:GREEN",
+        "+996775987817",
+        r#","country":"KGZ""#,
+    );
+    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+}

@@ -811,14 +811,7 @@ pub fn alerts(post: &Post) -> Result<Vec<Alert>, Error> {
 /// Every JSON value in the `hits` column under `prefix`, in key order
 /// (one that does not decode is skipped).
 fn listed<T: serde::de::DeserializeOwned>(post: &Post, prefix: &[u8]) -> Result<Vec<T>, Error> {
-    let mut out = Vec::new();
-    post.store().scan_prefix(Column::Hits, prefix, |_, v| {
-        if let Ok(x) = serde_json::from_slice(v) {
-            out.push(x);
-        }
-        true
-    })?;
-    Ok(out)
+    Ok(post.store().json_values(Column::Hits, prefix)?)
 }
 
 /// Sends `items` for renewal to each peer's usable manifests; with

@@ -80,13 +80,7 @@ impl Ratchet {
                 let damaged = || Error::Damaged { path: path.clone() };
                 let (e, hex) = text.trim().split_once(' ').ok_or_else(damaged)?;
                 let epoch = e.parse().map_err(|_| damaged())?;
-                let mut chain = Zeroizing::new([0u8; 32]);
-                if hex.len() != 64 {
-                    return Err(damaged());
-                }
-                for (i, b) in chain.iter_mut().enumerate() {
-                    *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| damaged())?;
-                }
+                let chain = Zeroizing::new(super::unhex::<32>(hex).ok_or_else(damaged)?);
                 Ok(Ratchet { path, epoch, chain })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

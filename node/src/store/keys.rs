@@ -110,6 +110,9 @@ pub(crate) enum Meta {
     RecordCount,
     /// Number of index entries of one selector kind (u64).
     SelectorCount(SelectorKind),
+    /// Present once every record's `expires` is in the `expiry` column
+    /// (stores made before it existed are indexed once, at open).
+    ExpiryIndexed,
 }
 
 impl Meta {
@@ -117,6 +120,7 @@ impl Meta {
         match self {
             Meta::Layout => b"layout".to_vec(),
             Meta::RecordCount => b"count/records".to_vec(),
+            Meta::ExpiryIndexed => b"expiry-indexed".to_vec(),
             Meta::SelectorCount(kind) => {
                 let mut k = b"count/selectors/".to_vec();
                 k.push(kind.code());

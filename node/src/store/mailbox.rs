@@ -127,12 +127,23 @@ impl<'s> Mailbox<'s> {
         peer: &VerifyingKey,
         envelopes: Vec<(Vec<u8>, Entry)>,
     ) -> Result<Vec<u64>, Error> {
+        self.enqueue_with(peer, envelopes, Batch::default())
+    }
+
+    /// [`Mailbox::enqueue`], committing `with` in the same atomic write:
+    /// the state change that says the envelopes are on their way.
+    pub fn enqueue_with(
+        &self,
+        peer: &VerifyingKey,
+        envelopes: Vec<(Vec<u8>, Entry)>,
+        with: Batch,
+    ) -> Result<Vec<u64>, Error> {
         let next_key = keys::peer_counter(peer, PeerCounter::NextSeq);
         // The sequence number is read, then written: one enqueue per peer
         // at a time.
         let _guard = self.store.key_lock(&next_key);
         let mut seq = read_u64(self.store, &next_key)?;
-        let mut batch = Batch::default();
+        let mut batch = with;
         let mut seqs = Vec::with_capacity(envelopes.len());
         let n = envelopes.len() as i64;
         let mut entries = Vec::with_capacity(envelopes.len());

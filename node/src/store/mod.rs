@@ -273,6 +273,7 @@ impl Store {
         };
         store.check_layout()?;
         store.load_log()?;
+        records::index_expiry_once(&store)?;
         Ok(store)
     }
 
@@ -298,6 +299,23 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Every value under `prefix` of `column` that decodes as JSON `T`,
+    /// in key order; one that does not is skipped.
+    pub fn json_values<T: serde::de::DeserializeOwned>(
+        &self,
+        column: Column,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        self.scan_prefix(column, prefix, |_, v| {
+            if let Ok(x) = serde_json::from_slice(v) {
+                out.push(x);
+            }
+            true
+        })?;
+        Ok(out)
     }
 
     /// The store's folder.

@@ -327,6 +327,47 @@ impl Deltas {
     }
 }
 
+/// Fills the `expiry` column from the records themselves, once: a store
+/// made before the column existed holds records whose `expires` would
+/// otherwise never be seen by the purge.
+pub(crate) fn index_expiry_once(store: &Store) -> Result<(), Error> {
+    let flag = Meta::ExpiryIndexed.key();
+    if store.get(Column::Meta, &flag)?.is_some() {
+        return Ok(());
+    }
+    let mut batch = Batch::default();
+    let mut failure = None;
+    store.scan_prefix(Column::Records, b"", |k, v| {
+        let at = decode(v).map(|r| r.record.expires);
+        match (std::str::from_utf8(k), at) {
+            (Ok(id), Ok(Some(t))) => {
+                let t = t.unix_timestamp().max(0) as u64;
+                batch.put(
+                    Column::Expiry,
+                    keys::expiry::of(id),
+                    t.to_be_bytes().to_vec(),
+                );
+                batch.put(Column::Expiry, keys::expiry::at(t, id), Vec::new());
+            }
+            (Ok(_), Ok(None)) => {}
+            (_, Err(e)) => failure = Some(e),
+            (Err(_), _) => failure = Some(corrupt("record id is not UTF-8")),
+        }
+        failure.is_none()
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    batch.put(Column::Meta, flag, Vec::new());
+    store.write_durable(batch)
+}
+
+/// Deletes a record's two expiry entries; `at` is its by-id value.
+fn unexpire(batch: &mut Batch, id: &str, at: &[u8]) {
+    batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(at)), id));
+    batch.delete(Column::Expiry, keys::expiry::of(id));
+}
+
 fn read_u64(v: Option<&[u8]>) -> u64 {
     v.and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(u64::from_be_bytes)
@@ -362,9 +403,14 @@ impl<'a> Records<'a> {
             .store
             .multi_get(Column::Records, unique.iter().map(|id| keys::record(id)))?;
         let mut stored_before: HashMap<&str, Vec<Selector>> = HashMap::new();
+        // What each replaced record said, to tell a correction from the
+        // same record ingested again.
+        let mut said_before: HashMap<&str, Vec<u8>> = HashMap::new();
         for (id, value) in unique.iter().zip(old) {
             if let Some(v) = value {
-                stored_before.insert(id, canonical(decode_head(&v)?.selectors));
+                let head = decode_head(&v)?;
+                said_before.insert(id, head.json.to_vec());
+                stored_before.insert(id, canonical(head.selectors));
             }
         }
         let mut previous: HashMap<&str, &[Selector]> = stored_before
@@ -398,8 +444,16 @@ impl<'a> Records<'a> {
             });
         }
         drop(previous);
-        let replaced: Vec<&str> = stored_before.keys().copied().collect();
-        self.mark_changed(&mut batch, &replaced, CORRECTED)?;
+        let mut said_now: HashMap<&str, &[u8]> = HashMap::new();
+        for item in &items {
+            said_now.insert(&item.id, decode_head(&item.value)?.json);
+        }
+        let corrected: Vec<&str> = said_before
+            .iter()
+            .filter(|(id, json)| said_now.get(*id).is_some_and(|now| now != &json.as_slice()))
+            .map(|(id, _)| *id)
+            .collect();
+        self.mark_changed(&mut batch, &corrected, CORRECTED)?;
         drop(stored_before);
         let expiry_keys: Vec<Vec<u8>> = unique.iter().map(|id| keys::expiry::of(id)).collect();
         let old_expiry = self
@@ -407,8 +461,7 @@ impl<'a> Records<'a> {
             .multi_get(Column::Expiry, expiry_keys.iter().map(Vec::as_slice))?;
         for (id, v) in unique.iter().zip(old_expiry) {
             if let Some(v) = v {
-                batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&v)), id));
-                batch.delete(Column::Expiry, keys::expiry::of(id));
+                unexpire(&mut batch, id, &v);
             }
         }
         let mut expiring: HashMap<&str, Option<u64>> = HashMap::new();
@@ -480,8 +533,7 @@ impl<'a> Records<'a> {
             });
             batch.delete(Column::Records, keys::record(id));
             if let Some(at) = self.store.get(Column::Expiry, &keys::expiry::of(id))? {
-                batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&at)), id));
-                batch.delete(Column::Expiry, keys::expiry::of(id));
+                unexpire(batch, id, &at);
             }
             removed.push(old);
         }
@@ -497,13 +549,13 @@ impl<'a> Records<'a> {
     pub fn purge_expired(&self, now_s: u64, batch_size: usize) -> Result<u64, Error> {
         let mut total = 0;
         loop {
-            let mut due: Vec<String> = Vec::new();
+            let mut due: Vec<(Vec<u8>, String)> = Vec::new();
             let mut bad = false;
             self.store
                 .scan_prefix(Column::Expiry, keys::expiry::BY_TIME, |k, _| {
                     match keys::expiry::decode_at(k) {
                         Some((t, id)) if t <= now_s => {
-                            due.push(id.to_owned());
+                            due.push((k.to_vec(), id.to_owned()));
                             due.len() < batch_size
                         }
                         Some(_) => false,
@@ -523,23 +575,26 @@ impl<'a> Records<'a> {
                 return Ok(total);
             }
             let mut batch = Batch::default();
-            let ids: Vec<&str> = due.iter().map(String::as_str).collect();
+            let ids: Vec<&str> = due.iter().map(|(_, id)| id.as_str()).collect();
             let removed = self.remove(&mut batch, &ids, EXPIRED)?;
-            for id in &ids {
-                // An entry whose record is already gone goes too.
-                if let Some(at) = self.store.get(Column::Expiry, &keys::expiry::of(id))? {
-                    batch.delete(Column::Expiry, keys::expiry::at(read_u64(Some(&at)), id));
-                    batch.delete(Column::Expiry, keys::expiry::of(id));
-                }
+            // The scanned entries go whatever the per-record entry says, so
+            // a stray one cannot come back at every purge.
+            for (key, id) in &due {
+                batch.delete(Column::Expiry, key.clone());
+                batch.delete(Column::Expiry, keys::expiry::of(id));
             }
-            let mut entry = liaison_protocol::audit::Entry::new(
-                liaison_protocol::audit::Kind::Purged,
-                crate::post::now_ms(),
-            );
-            entry.context = "records".into();
-            entry.count = removed.len() as u64;
-            total += removed.len() as u64;
-            self.store.append(batch, &[entry], true)?;
+            if removed.is_empty() {
+                self.store.write(batch)?;
+            } else {
+                let mut entry = liaison_protocol::audit::Entry::new(
+                    liaison_protocol::audit::Kind::Purged,
+                    crate::post::now_ms(),
+                );
+                entry.context = "records".into();
+                entry.count = removed.len() as u64;
+                total += removed.len() as u64;
+                self.store.append(batch, &[entry], true)?;
+            }
             if due.len() < batch_size {
                 return Ok(total);
             }
@@ -707,6 +762,29 @@ mod tests {
         for cut in [0, 1, 5, 12, 20, bytes.len() - 1] {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_store_made_before_the_expiry_index_is_indexed_once_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let mut r = Record::new("OLD");
+            r.expires = Some(time::OffsetDateTime::from_unix_timestamp(1_000).unwrap());
+            let p = Prepared::new(&r, vec![], "t", 0);
+            Records::new(&store).put_batch(vec![p]).unwrap();
+            // As a store of the previous layout: no expiry entries, no flag.
+            let mut b = Batch::default();
+            b.delete(Column::Expiry, keys::expiry::of("OLD"));
+            b.delete(Column::Expiry, keys::expiry::at(1_000, "OLD"));
+            b.delete(Column::Meta, Meta::ExpiryIndexed.key());
+            store.write(b).unwrap();
+            assert_eq!(Records::new(&store).purge_expired(2_000, 10).unwrap(), 0);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(Records::new(&store).purge_expired(999, 10).unwrap(), 0);
+        assert_eq!(Records::new(&store).purge_expired(2_000, 10).unwrap(), 1);
+        assert!(Records::new(&store).get("OLD").unwrap().is_none());
     }
 
     #[test]

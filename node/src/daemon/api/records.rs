@@ -167,7 +167,12 @@ pub(super) async fn withdraw(
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
     let id = req.id.clone();
-    let r = blocking(move || Records::new(&store).withdraw(&id)).await?;
+    let post = node.post.clone();
+    let r = blocking(move || {
+        let _deciding = post.exchange().deciding();
+        Records::new(&store).withdraw(&id)
+    })
+    .await?;
     // Requesters of the record hear of it now, not at the next tick.
     node.exchange_now.notify_one();
     r.map(|r| {
