@@ -273,18 +273,62 @@ fn a_hit_becomes_a_report_by_policy_or_analyst_and_its_withdrawal_reaches_the_co
             && !text.contains("Karamyk"),
         "{text}"
     );
-    // Kept apart from kz-customs' own records: not found, not held.
+    // Kept apart from kz-customs' own records: not found locally, and not
+    // in kz-customs' filter for a third agency: tj-drug-control finds the
+    // phone at kg-border, its owner, and not at kz-customs.
     let find = kz.node.run(&["find", "+996 775 111 001"]);
     assert!(!find.stdout.contains("KG-GREEN"), "{find:?}");
+    let tj_query = tj
+        .node
+        .file("q.csv", "record_id,phone\nT-1,+996 775 111 001\n");
+    let v = wait_for("tj-drug-control to match at both peers", || {
+        let v = tj
+            .node
+            .run(&["match", tj_query.to_str().unwrap(), "--json"])
+            .json();
+        (v["complete"] == true && v["skipped"] == serde_json::json!([]))
+            .then_some(v.clone())
+            .ok_or_else(|| v.to_string())
+    });
+    let peers: Vec<&str> = v["results"][0]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["peer"].as_str().unwrap())
+        .collect();
+    assert_eq!(peers, vec!["kg-border"], "{v}");
 
-    // TLP:RED never left: its text is nowhere in the other agencies' folders.
-    for a in [kz, tj] {
-        assert!(
-            !contains_anywhere(a.node.dir.path(), RED_CANARY.as_bytes()),
-            "{} holds TLP:RED text",
-            a.name
-        );
-    }
+    // TLP:RED never left: kg-border sent kz-customs exactly two reports
+    // (GREEN by policy, AMBER-1 by the analyst), and neither holds it.
+    let log = run_ok(
+        kg,
+        &[
+            "audit",
+            "show",
+            "--peer",
+            "kz-customs",
+            "--limit",
+            "100000",
+            "--json",
+        ],
+    )
+    .json();
+    let reports_sent = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sent" && e["context"] == "liaison/exchange/report/v1")
+        .count();
+    assert_eq!(reports_sent, 2, "{log}");
+    let held = run_ok(kz, &["reports", "--json"]).stdout;
+    assert!(
+        !held.contains(RED_CANARY) && !held.contains("KG-RED"),
+        "{held}"
+    );
+    assert!(
+        held.contains("Courier detained at Osh"),
+        "the check reads the decrypted reports"
+    );
 
     // Withdrawal reaches kz-customs' copy.
     run_ok(kg, &["withdraw", "KG-GREEN"]);
@@ -320,21 +364,4 @@ fn a_hit_becomes_a_report_by_policy_or_analyst_and_its_withdrawal_reaches_the_co
     for a in &fed {
         run_ok(a, &["audit", "verify"]);
     }
-}
-
-/// Whether any file under `dir` contains `needle`.
-fn contains_anywhere(dir: &std::path::Path, needle: &[u8]) -> bool {
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            {
-                return true;
-            }
-        }
-    }
-    false
 }

@@ -148,8 +148,13 @@ pub struct Handled<'p> {
     pub case: Option<[u8; 32]>,
     /// 0, or the application's reason for declining.
     pub code: u16,
-    /// Held until `effects` commit.
+    /// Held until `effects` commit (and, with `hold_through_reply`, until
+    /// the reply is queued too).
     pub guards: Vec<std::sync::MutexGuard<'p, ()>>,
+    /// Whether `guards` must also cover queuing the reply: a decision
+    /// whose answer nothing may overtake. Others release them at commit,
+    /// so a reply's fsync does not hold up the next message.
+    pub hold_through_reply: bool,
     /// Whether waiters on matching answers should look again.
     pub notify: bool,
 }
@@ -614,6 +619,7 @@ impl Post {
             extra,
             reply,
             reply_effects,
+            hold_through_reply,
             count,
             case,
             code,
@@ -641,10 +647,14 @@ impl Post {
             .to_bytes()
         };
         let accepted = mailbox.accept(&sender, &id, hash, now, effects, &entry, &extra, sign)?;
+        let mut guards = guards;
+        if !hold_through_reply {
+            guards.clear();
+        }
         let reply = match &accepted {
-            // Queued before the handler's locks are released, so nothing
-            // that waits on them (a decision, a withdrawal's notices) can
-            // overtake the reply.
+            // Queued, where the handler asks, before its locks are
+            // released, so nothing that waits on them (a decision, a
+            // withdrawal's notices) can overtake the reply.
             Ok(_) => match reply {
                 Some((context, body)) => self
                     .queue_with(peer, context, &[body], case, reply_effects)

@@ -142,6 +142,16 @@ pub enum Change {
 }
 
 impl Change {
+    /// The change with this code.
+    pub fn from_u8(code: u8) -> Option<Change> {
+        match code {
+            1 => Some(Change::Withdrawn),
+            2 => Some(Change::Corrected),
+            3 => Some(Change::Expired),
+            _ => None,
+        }
+    }
+
     /// The word `reports` shows.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -442,12 +452,8 @@ impl Notice {
         version(&mut r)?;
         let request = r.array("request")?;
         let record = str(&mut r, MAX_ID, "record id")?.to_owned();
-        let change = match r.u8("change")? {
-            1 => Change::Withdrawn,
-            2 => Change::Corrected,
-            3 => Change::Expired,
-            _ => return Err(malformed("change", "unknown change")),
-        };
+        let change =
+            Change::from_u8(r.u8("change")?).ok_or(malformed("change", "unknown change"))?;
         let time_ms = r.u64("time")?;
         r.finish()?;
         Ok(Notice {

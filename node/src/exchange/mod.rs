@@ -58,6 +58,8 @@ pub mod code {
     pub const NOT_BOUND: u16 = 4;
     /// A second report for one request, or a request id already used.
     pub const DUPLICATE: u16 = 5;
+    /// Too many of the peer's requests wait for an analyst already.
+    pub const TOO_MANY: u16 = 6;
 }
 
 /// Errors of the follow-up.

@@ -102,6 +102,25 @@ pub(crate) fn on_request<'p>(
             ..Handled::default()
         }));
     }
+    let waiting = incoming(post)?
+        .iter()
+        .filter(|r| {
+            r.decision == Decision::Pending
+                && r.peer_key == hex(peer.key.verifying_key().as_bytes())
+        })
+        .count();
+    if waiting >= MAX_WAITING {
+        warn!(peer = %peer.name, waiting, "refused a follow-up request: too many of that peer's requests wait already");
+        return Ok(Ok(Handled {
+            reply: reply(Status::Refused {
+                reason: format!("{waiting} of your requests already wait for our analysts: send more once they are answered"),
+            }),
+            count: 1,
+            case,
+            code: code::TOO_MANY,
+            ..Handled::default()
+        }));
+    }
     let records = Records::new(store);
     let mut held = Vec::new();
     for id in ids {
@@ -173,13 +192,11 @@ pub(crate) fn on_request<'p>(
             Err(problem) => {
                 // Too large to go automatically: an analyst redacts.
                 warn!(peer = %peer.name, %problem, "a request due for automatic release waits for an analyst");
-                let deadline_ms = now + post.exchange().settings().deadline_ms;
-                (reply(Status::Filed { deadline_ms }), 0)
+                (reply(filed_status(post, now)), 0)
             }
         }
     } else {
-        let deadline_ms = now + post.exchange().settings().deadline_ms;
-        (reply(Status::Filed { deadline_ms }), 0)
+        (reply(filed_status(post, now)), 0)
     };
     if filed.decision != Decision::Refused {
         let pk = peer.key.verifying_key().to_bytes();
@@ -195,19 +212,18 @@ pub(crate) fn on_request<'p>(
             info!(peer = %peer.name, request = %&filed.id[..8], decision = ?d, "a follow-up request was answered by policy")
         }
     }
-    // A decision's answer is owed until its outbox entry commits (with
-    // the reply, below); a crash in between leaves it owed, and the
+    // The answer is owed until its outbox entry commits (with the reply,
+    // after `effects`); a crash in between leaves it owed, and the
     // scheduled work sends it ([`resend_owed`]).
     let mut reply_effects = Batch::default();
-    if filed.decision != Decision::Pending {
-        reply_effects.put(Column::Exchange, k::incoming(&req.id), super::json(&filed));
-        filed.owed = true;
-    }
-    effects.put(Column::Exchange, k::incoming(&req.id), super::json(&filed));
+    put(&mut reply_effects, &req.id, &filed);
+    filed.owed = true;
+    put(&mut effects, &req.id, &filed);
     Ok(Ok(Handled {
         effects,
         reply: answer,
         reply_effects,
+        hold_through_reply: true,
         count: req.tags.len() as u64,
         case,
         code,
@@ -389,20 +405,71 @@ fn peer_of(post: &Post, req: &Incoming) -> Option<Peer> {
         .and_then(|key| post.peer_by_key(&key))
 }
 
-/// `req`, decided now, as the batch that records it.
-fn decided(id: &[u8; 16], req: &mut Incoming, decision: Decision, by: &str) -> Batch {
+/// Most requests from one peer that may wait for an analyst at once.
+pub const MAX_WAITING: usize = 256;
+
+/// The "filed" answer for a request that arrived at `received_ms`.
+fn filed_status(post: &Post, received_ms: u64) -> Status {
+    Status::Filed {
+        deadline_ms: received_ms.saturating_add(post.exchange().settings().deadline_ms),
+    }
+}
+
+/// Stores `req` in `batch`.
+fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) {
+    batch.put(Column::Exchange, k::incoming(id), super::json(req));
+}
+
+/// Records a decision on `req`.
+fn decide(req: &mut Incoming, decision: Decision, by: &str) {
     req.decision = decision;
     req.decided_ms = Some(now_ms());
     req.decided_by = Some(by.into());
+}
+
+/// What goes back to a requester.
+enum Outbound {
+    /// A status answer.
+    Status(Status),
+    /// The records released.
+    Report(Report),
+}
+
+/// Queues `out` to `peer` in the same write that stores `req` with its
+/// answer no longer owed (and, once it is closed unreleased, without the
+/// entries that name its records).
+fn send(
+    post: &Post,
+    peer: &Peer,
+    id: &[u8; 16],
+    req: &mut Incoming,
+    out: Outbound,
+) -> Result<(), Error> {
     req.owed = false;
-    let mut b = Batch::default();
-    b.put(Column::Exchange, k::incoming(id), super::json(req));
-    if decision != Decision::Released {
+    let case = Some(post.store().case_commitment(&req.reference, &req.basis)?);
+    let mut with = Batch::default();
+    put(&mut with, id, req);
+    if matches!(req.decision, Decision::Refused | Decision::Withdrawn) {
         for r in &req.records {
-            b.delete(Column::Exchange, k::naming(r, id));
+            with.delete(Column::Exchange, k::naming(r, id));
         }
     }
-    b
+    match out {
+        Outbound::Report(r) => {
+            let n = r.records.len() as u64;
+            let env = post.seal(&peer.key, context::REPORT, &r.to_bytes())?;
+            post.enqueue_with(peer, vec![(env, n)], case, with)?;
+            info!(peer = %peer.name, request = %&req.id[..8], records = n, "released a report");
+        }
+        Outbound::Status(status) => {
+            let reply = Reply {
+                request: *id,
+                status,
+            };
+            post.queue_with(peer, context::REPLY, &[reply.to_bytes()], case, with)?;
+        }
+    }
+    Ok(())
 }
 
 /// An analyst's approval: releases the request's records (less the
@@ -424,13 +491,9 @@ pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Inc
             &req.id[..8]
         ))
     })?;
-    let case = post.store().case_commitment(&req.reference, &req.basis)?;
-    let n = report.records.len() as u64;
-    let env = post.seal(&peer.key, context::REPORT, &report.to_bytes())?;
     req.redacted = redact_fields.to_vec();
-    let with = decided(&id, &mut req, Decision::Released, "analyst");
-    post.enqueue_with(&peer, vec![(env, n)], Some(case), with)?;
-    info!(peer = %peer.name, request = %&req.id[..8], records = n, "released a report");
+    decide(&mut req, Decision::Released, "analyst");
+    send(post, &peer, &id, &mut req, Outbound::Report(report))?;
     Ok(req)
 }
 
@@ -446,25 +509,32 @@ pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error>
     let _deciding = post.exchange().deciding();
     let (mut req, id, peer) = pending(post, given)?;
     req.reason = Some(reason.into());
-    let with = decided(&id, &mut req, Decision::Refused, "analyst");
+    decide(&mut req, Decision::Refused, "analyst");
     match peer {
         Some(peer) => {
-            let case = post.store().case_commitment(&req.reference, &req.basis)?;
-            let reply = Reply {
-                request: id,
-                status: Status::Refused {
-                    reason: reason.into(),
-                },
+            let status = Status::Refused {
+                reason: reason.into(),
             };
-            post.queue_with(&peer, context::REPLY, &[reply.to_bytes()], Some(case), with)?;
+            send(post, &peer, &id, &mut req, Outbound::Status(status))?;
         }
-        None => post.store().write_durable(with)?,
+        None => {
+            let mut b = Batch::default();
+            put(&mut b, &id, &req);
+            for r in &req.records {
+                b.delete(Column::Exchange, k::naming(r, &id));
+            }
+            post.store().write_durable(b)?;
+        }
     }
     Ok(req)
 }
 
 /// Sends the answers still owed: decisions made inside `receive` whose
-/// reply never reached the outbox (a crash in between). Returns how many.
+/// reply never reached the outbox (a crash in between). An automatic
+/// release is made again only if the policy still says so and the report
+/// can still be built; otherwise the request goes back to the analyst, or
+/// is answered "withdrawn" if none of its records is held. Returns how
+/// many answers were queued.
 pub fn resend_owed(post: &Post) -> Result<usize, Error> {
     let _deciding = post.exchange().deciding();
     let mut n = 0;
@@ -472,39 +542,39 @@ pub fn resend_owed(post: &Post) -> Result<usize, Error> {
         let (Some(id), Some(peer)) = (super::unhex16(&req.id), peer_of(post, &req)) else {
             continue;
         };
-        let case = Some(post.store().case_commitment(&req.reference, &req.basis)?);
-        let status = match req.decision {
-            Decision::Released => match report(post, &peer, &id, &req.records, &req.redacted)? {
-                Ok(r) => {
-                    let count = r.records.len() as u64;
-                    let env = post.seal(&peer.key, context::REPORT, &r.to_bytes())?;
-                    req.owed = false;
-                    let mut b = Batch::default();
-                    b.put(Column::Exchange, k::incoming(&id), super::json(&req));
-                    post.enqueue_with(&peer, vec![(env, count)], case, b)?;
-                    n += 1;
-                    continue;
+        let out = match req.decision {
+            Decision::Released => {
+                let records = Records::new(post.store());
+                let mut held = Vec::new();
+                for r in &req.records {
+                    if let Some(s) = records.get(r)? {
+                        held.push(s.record.handling);
+                    }
                 }
-                // Gone since: the requester hears it was withdrawn.
-                Err(_) => {
-                    req.decision = Decision::Withdrawn;
-                    Status::Withdrawn
+                let still_auto = held
+                    .iter()
+                    .all(|h| peer.release.decide(*h) == Release::Auto);
+                let built = report(post, &peer, &id, &req.records, &req.redacted)?;
+                match built {
+                    _ if held.is_empty() => {
+                        decide(&mut req, Decision::Withdrawn, "owner");
+                        Outbound::Status(Status::Withdrawn)
+                    }
+                    Ok(r) if still_auto => Outbound::Report(r),
+                    _ => {
+                        (req.decision, req.decided_ms, req.decided_by) =
+                            (Decision::Pending, None, None);
+                        Outbound::Status(filed_status(post, req.received_ms))
+                    }
                 }
-            },
-            Decision::Refused => Status::Refused {
+            }
+            Decision::Pending => Outbound::Status(filed_status(post, req.received_ms)),
+            Decision::Refused => Outbound::Status(Status::Refused {
                 reason: req.reason.clone().unwrap_or_default(),
-            },
-            Decision::Withdrawn => Status::Withdrawn,
-            Decision::Pending => continue,
+            }),
+            Decision::Withdrawn => Outbound::Status(Status::Withdrawn),
         };
-        req.owed = false;
-        let mut b = Batch::default();
-        b.put(Column::Exchange, k::incoming(&id), super::json(&req));
-        let reply = Reply {
-            request: id,
-            status,
-        };
-        post.queue_with(&peer, context::REPLY, &[reply.to_bytes()], case, b)?;
+        send(post, &peer, &id, &mut req, out)?;
         n += 1;
     }
     Ok(n)
@@ -512,7 +582,7 @@ pub fn resend_owed(post: &Post) -> Result<usize, Error> {
 
 fn save(post: &Post, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
     let mut b = Batch::default();
-    b.put(Column::Exchange, k::incoming(id), super::json(req));
+    put(&mut b, id, req);
     post.store().write_durable(b)?;
     Ok(())
 }
@@ -540,11 +610,7 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
     })?;
     let mut sent = 0;
     for (key, record, c) in changed {
-        let change = match c {
-            1 => Change::Withdrawn,
-            2 => Change::Corrected,
-            _ => Change::Expired,
-        };
+        let change = Change::from_u8(c).unwrap_or(Change::Withdrawn);
         let mut naming = Vec::new();
         store.scan_prefix(Column::Exchange, &k::naming_prefix(&record), |nk, v| {
             if let (Some(req), Ok(peer)) = (k::naming_request(nk), <[u8; 32]>::try_from(v)) {
@@ -582,15 +648,17 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
                         .unzip();
                     (req.records, req.handling) = (records, handling);
                     if req.records.is_empty() {
-                        let with = decided(&id, &mut req, Decision::Withdrawn, "owner");
-                        let reply = Reply {
-                            request: id,
-                            status: Status::Withdrawn,
-                        };
-                        post.queue_with(peer, context::REPLY, &[reply.to_bytes()], case, with)?;
+                        decide(&mut req, Decision::Withdrawn, "owner");
+                        send(
+                            post,
+                            peer,
+                            &id,
+                            &mut req,
+                            Outbound::Status(Status::Withdrawn),
+                        )?;
                         sent += 1;
                     } else {
-                        b.put(Column::Exchange, k::incoming(&id), super::json(&req));
+                        put(&mut b, &id, &req);
                     }
                 }
                 (Decision::Released, _, Some(peer), _) => {

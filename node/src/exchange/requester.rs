@@ -168,6 +168,9 @@ pub(crate) fn on_reply<'p>(
     let Ok(reply) = Reply::decode(body) else {
         return Ok(Err(()));
     };
+    // One answer to one of our requests at a time: a reply and the
+    // report it precedes may be applied on two workers at once.
+    let guard = post.exchange().deciding();
     let Some(mut out) = ours(post, &reply.request, peer.key.verifying_key())? else {
         return declined(
             code::UNKNOWN_REQUEST,
@@ -206,6 +209,7 @@ pub(crate) fn on_reply<'p>(
         effects,
         count: 1,
         case: Some(post.store().case_commitment(&out.reference, &out.basis)?),
+        guards: vec![guard],
         ..Handled::default()
     }))
 }
@@ -222,6 +226,9 @@ pub(crate) fn on_report<'p>(
     let Ok(report) = Report::decode(body) else {
         return Ok(Err(()));
     };
+    // One answer to one of our requests at a time: a reply and the
+    // report it precedes may be applied on two workers at once.
+    let guard = post.exchange().deciding();
     let sender = peer.key.verifying_key();
     let Some(mut out) = ours(post, &report.request, sender)? else {
         return declined(
@@ -261,6 +268,7 @@ pub(crate) fn on_report<'p>(
         effects,
         count: report.records.len() as u64,
         case: Some(post.store().case_commitment(&out.reference, &out.basis)?),
+        guards: vec![guard],
         ..Handled::default()
     }))
 }
@@ -276,6 +284,9 @@ pub(crate) fn on_notice<'p>(
     let Ok(notice) = Notice::decode(body) else {
         return Ok(Err(()));
     };
+    // One answer to one of our requests at a time: a reply and the
+    // report it precedes may be applied on two workers at once.
+    let guard = post.exchange().deciding();
     let Some(out) = ours(post, &notice.request, peer.key.verifying_key())? else {
         return declined(
             code::UNKNOWN_REQUEST,
@@ -286,6 +297,12 @@ pub(crate) fn on_notice<'p>(
     let mut mark = vec![notice.change as u8];
     mark.extend_from_slice(&notice.time_ms.to_be_bytes());
     let case = Some(post.store().case_commitment(&out.reference, &out.basis)?);
+    let mut effects = Batch::default();
+    effects.put(
+        Column::Exchange,
+        k::mark(&notice.request, &notice.record),
+        mark,
+    );
     let Some(view) = read(post, &notice.request)? else {
         // Before its report (parallel streams): kept, and applied when
         // the report arrives. After a deletion: nothing more to do.
@@ -296,16 +313,11 @@ pub(crate) fn on_notice<'p>(
                 &peer.name,
             );
         }
-        let mut effects = Batch::default();
-        effects.put(
-            Column::Exchange,
-            k::mark(&notice.request, &notice.record),
-            mark,
-        );
         return Ok(Ok(Handled {
             effects,
             count: 1,
             case,
+            guards: vec![guard],
             ..Handled::default()
         }));
     };
@@ -316,12 +328,6 @@ pub(crate) fn on_notice<'p>(
             &peer.name,
         );
     }
-    let mut effects = Batch::default();
-    effects.put(
-        Column::Exchange,
-        k::mark(&notice.request, &notice.record),
-        mark,
-    );
     let all_withdrawn = view.records.iter().all(|r| {
         r.id == notice.record && notice.change == Change::Withdrawn
             || r.change.as_deref() == Some(Change::Withdrawn.as_str())
@@ -347,6 +353,7 @@ pub(crate) fn on_notice<'p>(
         effects,
         count: 1,
         case,
+        guards: vec![guard],
         ..Handled::default()
     }))
 }
@@ -413,6 +420,14 @@ pub struct ReportView {
     pub records: Vec<RecordView>,
 }
 
+/// A stored report's value: when it arrived, and the envelope as it came.
+pub(super) fn stored_report(value: &[u8]) -> (u64, &[u8]) {
+    match value.split_at_checked(8) {
+        Some((t, b)) => (u64::from_be_bytes(t.try_into().unwrap_or_default()), b),
+        None => (0, &[][..]),
+    }
+}
+
 /// Reads and verifies one stored report.
 fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
     let store = post.store();
@@ -420,10 +435,7 @@ fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
         return Ok(None);
     };
     let out: Option<Outgoing> = load(post.store(), &k::outgoing(id))?;
-    let (received_ms, bytes) = match stored.split_at_checked(8) {
-        Some((t, b)) => (u64::from_be_bytes(t.try_into().unwrap_or_default()), b),
-        None => (0, &[][..]),
-    };
+    let (received_ms, bytes) = stored_report(&stored);
     let mut view = ReportView {
         id: hex(id),
         peer: out.as_ref().map(|o| o.peer.clone()).unwrap_or_default(),
@@ -450,13 +462,10 @@ fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
                 let (change, changed_ms) = match mark.as_deref() {
                     Some([c, t @ ..]) if t.len() == 8 => (
                         Some(
-                            match c {
-                                1 => Change::Withdrawn,
-                                2 => Change::Corrected,
-                                _ => Change::Expired,
-                            }
-                            .as_str()
-                            .to_owned(),
+                            Change::from_u8(*c)
+                                .unwrap_or(Change::Withdrawn)
+                                .as_str()
+                                .to_owned(),
                         ),
                         Some(u64::from_be_bytes(t.try_into().unwrap_or_default())),
                     ),

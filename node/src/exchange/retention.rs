@@ -97,10 +97,7 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
     let mut b = Batch::default();
     let mut due = Vec::new();
     store.scan_prefix(Column::Exchange, k::REPORTS, |key, v| {
-        let t = v
-            .get(..8)
-            .and_then(|t| t.try_into().ok())
-            .map_or(0, u64::from_be_bytes);
+        let (t, _) = super::requester::stored_report(v);
         if t < cutoff {
             due.push(key.to_vec());
         }
@@ -134,7 +131,7 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
         let (Some(id), Some(t)) = (unhex16(&r.id), r.decided_ms) else {
             continue;
         };
-        if r.decision == Decision::Pending || t >= cutoff {
+        if r.decision == Decision::Pending || r.owed || t >= cutoff {
             continue;
         }
         b.delete(Column::Exchange, k::incoming(&id));
@@ -160,6 +157,11 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
         }
         b.delete(Column::Exchange, k::outgoing(&id));
         b.delete(Column::Exchange, k::hit(r.hit));
+        // Notices that came for a report that never did.
+        store.scan_prefix(Column::Exchange, &k::marks(&id), |mk, _| {
+            b.delete(Column::Exchange, mk.to_vec());
+            true
+        })?;
         p.requests += 1;
     }
     logged(post, b, "requests", p.requests)?;

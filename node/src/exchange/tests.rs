@@ -180,17 +180,13 @@ fn tlp_red_never_leaves_even_when_the_policy_says_auto() {
     // Nor by hand.
     let e = invalid(owner::approve(&b.post, &out.id, &[]));
     assert!(e.contains("already answered"), "{e}");
-    // Nothing b sent a carries the record's text.
-    let canary = b"SECRET-SUMMARY-KG-RED";
-    let a_store = a.post.store();
-    let mut found = false;
-    a_store
-        .scan_prefix(crate::store::Column::Exchange, b"", |_, v| {
-            found |= v.windows(canary.len()).any(|w| w == canary);
-            true
-        })
-        .unwrap();
-    assert!(!found);
+    // b sent a no report at all, only the refusal.
+    let sent: Vec<String> = log_entries(b.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Sent && e.context.starts_with("liaison/exchange/"))
+        .map(|e| e.context)
+        .collect();
+    assert_eq!(sent, vec![context::REPLY.to_owned()]);
 }
 
 #[test]
@@ -593,22 +589,68 @@ fn an_answer_decided_in_receive_but_never_queued_is_sent_by_the_schedule() {
     let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
     hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
     let out = ask(&a, hit(&a, &b, "+996775987817"));
-    assert!(deliver(&a, &b).iter().all(|o| *o == Outcome::Accepted));
-    // As after a crash between the decision's commit and its reply's:
-    // the decision is stored as owed and the outbox holds nothing.
-    take_outbox(&b, &a);
-    let id = unhex16(&out.id).unwrap();
-    let mut req = filed(&b, &out.id);
-    assert!(!req.owed, "the normal path clears it with the reply");
-    req.owed = true;
-    let mut batch = crate::store::Batch::default();
-    batch.put(crate::store::Column::Exchange, k::incoming(&id), json(&req));
-    b.post.store().write(batch).unwrap();
+    // b applies the request's effects and then stops, as in a crash
+    // between the receipt's commit and the reply's.
+    let env = take_outbox(&a, &b).pop().unwrap();
+    let (_, body) = open_body(&env, b.post.identity(), &a.card);
+    let peer = b.post.peer("a").unwrap();
+    let Ok(handled) = owner::on_request(&b.post, &peer, &body).unwrap() else {
+        panic!("the request decodes");
+    };
+    let crate::post::Handled {
+        effects, guards, ..
+    } = handled;
+    b.post.store().write(effects).unwrap();
+    drop(guards);
+    let req = filed(&b, &out.id);
+    assert_eq!((req.decision, req.owed), (Decision::Released, true));
     assert_eq!(owner::resend_owed(&b.post).unwrap(), 1);
     assert_eq!(owner::resend_owed(&b.post).unwrap(), 0, "once");
+    assert!(!filed(&b, &out.id).owed);
     deliver(&b, &a);
     assert_eq!(answer(&a, &out.id).answer, Answer::Reported);
     assert!(requester::report(&a.post, &out.id).unwrap().verified);
+}
+
+#[test]
+fn a_peer_may_keep_only_so_many_requests_waiting() {
+    let (a, b, _c) = federation("", "");
+    hold(&b, "KG-1", "TLP:AMBER", "+996775987817", "");
+    let real = ask(&a, hit(&a, &b, "+996775987817"));
+    round(&a, &b);
+    let hit = querier::hits(&a.post).unwrap().pop().unwrap();
+    let (kind, tag, epoch) = hit.tags[0].clone();
+    let peer = a.post.peer("b").unwrap();
+    let bodies: Vec<Vec<u8>> = (1..=owner::MAX_WAITING as u64)
+        .map(|i| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&i.to_be_bytes());
+            Request {
+                id,
+                tags: vec![Tag {
+                    kind,
+                    epoch,
+                    tag: unhex32(&tag).unwrap(),
+                }],
+                reference: "KZ-1".into(),
+                basis: "Art. 5".into(),
+                note: String::new(),
+            }
+            .to_bytes()
+        })
+        .collect();
+    a.post
+        .queue(&peer, context::REQUEST, &bodies, None)
+        .unwrap();
+    deliver(&a, &b);
+    let waiting = owner::incoming(&b.post).unwrap();
+    assert_eq!(waiting.len(), owner::MAX_WAITING);
+    assert!(waiting.iter().any(|r| r.id == real.id));
+    let codes = log_entries(b.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Received && e.code == code::TOO_MANY)
+        .count();
+    assert_eq!(codes, 1);
 }
 
 #[test]
