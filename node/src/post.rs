@@ -982,19 +982,7 @@ mod tests {
     /// Moves everything `from` has queued for `to` across, and the
     /// receipts back.
     fn deliver(from: &Side, to: &Side) {
-        let peer = from.post.peer_by_key(to.card.verifying_key()).unwrap();
-        for p in Mailbox::new(from.post.store())
-            .pending(to.card.verifying_key(), 0, 1000)
-            .unwrap()
-        {
-            let r = to
-                .post
-                .receive(Some(from.card.verifying_key()), &p.envelope)
-                .unwrap();
-            from.post
-                .confirm(&peer, p.seq, &p.envelope, &r.receipt)
-                .unwrap();
-        }
+        crate::testkit::transfer(&from.post, &to.post);
     }
 
     fn checked(side: &Side) -> crate::audit::verify::Checked {

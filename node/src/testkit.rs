@@ -66,22 +66,26 @@ pub(crate) fn peers(n: &Node) -> Vec<Peer> {
     v
 }
 
+/// [`transfer`] between two test nodes.
+pub(crate) fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
+    transfer(&from.post, &to.post)
+}
+
 /// Moves everything `from` has queued for `to` across, and the receipts
 /// back; returns the outcomes.
-pub(crate) fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
-    let peer = from.post.peer_by_key(to.card.verifying_key()).unwrap();
+pub(crate) fn transfer(from: &Post, to: &Post) -> Vec<Outcome> {
+    let (from_key, to_key) = (
+        from.identity().signing.verifying_key(),
+        to.identity().signing.verifying_key(),
+    );
+    let peer = from.peer_by_key(&to_key).unwrap();
     let mut out = Vec::new();
-    for p in Mailbox::new(from.post.store())
-        .pending(to.card.verifying_key(), 0, 10_000)
+    for p in Mailbox::new(from.store())
+        .pending(&to_key, 0, 10_000)
         .unwrap()
     {
-        let r = to
-            .post
-            .receive(Some(from.card.verifying_key()), &p.envelope)
-            .unwrap();
-        from.post
-            .confirm(&peer, p.seq, &p.envelope, &r.receipt)
-            .unwrap();
+        let r = to.receive(Some(&from_key), &p.envelope).unwrap();
+        from.confirm(&peer, p.seq, &p.envelope, &r.receipt).unwrap();
         out.push(r.outcome);
     }
     out
