@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::{code, context, hex, load, load_all, pick, unhex16, unhex32, Answer, Error, Outgoing};
+use super::{code, context, hex, load, load_all, pick, unhex32, Answer, Error, Outgoing};
 use crate::matching::querier;
 use crate::post::{now_ms, Handled, Post};
 use crate::store::keys::exchange as k;
@@ -569,9 +569,4 @@ pub fn report(post: &Post, given: &str) -> Result<ReportView, Error> {
 /// Reports deleted on withdrawal.
 pub fn tombstones(post: &Post) -> Result<Vec<Tombstone>, Error> {
     load_all(post.store(), k::TOMBSTONES)
-}
-
-/// The request id in a stored key's hex, for the API.
-pub fn parse_id(s: &str) -> Option<[u8; 16]> {
-    unhex16(s)
 }
