@@ -254,15 +254,31 @@ pub(crate) fn on_report<'p>(
     }
     out.answer = Answer::Reported;
     out.answered_ms = Some(now_ms());
-    let mut value = now_ms().to_be_bytes().to_vec();
-    value.extend_from_slice(envelope);
     let mut effects = Batch::default();
-    effects.put(Column::Exchange, k::report(&report.request), value);
     effects.put(
         Column::Exchange,
         k::outgoing(&report.request),
         super::json(&out),
     );
+    // A withdrawal notice can overtake its report (envelopes arrive on
+    // parallel streams): its mark is already here, and by our policy the
+    // report may be deleted on arrival.
+    let mut withdrawn = true;
+    for r in &report.records {
+        let mark = post
+            .store()
+            .get(Column::Exchange, &k::mark(&report.request, &r.id))?;
+        withdrawn &= mark.as_deref().and_then(|m| m.first()) == Some(&(Change::Withdrawn as u8));
+    }
+    if withdrawn && deletes(post) {
+        let ids = report.records.iter().map(|r| r.id.clone()).collect();
+        let hash = hex(&Sha256::digest(envelope));
+        tombstone(&mut effects, &report.request, &out, peer, ids, hash);
+    } else {
+        let mut value = now_ms().to_be_bytes().to_vec();
+        value.extend_from_slice(envelope);
+        effects.put(Column::Exchange, k::report(&report.request), value);
+    }
     warn!(peer = %peer.name, request = %&out.id[..8], records = report.records.len(), "a report arrived: `liaison report show {}`", &out.id[..8]);
     Ok(Ok(Handled {
         effects,
@@ -332,20 +348,17 @@ pub(crate) fn on_notice<'p>(
         r.id == notice.record && notice.change == Change::Withdrawn
             || r.change.as_deref() == Some(Change::Withdrawn.as_str())
     });
-    let delete = post.exchange().settings().on_withdrawal == liaison_config::OnWithdrawal::Delete;
+    let delete = deletes(post);
     if delete && all_withdrawn && view.verified {
         effects.delete(Column::Exchange, k::report(&notice.request));
-        let tomb = Tombstone {
-            id: out.id.clone(),
-            peer: peer.name.clone(),
-            deleted_ms: now_ms(),
-            records: view.records.iter().map(|r| r.id.clone()).collect(),
-            envelope: view.envelope.clone(),
-        };
-        effects.put(
-            Column::Exchange,
-            k::tombstone(&notice.request),
-            super::json(&tomb),
+        let ids = view.records.iter().map(|r| r.id.clone()).collect();
+        tombstone(
+            &mut effects,
+            &notice.request,
+            &out,
+            peer,
+            ids,
+            view.envelope,
         );
     }
     warn!(peer = %peer.name, request = %&out.id[..8], change = notice.change.as_str(), deleted = delete && all_withdrawn, "the owner of a report we hold changed a record in it");
@@ -356,6 +369,30 @@ pub(crate) fn on_notice<'p>(
         guards: vec![guard],
         ..Handled::default()
     }))
+}
+
+/// Whether our policy deletes a report whose records were all withdrawn.
+fn deletes(post: &Post) -> bool {
+    post.exchange().settings().on_withdrawal == liaison_config::OnWithdrawal::Delete
+}
+
+/// Puts the tombstone of the report answering `id` in `effects`.
+fn tombstone(
+    effects: &mut Batch,
+    id: &[u8; 16],
+    out: &Outgoing,
+    peer: &liaison_config::Peer,
+    records: Vec<String>,
+    envelope: String,
+) {
+    let tomb = Tombstone {
+        id: out.id.clone(),
+        peer: peer.name.clone(),
+        deleted_ms: now_ms(),
+        records,
+        envelope,
+    };
+    effects.put(Column::Exchange, k::tombstone(id), super::json(&tomb));
 }
 
 /// What is left of a report deleted on its owner's withdrawal.

@@ -566,7 +566,18 @@ fn take_outbox(from: &Node, to: &Node) -> Vec<Vec<u8>> {
 
 #[test]
 fn a_withdrawal_notice_that_overtakes_its_report_still_marks_the_copy() {
-    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    overtaken("");
+}
+
+#[test]
+fn a_withdrawal_notice_that_overtakes_its_report_deletes_it_on_arrival_by_policy() {
+    overtaken(r#"on_withdrawal = "delete""#);
+}
+
+/// The owner releases a record, withdraws it, and the notice reaches a
+/// (with `a_x` as its `[exchange]`) before the report.
+fn overtaken(a_x: &str) {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, a_x);
     hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
     let out = ask(&a, hit(&a, &b, "+996775987817"));
     assert!(deliver(&a, &b).iter().all(|o| *o == Outcome::Accepted));
@@ -579,9 +590,19 @@ fn a_withdrawal_notice_that_overtakes_its_report_still_marks_the_copy() {
         let r = a.post.receive(Some(b.card.verifying_key()), e).unwrap();
         assert_eq!(r.outcome, Outcome::Accepted);
     }
-    let v = requester::report(&a.post, &out.id).unwrap();
-    assert!(v.verified);
-    assert_eq!(v.records[0].change.as_deref(), Some("withdrawn"));
+    if a_x.is_empty() {
+        let v = requester::report(&a.post, &out.id).unwrap();
+        assert!(v.verified);
+        assert_eq!(v.records[0].change.as_deref(), Some("withdrawn"));
+    } else {
+        let e = invalid(requester::report(&a.post, &out.id));
+        assert!(e.contains("deleted"), "{e}");
+        assert_eq!(
+            requester::tombstones(&a.post).unwrap()[0].records,
+            vec!["KG-1"]
+        );
+        assert_eq!(answer(&a, &out.id).answer, Answer::Reported);
+    }
 }
 
 #[test]
