@@ -29,8 +29,12 @@ const MANIFEST_DOMAIN: &[u8] = b"liaison/manifest/v1\0";
 pub const CHUNK_BYTES: usize = 768 * 1024;
 /// Chunks in one filter (a 16 M-tag filter is about 67 MiB).
 pub const MAX_CHUNKS: u32 = 128;
-/// Tags in one delta.
+/// Tag images in one delta.
 pub const MAX_DELTA_TAGS: usize = 16 * 1024;
+/// Tag images an owner may send one peer in deltas for one epoch, and a
+/// querier keeps: past it, new records wait for the next epoch's filter
+/// (a peer cannot grow our store without bound through deltas).
+pub const MAX_EPOCH_DELTA_TAGS: u64 = 256 * 1024;
 /// Longest federation id in a manifest.
 const MAX_FEDERATION: usize = 256;
 /// Deltas are padded with random tags to a multiple of this, so their size
@@ -297,27 +301,46 @@ impl Chunk {
     }
 }
 
-/// Tags of records that arrived since the filter (or the last delta) was
-/// built, for one peer and epoch.
+/// One-way images of the tags of records that arrived since the filter
+/// (or the last delta) was built, for one peer and epoch.
+///
+/// Never the tags themselves: a follow-up request names a tag, and only
+/// an evaluation within the querier's budget may yield one. The querier
+/// tests [`delta_image`] of the tags it evaluated, as it tests the
+/// filter's fingerprints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
     /// The manifest (epoch and key) the tags were computed under.
     pub manifest: SignedManifest,
     /// Its number within the epoch, from 1.
     pub seq: u64,
-    /// The tags, padded with random ones to a multiple of [`DELTA_PAD`].
-    pub tags: Vec<[u8; 32]>,
+    /// [`delta_image`] of each new tag, padded with random values to a
+    /// multiple of [`DELTA_PAD`].
+    pub images: Vec<[u8; 32]>,
+}
+
+/// Domain of [`delta_image`].
+const DELTA_IMAGE_DOMAIN: &[u8] = b"liaison/delta-image/v1\0";
+
+/// The one-way image of a tag that deltas carry: SHA-256 of a domain and
+/// the tag. Whoever holds a tag can compute its image; nobody can go back
+/// from an image to the tag a follow-up request must name.
+pub fn delta_image(tag: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(DELTA_IMAGE_DOMAIN);
+    h.update(tag);
+    h.finalize().into()
 }
 
 impl Delta {
     /// Its bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(300 + 32 * self.tags.len());
+        let mut out = Vec::with_capacity(300 + 32 * self.images.len());
         out.push(VERSION);
         put_manifest(&mut out, &self.manifest);
         out.extend_from_slice(&self.seq.to_be_bytes());
-        out.extend_from_slice(&(self.tags.len() as u32).to_be_bytes());
-        for t in &self.tags {
+        out.extend_from_slice(&(self.images.len() as u32).to_be_bytes());
+        for t in &self.images {
             out.extend_from_slice(t);
         }
         out
@@ -329,12 +352,12 @@ impl Delta {
         version(&mut r)?;
         let manifest = SignedManifest::decode(r.bytes32(MAX_MANIFEST, "manifest")?)?;
         let seq = r.u64("seq")?;
-        let tags = arrays(&mut r, MAX_DELTA_TAGS, "tags")?;
+        let images = arrays(&mut r, MAX_DELTA_TAGS, "images")?;
         r.finish()?;
         Ok(Delta {
             manifest,
             seq,
-            tags,
+            images,
         })
     }
 }
@@ -454,6 +477,51 @@ pub enum Decline {
         /// Its position.
         index: u32,
     },
+}
+
+impl Decline {
+    /// Its code in the owner's audit entry (never 0).
+    pub fn code(&self) -> u16 {
+        match self {
+            Decline::Budget { .. } => 1,
+            Decline::UnknownManifest => 2,
+            Decline::NotAllowed { .. } => 3,
+            Decline::InvalidElement { .. } => 4,
+        }
+    }
+}
+
+/// Added to an evaluation's audit code when its purpose was a renewal.
+pub const RENEWAL_CODE: u16 = 0x100;
+
+/// The code of the owner's `received` audit entry for an evaluation
+/// request: 0 if it was evaluated, else the [`Decline::code`]; plus
+/// [`RENEWAL_CODE`] if it was labelled a watchlist renewal, so an auditor
+/// sees the purpose the querier claimed.
+pub fn evaluation_code(purpose: Purpose, declined: Option<&Decline>) -> u16 {
+    let outcome = declined.map_or(0, Decline::code);
+    match purpose {
+        Purpose::Query => outcome,
+        Purpose::Renewal => RENEWAL_CODE | outcome,
+    }
+}
+
+/// Words for an evaluation's audit code (see [`evaluation_code`]).
+pub fn describe_evaluation_code(code: u16) -> String {
+    let purpose = if code & RENEWAL_CODE != 0 {
+        "renewal"
+    } else {
+        "query"
+    };
+    let outcome = match code & 0xFF {
+        0 => "evaluated",
+        1 => "declined: budget",
+        2 => "declined: unknown manifest",
+        3 => "declined: kind not shared",
+        4 => "declined: invalid element",
+        _ => "unknown outcome",
+    };
+    format!("{purpose}, {outcome}")
 }
 
 impl std::fmt::Display for Decline {

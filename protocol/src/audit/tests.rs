@@ -422,6 +422,19 @@ fn entry_snapshot() {
 /// A log of `n` entries by agency 1 with peer 2, exported over
 /// `[first, end)`, with agency 2 as a witness of an earlier prefix.
 fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
+    export_with(n, first, end, |_| {})
+}
+
+/// [`export_of`], with the agency rewriting its entries (`doctor`) after
+/// the witness cosigned the prefix: the tree, the checkpoint and the file
+/// are then made and signed anew from the doctored entries, as a
+/// dishonest exporter holding its own key would.
+fn export_with(
+    n: u64,
+    first: u64,
+    end: u64,
+    doctor: impl FnOnce(&mut Vec<Vec<u8>>),
+) -> (Vec<u8>, AgencyKey) {
     let (a, ak) = signer(1);
     let (w, wk) = signer(2);
     let mut s = Stored::default();
@@ -459,6 +472,18 @@ fn export_of(n: u64, first: u64, end: u64) -> (Vec<u8>, AgencyKey) {
         &w,
         1_790_000_000,
     );
+    let mut entries = entries;
+    let before = entries.clone();
+    doctor(&mut entries);
+    if entries != before {
+        s = Stored::default();
+        entries[..witnessed_size.min(entries.len() as u64) as usize]
+            .iter()
+            .for_each(|e| s.push(e));
+    }
+    let n = entries.len() as u64;
+    let end = end.min(n);
+    let witnessed_size = witnessed_size.min(n);
     entries[witnessed_size as usize..]
         .iter()
         .for_each(|e| s.push(e));
@@ -598,6 +623,68 @@ fn every_mutation_of_an_export_is_detected() {
         }
         let report = export::verify(&m[..], Some(ak.verifying_key()), |_, _| {});
         assert!(!report.problems.is_empty(), "undetected: {what}");
+    }
+}
+
+/// A rewrite of a log's entries.
+type Doctor = Box<dyn FnOnce(&mut Vec<Vec<u8>>)>;
+
+/// The same kinds of change, made by the agency itself: the tree, its
+/// checkpoint and the whole file made and signed anew with its own key.
+/// The file signature and the checkpoint then verify, so what catches
+/// them is the witness: its cosigned checkpoint of the prefix is no
+/// prefix of the doctored tree.
+#[test]
+fn an_export_the_agency_doctors_and_signs_again_still_fails_at_its_witness() {
+    let n = 24u64;
+    let mut rng = rand_chacha_09::ChaCha20Rng::seed_from_u64(0xd0c);
+    for round in 0..60 {
+        let prefix = (n / 2) as usize;
+        let i = (rng.next_u64() % prefix as u64) as usize;
+        let j = (i + 1 + (rng.next_u64() % (prefix as u64 - 1)) as usize) % prefix;
+        let (what, doctor): (String, Doctor) = match round % 4 {
+            0 => (
+                format!("count of entry {i} changed"),
+                Box::new(move |e: &mut Vec<Vec<u8>>| {
+                    let mut x = Entry::decode(&e[i]).unwrap();
+                    x.count += 1;
+                    e[i] = x.to_bytes();
+                }),
+            ),
+            1 => (
+                format!("entry {i} dropped"),
+                Box::new(move |e: &mut Vec<Vec<u8>>| {
+                    e.remove(i);
+                }),
+            ),
+            2 => (
+                format!("entries {i} and {j} swapped"),
+                Box::new(move |e: &mut Vec<Vec<u8>>| e.swap(i, j)),
+            ),
+            _ => (
+                format!("an entry inserted at {i}"),
+                Box::new(move |e: &mut Vec<Vec<u8>>| {
+                    let extra = e[i].clone();
+                    let mut x = Entry::decode(&extra).unwrap();
+                    x.time_ms += 1;
+                    e.insert(i, x.to_bytes());
+                }),
+            ),
+        };
+        let (file, ak) = export_with(n, 0, n, doctor);
+        let report = export::verify(&file[..], Some(ak.verifying_key()), |_, _| {});
+        assert!(
+            !report.problems.is_empty(),
+            "undetected, though signed anew: {what}"
+        );
+        assert!(
+            report
+                .problems
+                .iter()
+                .all(|p| p.place != Place::Signature && p.place != Place::Tree),
+            "{what}: the signature and tree were made anew, yet {:?}",
+            report.problems
+        );
     }
 }
 

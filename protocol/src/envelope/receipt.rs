@@ -53,6 +53,10 @@ pub enum Refusal {
     UnknownContext = 11,
     /// The body is not a valid message of its type.
     BadBody = 12,
+    /// Well formed, but past a limit the receiver keeps for the sender
+    /// (the tags it may hold from one owner in one epoch, say): not
+    /// applied, and the same message will be refused again.
+    OverLimit = 13,
 }
 
 impl Refusal {
@@ -71,11 +75,12 @@ impl Refusal {
             Refusal::Commitment => "commitment",
             Refusal::UnknownContext => "unknown-context",
             Refusal::BadBody => "bad-body",
+            Refusal::OverLimit => "over-limit",
         }
     }
 
     /// Every reason, in code order.
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::Malformed,
         Refusal::Version,
         Refusal::WrongRecipient,
@@ -88,6 +93,7 @@ impl Refusal {
         Refusal::Commitment,
         Refusal::UnknownContext,
         Refusal::BadBody,
+        Refusal::OverLimit,
     ];
 
     fn from_code(code: u8) -> Option<Refusal> {

@@ -146,7 +146,7 @@ fn oversized_batches_and_unknown_kinds_are_refused_before_reading_them() {
     let d = Delta {
         manifest: manifest(&owner),
         seq: 1,
-        tags: vec![[9; 32]; 16],
+        images: vec![[9; 32]; 16],
     };
     assert_eq!(Delta::decode(&d.to_bytes()).unwrap(), d);
     let c = Chunk {
@@ -170,13 +170,30 @@ proptest! {
     #[test]
     fn deltas_round_trip_and_truncations_are_refused(
         seq in any::<u64>(),
-        tags in proptest::collection::vec(any::<[u8; 32]>(), 0..40),
+        images in proptest::collection::vec(any::<[u8; 32]>(), 0..40),
         cut in any::<prop::sample::Index>(),
     ) {
-        let d = Delta { manifest: manifest(&SigningKey::from_seed(&[1; 32])), seq, tags };
+        let d = Delta { manifest: manifest(&SigningKey::from_seed(&[1; 32])), seq, images };
         let bytes = d.to_bytes();
         prop_assert_eq!(Delta::decode(&bytes).unwrap(), d);
         let n = cut.index(bytes.len());
         prop_assert!(Delta::decode(&bytes[..n]).is_err());
     }
+}
+
+#[test]
+fn a_delta_image_is_one_way_and_domain_separated() {
+    let tag = [7u8; 32];
+    let image = delta_image(&tag);
+    assert_ne!(image, tag);
+    // Not a plain hash of the tag: another domain gives another value.
+    let plain: [u8; 32] = sha2::Sha256::digest(tag).into();
+    assert_ne!(image, plain);
+    // Fixed bytes: both ends must compute the same image.
+    let hex: String = image.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "6136de3fa5c304ef8609e6aae11b4bb85ce449845a33d5e1134f02ed36c75be3"
+    );
+    assert_ne!(delta_image(&[8u8; 32]), image);
 }
