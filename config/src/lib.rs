@@ -162,6 +162,11 @@ pub struct Exchange {
     pub request_retention: Duration,
     /// How often the daemon purges.
     pub purge_interval: Duration,
+    /// Follow-up requests one peer may send per day.
+    pub requests_per_day: u32,
+    /// New case references one peer's requests may open per day (each is
+    /// a durable write of a salt).
+    pub cases_per_day: u32,
 }
 
 /// `[node]`, validated.
@@ -221,7 +226,7 @@ pub struct Matching {
     pub delta_interval: Duration,
     /// The budget window.
     pub budget_window: Duration,
-    /// Watchlist renewals per peer per epoch.
+    /// How much of a peer's budget its watchlist renewals may take.
     pub renewal_budget: u32,
     /// How long `liaison match` waits for answers.
     pub answer_timeout: Duration,
@@ -230,8 +235,9 @@ pub struct Matching {
 /// `[api]`, validated.
 #[derive(Clone, Debug)]
 pub struct Api {
-    /// Where the local HTTP API listens.
-    pub listen: std::net::SocketAddr,
+    /// A loopback TCP address the API also listens on, for the agency's
+    /// own tools; the CLI always uses the Unix socket in the data folder.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// A trusted agency, validated.
@@ -249,6 +255,9 @@ pub struct Peer {
     pub budget: BTreeMap<SelectorKind, u32>,
     /// What its follow-up requests get, by handling code.
     pub release: Policy,
+    /// Whether our `TLP:RED` records' selectors go into its filters (a
+    /// hit still releases nothing).
+    pub match_red: bool,
 }
 
 impl Config {
@@ -424,16 +433,19 @@ impl RawConfig {
         let idle_timeout = duration("idle_timeout", &net.idle_timeout)?;
         let max_message_age = duration("max_message_age", &net.max_message_age)?;
         let max_clock_skew = duration("max_clock_skew", &net.max_clock_skew)?;
-        let api_listen: std::net::SocketAddr = self.api.listen.parse().map_err(|_| {
-            invalid(
-                "api.listen".into(),
-                format!(
-                    "{:?} is not host:port: write it like \"127.0.0.1:7780\"",
-                    self.api.listen
-                ),
-            )
-        })?;
-        if !api_listen.ip().is_loopback() {
+        let api_listen: Option<std::net::SocketAddr> = match self.api.listen.trim() {
+            "" => None,
+            text => Some(text.parse().map_err(|_| {
+                invalid(
+                    "api.listen".into(),
+                    format!(
+                        "{:?} is not host:port: write it like \"127.0.0.1:7780\", or \"\" for none",
+                        self.api.listen
+                    ),
+                )
+            })?),
+        };
+        if let Some(api_listen) = api_listen.filter(|a| !a.ip().is_loopback()) {
             // Plain HTTP with a bearer token: fine on loopback, not on a LAN.
             return Err(invalid(
                 "api.listen".into(),
@@ -514,6 +526,8 @@ impl RawConfig {
             hit_retention: period("hit_retention", &x.hit_retention)?,
             request_retention: period("request_retention", &x.request_retention)?,
             purge_interval: period("purge_interval", &x.purge_interval)?,
+            requests_per_day: x.requests_per_day,
+            cases_per_day: x.cases_per_day,
         };
         let base_policy = policy(&Policy::default(), x.release.as_ref(), "exchange.release")
             .map_err(|(key, problem)| invalid(key, problem))?;
@@ -607,6 +621,7 @@ impl RawConfig {
                 kinds,
                 budget,
                 release,
+                match_red: p.match_red,
             });
         }
 

@@ -68,6 +68,15 @@ pub struct RawExchange {
     /// (humantime). Default `1h`.
     #[serde(default = "default_purge_interval")]
     pub purge_interval: String,
+    /// Follow-up requests one peer may send per day (UTC); more are
+    /// refused with a reason until the next day. Default 500.
+    #[serde(default = "default_requests_per_day")]
+    pub requests_per_day: u32,
+    /// New case references one peer's requests may open per day (each
+    /// is stored with its salt for the audit log); a request under a
+    /// further new case is refused with a reason. Default 100.
+    #[serde(default = "default_cases_per_day")]
+    pub cases_per_day: u32,
 }
 
 impl Default for RawExchange {
@@ -80,6 +89,8 @@ impl Default for RawExchange {
             hit_retention: default_hit_retention(),
             request_retention: default_long_retention(),
             purge_interval: default_purge_interval(),
+            requests_per_day: default_requests_per_day(),
+            cases_per_day: default_cases_per_day(),
         }
     }
 }
@@ -98,6 +109,12 @@ fn default_hit_retention() -> String {
 }
 fn default_purge_interval() -> String {
     "1h".into()
+}
+fn default_requests_per_day() -> u32 {
+    500
+}
+fn default_cases_per_day() -> u32 {
+    100
 }
 
 /// `[matching]`.
@@ -124,7 +141,9 @@ pub struct RawMatching {
     /// its `[[peers]]` entry sets `budget`. Default 10000.
     #[serde(default = "default_budget")]
     pub budget: u32,
-    /// Watchlist selectors a peer may renew per epoch (their own budget).
+    /// How many of a peer's evaluations per kind per window may be
+    /// watchlist renewals. Renewals count against the peer's budget like
+    /// queries: this caps their share of it, it is never added to it.
     /// Default 10000.
     #[serde(default = "default_budget")]
     pub renewal_budget: u32,
@@ -194,10 +213,12 @@ fn default_checkpoint_interval() -> String {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawApi {
-    /// `host:port` the local HTTP API listens on. Default `127.0.0.1:0`:
-    /// loopback, a free port chosen at start and written to
-    /// `DATA_DIR/api.addr` (where the CLI finds it). Every request needs
-    /// the bearer token in `DATA_DIR/api.token` (mode 0600).
+    /// The daemon always serves its API on the Unix socket
+    /// `DATA_DIR/api.sock` (mode 0600: the service account only), which
+    /// is what the CLI uses. `listen` adds a loopback `host:port` for the
+    /// agency's own tools (port 0: a free one, written to
+    /// `DATA_DIR/api.addr`). Every request needs the bearer token in
+    /// `DATA_DIR/api.token` (mode 0600). Default `""`: no TCP listener.
     #[serde(default = "default_api_listen")]
     pub listen: String,
 }
@@ -323,6 +344,12 @@ pub struct RawPeer {
     /// code, over `[exchange] release`: `{ "TLP:GREEN" = "auto" }`.
     #[serde(default)]
     pub release: Option<std::collections::BTreeMap<String, String>>,
+    /// Whether the selectors of our `TLP:RED` records go into this peer's
+    /// filters and deltas. Default `false`: a hit would tell the peer
+    /// that such a record exists, which TLP:RED forbids unless the
+    /// agreement says so. Even with it, a RED record is never released.
+    #[serde(default)]
+    pub match_red: bool,
 }
 
 fn default_federation() -> String {
@@ -359,5 +386,5 @@ fn default_max_clock_skew() -> String {
     "5m".into()
 }
 fn default_api_listen() -> String {
-    "127.0.0.1:0".into()
+    String::new()
 }

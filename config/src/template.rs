@@ -74,9 +74,11 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("max_message_age = \"7d\"\n");
     t.push_str("# How far ahead of this clock a peer's may be.\nmax_clock_skew = \"5m\"\n\n");
     t.push_str("[api]\n");
-    t.push_str("# The local HTTP API (bearer token in DATA_DIR/api.token). Port 0: a free\n");
-    t.push_str("# port, written to DATA_DIR/api.addr at start.\n");
-    t.push_str("listen = \"127.0.0.1:0\"\n\n");
+    t.push_str("# The local HTTP API is served on the Unix socket DATA_DIR/api.sock (mode\n");
+    t.push_str("# 0600), which the CLI uses; every request needs the bearer token in\n");
+    t.push_str("# DATA_DIR/api.token. `listen` adds a loopback TCP address for the agency's\n");
+    t.push_str("# own tools (port 0: a free one, written to DATA_DIR/api.addr).\n");
+    t.push_str("listen = \"\"\n\n");
     t.push_str("[audit]\n");
     t.push_str("# How often to sign a checkpoint of the audit log and send it to the peers\n");
     t.push_str("# to witness (cosign).\n");
@@ -90,7 +92,7 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# Selectors of one kind a peer may have evaluated per window (a peer's own\n");
     t.push_str("# `budget = { phone = 5000, default = 1000 }` overrides it).\n");
     t.push_str("budget_window = \"24h\"\nbudget = 10000\n");
-    t.push_str("# Watchlist selectors a peer may renew per epoch.\nrenewal_budget = 10000\n");
+    t.push_str("# How much of a peer's budget (per kind, per window) its watchlist\n# renewals may take: renewals count against the budget too.\nrenewal_budget = 10000\n");
     t.push_str(
         "# How long `liaison match` waits for the peers' answers.\nanswer_timeout = \"60s\"\n\n",
     );
@@ -107,12 +109,17 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# Retention: received reports, hits and alerts, answered requests. Records\n");
     t.push_str("# go at their own `expires`. Checked every `purge_interval`.\n");
     t.push_str("report_retention = \"365d\"\nhit_retention = \"90d\"\n");
-    t.push_str("request_retention = \"365d\"\npurge_interval = \"1h\"\n\n");
+    t.push_str("request_retention = \"365d\"\npurge_interval = \"1h\"\n");
+    t.push_str("# Per peer and day: follow-up requests, and new case references they open.\n");
+    t.push_str("requests_per_day = 500\ncases_per_day = 100\n\n");
     t.push_str("# Trusted agencies, one [[peers]] table each (`liaison peer add` writes them):\n");
     t.push_str("# [[peers]]\n# name = \"tj-drug-control\"\n# key = \"liaison-agency-v1:...\"\n");
     t.push_str("# addrs = [\"/ip4/192.0.2.20/tcp/4710\"]\n");
     t.push_str("# kinds = [\"phone\", \"document\", \"person_name\"]   # default: every kind\n");
     t.push_str("# budget = { phone = 5000, default = 1000 }   # default: [matching] budget\n");
     t.push_str("# release = { \"TLP:GREEN\" = \"auto\" }   # default: [exchange] release\n");
+    t.push_str(
+        "# match_red = false   # true: our TLP:RED records can be hits for it (never released)\n",
+    );
     t
 }
