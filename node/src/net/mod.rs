@@ -19,6 +19,7 @@
 
 mod behaviour;
 mod codec;
+mod handshakes;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -50,8 +51,10 @@ const YAMUX_STREAMS: usize = 64;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections to one peer (one each way when both dial at once).
 const CONNECTIONS_PER_PEER: u32 = 2;
-/// Inbound connections still in their handshake.
-const PENDING_INCOMING: u32 = 32;
+/// Longest a connection may take from TCP accept (or dial) to an
+/// authenticated, multiplexed connection: idle half-open handshakes are
+/// how a stranger could hold our slots ([`handshakes`] caps them too).
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the network runs, from config.
 #[derive(Debug, Clone)]
@@ -225,10 +228,12 @@ fn build_swarm(s: &Settings) -> Result<Swarm<Behaviour>, StartError> {
     for p in &s.peers {
         allow.allow_peer(p.id);
     }
+    // Pending inbound connections are capped per IP by `handshakes`.
     let limits = connection_limits::ConnectionLimits::default()
         .with_max_established(Some(s.max_connections))
-        .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER))
-        .with_max_pending_incoming(Some(PENDING_INCOMING));
+        .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER));
+    let mut handshakes = handshakes::Behaviour::default();
+    handshakes.set_reserved(s.peers.iter().flat_map(|p| &p.addrs));
     let rr_config = request_response::Config::default()
         .with_request_timeout(REQUEST_TIMEOUT)
         .with_max_concurrent_streams(STREAMS_PER_PEER);
@@ -249,11 +254,13 @@ fn build_swarm(s: &Settings) -> Result<Swarm<Behaviour>, StartError> {
         .map_err(|e| StartError::Transport(e.to_string()))?
         .with_quic()
         .with_behaviour(|key| Behaviour {
+            handshakes,
             allow,
             limits: connection_limits::Behaviour::new(limits),
             identify: identify::Behaviour::new(
                 identify::Config::new("/liaison/1".into(), key.public())
-                    .with_agent_version(format!("liaison/{}", env!("CARGO_PKG_VERSION"))),
+                    .with_agent_version(format!("liaison/{}", env!("CARGO_PKG_VERSION")))
+                    .with_cache_size(0),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
             envelopes: request_response::Behaviour::with_codec(
@@ -264,6 +271,7 @@ fn build_swarm(s: &Settings) -> Result<Swarm<Behaviour>, StartError> {
         })
         .map_err(|e| StartError::Transport(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(s.idle_timeout))
+        .with_connection_timeout(HANDSHAKE_TIMEOUT)
         .build();
     Ok(swarm)
 }
@@ -295,6 +303,8 @@ pub fn spawn(
         pending_in: HashMap::new(),
         status: Status::default(),
         listen: Vec::new(),
+        last_refusal_log: None,
+        unlogged_refusals: 0,
     };
     task.set_peers(settings.peers);
     let handle = tokio::spawn(tracing::Instrument::instrument(task.run(cancel), span));
@@ -310,6 +320,8 @@ struct Task {
     pending_in: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
     status: Status,
     listen: Vec<Multiaddr>,
+    last_refusal_log: Option<std::time::Instant>,
+    unlogged_refusals: u64,
 }
 
 impl Task {
@@ -336,6 +348,8 @@ impl Task {
             .filter(|id| !new.contains(id))
             .copied()
             .collect();
+        let addrs: Vec<Multiaddr> = peers.iter().flat_map(|p| p.addrs.clone()).collect();
+        self.swarm.behaviour_mut().handshakes.set_reserved(&addrs);
         for id in removed {
             self.swarm.behaviour_mut().allow.disallow_peer(id);
             let _ = self.swarm.disconnect_peer_id(id);
@@ -446,29 +460,40 @@ impl Task {
                 error,
                 send_back_addr,
                 ..
-            } => match &error {
-                ListenError::Denied { cause } => {
-                    if cause
-                        .downcast_ref::<allow_block_list::NotAllowed>()
-                        .is_some()
-                    {
-                        self.status.refused_untrusted += 1;
-                        warn!(from = %send_back_addr, "refused a connection from an untrusted peer");
-                    } else if cause
-                        .downcast_ref::<connection_limits::Exceeded>()
-                        .is_some()
-                    {
-                        self.status.refused_limit += 1;
-                        warn!(from = %send_back_addr, "refused a connection: limit reached");
-                    } else {
-                        self.status.refused_limit += 1;
+            } => {
+                let what = match &error {
+                    ListenError::Denied { cause } => {
+                        if cause
+                            .downcast_ref::<allow_block_list::NotAllowed>()
+                            .is_some()
+                        {
+                            self.status.refused_untrusted += 1;
+                            "refused a connection from an untrusted peer"
+                        } else {
+                            self.status.refused_limit += 1;
+                            "refused a connection: limit reached"
+                        }
                     }
+                    _ => {
+                        self.status.failed_handshakes += 1;
+                        "inbound handshake failed"
+                    }
+                };
+                // A flood of these must not become a flood of log lines:
+                // one warning a second at most, with the count since.
+                let now = std::time::Instant::now();
+                if self
+                    .last_refusal_log
+                    .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                {
+                    warn!(from = %send_back_addr, error = %error, also = self.unlogged_refusals, "{what}");
+                    self.last_refusal_log = Some(now);
+                    self.unlogged_refusals = 0;
+                } else {
+                    self.unlogged_refusals += 1;
+                    debug!(from = %send_back_addr, error = %error, "{what}");
                 }
-                _ => {
-                    self.status.failed_handshakes += 1;
-                    warn!(from = %send_back_addr, error = %error, "inbound handshake failed");
-                }
-            },
+            }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(peer = ?peer_id, error = %error, "dial failed");
             }
