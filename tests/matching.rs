@@ -154,6 +154,17 @@ fn cross_border_hits_across_scripts_and_the_owners_never_see_the_query() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.json().as_array().unwrap().len() >= 3, "{run:?}");
 
+    // kz-customs keeps the canary entity on its watchlist: its own store
+    // now holds the values (the positive control for the scan below).
+    let watch = fed[2].node.file(
+        "watch.csv",
+        "record_id,surname,given,dob,phone,passport_country,passport_number\n\
+         W-1,Канарейкин,Пётр,1970-01-01,+996 700 424 242,KGZ,QX4242424\n",
+    );
+    let run = fed[2].node.run(&["watch", "add", watch.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::remove_file(&watch).unwrap();
+
     // The owners' stores, logs and audit logs hold no canary.
     for a in &mut fed {
         a.stop();
@@ -178,7 +189,19 @@ fn cross_border_hits_across_scripts_and_the_owners_never_see_the_query() {
             .filter(|e| e["context"] == "liaison/match/evaluate/v1" && e["kind"] == "received")
             .collect();
         assert!(!evals.is_empty(), "{run:?}");
-        assert!(evals.iter().all(|e| e["case"] == true), "{run:?}");
+        // The queries under the case; the watchlist's renewals marked as
+        // such (the purpose the querier claimed is on the owner's record).
+        let (queries, renewals): (Vec<&&Value>, Vec<&&Value>) = evals
+            .iter()
+            .partition(|e| e["detail"].as_str().unwrap().starts_with("query"));
+        assert!(!queries.is_empty() && !renewals.is_empty(), "{run:?}");
+        assert!(queries.iter().all(|e| e["case"] == true), "{run:?}");
+        assert!(
+            renewals
+                .iter()
+                .all(|e| e["detail"].as_str().unwrap().starts_with("renewal")),
+            "{run:?}"
+        );
         assert!(
             evals.iter().all(|e| e["count"].as_u64() >= Some(1)),
             "{run:?}"
@@ -186,6 +209,12 @@ fn cross_border_hits_across_scripts_and_the_owners_never_see_the_query() {
         let verify = a.node.run(&["audit", "verify"]);
         assert_eq!(verify.code, 0, "{verify:?}");
     }
-    // The querier itself holds them, of course: the scan is not blind.
-    assert!(!canaries_in(fed[2].node.dir.path()).is_empty());
+    // The querier itself holds them, of course: the scan is not blind. It
+    // finds them in the RocksDB files (the query and watch files are
+    // elsewhere or gone), so it sees inside a store.
+    let in_store = canaries_in(&fed[2].node.dir.path().join("node/data"));
+    assert!(
+        !in_store.is_empty(),
+        "the scan found nothing in the querier's store"
+    );
 }

@@ -12,7 +12,10 @@
 //!   retention between three daemons.
 //! - [`federation`]: daemons on loopback: connect, refuse strangers,
 //!   deliver the outbox exactly once across stops and kill -9.
-//! - [`hostile`]: a trusted peer that misbehaves on the wire.
+//! - [`hostile`]: hostile peers and hosts, one module per attack: a
+//!   trusted peer misbehaving on the wire or flooding, strangers holding
+//!   sockets open, dial steering, and local users reading the store or
+//!   squatting the daemon's port.
 
 mod audit;
 mod cli;

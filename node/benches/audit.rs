@@ -71,7 +71,7 @@ fn appends(c: &mut Criterion) {
     let me = identity(1);
     let peer = identity(2);
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path()).expect("store");
+    let store = Store::open(&dir.path().join("store")).expect("store");
     let mut g = c.benchmark_group("audit_append");
     g.throughput(Throughput::Elements(1));
     let mut i = 0;
@@ -144,7 +144,7 @@ fn verify(c: &mut Criterion) {
     let me = identity(1);
     let peer = identity(2);
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path()).expect("store");
+    let store = Store::open(&dir.path().join("store")).expect("store");
     let mut at = 0;
     while at < n {
         let chunk: Vec<Entry> = (at..(at + 1000).min(n))

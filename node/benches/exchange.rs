@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let dir = tempfile::tempdir().unwrap();
-                let store = Store::open(dir.path()).unwrap();
+                let store = Store::open(&dir.path().join("store")).unwrap();
                 let past = time::OffsetDateTime::from_unix_timestamp(1_000).unwrap();
                 let items = (0..n)
                     .map(|i| {

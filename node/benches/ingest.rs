@@ -48,7 +48,7 @@ fn end_to_end(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir_in(dir.path()).expect("store dir"),
             |store_dir| {
-                let store = Store::open(store_dir.path()).expect("open");
+                let store = Store::open(&store_dir.path().join("store")).expect("open");
                 let summary = ingest::run(&store, &files, &opts, &mut Quiet).expect("ingest");
                 assert_eq!(summary.stored, n);
                 drop(store);

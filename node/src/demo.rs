@@ -82,16 +82,25 @@ pub fn demo_identity(name: &str) -> Identity {
     }
 }
 
-/// Writes one agency's config (its ports and its peers' replaced by
-/// `ports`, in [`AGENCIES`] order), keys and sample files under `root`;
-/// returns its validated config and the sample files' paths.
-pub fn set_up(root: &Path, agency: &Agency, ports: &[u16]) -> Result<(Config, Vec<PathBuf>)> {
-    let config_path = root.join(format!("{}.toml", agency.name));
+/// One agency's config text with the example's TCP ports (4711-4713, in
+/// [`AGENCIES`] order) replaced by `ports`, and its QUIC port by 0.
+fn config_text(agency: &Agency, ports: &[u16]) -> String {
     let mut text = agency.config.to_owned();
     for (i, port) in ports.iter().enumerate() {
-        text = text.replace(&format!("/{}", 4711 + i), &format!("/{port}"));
+        text = text
+            .replace(&format!("/tcp/{}", 4711 + i), &format!("/tcp/{port}"))
+            .replace(&format!("/udp/{}", 4711 + i), "/udp/0");
     }
-    std::fs::write(&config_path, text)
+    text
+}
+
+/// Writes one agency's config (its ports and its peers' replaced by
+/// `ports`, in [`AGENCIES`] order; 0 listens on a free port), keys and
+/// sample files under `root`; returns its validated config and the
+/// sample files' paths.
+pub fn set_up(root: &Path, agency: &Agency, ports: &[u16]) -> Result<(Config, Vec<PathBuf>)> {
+    let config_path = root.join(format!("{}.toml", agency.name));
+    std::fs::write(&config_path, config_text(agency, ports))
         .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(&config_path)?;
     demo_identity(agency.name).write(&config.node.key_dir)?;
@@ -172,16 +181,16 @@ fn wait<T>(what: &str, mut check: impl FnMut() -> Result<Option<T>>) -> Result<T
     }
 }
 
-/// Free TCP ports on 127.0.0.1, one per agency (the example configs say
-/// 4711-4713; the demo takes whatever is free so it runs beside anything).
-fn free_ports(n: usize) -> Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<std::io::Result<Vec<_>>>()?)
+/// The TCP port a daemon listens on, once it does.
+fn listening_port(d: &Daemon) -> Result<u16> {
+    let client = d.client()?;
+    wait(&format!("{}'s listen address", d.name), || {
+        let s: Status = client.get("/v1/status")?;
+        Ok(s.listen.iter().find_map(|a| {
+            a.strip_prefix("/ip4/127.0.0.1/tcp/")
+                .and_then(|p| p.parse::<u16>().ok())
+        }))
+    })
 }
 
 /// Runs the demo in `dir` (kept) or a temporary folder (removed).
@@ -206,7 +215,10 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         "Liaison demo: three agencies, each with its own node, store and keys, federated on this machine ({})",
         root.display()
     );
-    let ports = free_ports(AGENCIES.len())?;
+    // Each daemon listens on a port the system picks (the example configs
+    // say 4711-4713; picking free ports ahead would race anything else
+    // starting beside the demo); the peers' addresses follow once known.
+    let ports = vec![0u16; AGENCIES.len()];
     let mut daemons = Vec::new();
     for agency in &AGENCIES {
         let (config, files) = set_up(&root, agency, &ports)?;
@@ -262,6 +274,15 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         wait(&format!("{}'s daemon", d.name), || {
             Ok(Client::find(&d.config.node.data_dir)?.map(|_| ()))
         })?;
+    }
+    let ports = daemons
+        .iter()
+        .map(listening_port)
+        .collect::<Result<Vec<u16>>>()?;
+    for (d, agency) in daemons.iter().zip(&AGENCIES) {
+        std::fs::write(&d.config.path, config_text(agency, &ports))
+            .with_context(|| format!("writing {}", d.config.path.display()))?;
+        let _: serde_json::Value = d.client()?.post("/v1/reload", &serde_json::json!({}))?;
     }
     // Each builds a filter of OPRF tags for each peer, under a key for that
     // peer alone, and sends it; matching starts when they are in.

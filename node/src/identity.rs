@@ -43,6 +43,14 @@ pub enum Error {
         /// Its mode bits.
         mode: u32,
     },
+    /// The key folder can be entered or read by other users.
+    #[error("{} is mode {mode:o}: other local users could list or reach the agency's keys; run `chmod 700 {}`", path.display(), path.display())]
+    FolderPermissions {
+        /// The folder.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
     /// A key file's content is not a key.
     #[error("{}: {source}", path.display())]
     Key {
@@ -126,6 +134,20 @@ impl Identity {
 
     /// Reads the keys from `dir`.
     pub fn load(dir: &Path) -> Result<Identity, Error> {
+        let mode = fs::metadata(dir)
+            .map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::FolderPermissions {
+                path: dir.to_owned(),
+                mode,
+            });
+        }
         let read = |name: &str| -> Result<(PathBuf, zeroize::Zeroizing<String>), Error> {
             let path = dir.join(name);
             let meta = fs::metadata(&path).map_err(|source| Error::Io {

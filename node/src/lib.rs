@@ -3,6 +3,7 @@
 //!
 //! - [`cli`]: the `liaison` command line; the only place that prints,
 //!   uses `anyhow` and chooses exit codes.
+//! - [`clock`]: the time, from the system or pinned by a test.
 //! - [`identity`]: the agency's key files.
 //! - [`store`]: RocksDB, one column family per kind of data, behind a
 //!   narrow API; [`store::records`] is the typed layer.
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod daemon;
 pub mod demo;
 pub mod exchange;

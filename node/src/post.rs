@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Config, Peer};
@@ -31,6 +31,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
 use crate::audit::witness;
+use crate::clock::Clock;
 use crate::identity::{self, Identity};
 use crate::store::mailbox::{Mailbox, Seen};
 use crate::store::{self, Batch, Store};
@@ -46,13 +47,6 @@ pub mod context {
     pub const CHECKPOINT: &str = "liaison/audit/checkpoint/v1";
     /// A peer's cosignature on one of our checkpoints.
     pub const COSIGNATURE: &str = "liaison/audit/cosignature/v1";
-}
-
-/// Now, Unix milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Errors of the envelope layer.
@@ -91,6 +85,12 @@ pub enum Error {
     },
 }
 
+/// Envelopes a peer's outbox may hold before messages from it that need
+/// an answer are refused (`over-limit`): a peer that never takes our
+/// answers cannot make us store more of them. An honest peer drains its
+/// outbox whenever it is connected, which it is while it sends.
+pub const MAX_OWED: u64 = 65_536;
+
 /// The trusted peers, by ed25519 key.
 #[derive(Debug, Default)]
 struct Peers {
@@ -115,6 +115,9 @@ pub struct Post {
     exchange: crate::exchange::State,
     name: String,
     waker: RwLock<Option<Waker>>,
+    clock: Clock,
+    /// [`MAX_OWED`], lowered by tests to reach it.
+    max_owed: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Post {
@@ -193,8 +196,19 @@ impl Post {
         &self.federation
     }
 
-    /// The envelope layer for `config`'s peers.
+    /// The envelope layer for `config`'s peers, on the system clock.
     pub fn new(identity: Identity, store: Arc<Store>, config: &Config) -> Post {
+        Post::with_clock(identity, store, config, Clock::system())
+    }
+
+    /// The envelope layer for `config`'s peers, reading the time from
+    /// `clock` (tests pin it).
+    pub fn with_clock(
+        identity: Identity,
+        store: Arc<Store>,
+        config: &Config,
+        clock: Clock,
+    ) -> Post {
         let post = Post {
             identity,
             store,
@@ -207,9 +221,27 @@ impl Post {
             exchange: crate::exchange::State::new(crate::exchange::Settings::from_config(config)),
             name: config.node.name.clone(),
             waker: RwLock::new(None),
+            clock,
+            max_owed: std::sync::atomic::AtomicU64::new(MAX_OWED),
         };
         post.set_peers(&config.peers);
         post
+    }
+
+    /// Now, Unix milliseconds, by this node's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// This node's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Lowers [`MAX_OWED`] (tests reach it without 65,536 envelopes).
+    #[cfg(test)]
+    pub(crate) fn set_max_owed(&self, n: u64) {
+        self.max_owed.store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Matching's state.
@@ -309,7 +341,7 @@ impl Post {
             recipient: peer,
             message_id: MessageId::random(&mut UnwrapErr(OsRng)),
             epoch: 0,
-            timestamp_ms: now_ms(),
+            timestamp_ms: self.now_ms(),
             body,
         };
         Ok(envelope::seal(
@@ -373,7 +405,7 @@ impl Post {
             .into_iter()
             .map(|(env, count)| {
                 let bytes = env.to_bytes();
-                let mut entry = Self::sent_entry(peer, &env, &bytes, case);
+                let mut entry = self.sent_entry(peer, &env, &bytes, case);
                 entry.count = count;
                 (bytes, entry)
             })
@@ -385,8 +417,14 @@ impl Post {
     }
 
     /// The audit entry for sending `env` (encoded as `bytes`) to `peer`.
-    pub fn sent_entry(peer: &Peer, env: &Envelope, bytes: &[u8], case: Option<[u8; 32]>) -> Entry {
-        let mut entry = Entry::new(Kind::Sent, now_ms());
+    pub fn sent_entry(
+        &self,
+        peer: &Peer,
+        env: &Envelope,
+        bytes: &[u8],
+        case: Option<[u8; 32]>,
+    ) -> Entry {
+        let mut entry = Entry::new(Kind::Sent, self.now_ms());
         entry.context = env.header.context.clone();
         entry.peer = Some(peer.key.verifying_key().to_bytes());
         entry.message_id = Some(env.header.message_id);
@@ -397,8 +435,14 @@ impl Post {
     }
 
     /// The audit entry for `peer`'s verified receipt of `env`.
-    pub fn receipt_entry(peer: &Peer, env: &Envelope, hash: [u8; 32], receipt: &Receipt) -> Entry {
-        let mut entry = Entry::new(Kind::Receipted, now_ms());
+    pub fn receipt_entry(
+        &self,
+        peer: &Peer,
+        env: &Envelope,
+        hash: [u8; 32],
+        receipt: &Receipt,
+    ) -> Entry {
+        let mut entry = Entry::new(Kind::Receipted, self.now_ms());
         entry.context = env.header.context.clone();
         entry.peer = Some(peer.key.verifying_key().to_bytes());
         entry.message_id = Some(env.header.message_id);
@@ -456,7 +500,7 @@ impl Post {
             // accepted once its time has come, so it stays queued.
             return Ok(r.outcome);
         }
-        let entry = Self::receipt_entry(peer, &env, hash, &r);
+        let entry = self.receipt_entry(peer, &env, hash, &r);
         Mailbox::new(&self.store).delivered(peer.key.verifying_key(), seq, refused, &entry)?;
         Ok(r.outcome)
     }
@@ -474,7 +518,7 @@ impl Post {
     pub fn receive(&self, via: Option<&VerifyingKey>, bytes: &[u8]) -> Result<Received, Error> {
         let mailbox = Mailbox::new(&self.store);
         let hash: [u8; 32] = Sha256::digest(bytes).into();
-        let now = now_ms();
+        let now = self.now_ms();
         let peers = self.peers();
         // A refusal is addressed to, and counted against, the sender the
         // envelope names only once its signature has verified; before
@@ -570,28 +614,30 @@ impl Post {
         .then(|| self.witnessing());
         use crate::exchange::{self, context as x};
         use crate::matching::{context as m, owner, querier};
-        let handled: Result<Handled<'_>, ()> =
+        let handled: Result<Handled<'_>, Refusal> =
             match opened.header.context.as_str() {
                 context::PING => Ok(Handled::default()),
                 context::CHECKPOINT => match note::Push::decode(&opened.body) {
-                    Err(_) => Err(()),
-                    Ok(push) => witness::check(self, peer, &push)?.map(|checked| Handled {
-                        effects: checked.effects,
-                        extra: checked.entries,
-                        reply: checked
-                            .cosigned
-                            .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
-                        count: 1,
-                        ..Handled::default()
-                    }),
+                    Err(_) => Err(Refusal::Malformed),
+                    Ok(push) => witness::check(self, peer, &push)?
+                        .map_err(|()| Refusal::Malformed)
+                        .map(|checked| Handled {
+                            effects: checked.effects,
+                            extra: checked.entries,
+                            reply: checked
+                                .cosigned
+                                .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
+                            count: 1,
+                            ..Handled::default()
+                        }),
                 },
-                context::COSIGNATURE => {
-                    witness::store_cosignature(self, peer, &opened.body)?.map(|effects| Handled {
+                context::COSIGNATURE => witness::store_cosignature(self, peer, &opened.body)?
+                    .map_err(|()| Refusal::Malformed)
+                    .map(|effects| Handled {
                         effects,
                         count: 1,
                         ..Handled::default()
-                    })
-                }
+                    }),
                 m::CHUNK => querier::on_chunk(self, peer, &opened.body).map_err(matching_error)?,
                 m::DELTA => querier::on_delta(self, peer, &opened.body).map_err(matching_error)?,
                 m::EVALUATE => {
@@ -611,11 +657,12 @@ impl Post {
                     .map_err(exchange_error)?,
                 _ => return refuse(sender, id, ctx, Refusal::UnknownContext),
             };
-        let Ok(handled) = handled else {
-            return refuse(sender, id, ctx, Refusal::Malformed);
+        let handled = match handled {
+            Ok(h) => h,
+            Err(reason) => return refuse(sender, id, ctx, reason),
         };
         let Handled {
-            effects,
+            mut effects,
             extra,
             reply,
             reply_effects,
@@ -626,6 +673,20 @@ impl Post {
             guards,
             notify,
         } = handled;
+        // The peer's log grew by this message: it owes its witnesses a
+        // checkpoint ([`witness::stale`]).
+        if !witness::is_witnessing_context(&opened.header.context) {
+            self.store
+                .note_unwitnessed(&mut effects, sender.as_bytes(), now)?;
+        }
+        // A peer that sends us requests but takes none of our answers
+        // (our outbox for it only grows) gets no more queued for it.
+        let owed_cap = self.max_owed.load(std::sync::atomic::Ordering::Relaxed);
+        if reply.is_some() && mailbox.outbox_len(&sender)? >= owed_cap {
+            drop(guards);
+            warn!(peer = %peer.name, "refused an envelope that needs an answer: the peer's outbox is full (it takes none of our messages)");
+            return refuse(sender, id, ctx, Refusal::OverLimit);
+        }
         let mut entry = Entry::new(Kind::Received, now);
         entry.context = opened.header.context.clone();
         entry.peer = Some(sender.to_bytes());
@@ -715,7 +776,7 @@ impl Post {
     /// Forgets inbox ids too old to be accepted again anyway.
     pub fn forget_old_ids(&self) -> Result<u64, Error> {
         let horizon = (self.max_age + self.max_skew).as_millis() as u64;
-        Ok(Mailbox::new(&self.store).forget_seen_before(now_ms().saturating_sub(horizon))?)
+        Ok(Mailbox::new(&self.store).forget_seen_before(self.now_ms().saturating_sub(horizon))?)
     }
 }
 
@@ -774,7 +835,7 @@ mod tests {
         let (ka, kb) = (a.agency_key(), b.agency_key());
         let side = |id: Identity, name: &str, peer: (&str, &AgencyKey)| {
             let dir = tempfile::tempdir().unwrap();
-            let store = Arc::new(Store::open(dir.path()).unwrap());
+            let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
             let card = id.agency_key();
             Side {
                 post: Post::new(id, store, &config(name, &[peer])),
@@ -837,7 +898,7 @@ mod tests {
             &a.post.identity().signing,
             &b.card,
             env.header.message_id,
-            now_ms(),
+            crate::clock::system_ms(),
             b"other",
         );
         assert_eq!(outcome(&b, &again), Outcome::Refused(Refusal::Replayed));
@@ -885,7 +946,13 @@ mod tests {
             Outcome::Refused(Refusal::UnknownContext)
         );
         // From someone b does not trust.
-        let stranger = seal_as(&mallory.signing, &b.card, MessageId([7; 16]), now_ms(), b"");
+        let stranger = seal_as(
+            &mallory.signing,
+            &b.card,
+            MessageId([7; 16]),
+            crate::clock::system_ms(),
+            b"",
+        );
         assert_eq!(
             outcome(&b, &stranger),
             Outcome::Refused(Refusal::UnknownSender)
@@ -895,7 +962,7 @@ mod tests {
             &a.post.identity().signing,
             &b.card,
             MessageId([8; 16]),
-            now_ms() - 8 * 24 * 3600 * 1000,
+            crate::clock::system_ms() - 8 * 24 * 3600 * 1000,
             b"",
         );
         assert_eq!(outcome(&b, &stale), Outcome::Refused(Refusal::Stale));
@@ -928,7 +995,7 @@ mod tests {
             a.post.identity().signing.verifying_key(),
             MessageId([0; 16]),
             [0; 32],
-            now_ms(),
+            crate::clock::system_ms(),
             0,
             Outcome::Accepted,
         );
@@ -960,7 +1027,7 @@ mod tests {
             a.post.identity().signing.verifying_key(),
             env.header.message_id,
             env.hash(),
-            now_ms(),
+            crate::clock::system_ms(),
             0,
             Outcome::Refused(Refusal::FromFuture),
         );
@@ -1017,8 +1084,9 @@ mod tests {
         assert!(witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap() > 0);
         deliver(&a, &b);
         deliver(&b, &a);
-        // Two checkpoints queued while b was away, delivered newest first:
-        // the older one is stale, not a fork.
+        // While b is away, a checkpoint waits in the outbox: the next one
+        // is not queued beside it (pushes travel one at a time, so no
+        // older one can arrive after a newer one).
         a.post
             .queue(&peer_b, context::PING, &[vec![5]], None)
             .unwrap();
@@ -1029,29 +1097,30 @@ mod tests {
             .queue(&peer_b, context::PING, &[vec![6]], None)
             .unwrap();
         witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
-        let mut pending = Mailbox::new(a.post.store())
+        let pending = Mailbox::new(a.post.store())
             .pending(b.card.verifying_key(), 0, 10)
             .unwrap();
-        pending.reverse();
-        for p in &pending {
-            let r = b
-                .post
-                .receive(Some(a.card.verifying_key()), &p.envelope)
-                .unwrap();
-            assert_eq!(r.outcome, Outcome::Accepted);
-            a.post
-                .confirm(&peer_b, p.seq, &p.envelope, &r.receipt)
-                .unwrap();
-        }
+        let pushes = pending
+            .iter()
+            .filter(|p| {
+                Envelope::decode(&p.envelope, envelope::MAX_ENVELOPE)
+                    .unwrap()
+                    .header
+                    .context
+                    == context::CHECKPOINT
+            })
+            .count();
+        assert_eq!(pushes, 1, "one push in flight per witness");
+        deliver(&a, &b);
         assert!(b.post.store().log_head().0 > before);
         assert_eq!(b.post.store().forks().unwrap().len(), 0);
         deliver(&b, &a);
         let ca = checked(&a);
         assert_eq!(ca.problems, Vec::<String>::new());
-        assert_eq!((ca.cosignatures, ca.receipts), (2, 8));
+        assert_eq!((ca.cosignatures, ca.receipts), (2, 7));
         let cb = checked(&b);
         assert_eq!(cb.problems, Vec::<String>::new());
-        assert_eq!(cb.inbox, 8, "5 pings and 3 checkpoints");
+        assert_eq!(cb.inbox, 7, "5 pings and 2 checkpoints");
         assert!(b
             .post
             .store()
@@ -1098,7 +1167,7 @@ mod tests {
         // a rewrites history: the same entries, one message id changed,
         // in a fresh store under the same key.
         let dir2 = tempfile::tempdir().unwrap();
-        let forged = Arc::new(Store::open(dir2.path()).unwrap());
+        let forged = Arc::new(Store::open(&dir2.path().join("store")).unwrap());
         a.post
             .store()
             .scan_log(0, |i, bytes| {
@@ -1202,6 +1271,139 @@ mod tests {
             problems.iter().any(|p| p.contains("checkpoint")),
             "{problems:?}"
         );
+    }
+
+    /// A witness that verified a log at one size is shown a smaller
+    /// checkpoint of it: a rollback, kept as evidence with both signed
+    /// checkpoints. (Pushes travel one at a time, so an honest log never
+    /// shows a smaller one.)
+    #[test]
+    fn a_smaller_checkpoint_than_one_verified_is_a_rollback() {
+        use crate::audit::witness;
+        use liaison_protocol::audit::note::{Checkpoint, Push};
+
+        let (a, b, _) = sides();
+        let peer_b = a.post.peer("b").unwrap();
+        let peer_a = b.post.peer("a").unwrap();
+        a.post
+            .queue(&peer_b, context::PING, &[vec![1], vec![2]], None)
+            .unwrap();
+        deliver(&a, &b);
+        let sign = |n, root| {
+            Checkpoint {
+                origin: witness::origin(&a.post),
+                size: n,
+                root,
+            }
+            .sign(&a.post.identity().signing)
+        };
+        let small = a.post.store().checkpoint(sign).unwrap();
+        a.post
+            .queue(&peer_b, context::PING, &[vec![3], vec![4]], None)
+            .unwrap();
+        deliver(&a, &b);
+        witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        deliver(&a, &b);
+        deliver(&b, &a);
+        let verified = b
+            .post
+            .store()
+            .witnessed(a.card.verifying_key().as_bytes())
+            .unwrap()
+            .unwrap();
+        assert!(verified.checkpoint.size > small.checkpoint.size);
+        // a shows the smaller one, signed by itself, proven from nothing.
+        let push = Push {
+            checkpoint: small.clone(),
+            from: 0,
+            proof: Vec::new(),
+        };
+        let out = witness::check(&b.post, &peer_a, &push).unwrap().unwrap();
+        assert!(out.cosigned.is_none());
+        assert_eq!(out.entries[0].kind, Kind::Fork);
+        assert_eq!(out.entries[0].code, witness::Fork::Rollback as u16);
+        // Through the inbox, as a would send it: kept as evidence.
+        a.post
+            .queue(&peer_b, context::CHECKPOINT, &[push.to_bytes()], None)
+            .unwrap();
+        deliver(&a, &b);
+        let forks = b.post.store().forks().unwrap();
+        assert_eq!(forks.len(), 1);
+        let evidence = String::from_utf8_lossy(&forks[0].2).into_owned();
+        assert!(evidence.contains("rolled back"), "{evidence}");
+        assert!(evidence.contains(&verified.to_text()), "{evidence}");
+        assert!(evidence.contains(&small.to_text()), "{evidence}");
+        assert_eq!(checked(&b).forks, 1);
+    }
+
+    /// A peer that keeps sending envelopes but never lets its witness
+    /// verify a larger checkpoint (here: pushes proven from the wrong
+    /// size, which are only ever stale) is `WITNESS STALE` after a few
+    /// intervals; an honest push clears it.
+    #[test]
+    fn a_log_that_grows_without_showing_it_goes_stale() {
+        use crate::audit::witness;
+        use liaison_protocol::audit::note::{Checkpoint, Push};
+        use liaison_protocol::audit::tree;
+
+        let (a, b, _) = sides();
+        let peer_b = a.post.peer("b").unwrap();
+        let peers_of_b = vec![b.post.peer("a").unwrap()];
+        let interval = Duration::from_secs(300);
+        let stale_at = |later_ms: u64| {
+            witness::stale(
+                b.post.store(),
+                &peers_of_b,
+                interval,
+                crate::clock::system_ms() + later_ms,
+            )
+            .unwrap()
+        };
+        let minutes = |m: u64| m * 60_000;
+        assert!(stale_at(minutes(60)).is_empty(), "nothing exchanged yet");
+        a.post
+            .queue(&peer_b, context::PING, &[vec![1]], None)
+            .unwrap();
+        deliver(&a, &b);
+        assert!(stale_at(0).is_empty(), "owed, not yet overdue");
+        assert_eq!(stale_at(minutes(16)), ["a"]);
+        // An honest checkpoint, verified: nothing owed.
+        witness::publish(&a.post, std::slice::from_ref(&peer_b), 0).unwrap();
+        deliver(&a, &b);
+        deliver(&b, &a);
+        assert!(stale_at(minutes(16)).is_empty());
+        // More exchanges, and only pushes from a size b never verified.
+        a.post
+            .queue(&peer_b, context::PING, &[vec![2]], None)
+            .unwrap();
+        deliver(&a, &b);
+        let store = a.post.store();
+        let signed = store
+            .checkpoint(|n, root| {
+                Checkpoint {
+                    origin: witness::origin(&a.post),
+                    size: n,
+                    root,
+                }
+                .sign(&a.post.identity().signing)
+            })
+            .unwrap();
+        let size = signed.checkpoint.size;
+        let push = Push {
+            from: 1,
+            proof: tree::consistency_proof(store.as_ref(), 1, size).unwrap(),
+            checkpoint: signed,
+        };
+        a.post
+            .queue(&peer_b, context::CHECKPOINT, &[push.to_bytes()], None)
+            .unwrap();
+        deliver(&a, &b);
+        assert_eq!(
+            b.post.store().forks().unwrap().len(),
+            0,
+            "stale, not a fork"
+        );
+        assert_eq!(stale_at(minutes(16)), ["a"]);
     }
 
     /// `audit verify` while the daemon keeps appending: it checks a

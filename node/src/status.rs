@@ -55,6 +55,10 @@ pub struct AuditStatus {
     pub checkpoint: Option<u64>,
     /// Peers whose log forked or rewound, with fork evidence held.
     pub forks: Vec<String>,
+    /// Peers exchanging envelopes with us whose log has shown us no
+    /// larger checkpoint for several intervals.
+    #[serde(default)]
+    pub witness_stale: Vec<String>,
 }
 
 /// One trusted peer.
@@ -86,13 +90,14 @@ pub fn collect(
 ) -> Result<Status, store::Error> {
     let mut matching = crate::matching::summary(store, &config.peers)?;
     let exchange =
-        crate::exchange::summary(store, config.exchange.deadline).map_err(|e| match e {
-            crate::exchange::Error::Store(e) => e,
-            other => store::Error::Corrupt {
-                column: "exchange.v1",
-                what: other.to_string(),
-            },
-        })?;
+        crate::exchange::summary(store, config.exchange.deadline, crate::clock::system_ms())
+            .map_err(|e| match e {
+                crate::exchange::Error::Store(e) => e,
+                other => store::Error::Corrupt {
+                    column: "exchange.v1",
+                    what: other.to_string(),
+                },
+            })?;
     matching.builds = builds.unwrap_or_default();
     let counts = Records::new(store).counts()?;
     let mut by_peer = Mailbox::new(store).counts()?;
@@ -148,6 +153,12 @@ pub fn collect(
                         )
                 })
                 .collect(),
+            witness_stale: crate::audit::witness::stale(
+                store,
+                &config.peers,
+                config.audit.checkpoint_interval,
+                crate::clock::system_ms(),
+            )?,
         },
         peers,
         network: net,
@@ -194,6 +205,13 @@ impl Status {
                 .checkpoint
                 .map_or("none yet".into(), |s| format!("at {s}"))
         );
+        for p in &self.audit.witness_stale {
+            let _ = writeln!(
+                t,
+                "WITNESS STALE {p} exchanges envelopes with us but has shown us no newer checkpoint of its audit log for {} intervals: its log may be forked",
+                crate::audit::witness::STALE_INTERVALS
+            );
+        }
         for f in &self.audit.forks {
             let _ = writeln!(
                 t,
@@ -246,6 +264,15 @@ impl Status {
                     )
                 }
             );
+        }
+        for p in &m.match_red {
+            let _ = writeln!(
+                t,
+                "WARNING     {p} may match our TLP:RED records (match_red = true): a hit tells it such a record exists"
+            );
+        }
+        if let Some(n) = m.evaluated {
+            let _ = writeln!(t, "  evaluated {n} selectors for peers since start");
         }
         if m.evidence > 0 {
             let _ = writeln!(

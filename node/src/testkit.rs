@@ -9,6 +9,7 @@ use liaison_protocol::envelope::{self, Draft, MessageId, Outcome};
 use liaison_protocol::keys::{AgencyKey, SealingKey, SigningKey};
 use rand_core_09::{OsRng, UnwrapErr};
 
+use crate::clock::Clock;
 use crate::identity::Identity;
 use crate::post::Post;
 use crate::store::mailbox::Mailbox;
@@ -27,10 +28,26 @@ pub(crate) fn identity(seed: u8) -> Identity {
     }
 }
 
+/// Where every test node's pinned clock starts: 2026-06-15 12:00 UTC,
+/// the middle of a 24 h epoch and of a 24 h budget window, so a test on
+/// the defaults sees one live epoch and one window whenever it runs.
+pub(crate) const T0: u64 = 1_781_524_800_000;
+
 /// A node trusting `peers` (name, key, extra TOML for its entry);
 /// `matching` is TOML under the `[matching]` header (further sections,
-/// such as `[exchange]`, may follow it).
+/// such as `[exchange]`, may follow it). Its clock is pinned at [`T0`].
 pub(crate) fn node(
+    seed: u8,
+    name: &str,
+    matching: &str,
+    peers: &[(&str, &AgencyKey, &str)],
+) -> Node {
+    node_on(&Clock::pinned(T0), seed, name, matching, peers)
+}
+
+/// [`node`] on `clock`: nodes that share a clock move in time together.
+pub(crate) fn node_on(
+    clock: &Clock,
     seed: u8,
     name: &str,
     matching: &str,
@@ -47,9 +64,11 @@ pub(crate) fn node(
     let config = Config::from_text(std::path::Path::new("/tmp/liaison.toml"), &text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("data")).unwrap());
-    let post = Post::new(id, store, &config);
+    let post = Post::with_clock(id, store, &config, clock.clone());
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-    post.matching().open_keys(&dir.path().join("keys")).unwrap();
+    post.matching()
+        .open_keys(&dir.path().join("keys"), post.now_ms())
+        .unwrap();
     Node {
         post,
         card,
@@ -91,7 +110,8 @@ pub(crate) fn transfer(from: &Post, to: &Post) -> Vec<Outcome> {
     out
 }
 
-/// The body of `bytes` (an envelope to `to` from `from`), opened.
+/// The body of `bytes` (an envelope to `to` from `from`), opened
+/// whatever its time (the tests read what a node sent, not its window).
 pub(crate) fn open_body(bytes: &[u8], to: &Identity, from: &AgencyKey) -> (String, Vec<u8>) {
     let env = envelope::Envelope::decode(bytes, envelope::MAX_ENVELOPE).unwrap();
     let opened = env
@@ -104,17 +124,23 @@ pub(crate) fn open_body(bytes: &[u8], to: &Identity, from: &AgencyKey) -> (Strin
             |_| Some(from),
             |_, _| false,
             envelope::Window {
-                now_ms: crate::post::now_ms(),
-                max_age_ms: 60_000,
-                max_skew_ms: 60_000,
+                now_ms: u64::MAX / 2,
+                max_age_ms: u64::MAX / 2,
+                max_skew_ms: 0,
             },
         )
         .unwrap();
     (opened.header.context, opened.body)
 }
 
-/// `body` sealed by `from` to `to` under `context`, as bytes.
-pub(crate) fn seal_to(from: &SigningKey, to: &AgencyKey, context: &str, body: &[u8]) -> Vec<u8> {
+/// `body` sealed by `from` to `to` under `context` at `now_ms`, as bytes.
+pub(crate) fn seal_to(
+    from: &SigningKey,
+    to: &AgencyKey,
+    context: &str,
+    body: &[u8],
+    now_ms: u64,
+) -> Vec<u8> {
     envelope::seal(
         from,
         Draft {
@@ -123,7 +149,7 @@ pub(crate) fn seal_to(from: &SigningKey, to: &AgencyKey, context: &str, body: &[
             recipient: to,
             message_id: MessageId::random(&mut UnwrapErr(OsRng)),
             epoch: 0,
-            timestamp_ms: crate::post::now_ms(),
+            timestamp_ms: now_ms,
             body,
         },
         &mut UnwrapErr(OsRng),

@@ -14,6 +14,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux, Multiaddr, StreamProtocol};
 
+use super::rss_kib;
 use crate::federation::{federation, Agency};
 
 /// What the hostile peer writes on a stream.
@@ -87,15 +88,6 @@ impl request_response::Codec for Hostile {
     ) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
 }
 
 /// Sends `abuses` to `addr` as the agency whose key files are in

@@ -16,7 +16,6 @@ use liaison_protocol::envelope::{MessageId, Receipt};
 use serde::Serialize;
 
 use crate::identity::Identity;
-use crate::post::now_ms;
 use crate::store::mailbox::Mailbox;
 use crate::store::{self, Store};
 
@@ -362,7 +361,7 @@ pub fn export_to(
         agency: identity.agency_key(),
         name: name.to_owned(),
         federation: federation.to_owned(),
-        exported_at_ms: now_ms(),
+        exported_at_ms: crate::clock::system_ms(),
         first,
         end,
     };
@@ -668,6 +667,10 @@ pub struct Shown {
     pub count: u64,
     /// A refusal or fork code.
     pub code: u16,
+    /// The code in words, where it has a meaning beyond the kind (an
+    /// evaluation's claimed purpose and outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Whether it was made under a case (commitment present).
     pub case: bool,
 }
@@ -711,6 +714,8 @@ pub fn show(
                         .ok()
                 })
                 .unwrap_or_default();
+        let detail = (e.kind == Kind::Received && e.context.starts_with("liaison/match/evaluate/"))
+            .then(|| liaison_protocol::matching::describe_evaluation_code(e.code));
         out.push_back(Shown {
             index,
             time,
@@ -725,6 +730,7 @@ pub fn show(
             message: e.message_id.map(|m| m.to_string()),
             count: e.count,
             code: e.code,
+            detail,
             case: e.case.is_some(),
         });
         if out.len() > limit {

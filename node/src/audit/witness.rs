@@ -8,15 +8,24 @@
 //! then cosigns and sends the cosignature back ([`store_cosignature`]).
 //!
 //! A fork is flagged only when it is proven: two checkpoints of the same
-//! size with different roots, both signed by the log, or a new checkpoint
-//! that no proof connects to the last one the witness verified. The two
-//! signed checkpoints are kept as evidence, a `fork` entry is logged,
-//! `liaison status` shows it, and nothing is cosigned. A push that is
-//! merely stale (an older checkpoint arriving late, or a proof from a size
-//! the witness has moved past, as happens when a peer was offline for a
-//! few intervals) is not cosigned either; the witness answers it with its
-//! cosignature of the checkpoint it did verify last, so the log learns
-//! where its witness stands and proves from there next time.
+//! size with different roots, both signed by the log; a signed checkpoint
+//! smaller than one the witness already verified (a rollback: an honest
+//! log only grows, and sends a witness one push at a time, so no older
+//! push can arrive after a newer one); or a new checkpoint that no proof
+//! connects to the last one the witness verified. The two signed
+//! checkpoints are kept as evidence, a `fork` entry is logged, `liaison
+//! status` shows it, and nothing is cosigned. A push proven from a size
+//! the witness has moved past (its cosignature was still on the way) is
+//! stale: not cosigned, answered with the cosignature of the checkpoint
+//! it verified last, so the log learns where its witness stands and
+//! proves from there next time.
+//!
+//! A log could avoid proving anything by only ever sending stale pushes.
+//! So the witness notes when a peer first sends it an envelope after the
+//! last checkpoint it verified grew: the peer's log has grown since, and
+//! an honest peer sends a checkpoint of it within an interval. Past
+//! [`STALE_INTERVALS`] intervals without one, `liaison status` shows the
+//! peer as `WITNESS STALE`.
 //!
 //! Witnessing is one step at a time per node ([`Post::witnessing`]): two
 //! pushes checked at once could otherwise both pass against the same last
@@ -30,8 +39,13 @@ use liaison_protocol::audit::note::{self, Checkpoint, Push, SignedCheckpoint};
 use liaison_protocol::audit::{tree, Entry, Kind};
 use tracing::{info, warn};
 
-use crate::post::{context, now_ms, Error, Post};
+use crate::post::{context, Error, Post};
+use crate::store::mailbox::Mailbox;
 use crate::store::{Batch, Store};
+
+/// Checkpoint intervals a peer may exchange envelopes with us without a
+/// larger checkpoint of its log verified before it is `WITNESS STALE`.
+pub const STALE_INTERVALS: u64 = 3;
 
 /// How a peer's log was shown to fork.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +54,8 @@ pub enum Fork {
     Inconsistent = 1,
     /// The same tree size with another root.
     SameSize = 2,
+    /// A smaller tree than one already verified: the log was rolled back.
+    Rollback = 3,
 }
 
 impl Fork {
@@ -48,6 +64,9 @@ impl Fork {
         match self {
             Fork::Inconsistent => "not an extension of the last checkpoint we verified",
             Fork::SameSize => "the same tree size as the last checkpoint we verified, another root",
+            Fork::Rollback => {
+                "a smaller tree than the last checkpoint we verified: the log was rolled back"
+            }
         }
     }
 }
@@ -106,6 +125,16 @@ pub fn publish(post: &Post, peers: &[Peer], last: u64) -> Result<u64, Error> {
     })?;
     let size = signed.checkpoint.size;
     for peer in peers {
+        let key = peer.key.verifying_key();
+        // One push in flight per witness: pushes then arrive in the order
+        // they were signed, so a smaller checkpoint is a rollback, never
+        // an older push overtaken by a newer one.
+        if let Some(seq) = store.push_seq(key.as_bytes())? {
+            let outbox = Mailbox::new(store).pending(key, seq, 1)?;
+            if outbox.first().is_some_and(|p| p.seq == seq) {
+                continue;
+            }
+        }
         // Prove from where the witness says it stands (its cosignatures
         // tell us), which is where it will check from.
         let from = match store.witness_size(peer.key.verifying_key().as_bytes())? {
@@ -128,7 +157,12 @@ pub fn publish(post: &Post, peers: &[Peer], last: u64) -> Result<u64, Error> {
             from,
             proof,
         };
-        post.queue(peer, context::CHECKPOINT, &[push.to_bytes()], None)?;
+        let seqs = post.queue(peer, context::CHECKPOINT, &[push.to_bytes()], None)?;
+        if let Some(&seq) = seqs.first() {
+            let mut b = Batch::default();
+            Store::put_push_seq(&mut b, key.as_bytes(), seq);
+            store.write(b)?;
+        }
     }
     info!(
         size,
@@ -156,7 +190,7 @@ pub struct Checked {
 pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()>, Error> {
     let store = post.store();
     let key = peer.key.verifying_key();
-    let now = now_ms();
+    let now = post.now_ms();
     let cp = &push.checkpoint.checkpoint;
     if cp.origin != note::origin(post.federation(), key) || push.checkpoint.verify_log(key).is_err()
     {
@@ -183,9 +217,12 @@ pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()
                 Err(Fork::SameSize)
             }
         }
-        // Older than what we verified, or proven from a size we have
-        // moved past: stale, not contradictory.
-        Some(l) if cp.size < l.checkpoint.size || push.from != l.checkpoint.size => Ok(false),
+        // Smaller than what we verified: the log signed a tree it had
+        // already grown past. Pushes travel one at a time, so this is no
+        // late arrival.
+        Some(l) if cp.size < l.checkpoint.size => Err(Fork::Rollback),
+        // Proven from a size we have moved past: stale, not contradictory.
+        Some(l) if push.from != l.checkpoint.size => Ok(false),
         Some(l) => tree::verify_consistency(
             l.checkpoint.size,
             &l.checkpoint.root,
@@ -199,6 +236,10 @@ pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()
     match verdict {
         Ok(true) => {
             Store::put_witnessed(&mut effects, key.as_bytes(), &push.checkpoint);
+            // The log has shown us its growth: it owes nothing now.
+            if last.as_ref().is_none_or(|l| cp.size > l.checkpoint.size) {
+                Store::clear_unwitnessed(&mut effects, key.as_bytes());
+            }
             Ok(Ok(Checked {
                 effects,
                 entries: vec![entry],
@@ -276,4 +317,31 @@ pub fn store_cosignature(
         }
     }
     Ok(Ok(batch))
+}
+
+/// Whether `context` is witnessing traffic (which is no reason for a
+/// checkpoint of its own).
+pub fn is_witnessing_context(context: &str) -> bool {
+    context == context::CHECKPOINT || context == context::COSIGNATURE
+}
+
+/// The peers that have sent us envelopes for more than
+/// [`STALE_INTERVALS`] checkpoint intervals with no larger checkpoint of
+/// their log verified: their log grew and they did not show it.
+pub fn stale(
+    store: &Store,
+    peers: &[Peer],
+    interval: std::time::Duration,
+    now: u64,
+) -> Result<Vec<String>, crate::store::Error> {
+    let limit = (interval.as_millis() as u64).saturating_mul(STALE_INTERVALS);
+    let mut out = Vec::new();
+    for p in peers {
+        if let Some(since) = store.unwitnessed_since(p.key.verifying_key().as_bytes())? {
+            if now.saturating_sub(since) > limit {
+                out.push(p.name.clone());
+            }
+        }
+    }
+    Ok(out)
 }

@@ -294,7 +294,7 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
             } else {
                 for s in &shown {
                     println!(
-                        "{:>7}  {}  {:<9}  {:<10}  {:<28}  {}{}{}",
+                        "{:>7}  {}  {:<9}  {:<10}  {:<28}  {}{}{}{}",
                         s.index,
                         s.time,
                         s.kind,
@@ -307,6 +307,10 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                             String::new()
                         },
                         if s.case { "  [case]" } else { "" },
+                        s.detail
+                            .as_deref()
+                            .map(|d| format!("  ({d})"))
+                            .unwrap_or_default(),
                     );
                 }
             }

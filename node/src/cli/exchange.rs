@@ -75,7 +75,7 @@ fn short(id: &str) -> &str {
 }
 
 fn age(ms: u64) -> String {
-    let s = crate::post::now_ms().saturating_sub(ms) / 1000;
+    let s = crate::clock::system_ms().saturating_sub(ms) / 1000;
     match s {
         0..120 => format!("{s}s"),
         120..7200 => format!("{}m", s / 60),
@@ -110,7 +110,9 @@ pub(super) fn request(config: &Config, a: RequestArgs) -> Result<ExitCode> {
 
 fn incoming_line(r: &Incoming, deadline_ms: u64) -> String {
     let state = match r.decision {
-        Decision::Pending if crate::post::now_ms().saturating_sub(r.received_ms) > deadline_ms => {
+        Decision::Pending
+            if crate::clock::system_ms().saturating_sub(r.received_ms) > deadline_ms =>
+        {
             "OVERDUE".to_owned()
         }
         Decision::Pending => "waiting".to_owned(),

@@ -310,6 +310,9 @@ struct GenerateArgs {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    // Everything this process creates (the store's files, keys, the
+    // config, exports, bundles) is for the service account alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     // The daemon says what it does; one-shot commands only warn.
     let default = if matches!(cli.command, Command::Node(NodeCommand::Run)) {
@@ -385,6 +388,30 @@ fn load_config(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
+/// Creates `dir` (mode 0700) or narrows an existing one to 0700, saying so.
+fn make_private(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let mode = std::fs::metadata(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
+        eprintln!(
+            "note: {} was mode {mode:o}; made it 0700, since it holds the node's keys and store",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.node.data_dir)
         .with_context(|| format!("opening the store of node {}", config.node.name))
@@ -407,6 +434,10 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     // Validate before writing anything, so a bad --name or --listen leaves
     // no half-made node behind. The error names the option's config key.
     let config = Config::from_text(&config_path, &text).context("the options given to init")?;
+    // The node's folder will hold its keys, its store and its config:
+    // nobody else's to read, even if it was made beforehand with wider
+    // permissions.
+    make_private(&a.dir)?;
     let identity = Identity::create(&config.node.key_dir, &mut rand_core::OsRng)?;
     std::fs::write(&config_path, text)
         .with_context(|| format!("writing {}", config_path.display()))?;

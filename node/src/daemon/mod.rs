@@ -13,7 +13,7 @@
 //!   the audit log if it grew and sends it to every peer to witness.
 //!
 //! SIGINT or SIGTERM cancels the token; each task finishes its step, the
-//! store is flushed, and `api.addr` is removed.
+//! store is flushed, and `api.sock` (and `api.addr`) are removed.
 
 pub mod api;
 mod courier;
@@ -158,7 +158,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let (net, events, net_task) = net::spawn(settings, cancel.child_token())?;
     let post = Arc::new(Post::new(identity, store.clone(), &config));
     post.matching()
-        .open_keys(&config.node.key_dir)
+        .open_keys(&config.node.key_dir, crate::clock::system_ms())
         .map_err(|e| Error::Api(format!("matching keys: {e}")))?;
     let api_listen = config.api.listen;
     let node = Arc::new(Node {
@@ -189,9 +189,14 @@ async fn serve(config: Config) -> Result<(), Error> {
     let api = api::start(node.clone(), api_listen, &data_dir)
         .await
         .map_err(|e| Error::Api(format!("{e:#}")))?;
-    info!(api = %api.addr, "daemon running");
+    let tcp = api.addr.map(|a| format!(", {a}")).unwrap_or_default();
+    info!(api = %api.socket.display(), "daemon running");
     // A line for scripts and tests waiting for the daemon to be up.
-    println!("liaison {} running: api {}", config.node.name, api.addr);
+    println!(
+        "liaison {} running: api {}{tcp}",
+        config.node.name,
+        api.socket.display()
+    );
 
     let inbound = tokio::spawn(inbound(node.clone(), events).in_current_span());
     let housekeeping = tokio::spawn(housekeeping(node.clone()).in_current_span());
@@ -202,7 +207,9 @@ async fn serve(config: Config) -> Result<(), Error> {
     wait_for_signal(&cancel).await;
     info!("shutting down");
     cancel.cancel();
-    let _ = api.task.await;
+    for t in api.tasks {
+        let _ = t.await;
+    }
     let _ = net_task.await;
     let _ = inbound.await;
     let _ = housekeeping.await;
@@ -218,6 +225,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         let _ = c.await;
     }
     let _ = std::fs::remove_file(api::addr_file(&data_dir));
+    let _ = std::fs::remove_file(api::socket_file(&data_dir));
     let flushed = tokio::task::spawn_blocking(move || store.flush())
         .await
         .map_err(|e| Error::Api(e.to_string()))?;
@@ -453,9 +461,9 @@ async fn exchange(node: Arc<Node>) {
         let work = move || -> Result<(), crate::exchange::Error> {
             crate::exchange::owner::resend_owed(&post)?;
             crate::exchange::owner::drain_changed(&post)?;
-            crate::exchange::owner::remind(&post, crate::post::now_ms())?;
+            crate::exchange::owner::remind(&post, post.now_ms())?;
             if purge {
-                crate::exchange::retention::purge(&post, crate::post::now_ms())?;
+                crate::exchange::retention::purge(&post, post.now_ms())?;
                 // Expired records queue notices: send them now.
                 crate::exchange::owner::drain_changed(&post)?;
             }

@@ -60,6 +60,12 @@ pub mod code {
     pub const DUPLICATE: u16 = 5;
     /// Too many of the peer's requests wait for an analyst already.
     pub const TOO_MANY: u16 = 6;
+    /// The peer's requests for the day are used up (`[exchange]
+    /// requests_per_day`).
+    pub const RATE: u16 = 7;
+    /// The peer opened too many new case references today (`[exchange]
+    /// cases_per_day`).
+    pub const CASES: u16 = 8;
 }
 
 /// Errors of the follow-up.
@@ -99,6 +105,10 @@ pub struct Settings {
     pub request_ms: u64,
     /// How often the daemon purges.
     pub purge_interval: Duration,
+    /// Follow-up requests one peer may send per day.
+    pub requests_per_day: u32,
+    /// New case references one peer may open per day.
+    pub cases_per_day: u32,
 }
 
 impl Settings {
@@ -113,6 +123,8 @@ impl Settings {
             hit_ms: ms(x.hit_retention),
             request_ms: ms(x.request_retention),
             purge_interval: x.purge_interval,
+            requests_per_day: x.requests_per_day,
+            cases_per_day: x.cases_per_day,
         }
     }
 }
@@ -351,8 +363,7 @@ pub struct Summary {
 }
 
 /// Counts for `liaison status`.
-pub fn summary(store: &Store, deadline: Duration) -> Result<Summary, Error> {
-    let now = crate::post::now_ms();
+pub fn summary(store: &Store, deadline: Duration, now: u64) -> Result<Summary, Error> {
     let deadline = deadline.as_millis() as u64;
     let mut s = Summary::default();
     for r in load_all::<Incoming>(store, store::keys::exchange::INCOMING)? {

@@ -6,31 +6,32 @@ use std::collections::BTreeSet;
 
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Peer, Release};
+use liaison_protocol::envelope::Refusal;
 use liaison_protocol::exchange::{
     Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_FIELD, MAX_ID, MAX_RECORDS,
     MAX_RECORD_JSON, MAX_REDACTED, MAX_TEXT,
 };
-use liaison_protocol::Selector;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
 use super::{code, context, hex, load, load_all, pick, Decision, Error, Incoming};
-use crate::post::{now_ms, Handled, Post};
+use crate::post::{Handled, Post};
 use crate::store::keys::{self, exchange as k};
 use crate::store::records::{is_indexed, Records};
-use crate::store::{Batch, Column};
+use crate::store::{self, Batch, Column};
 
 /// The record ids `tags` name among what we served `peer`: each tag is
 /// looked up in the tags of the epoch it names, and must be of a kind the
 /// peer may match and the kind it claims. A tag we never served (a filter
-/// false positive, a forged tag, another peer's tag, a retired epoch)
-/// resolves to nothing.
+/// false positive, a forged tag, another peer's tag, a retired epoch, the
+/// one-way image a delta carried) resolves to nothing. A `person_fuzzy`
+/// tag carries its records (the local index leaves those keys out), so
+/// nothing here scans the records.
 pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Error> {
     let store = post.store();
     let pk = peer.key.verifying_key().to_bytes();
     let records = Records::new(store);
     let mut ids = BTreeSet::new();
-    let mut fuzzy: Vec<Selector> = Vec::new();
     for t in tags {
         if !peer.kinds.contains(&t.kind) {
             continue;
@@ -38,7 +39,7 @@ pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Er
         let Some(v) = store.get(Column::Tags, &keys::matching::tag(&pk, t.epoch, &t.tag))? else {
             continue;
         };
-        let Some((s, "")) = keys::decode_selector_entry(&v) else {
+        let Some((s, held)) = keys::decode_tag_value(&v) else {
             continue;
         };
         if s.kind != t.kind {
@@ -47,18 +48,8 @@ pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Er
         if is_indexed(&s) {
             ids.extend(records.find(&s, MAX_RECORDS)?);
         } else {
-            fuzzy.push(s);
+            ids.extend(held);
         }
-    }
-    // Fuzzy person keys are not in the local index: a hit on those alone
-    // is found by a scan (rare: a person's other keys usually match too).
-    if ids.is_empty() && !fuzzy.is_empty() {
-        records.for_each(|id, sels| {
-            if sels.iter().any(|s| fuzzy.contains(s)) {
-                ids.insert(id.to_owned());
-            }
-            ids.len() < MAX_RECORDS
-        })?;
     }
     Ok(ids.into_iter().take(MAX_RECORDS).collect())
 }
@@ -71,12 +62,11 @@ pub(crate) fn on_request<'p>(
     post: &'p Post,
     peer: &Peer,
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(req) = Request::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     let store = post.store();
-    let case = Some(store.case_commitment(&req.reference, &req.basis)?);
     let reply = |status| {
         Some((
             context::REPLY,
@@ -87,37 +77,93 @@ pub(crate) fn on_request<'p>(
             .to_bytes(),
         ))
     };
-    // Resolved before the lock: a scan for fuzzy keys must not hold up
-    // decisions and other requests.
-    let ids = resolve(post, peer, &req.tags)?;
+    let pk = peer.key.verifying_key().to_bytes();
+    let now = post.now_ms();
+    let settings = post.exchange().settings();
+    // Everything from here to the commit under one lock: the day's
+    // counters, the case's salt and the decision.
     let guard = post.exchange().deciding();
+    let mut effects = Batch::default();
+    let refused = |effects, code, reason: String, guard| {
+        Ok(Ok(Handled {
+            effects,
+            reply: reply(Status::Refused { reason }),
+            count: 1,
+            code,
+            guards: vec![guard],
+            ..Handled::default()
+        }))
+    };
+    // Each request costs a durable write (its audit entry, a new case's
+    // salt): a peer may send so many a day.
+    let day = now / DAY_MS;
+    let tomorrow = liaison_protocol::matching::format_ms((day + 1) * DAY_MS);
+    let sent = day_count(store, &mut effects, &k::requests_prefix(&pk), day)?;
+    if sent >= u64::from(settings.requests_per_day) {
+        warn!(peer = %peer.name, sent, "refused a follow-up request: the peer's requests for today are used up");
+        return refused(
+            Batch::default(),
+            code::RATE,
+            format!("{sent} of your requests arrived today, the most we take from one agency in a day: send more after {tomorrow}"),
+            guard,
+        );
+    }
+    effects.put(
+        Column::Exchange,
+        k::requests(&pk, day),
+        (sent + 1).to_be_bytes().to_vec(),
+    );
+    let case = match store.case_commitment_if_known(&req.reference, &req.basis)? {
+        Some(c) => c,
+        None => {
+            let opened = day_count(store, &mut effects, &k::cases_prefix(&pk), day)?;
+            if opened >= u64::from(settings.cases_per_day) {
+                warn!(peer = %peer.name, opened, "refused a follow-up request: the peer opened too many new case references today");
+                return refused(
+                    effects,
+                    code::CASES,
+                    format!("{opened} requests under new case references arrived today, the most we take from one agency in a day: send requests under a case you used before, or after {tomorrow}"),
+                    guard,
+                );
+            }
+            effects.put(
+                Column::Exchange,
+                k::cases(&pk, day),
+                (opened + 1).to_be_bytes().to_vec(),
+            );
+            store::Store::case_commitment_in(&mut effects, &req.reference, &req.basis)
+        }
+    };
+    let case = Some(case);
+    let ids = resolve(post, peer, &req.tags)?;
     if store
         .get(Column::Exchange, &k::incoming(&req.id))?
         .is_some()
     {
         return Ok(Ok(Handled {
+            effects,
             count: 1,
             case,
             code: code::DUPLICATE,
+            guards: vec![guard],
             ..Handled::default()
         }));
     }
     let waiting = incoming(post)?
         .iter()
-        .filter(|r| {
-            r.decision == Decision::Pending
-                && r.peer_key == hex(peer.key.verifying_key().as_bytes())
-        })
+        .filter(|r| r.decision == Decision::Pending && r.peer_key == hex(&pk))
         .count();
     if waiting >= MAX_WAITING {
         warn!(peer = %peer.name, waiting, "refused a follow-up request: too many of that peer's requests wait already");
         return Ok(Ok(Handled {
+            effects,
             reply: reply(Status::Refused {
                 reason: format!("{waiting} of your requests already wait for our analysts: send more once they are answered"),
             }),
             count: 1,
             case,
             code: code::TOO_MANY,
+            guards: vec![guard],
             ..Handled::default()
         }));
     }
@@ -131,14 +177,16 @@ pub(crate) fn on_request<'p>(
     if held.is_empty() {
         info!(peer = %peer.name, "a follow-up request named no record we hold for that peer");
         return Ok(Ok(Handled {
+            effects,
             reply: reply(Status::NoSuchRecord),
             count: req.tags.len() as u64,
             case,
             code: code::NO_SUCH_RECORD,
+            guards: vec![guard],
             ..Handled::default()
         }));
     }
-    let now = now_ms();
+    let now = post.now_ms();
     let mut filed = Incoming {
         id: hex(&req.id),
         peer: peer.name.clone(),
@@ -169,7 +217,6 @@ pub(crate) fn on_request<'p>(
             }
         }
     }
-    let mut effects = Batch::default();
     let (answer, code) = if filed.records.is_empty() {
         filed.decision = Decision::Refused;
         filed.decided_ms = Some(now);
@@ -356,7 +403,7 @@ fn report(
         owner: post.identity().signing.verifying_key().to_bytes(),
         owner_name: post.name().to_owned(),
         recipient: peer.key.verifying_key().to_bytes(),
-        released_ms: now_ms(),
+        released_ms: post.now_ms(),
         records: out,
     };
     let len = report.to_bytes().len();
@@ -408,6 +455,34 @@ fn peer_of(post: &Post, req: &Incoming) -> Option<Peer> {
 /// Most requests from one peer that may wait for an analyst at once.
 pub const MAX_WAITING: usize = 256;
 
+/// A day, ms: the request and new-case limits count per UTC day.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// Today's count under a per-day counter `prefix` (peer ‖ day keys), and
+/// the counters of earlier days deleted in `effects`.
+fn day_count(
+    store: &store::Store,
+    effects: &mut Batch,
+    prefix: &[u8],
+    day: u64,
+) -> Result<u64, Error> {
+    let mut today = 0;
+    store.scan_prefix(Column::Exchange, prefix, |key, v| {
+        match key
+            .get(prefix.len()..)
+            .and_then(|d| d.try_into().ok())
+            .map(u64::from_be_bytes)
+        {
+            Some(d) if d == day => {
+                today = v.try_into().ok().map_or(0, u64::from_be_bytes);
+            }
+            _ => effects.delete(Column::Exchange, key.to_vec()),
+        }
+        true
+    })?;
+    Ok(today)
+}
+
 /// The "filed" answer for a request that arrived at `received_ms`.
 fn filed_status(post: &Post, received_ms: u64) -> Status {
     Status::Filed {
@@ -421,9 +496,9 @@ fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) {
 }
 
 /// Records a decision on `req`.
-fn decide(req: &mut Incoming, decision: Decision, by: &str) {
+fn decide(post: &Post, req: &mut Incoming, decision: Decision, by: &str) {
     req.decision = decision;
-    req.decided_ms = Some(now_ms());
+    req.decided_ms = Some(post.now_ms());
     req.decided_by = Some(by.into());
 }
 
@@ -492,7 +567,7 @@ pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Inc
         ))
     })?;
     req.redacted = redact_fields.to_vec();
-    decide(&mut req, Decision::Released, "analyst");
+    decide(post, &mut req, Decision::Released, "analyst");
     send(post, &peer, &id, &mut req, Outbound::Report(report))?;
     Ok(req)
 }
@@ -509,7 +584,7 @@ pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error>
     let _deciding = post.exchange().deciding();
     let (mut req, id, peer) = pending(post, given)?;
     req.reason = Some(reason.into());
-    decide(&mut req, Decision::Refused, "analyst");
+    decide(post, &mut req, Decision::Refused, "analyst");
     match peer {
         Some(peer) => {
             let status = Status::Refused {
@@ -557,7 +632,7 @@ pub fn resend_owed(post: &Post) -> Result<usize, Error> {
                 let built = report(post, &peer, &id, &req.records, &req.redacted)?;
                 match built {
                     _ if held.is_empty() => {
-                        decide(&mut req, Decision::Withdrawn, "owner");
+                        decide(post, &mut req, Decision::Withdrawn, "owner");
                         Outbound::Status(Status::Withdrawn)
                     }
                     Ok(r) if still_auto => Outbound::Report(r),
@@ -648,7 +723,7 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
                         .unzip();
                     (req.records, req.handling) = (records, handling);
                     if req.records.is_empty() {
-                        decide(&mut req, Decision::Withdrawn, "owner");
+                        decide(post, &mut req, Decision::Withdrawn, "owner");
                         send(
                             post,
                             peer,
@@ -666,7 +741,7 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
                         request: id,
                         record: record.clone(),
                         change,
-                        time_ms: now_ms(),
+                        time_ms: post.now_ms(),
                     };
                     post.queue(peer, context::NOTICE, &[notice.to_bytes()], case)?;
                     info!(peer = %peer.name, change = change.as_str(), "told a recipient that a record it holds changed");

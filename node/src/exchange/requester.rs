@@ -3,6 +3,7 @@
 //! checked again on every read.
 
 use ed25519_dalek::VerifyingKey;
+use liaison_protocol::envelope::Refusal;
 use liaison_protocol::envelope::{self, Envelope, Recipient};
 use liaison_protocol::exchange::{
     Change, Notice, Reply, Report, Request, Status, Tag, MAX_REFERENCE, MAX_TAGS, MAX_TEXT,
@@ -16,7 +17,7 @@ use tracing::{info, warn};
 
 use super::{code, context, hex, load, load_all, pick, unhex32, Answer, Error, Outgoing};
 use crate::matching::querier;
-use crate::post::{now_ms, Handled, Post};
+use crate::post::{Handled, Post};
 use crate::store::keys::exchange as k;
 use crate::store::{Batch, Column};
 
@@ -70,7 +71,7 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
         })
         .take(MAX_TAGS)
         .collect();
-    let live = post.matching().settings().live_epochs(now_ms());
+    let live = post.matching().settings().live_epochs(post.now_ms());
     if !tags.iter().any(|t| live.contains(&t.epoch)) {
         return Err(Error::Invalid(format!(
             "hit {} is from an epoch whose keys {} has destroyed, so it can no longer tell which record matched: run `liaison match` again for a fresh hit and request that",
@@ -110,7 +111,7 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
         peer_key: hex(peer.key.verifying_key().as_bytes()),
         hit: hit.id,
         entity: hit.entity.clone(),
-        sent_ms: now_ms(),
+        sent_ms: post.now_ms(),
         reference: reference.clone(),
         basis: basis.clone(),
         note: ask.note.clone(),
@@ -150,7 +151,7 @@ fn ours(post: &Post, id: &[u8; 16], peer: &VerifyingKey) -> Result<Option<Outgoi
         .filter(|o| o.peer_key == hex(peer.as_bytes())))
 }
 
-fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Result<Handled<'p>, ()>, Error> {
+fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Result<Handled<'p>, Refusal>, Error> {
     warn!(peer, "{what}");
     Ok(Ok(Handled {
         count: 1,
@@ -164,9 +165,9 @@ pub(crate) fn on_reply<'p>(
     post: &'p Post,
     peer: &liaison_config::Peer,
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(reply) = Reply::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     // One answer to one of our requests at a time: a reply and the
     // report it precedes may be applied on two workers at once.
@@ -185,7 +186,7 @@ pub(crate) fn on_reply<'p>(
             &peer.name,
         );
     }
-    out.answered_ms = Some(now_ms());
+    out.answered_ms = Some(post.now_ms());
     match reply.status {
         Status::Filed { deadline_ms } => {
             out.answer = Answer::Filed;
@@ -222,9 +223,9 @@ pub(crate) fn on_report<'p>(
     peer: &liaison_config::Peer,
     body: &[u8],
     envelope: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(report) = Report::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     // One answer to one of our requests at a time: a reply and the
     // report it precedes may be applied on two workers at once.
@@ -253,7 +254,7 @@ pub(crate) fn on_report<'p>(
         );
     }
     out.answer = Answer::Reported;
-    out.answered_ms = Some(now_ms());
+    out.answered_ms = Some(post.now_ms());
     let mut effects = Batch::default();
     effects.put(
         Column::Exchange,
@@ -273,9 +274,9 @@ pub(crate) fn on_report<'p>(
     if withdrawn && deletes(post) {
         let ids = report.records.iter().map(|r| r.id.clone()).collect();
         let hash = hex(&Sha256::digest(envelope));
-        tombstone(&mut effects, &report.request, &out, peer, ids, hash);
+        tombstone(post, &mut effects, &report.request, &out, peer, ids, hash);
     } else {
-        let mut value = now_ms().to_be_bytes().to_vec();
+        let mut value = post.now_ms().to_be_bytes().to_vec();
         value.extend_from_slice(envelope);
         effects.put(Column::Exchange, k::report(&report.request), value);
     }
@@ -296,9 +297,9 @@ pub(crate) fn on_notice<'p>(
     post: &'p Post,
     peer: &liaison_config::Peer,
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(notice) = Notice::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     // One answer to one of our requests at a time: a reply and the
     // report it precedes may be applied on two workers at once.
@@ -353,6 +354,7 @@ pub(crate) fn on_notice<'p>(
         effects.delete(Column::Exchange, k::report(&notice.request));
         let ids = view.records.iter().map(|r| r.id.clone()).collect();
         tombstone(
+            post,
             &mut effects,
             &notice.request,
             &out,
@@ -378,6 +380,7 @@ fn deletes(post: &Post) -> bool {
 
 /// Puts the tombstone of the report answering `id` in `effects`.
 fn tombstone(
+    post: &Post,
     effects: &mut Batch,
     id: &[u8; 16],
     out: &Outgoing,
@@ -388,7 +391,7 @@ fn tombstone(
     let tomb = Tombstone {
         id: out.id.clone(),
         peer: peer.name.clone(),
-        deleted_ms: now_ms(),
+        deleted_ms: post.now_ms(),
         records,
         envelope,
     };

@@ -38,7 +38,7 @@ fn logged(post: &Post, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
     if n == 0 {
         return Ok(());
     }
-    let mut entry = Entry::new(Kind::Purged, crate::post::now_ms());
+    let mut entry = Entry::new(Kind::Purged, post.now_ms());
     entry.context = what.into();
     entry.count = n;
     post.store().append(batch, &[entry], true)?;

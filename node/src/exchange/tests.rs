@@ -11,7 +11,6 @@ use liaison_protocol::{Selector, SelectorKind};
 use super::requester::{self, Ask};
 use super::*;
 use crate::matching::querier::{self, Item, StoredHit};
-use crate::post::now_ms;
 use crate::store::keys::exchange as k;
 use crate::store::records::{Prepared, Records};
 use crate::testkit::*;
@@ -20,6 +19,11 @@ use crate::testkit::*;
 /// `b_for_a` is b's `[[peers]]` extra for a (its release policy), `a_x`
 /// lines of a's `[exchange]`.
 fn federation(b_for_a: &str, a_x: &str) -> (Node, Node, Node) {
+    federation_x(b_for_a, a_x, "")
+}
+
+/// [`federation`] with `b_x` lines of b's `[exchange]`.
+fn federation_x(b_for_a: &str, a_x: &str, b_x: &str) -> (Node, Node, Node) {
     let (ka, kb, kc) = (
         identity(1).agency_key(),
         identity(2).agency_key(),
@@ -31,7 +35,12 @@ fn federation(b_for_a: &str, a_x: &str) -> (Node, Node, Node) {
         &format!("\n[exchange]\n{a_x}"),
         &[("b", &kb, ""), ("c", &kc, "")],
     );
-    let b = node(2, "b", "", &[("a", &ka, b_for_a), ("c", &kc, "")]);
+    let b = node(
+        2,
+        "b",
+        &format!("\n[exchange]\n{b_x}"),
+        &[("a", &ka, b_for_a), ("c", &kc, "")],
+    );
     let c = node(3, "c", "", &[("a", &ka, ""), ("b", &kb, "")]);
     (a, b, c)
 }
@@ -47,14 +56,25 @@ fn hold(b: &Node, id: &str, handling: &str, number: &str, extra: &str) {
         r#"{{"id":"{id}","handling":"{handling}","grading":"B2","summary":"SECRET-SUMMARY-{id}","entities":[{{"ref":"p1","type":"person","surname":"Kurbanov","dob":"1985-03-14"}},{{"ref":"t1","type":"phone","number":"{number}"}}],"links":[{{"from":"p1","to":"t1","rel":"uses"}}]{extra}}}"#
     );
     let record: liaison_protocol::record::Record = serde_json::from_str(&json).unwrap();
-    let p = Prepared::with_json(id.into(), json.as_bytes(), vec![phone(number)], "test", 0)
-        .expiring(record.expires);
+    let p = Prepared::with_json(
+        id.into(),
+        json.as_bytes(),
+        record.handling,
+        vec![phone(number)],
+        "test",
+        0,
+    )
+    .expiring(record.expires);
+    let red = p.is_red();
     Records::new(b.post.store()).put_batch(vec![p]).unwrap();
-    crate::matching::owner::queue_new(b.post.store(), &[phone(number)]).unwrap();
+    let queued = [crate::matching::owner::queued(&phone(number), id)];
+    let (shared, red): (&[_], &[_]) = if red { (&[], &queued) } else { (&queued, &[]) };
+    crate::matching::owner::queue_new(b.post.store(), shared, red).unwrap();
 }
 
-/// b publishes its filters; a matches `number` at b and stores the hit.
-fn hit(a: &Node, b: &Node, number: &str) -> u64 {
+/// b publishes its filters (or deltas); a matches `number` at b: the
+/// hits.
+fn match_at(a: &Node, b: &Node, number: &str) -> Vec<querier::Hit> {
     crate::matching::tick(&b.post, &peers(b)).unwrap();
     deliver(b, a);
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
@@ -64,13 +84,25 @@ fn hit(a: &Node, b: &Node, number: &str) -> u64 {
         watch: None,
     }];
     let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+    assert!(started.skipped.is_empty(), "{:?}", started.skipped);
     deliver(a, b);
     deliver(b, a);
     let q = querier::take(&a.post, started.id, false).expect("answered");
-    assert!(!q.hits.is_empty(), "{number} is held by b");
+    assert!(q.problems.is_empty(), "{:?}", q.problems);
+    q.hits
+}
+
+/// b publishes its filters; a matches `number` at b and stores the hit.
+fn hit(a: &Node, b: &Node, number: &str) -> u64 {
+    let hits = match_at(a, b, number);
+    assert!(!hits.is_empty(), "{number} is held by b");
+    let q = querier::Query {
+        hits,
+        ..Default::default()
+    };
     let h = StoredHit {
         id: a.post.matching().next_id(),
-        time_ms: now_ms(),
+        time_ms: T0,
         peer: "b".into(),
         entity: number.into(),
         source: "test:1".into(),
@@ -165,8 +197,39 @@ fn automatic_release_reaches_the_requester_verified_bound_and_apart() {
 }
 
 #[test]
-fn tlp_red_never_leaves_even_when_the_policy_says_auto() {
+fn tlp_red_is_no_hit_and_even_opted_in_never_leaves_when_the_policy_says_auto() {
+    // By default a RED record puts nothing in a peer's filter or deltas:
+    // its phone is no hit, before or after the record arrives.
     let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    hold(&b, "KG-RED", "TLP:RED", "+996775000111", "");
+    hold(&b, "KG-GREEN", "TLP:GREEN", "+996775000999", "");
+    hit(&a, &b, "+996775000999");
+    assert!(
+        match_at(&a, &b, "+996775000111").is_empty(),
+        "not in the filter"
+    );
+    hold(&b, "KG-RED-2", "TLP:RED", "+996775000222", "");
+    assert!(
+        match_at(&a, &b, "+996775000222").is_empty(),
+        "not in a delta"
+    );
+    // Whatever a asks, b has nothing of them to resolve a request to.
+    let pk = a.card.verifying_key().to_bytes();
+    let mut served = 0;
+    b.post
+        .store()
+        .scan_prefix(crate::store::Column::Tags, &pk, |_, _| {
+            served += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(served, 1, "only the GREEN record's phone was served");
+    // With the agreement's opt-in it is a hit; the follow-up is refused.
+    let (a, b, _c) = federation(
+        r#"release = { default = "auto" }
+match_red = true"#,
+        "",
+    );
     hold(&b, "KG-RED", "TLP:RED", "+996775000111", "");
     let out = ask(&a, hit(&a, &b, "+996775000111"));
     round(&a, &b);
@@ -198,7 +261,7 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
     round(&a, &b);
     let got = answer(&a, &first.id);
     assert_eq!(got.answer, Answer::Filed);
-    assert!(got.deadline_ms.unwrap() > now_ms() + 47 * 3600 * 1000);
+    assert!(got.deadline_ms.unwrap() > T0 + 47 * 3600 * 1000);
     assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
 
     // Bad input: nothing changes.
@@ -282,8 +345,8 @@ fn amber_strict_is_never_automatic_and_reminders_follow_the_deadline() {
     round(&a, &b);
     assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
     assert_eq!(filed(&b, &out.id).decision, Decision::Pending);
-    assert_eq!(owner::remind(&b.post, now_ms()).unwrap(), 0);
-    let later = now_ms() + 49 * 3600 * 1000;
+    assert_eq!(owner::remind(&b.post, T0).unwrap(), 0);
+    let later = T0 + 49 * 3600 * 1000;
     assert_eq!(owner::remind(&b.post, later).unwrap(), 1);
     assert!(filed(&b, &out.id).reminded);
     assert_eq!(owner::remind(&b.post, later).unwrap(), 0, "once");
@@ -373,7 +436,13 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
         json(&c_asked),
     );
     c.post.store().write(batch).unwrap();
-    let forwarded = seal_to(&a.post.identity().signing, &c.card, context::REPORT, &body);
+    let forwarded = seal_to(
+        &a.post.identity().signing,
+        &c.card,
+        context::REPORT,
+        &body,
+        c.post.now_ms(),
+    );
     let r = c
         .post
         .receive(Some(a.card.verifying_key()), &forwarded)
@@ -446,7 +515,7 @@ fn correction_and_withdrawal_reach_the_copy_and_the_waiting_request() {
 #[test]
 fn purge_removes_what_is_due_and_nothing_else() {
     let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
-    let now = now_ms();
+    let now = T0;
     let iso = |ms: u64| {
         time::OffsetDateTime::from_unix_timestamp((ms / 1000) as i64)
             .unwrap()
@@ -718,4 +787,163 @@ fn the_same_record_ingested_again_is_not_a_correction() {
         r#","country":"KGZ""#,
     );
     assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+}
+
+/// a's request under `reference`, naming a tag b never served, straight to
+/// b; b's answer.
+fn raw_request(a: &Node, b: &Node, reference: &str) -> liaison_protocol::exchange::Status {
+    let req = Request {
+        id: rand::random(),
+        tags: vec![Tag {
+            kind: SelectorKind::Phone,
+            epoch: T0 / 86_400_000,
+            tag: rand::random(),
+        }],
+        reference: reference.into(),
+        basis: "Art. 5".into(),
+        note: String::new(),
+    };
+    let bytes = seal_to(
+        &a.post.identity().signing,
+        &b.card,
+        context::REQUEST,
+        &req.to_bytes(),
+        b.post.now_ms(),
+    );
+    let r = b
+        .post
+        .receive(Some(a.card.verifying_key()), &bytes)
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Accepted);
+    let reply = take_outbox(b, a)
+        .into_iter()
+        .map(|e| open_body(&e, a.post.identity(), &b.card))
+        .find(|(c, _)| c == context::REPLY)
+        .expect("a reply");
+    let reply = liaison_protocol::exchange::Reply::decode(&reply.1).unwrap();
+    assert_eq!(reply.request, req.id);
+    reply.status
+}
+
+/// The case salts b holds.
+fn salts(b: &Node) -> usize {
+    let mut n = 0;
+    b.post
+        .store()
+        .scan_prefix(
+            crate::store::Column::Audit,
+            &[crate::store::keys::audit::CASE],
+            |_, _| {
+                n += 1;
+                true
+            },
+        )
+        .unwrap();
+    n
+}
+
+#[test]
+fn a_peers_requests_and_new_cases_are_capped_per_day() {
+    use liaison_protocol::exchange::Status;
+    let (a, b, _c) = federation_x("", "", "requests_per_day = 4\ncases_per_day = 2");
+    // Two new cases a day: the third request under a new case is refused,
+    // and stores no salt.
+    assert_eq!(raw_request(&a, &b, "CASE-1"), Status::NoSuchRecord);
+    assert_eq!(raw_request(&a, &b, "CASE-2"), Status::NoSuchRecord);
+    let Status::Refused { reason } = raw_request(&a, &b, "CASE-3") else {
+        panic!("a third new case in a day")
+    };
+    assert!(reason.contains("new case references"), "{reason}");
+    assert_eq!(salts(&b), 2);
+    // Four requests a day: the one above counted, so one more under a
+    // known case, then refused.
+    assert_eq!(raw_request(&a, &b, "CASE-1"), Status::NoSuchRecord);
+    let Status::Refused { reason } = raw_request(&a, &b, "CASE-1") else {
+        panic!("a fifth request in a day")
+    };
+    assert!(reason.contains("send more after"), "{reason}");
+    // Logged under their codes.
+    let codes: Vec<u16> = log_entries(b.post.store())
+        .into_iter()
+        .filter(|e| e.kind == Kind::Received && e.context == context::REQUEST)
+        .map(|e| e.code)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            code::NO_SUCH_RECORD,
+            code::NO_SUCH_RECORD,
+            code::CASES,
+            code::NO_SUCH_RECORD,
+            code::RATE
+        ]
+    );
+    // A new day, new allowances.
+    b.post.clock().advance(86_400_000);
+    assert_eq!(raw_request(&a, &b, "CASE-4"), Status::NoSuchRecord);
+    assert_eq!(salts(&b), 3);
+}
+
+#[test]
+fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    let fuzzy = |v: &str| Selector::new(SelectorKind::PersonFuzzy, v);
+    // One record in the filter, one arriving in a delta; each held only
+    // by its fuzzy key (the local index leaves those out).
+    let put_as = |id: &str, handling: liaison_protocol::record::Handling, s: Selector| {
+        let json = format!(r#"{{"id":"{id}","handling":"{}"}}"#, handling.as_str());
+        let p = Prepared::with_json(
+            id.into(),
+            json.as_bytes(),
+            handling,
+            vec![s.clone()],
+            "test",
+            0,
+        );
+        let red = p.is_red();
+        Records::new(b.post.store()).put_batch(vec![p]).unwrap();
+        let q = [crate::matching::owner::queued(&s, id)];
+        let (shared, red): (&[_], &[_]) = if red { (&[], &q) } else { (&q, &[]) };
+        crate::matching::owner::queue_new(b.post.store(), shared, red).unwrap();
+    };
+    let put = |id: &str, s: Selector| put_as(id, liaison_protocol::record::Handling::Green, s);
+    put("KG-F1", fuzzy("krbanov|yusuf|1985-03-14"));
+    // A RED record under the same key, never served to a: a request
+    // resolves to what was served, not to whatever holds the key.
+    put_as(
+        "KG-FRED",
+        liaison_protocol::record::Handling::Red,
+        fuzzy("krbanov|yusuf|1985-03-14"),
+    );
+    let found = |selector: Selector| -> Vec<String> {
+        crate::matching::tick(&b.post, &peers(&b)).unwrap();
+        deliver(&b, &a);
+        let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
+        let items = [Item {
+            slot: 0,
+            selector,
+            watch: None,
+        }];
+        let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+        deliver(&a, &b);
+        deliver(&b, &a);
+        let q = querier::take(&a.post, started.id, false).unwrap();
+        let tags: Vec<Tag> = q
+            .hits
+            .iter()
+            .map(|h| Tag {
+                kind: h.kind,
+                epoch: h.epoch,
+                tag: h.tag,
+            })
+            .collect();
+        let peer = b.post.peer_by_key(a.card.verifying_key()).unwrap();
+        owner::resolve(&b.post, &peer, &tags).unwrap()
+    };
+    assert_eq!(found(fuzzy("krbanov|yusuf|1985-03-14")), ["KG-F1"]);
+    put("KG-F2", fuzzy("kurbnov|yusuf|1985-03-14"));
+    assert_eq!(found(fuzzy("kurbnov|yusuf|1985-03-14")), ["KG-F2"]);
+    // A second record under a fuzzy key already served joins it.
+    put("KG-F3", fuzzy("krbanov|yusuf|1985-03-14"));
+    assert_eq!(found(fuzzy("krbanov|yusuf|1985-03-14")), ["KG-F1", "KG-F3"]);
 }

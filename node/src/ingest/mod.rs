@@ -26,6 +26,7 @@ use liaison_protocol::normalize::{self, Context};
 use liaison_protocol::record::Record;
 use liaison_protocol::{Country, Selector};
 
+use crate::matching::owner::{queue_new, queued};
 use crate::store::records::{Outcome, Prepared, Records};
 use crate::store::{self, Store};
 
@@ -314,10 +315,11 @@ pub fn run(
         let commit = |batch: Vec<Prepared>, summary: &mut Summary| -> Result<(), Error> {
             summary.read += batch.len() as u64;
             summary.unmatchable += batch.iter().filter(|r| r.selectors().is_empty()).count() as u64;
-            let selectors: Vec<Selector> = batch
-                .iter()
-                .flat_map(|r| r.selectors().iter().cloned())
-                .collect();
+            let (mut shared, mut red) = (Vec::new(), Vec::new());
+            for r in &batch {
+                let to = if r.is_red() { &mut red } else { &mut shared };
+                to.extend(r.selectors().iter().map(|s| queued(s, r.id())));
+            }
             for outcome in records.put_batch(batch)? {
                 match outcome {
                     Outcome::Stored => summary.stored += 1,
@@ -326,7 +328,7 @@ pub fn run(
             }
             // After the records: a crash in between leaves them out of the
             // peers' deltas until the next epoch's filter, never the reverse.
-            crate::matching::owner::queue_new(store, &selectors)?;
+            queue_new(store, &shared, &red)?;
             Ok(())
         };
         loop {
@@ -408,7 +410,8 @@ fn process(
     let source = format!("{}:{line}", file.display());
     Ok(match json {
         Some(json) => {
-            Prepared::with_json(record.id, &json, selectors, &source, now).expiring(record.expires)
+            Prepared::with_json(record.id, &json, record.handling, selectors, &source, now)
+                .expiring(record.expires)
         }
         None => Prepared::new(&record, selectors, &source, now),
     })

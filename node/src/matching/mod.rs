@@ -15,6 +15,7 @@
 //! handlers here run inside [`Post::receive`] and return what to apply.
 //! Nothing here logs a selector or a tag.
 
+mod budget;
 pub mod input;
 pub mod owner;
 pub mod querier;
@@ -37,8 +38,9 @@ pub mod context {
     pub const MANIFEST: &str = "liaison/match/manifest/v1";
     /// A piece of the owner's filter.
     pub const CHUNK: &str = "liaison/match/filter/v1";
-    /// Tags of new records.
-    pub const DELTA: &str = "liaison/match/delta/v1";
+    /// One-way images of the tags of new records (v2: v1 carried the
+    /// tags themselves, which a follow-up request could name).
+    pub const DELTA: &str = "liaison/match/delta/v2";
     /// Blinded selectors to evaluate.
     pub const EVALUATE: &str = "liaison/match/evaluate/v1";
     /// The evaluation, or a signed refusal.
@@ -84,7 +86,8 @@ pub struct Settings {
     pub overlap_ms: u64,
     /// Budget window, ms.
     pub window_ms: u64,
-    /// Watchlist renewals per peer per epoch.
+    /// How much of a peer's budget (per kind per window) its watchlist
+    /// renewals may take.
     pub renewal_budget: u32,
     /// How long a match waits for its answers.
     pub answer_timeout: Duration,
@@ -154,8 +157,17 @@ pub struct State {
     changed: tokio::sync::watch::Sender<u64>,
     builds: Mutex<BTreeMap<String, Build>>,
     next_id: AtomicU64,
-    /// Held from reading a budget to committing its charge.
+    /// Held while a budget is checked and reserved, and from a charge
+    /// until it commits with the receipt.
     pub(crate) budgets: Mutex<()>,
+    /// Budget reserved for batches being evaluated.
+    reserved: Mutex<budget::Reserved>,
+    /// Selectors evaluated for peers since start (the owner's work).
+    evaluated: AtomicU64,
+    /// Delta images per (owner, epoch), both ways: what we send a peer
+    /// and what we keep of one ([`MAX_EPOCH_DELTA_TAGS`], lowered by
+    /// tests to reach it).
+    delta_cap: AtomicU64,
     /// Held from reading a peer's filter state (manifest, chunks) to
     /// committing the change. Not a striped store key lock: those are
     /// also taken inside the commit, and two stripes may coincide.
@@ -174,8 +186,11 @@ impl State {
             queries: Mutex::default(),
             changed: tokio::sync::watch::Sender::new(0),
             builds: Mutex::default(),
-            next_id: AtomicU64::new(crate::post::now_ms() << 16),
+            next_id: AtomicU64::new(crate::clock::system_ms() << 16),
             budgets: Mutex::new(()),
+            reserved: Mutex::default(),
+            evaluated: AtomicU64::new(0),
+            delta_cap: AtomicU64::new(liaison_protocol::matching::MAX_EPOCH_DELTA_TAGS),
             filters: Mutex::new(()),
             renewing: Mutex::default(),
         }
@@ -186,9 +201,9 @@ impl State {
         &self.settings
     }
 
-    /// Opens the key ratchet in `key_dir` (the owner role).
-    pub fn open_keys(&self, key_dir: &std::path::Path) -> Result<(), Error> {
-        let now = crate::post::now_ms();
+    /// Opens the key ratchet in `key_dir` (the owner role) at `now`
+    /// (Unix ms): keys of epochs long over are destroyed.
+    pub fn open_keys(&self, key_dir: &std::path::Path, now: u64) -> Result<(), Error> {
         let first = self.settings.live_epochs(now)[0];
         let mut r = ratchet::Ratchet::open(key_dir, first)?;
         // Back after a long stop: the keys of epochs long over go now.
@@ -221,6 +236,27 @@ impl State {
             Some(r) => Ok(r.forget_before(epoch)?),
             None => Ok(false),
         }
+    }
+
+    /// Counts `n` selectors about to be evaluated for a peer.
+    pub(crate) fn count_evaluation(&self, n: u64) {
+        self.evaluated.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Selectors evaluated for peers since start.
+    pub fn evaluated(&self) -> u64 {
+        self.evaluated.load(Ordering::Relaxed)
+    }
+
+    /// Delta images per (owner, epoch), both ways.
+    pub(crate) fn delta_cap(&self) -> u64 {
+        self.delta_cap.load(Ordering::Relaxed)
+    }
+
+    /// Lowers the delta cap (tests reach it without a million tags).
+    #[cfg(test)]
+    pub(crate) fn set_delta_cap(&self, cap: u64) {
+        self.delta_cap.store(cap, Ordering::Relaxed);
     }
 
     /// A fresh local id (queries, hits, alerts).
@@ -315,6 +351,12 @@ pub struct Summary {
     pub alerts: u64,
     /// Answers kept as evidence of a failed proof.
     pub evidence: u64,
+    /// Peers whose agreement lets our `TLP:RED` records into their filters.
+    #[serde(default)]
+    pub match_red: Vec<String>,
+    /// Selectors evaluated for peers since the daemon started (daemon only).
+    #[serde(default)]
+    pub evaluated: Option<u64>,
 }
 
 /// Counts what the store holds of matching.
@@ -345,6 +387,9 @@ pub fn summary(
         }
         out.serving.insert(p.name.clone(), serving);
         out.filters.insert(p.name.clone(), whole);
+        if p.match_red {
+            out.match_red.push(p.name.clone());
+        }
     }
     let count = |column, prefix: &[u8]| -> Result<u64, store::Error> {
         let mut n = 0;
@@ -366,7 +411,7 @@ pub fn summary(
 /// `spawn_blocking`. Returns the peers something was queued for.
 pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>, Error> {
     let mut woken = Vec::new();
-    let now = crate::post::now_ms();
+    let now = post.now_ms();
     let settings = *post.matching().settings();
     let live = settings.live_epochs(now);
     // Old keys go first, whatever else fails: a key outliving its epoch

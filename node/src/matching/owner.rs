@@ -5,18 +5,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
+use liaison_protocol::envelope::Refusal;
+use liaison_protocol::exchange::MAX_RECORDS;
 use liaison_protocol::filter::Filter;
 use liaison_protocol::matching::{
     self, Answer, Decline, Delta, Evaluate, Evaluated, FilterInfo, Manifest, Purpose,
     SignedManifest, DELTA_PAD, MAX_DELTA_TAGS,
 };
 use liaison_protocol::oprf::{self, ServerKey};
-use liaison_protocol::Selector;
+use liaison_protocol::{Selector, SelectorKind};
 use rand::RngCore as _;
 use tracing::{info, warn};
 
-use super::{context, Build, Error};
-use crate::post::{now_ms, Handled, Post};
+use super::{budget, context, Build, Error};
+use crate::post::{Handled, Post};
 use crate::store::keys::{self, matching as k};
 use crate::store::records::Records;
 use crate::store::{Batch, Column, Store};
@@ -46,45 +48,89 @@ fn corrupt(what: String) -> crate::store::Error {
     }
 }
 
-/// Encodes selectors as a run of index-key prefixes.
-pub(crate) fn encode_selectors(selectors: &[Selector]) -> Vec<u8> {
+/// A selector of a newly stored record, with the record's id where the
+/// tag will need it (`person_fuzzy`, which the local index leaves out).
+pub type Queued = (Selector, Option<String>);
+
+/// The queue entry of `selector` in record `id`.
+pub fn queued(selector: &Selector, id: &str) -> Queued {
+    let id = (selector.kind == SelectorKind::PersonFuzzy).then(|| id.to_owned());
+    (selector.clone(), id)
+}
+
+/// Encodes queued selectors: each `len u32 ‖` [`keys::tag_value`].
+fn encode_queued(items: &[Queued]) -> Vec<u8> {
     let mut out = Vec::new();
-    for s in selectors {
-        out.extend_from_slice(&keys::selector_prefix(s));
+    for (s, id) in items {
+        let v = keys::tag_value(s, id.as_slice());
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        out.extend_from_slice(&v);
     }
     out
 }
 
-/// Decodes [`encode_selectors`]; `None` if damaged.
-pub(crate) fn decode_selectors(mut bytes: &[u8]) -> Option<Vec<Selector>> {
+/// Decodes [`encode_queued`]; `None` if damaged.
+fn decode_queued(mut bytes: &[u8]) -> Option<Vec<Queued>> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        let len = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize;
-        let entry = bytes.get(..4 + len)?;
-        let (s, rest) = keys::decode_selector_entry(entry)?;
-        if !rest.is_empty() {
+        let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        let (s, mut ids) = keys::decode_tag_value(bytes.get(4..4 + len)?)?;
+        if ids.len() > 1 {
             return None;
         }
-        out.push(s);
+        out.push((s, ids.pop()));
         bytes = &bytes[4 + len..];
     }
     Some(out)
 }
 
 /// Queues the selectors of newly stored records for the next delta (the
-/// daemon drains the queue; a CLI ingest while it is stopped queues too).
-pub fn queue_new(store: &Store, selectors: &[Selector]) -> Result<(), crate::store::Error> {
-    if selectors.is_empty() {
+/// daemon drains the queue; a CLI ingest while it is stopped queues too):
+/// `shared` from records of any handling code but `TLP:RED`, `red` from
+/// `TLP:RED` records, which go only to peers whose agreement says
+/// `match_red`.
+pub fn queue_new(
+    store: &Store,
+    shared: &[Queued],
+    red: &[Queued],
+) -> Result<(), crate::store::Error> {
+    // Time order, a random part against two writers in one millisecond,
+    // and the low bit for which of the two lists.
+    let seq =
+        (crate::clock::system_ms() << 20) | (u64::from(rand::random::<u32>() & 0x7_FFFF) << 1);
+    let mut b = Batch::default();
+    for (i, (items, flag)) in [(shared, QUEUED_SHARED), (red, QUEUED_RED)]
+        .into_iter()
+        .enumerate()
+    {
+        if items.is_empty() {
+            continue;
+        }
+        let mut value = vec![flag];
+        value.extend(encode_queued(items));
+        b.put(Column::Matching, k::new_selectors(seq | i as u64), value);
+    }
+    if b.is_empty() {
         return Ok(());
     }
-    let seq = (now_ms() << 20) | u64::from(rand::random::<u32>() & 0xF_FFFF);
-    let mut b = Batch::default();
-    b.put(
-        Column::Matching,
-        k::new_selectors(seq),
-        encode_selectors(selectors),
-    );
     store.write(b)
+}
+
+/// First byte of a new-selector queue entry: from records any peer may
+/// match, or from `TLP:RED` records.
+const QUEUED_SHARED: u8 = 0;
+const QUEUED_RED: u8 = 1;
+
+/// The records of each `person_fuzzy` selector, at most
+/// [`MAX_RECORDS`] each, sorted.
+type FuzzyRecords = std::collections::HashMap<Selector, Vec<String>>;
+
+fn add_fuzzy(map: &mut FuzzyRecords, s: &Selector, id: &str) {
+    let ids = map.entry(s.clone()).or_default();
+    if ids.len() < MAX_RECORDS && !ids.iter().any(|i| i == id) {
+        ids.push(id.to_owned());
+        ids.sort_unstable();
+    }
 }
 
 /// `F`'s tag for each selector, on every core.
@@ -143,12 +189,18 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     }
     let store = post.store();
     let mut selectors = Vec::new();
-    Records::new(store).for_each(|_, sels| {
-        selectors.extend(
-            sels.iter()
-                .filter(|s| peer.kinds.contains(&s.kind))
-                .cloned(),
-        );
+    let mut fuzzy = FuzzyRecords::new();
+    // `TLP:RED` records put nothing in a filter unless the peer's
+    // agreement opts in: even a hit would tell it they exist.
+    Records::new(store).for_each_shared(|id, sels, red| {
+        if !red || peer.match_red {
+            for s in sels.iter().filter(|s| peer.kinds.contains(&s.kind)) {
+                if s.kind == SelectorKind::PersonFuzzy {
+                    add_fuzzy(&mut fuzzy, s, id);
+                }
+                selectors.push(s.clone());
+            }
+        }
         true
     })?;
     selectors.sort_unstable();
@@ -171,10 +223,11 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH)) {
         let mut b = Batch::default();
         for (t, s) in chunk_tags.iter().zip(chunk_sels) {
+            let records = fuzzy.get(s).map_or(&[][..], Vec::as_slice);
             b.put(
                 Column::Tags,
                 k::tag(&pk, epoch, t),
-                keys::selector_prefix(s),
+                keys::tag_value(s, records),
             );
         }
         store.write(b)?;
@@ -187,7 +240,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
         owner: post.identity().signing.verifying_key().to_bytes(),
         peer: pk,
         epoch,
-        version: now_ms(),
+        version: post.now_ms(),
         starts_ms: settings.starts(epoch),
         ends_ms: settings.starts(epoch + 1),
         keys,
@@ -215,7 +268,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     }
     let mut b = Batch::default();
     b.put(Column::Matching, k::manifest(&pk, epoch), manifest_bytes);
-    let mut entry = Entry::new(Kind::Manifest, now_ms());
+    let mut entry = Entry::new(Kind::Manifest, post.now_ms());
     entry.context = context::MANIFEST.to_owned();
     entry.peer = Some(pk);
     entry.hash = Some(hash);
@@ -250,12 +303,29 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
     let mut woken = Vec::new();
     loop {
         let mut drained = Vec::new();
-        let mut selectors = Vec::new();
+        // Selectors with whether they came from a `TLP:RED` record.
+        let mut selectors: Vec<(Selector, bool)> = Vec::new();
+        let (mut fuzzy, mut fuzzy_red) = (FuzzyRecords::new(), FuzzyRecords::new());
         let mut damaged = false;
         store.scan_prefix(Column::Matching, k::NEW, |key, value| {
             drained.push(key.to_vec());
-            match decode_selectors(value) {
-                Some(s) => selectors.extend(s),
+            let red = match value.first() {
+                Some(&QUEUED_SHARED) => false,
+                Some(&QUEUED_RED) => true,
+                _ => {
+                    damaged = true;
+                    return true;
+                }
+            };
+            match decode_queued(&value[1..]) {
+                Some(items) => {
+                    for (s, id) in items {
+                        if let Some(id) = id {
+                            add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
+                        }
+                        selectors.push((s, red));
+                    }
+                }
                 None => damaged = true,
             }
             selectors.len() < DRAIN
@@ -270,11 +340,13 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
         selectors.dedup();
         for peer in peers {
             let pk = peer.key.verifying_key().to_bytes();
-            let mine: Vec<Selector> = selectors
+            let mut mine: Vec<Selector> = selectors
                 .iter()
-                .filter(|s| peer.kinds.contains(&s.kind))
-                .cloned()
+                .filter(|(s, red)| peer.kinds.contains(&s.kind) && (!red || peer.match_red))
+                .map(|(s, _)| s.clone())
                 .collect();
+            // Sorted by selector, so each kind is one run.
+            mine.dedup();
             if mine.is_empty() {
                 continue;
             }
@@ -285,7 +357,14 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
                 if !post.matching().has_keys(epoch) {
                     continue;
                 }
-                if delta(post, peer, &m, &mine)? {
+                let records = |s: &Selector| -> Vec<String> {
+                    let mut ids = fuzzy.get(s).cloned().unwrap_or_default();
+                    if peer.match_red {
+                        ids.extend(fuzzy_red.get(s).into_iter().flatten().cloned());
+                    }
+                    ids
+                };
+                if delta(post, peer, &m, &mine, &records)? {
                     woken.push(pk);
                 }
             }
@@ -299,12 +378,17 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
     Ok(woken)
 }
 
-/// One peer's delta for one epoch: tags not yet served, padded.
+/// One peer's delta for one epoch: one-way images of the tags not yet
+/// served, padded. At most [`matching::MAX_EPOCH_DELTA_TAGS`] per (peer, epoch)
+/// (the state's delta cap):
+/// past that, new records wait for the next epoch's filter (the peer
+/// would refuse more).
 fn delta(
     post: &Post,
     peer: &Peer,
     m: &SignedManifest,
     selectors: &[Selector],
+    records: &dyn Fn(&Selector) -> Vec<String>,
 ) -> Result<bool, Error> {
     let store = post.store();
     let pk = m.manifest.peer;
@@ -312,28 +396,58 @@ fn delta(
     let tags = tags_by_kind(post, &pk, epoch, selectors, |_| {})?;
     let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::tag(&pk, epoch, t)).collect();
     let held = store.multi_get(Column::Tags, keys.iter().map(Vec::as_slice))?;
+    let seq_key = k::delta_seq(&pk, epoch);
+    let (mut seq, sent) = store
+        .get(Column::Matching, &seq_key)?
+        .map_or((0, 0), |v| decode_delta_seq(&v));
+    let cap = post.matching().delta_cap();
+    let room = cap.saturating_sub(sent);
     let mut b = Batch::default();
     let mut new = Vec::new();
+    let mut over = 0usize;
     for ((t, s), (key, had)) in tags.iter().zip(selectors).zip(keys.into_iter().zip(held)) {
-        if had.is_none() {
-            b.put(Column::Tags, key, keys::selector_prefix(s));
-            new.push(*t);
+        if let Some(v) = had {
+            // Served already; a fuzzy key learns of its new records.
+            if s.kind == SelectorKind::PersonFuzzy {
+                if let Some((_, mut ids)) = keys::decode_tag_value(&v) {
+                    let before = ids.len();
+                    for id in records(s) {
+                        if ids.len() < MAX_RECORDS && !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    if ids.len() > before {
+                        b.put(Column::Tags, key, keys::tag_value(s, &ids));
+                    }
+                }
+            }
+            continue;
         }
+        // Padding counts too: the peer counts what it stores.
+        if (new.len() + 1).next_multiple_of(DELTA_PAD) as u64 > room {
+            over += 1;
+            continue;
+        }
+        b.put(Column::Tags, key, keys::tag_value(s, &records(s)));
+        new.push(matching::delta_image(t));
+    }
+    if over > 0 {
+        warn!(peer = %peer.name, epoch, left_out = over, cap, "delta cap for this epoch reached: these records reach the peer with the next epoch's filter");
     }
     if new.is_empty() {
+        // Nothing to send, but fuzzy keys may have learnt new records.
+        if !b.is_empty() {
+            store.write(b)?;
+        }
         return Ok(false);
     }
-    let seq_key = k::delta_seq(&pk, epoch);
-    let mut seq = store
-        .get(Column::Matching, &seq_key)?
-        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0);
     let n = new.len();
     while new.len() % DELTA_PAD != 0 {
         let mut t = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut t);
         new.push(t);
     }
+    let padded = new.len() as u64;
     let bodies: Vec<Vec<u8>> = new
         .chunks(MAX_DELTA_TAGS)
         .map(|part| {
@@ -341,18 +455,39 @@ fn delta(
             Delta {
                 manifest: m.clone(),
                 seq,
-                tags: part.to_vec(),
+                images: part.to_vec(),
             }
             .to_bytes()
         })
         .collect();
-    b.put(Column::Matching, seq_key, seq.to_be_bytes().to_vec());
+    b.put(
+        Column::Matching,
+        seq_key,
+        encode_delta_seq(seq, sent + padded),
+    );
     // Queued first, then recorded as served: a crash in between sends
     // the same tags again next time (harmless), never leaves them unsent.
     post.queue(peer, context::DELTA, &bodies, None)?;
     store.write(b)?;
     info!(peer = %peer.name, epoch, tags = n, "delta sent");
     Ok(true)
+}
+
+/// The `d` value: the last delta number sent and the images sent so far
+/// (padding included). A value of 8 bytes (before the count) counts 0.
+fn decode_delta_seq(v: &[u8]) -> (u64, u64) {
+    let word = |i: usize| {
+        v.get(i..i + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_be_bytes)
+    };
+    (word(0), word(8))
+}
+
+fn encode_delta_seq(seq: u64, sent: u64) -> Vec<u8> {
+    let mut v = seq.to_be_bytes().to_vec();
+    v.extend_from_slice(&sent.to_be_bytes());
+    v
 }
 
 /// Drops tags and manifests of epochs before `epoch` (their keys are
@@ -388,7 +523,7 @@ pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Resul
         }
     }
     if destroyed {
-        let mut entry = Entry::new(Kind::KeyDestroyed, now_ms());
+        let mut entry = Entry::new(Kind::KeyDestroyed, post.now_ms());
         entry.count = epoch.saturating_sub(1);
         store.append(Batch::default(), &[entry], true)?;
         info!(before = epoch, "OPRF keys of past epochs destroyed");
@@ -396,47 +531,30 @@ pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Resul
     Ok(())
 }
 
-/// What a budget window is for one purpose: its number and when it ends.
-fn window(post: &Post, purpose: Purpose, epoch: u64, now: u64) -> (u64, u64) {
-    let s = post.matching().settings();
-    match purpose {
-        Purpose::Query => {
-            let w = now / s.window_ms;
-            (w, (w + 1).saturating_mul(s.window_ms))
-        }
-        Purpose::Renewal => (epoch, s.starts(epoch + 1)),
-    }
-}
-
-/// Applies a peer's evaluation request: checks the manifest, the kinds
-/// and the budget, evaluates, and answers (a signed refusal if not).
-/// `Err(())`: the body does not decode (the envelope is refused).
+/// Applies a peer's evaluation request: checks the manifest and the
+/// kind, reserves the batch in the peer's budget, evaluates, and answers
+/// (a signed refusal if not). `Err(refusal)`: the body does not decode
+/// (the envelope is refused). The `received` entry's code is the outcome
+/// ([`matching::evaluation_code`]), with the purpose in it.
 pub(crate) fn evaluate<'p>(
     post: &'p Post,
     peer: &Peer,
     request: [u8; 16],
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(req) = Evaluate::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     let pk = peer.key.verifying_key().to_bytes();
-    let now = now_ms();
     let mut handled = Handled {
         count: req.elements.len() as u64,
         case: req.case,
         ..Handled::default()
     };
-    let result = decide(post, peer, &pk, &req, now, &mut handled)?;
-    handled.code = match &result {
-        Ok(_) => 0,
-        Err(Decline::Budget { .. }) => 1,
-        Err(Decline::UnknownManifest) => 2,
-        Err(Decline::NotAllowed { .. }) => 3,
-        Err(Decline::InvalidElement { .. }) => 4,
-    };
+    let result = decide(post, peer, &pk, &req, &mut handled)?;
+    handled.code = matching::evaluation_code(req.purpose, result.as_ref().err());
     if let Err(d) = &result {
-        warn!(peer = %peer.name, elements = req.elements.len(), reason = %d, "declined an evaluation");
+        warn!(peer = %peer.name, elements = req.elements.len(), purpose = ?req.purpose, reason = %d, "declined an evaluation");
     }
     handled.reply = Some((context::ANSWER, Answer { request, result }.to_bytes()));
     Ok(Ok(handled))
@@ -447,10 +565,10 @@ fn decide<'p>(
     peer: &Peer,
     pk: &[u8; 32],
     req: &Evaluate,
-    now: u64,
     handled: &mut Handled<'p>,
 ) -> Result<Result<Evaluated, Decline>, Error> {
     let state = post.matching();
+    let now = post.now_ms();
     let mut found = None;
     for epoch in state.settings().live_epochs(now) {
         if let Some(m) = manifest(post, pk, epoch)? {
@@ -469,10 +587,33 @@ fn decide<'p>(
     let Some(key) = state.key(pk, epoch, kind) else {
         return Ok(Err(Decline::UnknownManifest));
     };
-    // Evaluated before the budget is checked, outside its lock, so
-    // batches evaluate on every core; an evaluation over budget is thrown
-    // away unsent.
-    let (elements, proof) = match key.evaluate_batch(&req.elements, &mut rand::rngs::OsRng) {
+    let ask = budget::Ask {
+        peer: *pk,
+        kind,
+        n: req.elements.len() as u64,
+        renewal: req.purpose == Purpose::Renewal,
+    };
+    let limits = budget::Limits {
+        budget: u64::from(peer.budget.get(&kind).copied().unwrap_or(0)),
+        renewals: u64::from(state.settings().renewal_budget),
+        window_ms: state.settings().window_ms,
+    };
+    // Reserved before anything is evaluated: a peer over its budget
+    // costs us a lookup, not thousands of scalar multiplications.
+    {
+        let _budgets = super::lock(&state.budgets);
+        if let Err(renews_ms) = budget::reserve(post.store(), &state.reserved, ask, limits, now)? {
+            return Ok(Err(Decline::Budget { kind, renews_ms }));
+        }
+    }
+    // Evaluated outside the lock, so batches use every core.
+    state.count_evaluation(ask.n);
+    let evaluated = key.evaluate_batch(&req.elements, &mut rand::rngs::OsRng);
+    // The reservation becomes a charge that commits with the receipt:
+    // the lock is held until then, so a check sees one or the other.
+    let guard = super::lock(&state.budgets);
+    budget::release(&state.reserved, ask);
+    let (elements, proof) = match evaluated {
         Ok(e) => e,
         Err(oprf::Error::InvalidElement { index }) => {
             return Ok(Err(Decline::InvalidElement {
@@ -481,50 +622,39 @@ fn decide<'p>(
         }
         Err(e) => return Err(e.into()),
     };
-    let (w, renews_ms) = window(post, req.purpose, epoch, now);
-    let purpose = match req.purpose {
-        Purpose::Query => 0,
-        Purpose::Renewal => 1,
-    };
-    // The check and the charge, held until the charge commits with the
-    // envelope's receipt.
-    let guard = super::lock(&state.budgets);
-    let budget_key = k::budget(pk, purpose, kind.code(), w);
-    let used = post
-        .store()
-        .get(Column::Matching, &budget_key)?
-        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0);
-    let limit = match req.purpose {
-        Purpose::Query => u64::from(peer.budget.get(&kind).copied().unwrap_or(0)),
-        Purpose::Renewal => u64::from(state.settings().renewal_budget),
-    };
-    let n = req.elements.len() as u64;
-    if used + n > limit {
-        return Ok(Err(Decline::Budget { kind, renews_ms }));
-    }
-    handled.effects.put(
-        Column::Matching,
-        budget_key,
-        (used + n).to_be_bytes().to_vec(),
-    );
+    budget::charge(
+        post.store(),
+        &mut handled.effects,
+        ask,
+        limits,
+        post.now_ms(),
+    )?;
     handled.guards.push(guard);
     Ok(Ok(Evaluated { elements, proof }))
 }
 
 #[cfg(test)]
 mod tests {
-    use liaison_protocol::SelectorKind;
-
     use super::*;
 
     #[test]
-    fn selector_runs_round_trip() {
-        let s = vec![
+    fn queued_selectors_round_trip() {
+        let s = [
             Selector::new(SelectorKind::Phone, "+996775987817"),
             Selector::new(SelectorKind::PersonFull, "kurbanov|yusuf|1985-03-14"),
         ];
-        assert_eq!(decode_selectors(&encode_selectors(&s)).unwrap(), s);
-        assert!(decode_selectors(&encode_selectors(&s)[..10]).is_none());
+        let q: Vec<Queued> = s.iter().map(|s| queued(s, "KG-1")).collect();
+        assert_eq!(q[0].1, None, "only person_fuzzy keeps its record");
+        assert_eq!(decode_queued(&encode_queued(&q)).unwrap(), q);
+        assert!(decode_queued(&encode_queued(&q)[..10]).is_none());
+        let fuzzy = queued(
+            &Selector::new(SelectorKind::PersonFuzzy, "krbanov|1985-03-14"),
+            "KG-1",
+        );
+        assert_eq!(fuzzy.1.as_deref(), Some("KG-1"));
+        assert_eq!(
+            decode_queued(&encode_queued(std::slice::from_ref(&fuzzy))).unwrap(),
+            [fuzzy]
+        );
     }
 }

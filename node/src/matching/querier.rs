@@ -5,8 +5,11 @@ use std::collections::HashMap;
 
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
+use liaison_protocol::envelope::Refusal;
 use liaison_protocol::filter::Filter;
-use liaison_protocol::matching::{Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest};
+use liaison_protocol::matching::{
+    delta_image, Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest,
+};
 use liaison_protocol::oprf::{self, Blind};
 use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
@@ -14,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
 use super::{context, hex, lock, Error};
-use crate::post::{now_ms, Handled, Post};
+use crate::post::{Handled, Post};
 use crate::store::keys::matching as k;
 use crate::store::{Batch, Column};
 
@@ -178,7 +181,7 @@ pub fn query(
     let state = post.matching();
     let id = state.next_id();
     lock(&state.queries).insert(id, Query::default());
-    let now = now_ms();
+    let now = post.now_ms();
     let (mut asked, mut skipped) = (Vec::new(), Vec::new());
     for peer in peers {
         let owner = peer.key.verifying_key().to_bytes();
@@ -328,7 +331,10 @@ fn present(
         Some(bytes) => bytes.get(32..).and_then(|b| Filter::decode(b).ok()),
         None => None,
     };
-    let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::delta_tag(owner, epoch, t)).collect();
+    let keys: Vec<Vec<u8>> = tags
+        .iter()
+        .map(|t| k::delta_image(owner, epoch, &delta_image(t)))
+        .collect();
     let deltas = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
     Ok(tags
         .iter()
@@ -345,9 +351,9 @@ pub(crate) fn on_answer<'p>(
     peer: &Peer,
     body: &[u8],
     envelope: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(answer) = Answer::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     let owner = peer.key.verifying_key().to_bytes();
     let state = post.matching();
@@ -355,7 +361,7 @@ pub(crate) fn on_answer<'p>(
         let mut map = lock(&state.pending);
         match map.get(&answer.request) {
             Some(p) if p.owner == owner => map.remove(&answer.request),
-            Some(_) => return Ok(Err(())),
+            Some(_) => return Ok(Err(Refusal::Malformed)),
             None => None,
         }
     };
@@ -384,7 +390,7 @@ pub(crate) fn on_answer<'p>(
         {
             Err(e) => {
                 handled.code = 2;
-                let now = now_ms();
+                let now = post.now_ms();
                 let mut id = [0u8; 16];
                 id.copy_from_slice(&Sha256::digest(envelope)[..16]);
                 handled.effects.put(
@@ -422,7 +428,7 @@ pub(crate) fn on_answer<'p>(
                         if let Some(w) = item.watch {
                             handled.effects.put(
                                 Column::Hits,
-                                k::watched(&owner, p.epoch, tag, w),
+                                k::watched(&owner, p.epoch, &delta_image(tag), w),
                                 vec![item.selector.kind.code()],
                             );
                             if hit {
@@ -481,7 +487,7 @@ fn accept_manifest(
     // Only epochs that are, or are about to be, in force: a peer cannot
     // fill the store with invented epochs, nor put one far ahead first in
     // line for queries.
-    let now = now_ms();
+    let now = post.now_ms();
     let (starts, ends) = (m.manifest.starts_ms, m.manifest.ends_ms);
     let length = ends - starts;
     if length > MAX_EPOCH_MS
@@ -523,6 +529,9 @@ fn accept_manifest(
         handled
             .effects
             .delete(Column::Matching, k::filter(&owner, epoch));
+        handled
+            .effects
+            .delete(Column::Matching, k::chunk_set(&owner, epoch));
         store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, _| {
             handled.effects.delete(Column::Matching, key.to_vec());
             true
@@ -554,16 +563,16 @@ pub(crate) fn on_chunk<'p>(
     post: &'p Post,
     peer: &Peer,
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(chunk) = Chunk::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     let owner = peer.key.verifying_key().to_bytes();
     let m = chunk.manifest.clone();
     let info = m.manifest.filter;
     let epoch = m.manifest.epoch;
     if chunk.index >= info.chunks {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     }
     let store = post.store();
     let mut handled = Handled {
@@ -573,7 +582,7 @@ pub(crate) fn on_chunk<'p>(
     // One chunk of an owner's epoch at a time: the last one assembles.
     handled.guards.push(lock(&post.matching().filters));
     let replaced = match accept_manifest(post, peer, &m, &mut handled)? {
-        None => return Ok(Err(())),
+        None => return Ok(Err(Refusal::Malformed)),
         // A chunk of a filter already replaced: nothing to keep.
         Some(Accepted::Older) => return Ok(Ok(handled)),
         Some(Accepted::Held) => false,
@@ -588,11 +597,40 @@ pub(crate) fn on_chunk<'p>(
         // This manifest's filter is whole already: a resent chunk.
         return Ok(Ok(handled));
     }
+    // Which chunks of this manifest's filter are held: a small set read
+    // per arrival, so the stored chunks are read once, by the last one
+    // (not all of them again for every chunk).
+    let set_key = k::chunk_set(&owner, epoch);
+    let mut have = [0u8; 16];
+    if !replaced {
+        if let Some(v) = store.get(Column::Matching, &set_key)? {
+            if v.get(..32) == Some(&manifest_hash[..]) {
+                if let Some(bits) = v.get(32..48) {
+                    have.copy_from_slice(bits);
+                }
+            }
+        }
+    }
+    let (byte, bit) = (chunk.index as usize / 8, 1u8 << (chunk.index % 8));
+    if have[byte] & bit != 0 {
+        // Held already: a resent chunk.
+        return Ok(Ok(handled));
+    }
+    have[byte] |= bit;
+    let held = have.iter().map(|b| b.count_ones()).sum::<u32>();
+    if held < info.chunks {
+        handled.effects.put(
+            Column::Matching,
+            k::chunk(&owner, epoch, chunk.index),
+            chunk.data,
+        );
+        let mut value = manifest_hash.to_vec();
+        value.extend_from_slice(&have);
+        handled.effects.put(Column::Matching, set_key, value);
+        return Ok(Ok(handled));
+    }
     let mut parts: Vec<Option<Vec<u8>>> = vec![None; info.chunks as usize];
     store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, v| {
-        if replaced {
-            return false;
-        }
         if let Some(i) = key
             .get(key.len() - 4..)
             .and_then(|b| b.try_into().ok())
@@ -605,14 +643,7 @@ pub(crate) fn on_chunk<'p>(
         true
     })?;
     parts[chunk.index as usize] = Some(chunk.data.clone());
-    if parts.iter().any(Option::is_none) {
-        handled.effects.put(
-            Column::Matching,
-            k::chunk(&owner, epoch, chunk.index),
-            chunk.data,
-        );
-        return Ok(Ok(handled));
-    }
+    handled.effects.delete(Column::Matching, set_key);
     let bytes: Vec<u8> = parts.into_iter().flatten().flatten().collect();
     for i in 0..info.chunks {
         handled
@@ -625,7 +656,7 @@ pub(crate) fn on_chunk<'p>(
         && Filter::decode(&bytes).is_ok_and(|f| f.bucket() == info.bucket);
     if !ok {
         warn!(peer = %peer.name, epoch, "refused a filter that does not match its manifest (hash, length or bucket)");
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     }
     // Stored under the manifest it belongs to: an older version's filter
     // (same keys) answers until a newer one is whole.
@@ -639,19 +670,22 @@ pub(crate) fn on_chunk<'p>(
     Ok(Ok(handled))
 }
 
-/// Stores a delta's tags and raises an alert for each watched one.
+/// Stores a delta's tag images and raises an alert for each watched one.
+/// A delta that would take the images held for its owner and epoch past
+/// [`liaison_protocol::matching::MAX_EPOCH_DELTA_TAGS`] is refused
+/// (`over-limit`) and stores nothing.
 pub(crate) fn on_delta<'p>(
     post: &'p Post,
     peer: &Peer,
     body: &[u8],
-) -> Result<Result<Handled<'p>, ()>, Error> {
+) -> Result<Result<Handled<'p>, Refusal>, Error> {
     let Ok(delta) = Delta::decode(body) else {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     };
     let owner = peer.key.verifying_key().to_bytes();
     let epoch = delta.manifest.manifest.epoch;
     let mut handled = Handled {
-        count: delta.tags.len() as u64,
+        count: delta.images.len() as u64,
         notify: true,
         ..Handled::default()
     };
@@ -660,18 +694,39 @@ pub(crate) fn on_delta<'p>(
     let mut raised = Vec::new();
     // Any version of the epoch's manifest will do: the key is the same.
     if accept_manifest(post, peer, &delta.manifest, &mut handled)?.is_none() {
-        return Ok(Err(()));
+        return Ok(Err(Refusal::Malformed));
     }
-    for tag in &delta.tags {
-        handled.effects.put(
-            Column::Matching,
-            k::delta_tag(&owner, epoch, tag),
-            Vec::new(),
-        );
+    let keys: Vec<Vec<u8>> = delta
+        .images
+        .iter()
+        .map(|i| k::delta_image(&owner, epoch, i))
+        .collect();
+    let held = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
+    let count_key = k::delta_count(&owner, epoch);
+    let count = store
+        .get(Column::Matching, &count_key)?
+        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    let fresh = held.iter().filter(|h| h.is_none()).count() as u64;
+    let cap = post.matching().delta_cap();
+    if count + fresh > cap {
+        warn!(peer = %peer.name, epoch, held = count, more = fresh, cap, "refused a delta: past the tags one owner may have us hold for one epoch");
+        return Ok(Err(Refusal::OverLimit));
+    }
+    handled.effects.put(
+        Column::Matching,
+        count_key,
+        (count + fresh).to_be_bytes().to_vec(),
+    );
+    for ((image, key), had) in delta.images.iter().zip(keys).zip(held) {
+        if had.is_some() {
+            continue;
+        }
+        handled.effects.put(Column::Matching, key, Vec::new());
         let mut watched = Vec::new();
         let prefix = {
             let mut p = k::watched_prefix(&owner, epoch);
-            p.extend_from_slice(tag);
+            p.extend_from_slice(image);
             p
         };
         store.scan_prefix(Column::Hits, &prefix, |key, v| {
@@ -727,7 +782,7 @@ fn alert(
     };
     raised.push(watch_id);
     batch.put(Column::Hits, marker, Vec::new());
-    let now = now_ms();
+    let now = post.now_ms();
     let id = post.matching().next_id();
     let a = Alert {
         id,
@@ -762,7 +817,7 @@ pub fn watch_add(
             label,
             source,
             selectors,
-            added_ms: now_ms(),
+            added_ms: post.now_ms(),
         };
         b.put(
             Column::Hits,
@@ -817,7 +872,7 @@ fn listed<T: serde::de::DeserializeOwned>(post: &Post, prefix: &[u8]) -> Result<
 /// Sends `items` for renewal to each peer's usable manifests; with
 /// `only_new`, only to manifests not renewed yet (then marks them).
 fn renew_items(post: &Post, peers: &[Peer], items: &[Item], only_new: bool) -> Result<bool, Error> {
-    let now = now_ms();
+    let now = post.now_ms();
     let mut queued = false;
     let state = post.matching();
     for peer in peers {
@@ -876,9 +931,11 @@ pub fn forget(post: &Post, now: u64) -> Result<(), Error> {
         b.delete(Column::Matching, key);
         b.delete(Column::Matching, k::filter(&owner, epoch));
         b.delete(Column::Hits, k::renewed(&owner, epoch));
+        b.delete(Column::Matching, k::delta_count(&owner, epoch));
+        b.delete(Column::Matching, k::chunk_set(&owner, epoch));
         for (column, prefix) in [
             (Column::Matching, k::chunks(&owner, epoch)),
-            (Column::Matching, k::delta_tags(&owner, epoch)),
+            (Column::Matching, k::delta_images(&owner, epoch)),
             (Column::Hits, k::watched_prefix(&owner, epoch)),
         ] {
             store.scan_prefix(column, &prefix, |key, _| {

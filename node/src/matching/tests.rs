@@ -3,12 +3,13 @@
 //! can step in between (a dishonest owner, a stranger, a clock that moves
 //! on). Whole daemons are tested in `tests/matching.rs`.
 
-use std::time::{Duration, Instant};
-
 use liaison_protocol::envelope::{self, Outcome, Refusal};
 use liaison_protocol::keys::{AgencyKey, SigningKey};
-use liaison_protocol::matching::{Answer, Chunk, Evaluated, FilterInfo, Manifest};
+use liaison_protocol::matching::{
+    Answer, Chunk, Decline, Evaluated, FilterInfo, Manifest, Purpose,
+};
 use liaison_protocol::oprf::ServerKey;
+use liaison_protocol::record::Handling;
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::querier::{self, Item};
@@ -25,10 +26,27 @@ fn phone(p: &str) -> Selector {
 /// Stores a record holding `selectors` (and queues them for the deltas,
 /// as ingest does).
 fn hold(n: &Node, id: &str, selectors: Vec<Selector>) {
-    let json = format!("{{\"id\":\"{id}\"}}");
-    let p = Prepared::with_json(id.into(), json.as_bytes(), selectors.clone(), "test", 0);
+    hold_as(n, id, Handling::Amber, selectors);
+}
+
+/// [`hold`] with a handling code.
+fn hold_as(n: &Node, id: &str, handling: Handling, selectors: Vec<Selector>) {
+    let json = format!("{{\"id\":\"{id}\",\"handling\":\"{}\"}}", handling.as_str());
+    let p = Prepared::with_json(
+        id.into(),
+        json.as_bytes(),
+        handling,
+        selectors.clone(),
+        "test",
+        0,
+    );
     Records::new(n.post.store()).put_batch(vec![p]).unwrap();
-    owner::queue_new(n.post.store(), &selectors).unwrap();
+    let queued: Vec<owner::Queued> = selectors.iter().map(|s| owner::queued(s, id)).collect();
+    if handling == Handling::Red {
+        owner::queue_new(n.post.store(), &[], &queued).unwrap();
+    } else {
+        owner::queue_new(n.post.store(), &queued, &[]).unwrap();
+    }
 }
 
 fn tick(n: &Node) {
@@ -68,12 +86,19 @@ fn hit_slots(q: &querier::Query) -> Vec<usize> {
     s
 }
 
-/// a (querier) and b (owner), trusting each other; b's config for a gets
-/// `b_extra` and b's `[matching]` gets `b_matching`.
+/// a (querier) and b (owner), trusting each other, on one pinned clock
+/// (at [`T0`]); b's config for a gets `b_extra` and b's `[matching]` gets
+/// `b_matching`.
 fn pair(b_matching: &str, b_extra: &str) -> (Node, Node) {
+    pair_at(T0, b_matching, b_extra)
+}
+
+/// [`pair`] with the clock pinned at `t`.
+fn pair_at(t: u64, b_matching: &str, b_extra: &str) -> (Node, Node) {
+    let clock = crate::clock::Clock::pinned(t);
     let (ka, kb) = (identity(1).agency_key(), identity(2).agency_key());
-    let a = node(1, "a", "", &[("b", &kb, "")]);
-    let b = node(2, "b", b_matching, &[("a", &ka, b_extra)]);
+    let a = node_on(&clock, 1, "a", "", &[("b", &kb, "")]);
+    let b = node_on(&clock, 2, "b", b_matching, &[("a", &ka, b_extra)]);
     (a, b)
 }
 
@@ -151,6 +176,7 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
             &a.card,
             context::ANSWER,
             &answer.to_bytes(),
+            a.post.now_ms(),
         );
         // Take the honest answer out of b's outbox: only the forgery goes.
         Mailbox::new(b.post.store())
@@ -217,7 +243,9 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
         }
         .to_bytes()
     };
-    let seal = |signer: &SigningKey, body: &[u8]| seal_to(signer, &a.card, context::CHUNK, body);
+    let seal = |signer: &SigningKey, body: &[u8]| {
+        seal_to(signer, &a.card, context::CHUNK, body, a.post.now_ms())
+    };
     let m_key = mallory.signing.verifying_key().to_bytes();
     // From an agency a does not trust.
     let from_stranger = seal(&mallory.signing, &chunk(manifest(&mallory.signing, m_key)));
@@ -253,7 +281,7 @@ fn one_peers_evaluations_never_hit_another_peers_filter() {
     held.push(person.clone());
     hold(&b, "B-1", held.clone());
     tick(&b);
-    let epoch = b.post.matching().settings().epoch_at(crate::post::now_ms());
+    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
     let key_a = b
         .post
         .matching()
@@ -320,18 +348,6 @@ fn oprf_tag(key: &ServerKey, s: &Selector) -> [u8; 32] {
     liaison_protocol::oprf::tag(&key.evaluate(&liaison_protocol::oprf::input(s)).unwrap())
 }
 
-/// Polls `f` until it returns `Some`, for at most `limit`.
-fn within<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_budget_refuses_with_its_renewal_time_and_then_renews() {
     let (a, b) = pair("budget_window = \"2s\"", "budget = { phone = 3 }");
@@ -349,26 +365,35 @@ fn the_budget_refuses_with_its_renewal_time_and_then_renews() {
         "{:?}",
         q.problems
     );
-    // Three fit; a fourth does not, until the window renews.
+    assert_eq!(
+        b.post.matching().evaluated(),
+        0,
+        "declined before evaluating"
+    );
+    // Three fit; a fourth does not (the clock is pinned: no window can
+    // roll over in between), until the window has moved past them.
     let three = [phone("+996775987817"), five[0].clone(), five[1].clone()];
-    let window = || crate::post::now_ms() / 2000;
-    let w0 = window();
     let q = ask(&a, &b, &three);
     assert!(q.problems.is_empty(), "{:?}", q.problems);
     assert_eq!(hit_slots(&q), [0]);
     let q = ask(&a, &b, &[phone("+996775987817")]);
-    if window() == w0 {
-        assert!(
-            q.problems[0].contains("budget is spent"),
-            "{:?}",
-            q.problems
-        );
-    }
-    let q = within(Duration::from_secs(10), || {
-        let q = ask(&a, &b, &[phone("+996775987817")]);
-        q.problems.is_empty().then_some(q)
-    });
+    assert!(
+        q.problems[0].contains("budget is spent"),
+        "{:?}",
+        q.problems
+    );
+    a.post.clock().advance(1_000);
+    let q = ask(&a, &b, &[phone("+996775987817")]);
+    assert!(
+        q.problems[0].contains("budget is spent"),
+        "half a window later: {:?}",
+        q.problems
+    );
+    a.post.clock().advance(1_200);
+    let q = ask(&a, &b, &[phone("+996775987817")]);
+    assert!(q.problems.is_empty(), "a window later: {:?}", q.problems);
     assert_eq!(hit_slots(&q), [0]);
+    assert_eq!(b.post.matching().evaluated(), 4);
     // The owner's log records the refusals by count and code.
     let declined = b
         .post
@@ -377,7 +402,7 @@ fn the_budget_refuses_with_its_renewal_time_and_then_renews() {
         .into_iter()
         .filter(|e| e.context == context::EVALUATE && e.code == 1)
         .count();
-    assert!(declined >= 1);
+    assert_eq!(declined, 3);
 }
 
 #[test]
@@ -385,20 +410,20 @@ fn hits_survive_epoch_rotation_and_old_keys_are_destroyed() {
     let (a, b) = pair("epoch = \"2s\"\noverlap = \"1s\"", "");
     hold(&b, "B-1", vec![phone("+996775987817")]);
     let mut epochs = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while epochs.len() < 3 {
-        assert!(Instant::now() < deadline, "saw only epochs {epochs:?}");
+    // Half an epoch a step, over five epochs: the clock is moved, not
+    // waited for.
+    for _ in 0..20 {
+        // a's own schedule forgets manifests of epochs long over.
+        tick(&a);
         tick(&b);
         deliver(&b, &a);
         let q = ask(&a, &b, &[phone("+996775987817"), phone("+996700000001")]);
-        // An answer may be declined if its epoch ended between the request
-        // and the answer; otherwise the hit is there, the miss is not.
-        if q.problems.is_empty() {
-            assert_eq!(hit_slots(&q), [0], "{q:?}");
-            epochs.extend(q.hits.iter().map(|h| h.epoch));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+        assert!(q.problems.is_empty(), "{q:?}");
+        assert_eq!(hit_slots(&q), [0], "{q:?}");
+        epochs.extend(q.hits.iter().map(|h| h.epoch));
+        a.post.clock().advance(500);
     }
+    assert!(epochs.len() >= 4, "hits in epochs {epochs:?}");
     let destroyed = b
         .post
         .store()
@@ -467,4 +492,482 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     tick(&b);
     deliver(&b, &a);
     assert_eq!(querier::alerts(&a.post).unwrap().len(), 2);
+}
+
+/// b's answers to a in b's outbox, moved out (a never sees them).
+fn answers_to(b: &Node, a: &Node) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mailbox = Mailbox::new(b.post.store());
+    for p in mailbox.pending(a.card.verifying_key(), 0, 100_000).unwrap() {
+        out.push(open_body(&p.envelope, a.post.identity(), &b.card));
+        mailbox
+            .delivered(
+                a.card.verifying_key(),
+                p.seq,
+                false,
+                &liaison_protocol::audit::Entry::new(liaison_protocol::audit::Kind::Receipted, 0),
+            )
+            .unwrap();
+    }
+    out
+}
+
+/// a sends b `body` as `context` with its own code, not the querier's.
+fn send_raw(a: &Node, b: &Node, context: &str, body: &[u8]) -> Outcome {
+    let bytes = seal_to(
+        &a.post.identity().signing,
+        &b.card,
+        context,
+        body,
+        a.post.now_ms(),
+    );
+    b.post
+        .receive(Some(a.card.verifying_key()), &bytes)
+        .unwrap()
+        .outcome
+}
+
+/// `n` blinded phones (valid group elements), as a querier would send.
+fn blinded(n: usize) -> Vec<liaison_protocol::oprf::Element> {
+    (0..n)
+        .map(|i| {
+            liaison_protocol::oprf::blind(
+                format!("v1|phone|+99670{i:07}").as_bytes(),
+                &mut rand::rngs::OsRng,
+            )
+            .unwrap()
+            .1
+        })
+        .collect()
+}
+
+/// The answers among `(context, body)`.
+fn answers(sent: &[(String, Vec<u8>)]) -> Vec<Answer> {
+    sent.iter()
+        .filter(|(c, _)| c == context::ANSWER)
+        .map(|(_, b)| Answer::decode(b).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_querier_that_evaluated_nothing_cannot_request_what_the_deltas_carry() {
+    use liaison_protocol::exchange::{Reply, Request, Status, Tag, MAX_TAGS};
+    let (a, b) = pair("", r#"release = { default = "auto" }"#);
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    // New records reach a as a delta.
+    let new: Vec<Selector> = (0..20)
+        .map(|i| phone(&format!("+9967001112{i:02}")))
+        .collect();
+    hold(&b, "B-2", new.clone());
+    tick(&b);
+    let mut images = Vec::new();
+    for p in Mailbox::new(b.post.store())
+        .pending(a.card.verifying_key(), 0, 100)
+        .unwrap()
+    {
+        let (ctx, body) = open_body(&p.envelope, a.post.identity(), &b.card);
+        if ctx == context::DELTA {
+            images.extend(
+                liaison_protocol::matching::Delta::decode(&body)
+                    .unwrap()
+                    .images,
+            );
+        }
+    }
+    assert_eq!(images.len(), 32, "20 new tags padded to 32");
+    deliver(&b, &a);
+    // a, spending no budget, asks for the record behind every value the
+    // deltas carried, and for a tag it made up.
+    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
+    let mut forged = vec![[0x42u8; 32]];
+    forged.extend(images.iter().copied());
+    for tags in forged.chunks(MAX_TAGS) {
+        let req = Request {
+            id: rand::random(),
+            tags: tags
+                .iter()
+                .map(|t| Tag {
+                    kind: SelectorKind::Phone,
+                    epoch,
+                    tag: *t,
+                })
+                .collect(),
+            reference: "KG-CASE".into(),
+            basis: "Art. 1".into(),
+            note: String::new(),
+        };
+        assert_eq!(
+            send_raw(&a, &b, crate::exchange::context::REQUEST, &req.to_bytes()),
+            Outcome::Accepted
+        );
+    }
+    // Every answer is the one a made-up tag gets; nothing is filed or
+    // released; a has no budget spent and b's log shows no evaluation.
+    let sent = answers_to(&b, &a);
+    assert_eq!(sent.len(), forged.chunks(MAX_TAGS).count());
+    for (ctx, body) in &sent {
+        assert_eq!(ctx, crate::exchange::context::REPLY);
+        assert_eq!(Reply::decode(body).unwrap().status, Status::NoSuchRecord);
+    }
+    assert!(crate::exchange::owner::incoming(&b.post)
+        .unwrap()
+        .is_empty());
+    let mut budget_keys = 0;
+    b.post
+        .store()
+        .scan_prefix(crate::store::Column::Matching, b"b", |_, _| {
+            budget_keys += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(budget_keys, 0, "a spent no budget");
+    assert!(!b
+        .post
+        .store()
+        .pipe_log()
+        .iter()
+        .any(|e| e.context == context::EVALUATE));
+    // What the deltas are for still works: a's own evaluation of a new
+    // phone finds it through the delta's image.
+    let q = ask(&a, &b, &[new[3].clone(), phone("+996700000000")]);
+    assert_eq!(hit_slots(&q), [0]);
+}
+
+#[test]
+fn renewals_spend_the_peers_own_budget_in_any_window_whatever_epoch_they_name() {
+    // 23:55 UTC: with the default ten-minute overlap, two epochs are live.
+    let day = 86_400_000;
+    let start = (T0 / day + 1) * day - 5 * 60_000;
+    let (a, b) = pair_at(start, "", "budget = { phone = 1 }");
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    let owner = b.card.verifying_key().to_bytes();
+    let manifests = querier::usable(&a.post, &owner, a.post.now_ms()).unwrap();
+    assert_eq!(manifests.len(), 2, "two live epochs in the overlap");
+    // 2,000 blinded phones labelled as a watchlist renewal: declined,
+    // signed (in b's envelope), with the time the budget renews; nothing
+    // evaluated.
+    let ask_raw = |m: &liaison_protocol::matching::SignedManifest, purpose, n| {
+        let body = liaison_protocol::matching::Evaluate {
+            manifest: m.hash(),
+            purpose,
+            case: None,
+            kind: SelectorKind::Phone,
+            elements: blinded(n),
+        }
+        .to_bytes();
+        assert_eq!(
+            send_raw(&a, &b, context::EVALUATE, &body),
+            Outcome::Accepted
+        );
+        answers(&answers_to(&b, &a)).pop().expect("an answer")
+    };
+    let answer = ask_raw(&manifests[0], Purpose::Renewal, 2000);
+    match answer.result {
+        Err(Decline::Budget { kind, renews_ms }) => {
+            assert_eq!(kind, SelectorKind::Phone);
+            assert!(renews_ms > start, "{renews_ms}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.post.matching().evaluated(), 0);
+    // One phone at a time under every live manifest, as renewal and as
+    // query, every quarter of an hour for two days across the boundary.
+    let mut granted = Vec::new();
+    for _ in 0..(2 * 24 * 4) {
+        tick(&b);
+        deliver(&b, &a);
+        let now = a.post.now_ms();
+        for m in querier::usable(&a.post, &owner, now).unwrap() {
+            for purpose in [Purpose::Renewal, Purpose::Query] {
+                if ask_raw(&m, purpose, 1).result.is_ok() {
+                    granted.push(now);
+                }
+            }
+        }
+        a.post.clock().advance(15 * 60_000);
+    }
+    assert!(granted.len() >= 2, "the budget renews: {granted:?}");
+    for (i, &t) in granted.iter().enumerate() {
+        let within = granted[i..].iter().take_while(|&&g| g < t + day).count();
+        assert!(
+            within <= 1,
+            "{within} evaluations within 24 h from {t}: {granted:?}"
+        );
+    }
+    // The owner's log says which purpose each request claimed.
+    let renewals = b
+        .post
+        .store()
+        .pipe_log()
+        .into_iter()
+        .filter(|e| {
+            e.context == context::EVALUATE
+                && e.kind == liaison_protocol::audit::Kind::Received
+                && e.code & liaison_protocol::matching::RENEWAL_CODE != 0
+        })
+        .count();
+    assert!(renewals > 1, "{renewals}");
+}
+
+#[test]
+fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
+    let clock = crate::clock::Clock::pinned(T0);
+    let (ka, kb, kc) = (
+        identity(1).agency_key(),
+        identity(2).agency_key(),
+        identity(3).agency_key(),
+    );
+    let b = node_on(
+        &clock,
+        2,
+        "b",
+        "",
+        &[("a", &ka, "budget = { default = 0 }"), ("c", &kc, "")],
+    );
+    let a = node_on(&clock, 1, "a", "", &[("b", &kb, "")]);
+    let c = node_on(&clock, 3, "c", "", &[("b", &kb, "")]);
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    deliver(&b, &c);
+    let m = querier::usable(&a.post, &kb.verifying_key().to_bytes(), a.post.now_ms())
+        .unwrap()
+        .remove(0);
+    let body = liaison_protocol::matching::Evaluate {
+        manifest: m.hash(),
+        purpose: Purpose::Query,
+        case: None,
+        kind: SelectorKind::Phone,
+        elements: blinded(liaison_protocol::oprf::MAX_BATCH),
+    }
+    .to_bytes();
+    let flood: Vec<Vec<u8>> = (0..20)
+        .map(|_| {
+            seal_to(
+                &a.post.identity().signing,
+                &b.card,
+                context::EVALUATE,
+                &body,
+                a.post.now_ms(),
+            )
+        })
+        .collect();
+    // Twenty batches of 4,096 from a, and c's match, at the same time.
+    let (flood_time, match_time) = std::thread::scope(|s| {
+        let flooding = s.spawn(|| {
+            let started = std::time::Instant::now();
+            for env in &flood {
+                let r = b.post.receive(Some(ka.verifying_key()), env).unwrap();
+                assert_eq!(r.outcome, Outcome::Accepted);
+            }
+            started.elapsed()
+        });
+        let started = std::time::Instant::now();
+        let q = ask(&c, &b, &[phone("+996775987817"), phone("+996700000001")]);
+        let took = started.elapsed();
+        assert!(q.problems.is_empty(), "{:?}", q.problems);
+        assert_eq!(hit_slots(&q), [0]);
+        (flooding.join().unwrap(), took)
+    });
+    eprintln!("20 x 4096 declined in {flood_time:?}; c's match meanwhile took {match_time:?}");
+    assert_eq!(b.post.matching().evaluated(), 2, "only c's two selectors");
+    let declined = answers(&answers_to(&b, &a));
+    assert_eq!(declined.len(), 20);
+    assert!(declined
+        .iter()
+        .all(|d| matches!(d.result, Err(Decline::Budget { .. }))));
+}
+
+#[test]
+fn delta_images_stop_at_the_cap_on_both_sides() {
+    let (a, b) = pair("", "");
+    a.post.matching().set_delta_cap(64);
+    b.post.matching().set_delta_cap(64);
+    hold(&b, "B-0", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    let phones = |from: usize| -> Vec<Selector> {
+        (from..from + 40)
+            .map(|i| phone(&format!("+9967005{i:05}")))
+            .collect()
+    };
+    // The owner sends 40 new tags (48 with padding), then only the 16 that
+    // fit of the next 40, then none.
+    hold(&b, "B-1", phones(0));
+    tick(&b);
+    hold(&b, "B-2", phones(100));
+    tick(&b);
+    hold(&b, "B-3", phones(200));
+    tick(&b);
+    let mut sent = 0;
+    for (ctx, body) in answers_to(&b, &a) {
+        if ctx == context::DELTA {
+            sent += liaison_protocol::matching::Delta::decode(&body)
+                .unwrap()
+                .images
+                .len();
+        }
+    }
+    assert_eq!(sent, 64);
+    // The querier keeps 64; a delta of one more is refused over the
+    // limit, and the same images again are no growth.
+    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
+    let m = owner::manifest(&b.post, &a.card.verifying_key().to_bytes(), epoch)
+        .unwrap()
+        .unwrap();
+    let delta = |images: Vec<[u8; 32]>| {
+        liaison_protocol::matching::Delta {
+            manifest: m.clone(),
+            seq: 99,
+            images,
+        }
+        .to_bytes()
+    };
+    let images: Vec<[u8; 32]> = (0..64u8).map(|i| [i; 32]).collect();
+    assert_eq!(
+        send_raw(&b, &a, context::DELTA, &delta(images.clone())),
+        Outcome::Accepted
+    );
+    assert_eq!(
+        send_raw(&b, &a, context::DELTA, &delta(vec![[0xFF; 32]])),
+        Outcome::Refused(Refusal::OverLimit)
+    );
+    assert_eq!(
+        send_raw(&b, &a, context::DELTA, &delta(images[..16].to_vec())),
+        Outcome::Accepted
+    );
+}
+
+#[test]
+fn a_filter_in_chunks_is_assembled_once_whatever_their_order() {
+    let (a, b) = pair("", "");
+    // A filter of 400,000 tags: three chunks.
+    let tags: Vec<[u8; 32]> = (0..400_000u32)
+        .map(|i| {
+            let mut t = [0u8; 32];
+            t[..4].copy_from_slice(&i.to_be_bytes());
+            t
+        })
+        .collect();
+    let filter = liaison_protocol::filter::Filter::build(&tags, &mut rand::rngs::OsRng).unwrap();
+    let bytes = filter.to_bytes();
+    let info = FilterInfo::of(filter.bucket(), &bytes);
+    assert!(info.chunks >= 3, "{}", info.chunks);
+    let last = info.chunks - 1;
+    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
+    let settings = *b.post.matching().settings();
+    let m = Manifest {
+        federation: "liaison".into(),
+        owner: b.card.verifying_key().to_bytes(),
+        peer: a.card.verifying_key().to_bytes(),
+        epoch,
+        version: 1,
+        starts_ms: settings.starts(epoch),
+        ends_ms: settings.starts(epoch + 1),
+        keys: vec![(SelectorKind::Phone, [0xE2; 32])],
+        filter: info,
+    }
+    .sign(&b.post.identity().signing);
+    let chunk = |i: u32| {
+        Chunk {
+            manifest: m.clone(),
+            index: i,
+            data: FilterInfo::chunk(&bytes, i).to_vec(),
+        }
+        .to_bytes()
+    };
+    let whole = || summary(a.post.store(), &peers(&a)).unwrap().filters["b"].contains(&epoch);
+    // The last, the first, the last again, then the rest but one.
+    let order: Vec<u32> = [last, 0, last].into_iter().chain(1..last - 1).collect();
+    for i in order {
+        // Before the last chunk, an arrival reads the small set of chunks
+        // held, never the chunks themselves (which made a filter of many
+        // chunks cost its square).
+        let before = a.post.store().read_bytes();
+        assert_eq!(
+            send_raw(&b, &a, context::CHUNK, &chunk(i)),
+            Outcome::Accepted
+        );
+        let read = a.post.store().read_bytes() - before;
+        assert!(read < 64 * 1024, "chunk {i}: read {read} bytes");
+        assert!(!whole());
+    }
+    assert_eq!(
+        send_raw(&b, &a, context::CHUNK, &chunk(last - 1)),
+        Outcome::Accepted
+    );
+    assert!(whole());
+    // Held as one filter: no chunk and no set of chunks is left.
+    let mut left = 0;
+    a.post
+        .store()
+        .scan_prefix(crate::store::Column::Matching, b"C", |_, _| {
+            left += 1;
+            true
+        })
+        .unwrap();
+    a.post
+        .store()
+        .scan_prefix(crate::store::Column::Matching, b"S", |_, _| {
+            left += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(left, 0);
+    // A chunk resent after that changes nothing.
+    assert_eq!(
+        send_raw(&b, &a, context::CHUNK, &chunk(0)),
+        Outcome::Accepted
+    );
+    assert!(whole());
+}
+
+#[test]
+fn a_peer_that_takes_none_of_our_answers_cannot_pile_them_up() {
+    let (a, b) = pair("", "budget = { default = 0 }");
+    b.post.set_max_owed(3);
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    let m = querier::usable(&a.post, &b.card.verifying_key().to_bytes(), a.post.now_ms())
+        .unwrap()
+        .remove(0);
+    let body = liaison_protocol::matching::Evaluate {
+        manifest: m.hash(),
+        purpose: Purpose::Query,
+        case: None,
+        kind: SelectorKind::Phone,
+        elements: blinded(1),
+    }
+    .to_bytes();
+    // Each declined evaluation queues an answer a never collects.
+    let outcomes: Vec<Outcome> = (0..5)
+        .map(|_| send_raw(&a, &b, context::EVALUATE, &body))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Accepted,
+            Outcome::Accepted,
+            Outcome::Accepted,
+            Outcome::Refused(Refusal::OverLimit),
+            Outcome::Refused(Refusal::OverLimit)
+        ]
+    );
+    assert_eq!(
+        Mailbox::new(b.post.store())
+            .outbox_len(a.card.verifying_key())
+            .unwrap(),
+        3
+    );
+    // Once a takes them, it is answered again.
+    deliver(&b, &a);
+    assert_eq!(
+        send_raw(&a, &b, context::EVALUATE, &body),
+        Outcome::Accepted
+    );
 }

@@ -371,6 +371,59 @@ impl Store {
         );
     }
 
+    /// When `peer` first sent us an envelope (other than witnessing)
+    /// since its last verified checkpoint grew, if it has.
+    pub fn unwitnessed_since(&self, peer: &[u8; 32]) -> Result<Option<u64>, Error> {
+        self.get_u64(&keys::audit::unwitnessed(peer))
+    }
+
+    /// Notes in `batch` that `peer` sent us an envelope at `now`, unless
+    /// an earlier one is already noted.
+    pub fn note_unwitnessed(
+        &self,
+        batch: &mut Batch,
+        peer: &[u8; 32],
+        now: u64,
+    ) -> Result<(), Error> {
+        if self.unwitnessed_since(peer)?.is_none() {
+            batch.put(
+                Column::Audit,
+                keys::audit::unwitnessed(peer),
+                now.to_be_bytes().to_vec(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Clears the note: a larger checkpoint of `peer`'s log verified.
+    pub fn clear_unwitnessed(batch: &mut Batch, peer: &[u8; 32]) {
+        batch.delete(Column::Audit, keys::audit::unwitnessed(peer));
+    }
+
+    /// The outbox sequence number of our last checkpoint push to `peer`.
+    pub fn push_seq(&self, peer: &[u8; 32]) -> Result<Option<u64>, Error> {
+        self.get_u64(&keys::audit::push_seq(peer))
+    }
+
+    /// Records the outbox sequence number of a checkpoint push to `peer`.
+    pub fn put_push_seq(batch: &mut Batch, peer: &[u8; 32], seq: u64) {
+        batch.put(
+            Column::Audit,
+            keys::audit::push_seq(peer),
+            seq.to_be_bytes().to_vec(),
+        );
+    }
+
+    fn get_u64(&self, key: &[u8]) -> Result<Option<u64>, Error> {
+        self.get(Column::Audit, key)?
+            .map(|v| {
+                <[u8; 8]>::try_from(v.as_slice())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| corrupt("an audit counter is not 8 bytes".into()))
+            })
+            .transpose()
+    }
+
     /// Puts fork evidence against `peer` into `batch`.
     pub fn put_fork(batch: &mut Batch, peer: &[u8; 32], time_ms: u64, evidence: Vec<u8>) {
         batch.put(Column::Audit, keys::audit::fork(peer, time_ms), evidence);
@@ -408,6 +461,40 @@ impl Store {
             }
         };
         Ok(case::commitment(&salt, reference, basis))
+    }
+
+    /// The commitment for (`reference`, `basis`) if its salt exists, else
+    /// `None`: [`Store::case_commitment_in`] makes one.
+    pub fn case_commitment_if_known(
+        &self,
+        reference: &str,
+        basis: &str,
+    ) -> Result<Option<[u8; 32]>, Error> {
+        let key = keys::audit::case(reference, basis);
+        Ok(match self.get(Column::Audit, &key)? {
+            Some(v) => Some(case::commitment(
+                &<[u8; 32]>::try_from(v.as_slice())
+                    .map_err(|_| corrupt("a case salt is not 32 bytes".into()))?,
+                reference,
+                basis,
+            )),
+            None => None,
+        })
+    }
+
+    /// The commitment for a new (`reference`, `basis`): its fresh salt is
+    /// put in `batch`, to be written with the entry that uses it (one
+    /// write, not a durable one of its own). The caller serialises these
+    /// for one case.
+    pub fn case_commitment_in(batch: &mut Batch, reference: &str, basis: &str) -> [u8; 32] {
+        let mut salt = [0u8; 32];
+        rand_core::OsRng.fill_bytes(&mut salt);
+        batch.put(
+            Column::Audit,
+            keys::audit::case(reference, basis),
+            salt.to_vec(),
+        );
+        case::commitment(&salt, reference, basis)
     }
 
     /// The (reference, basis) whose commitment is `commitment`, if this
@@ -465,7 +552,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut leaves = Vec::new();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(&dir.path().join("store")).unwrap();
             for i in 0..37u64 {
                 let e = Entry::new(Kind::Sent, i);
                 leaves.push(tree::leaf_hash(&e.to_bytes()));
@@ -474,7 +561,7 @@ mod tests {
                 assert_eq!(store.append(b, &[e], i % 2 == 0).unwrap(), vec![i]);
             }
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let (size, root) = store.log_head();
         assert_eq!(size, 37);
         let mut f = Frontier::default();
@@ -502,7 +589,7 @@ mod tests {
     #[test]
     fn a_dropped_transaction_appends_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         store
             .append(Batch::default(), &[Entry::new(Kind::Sent, 1)], false)
             .unwrap();
@@ -521,7 +608,7 @@ mod tests {
     #[test]
     fn concurrent_appends_get_distinct_positions() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mut all: Vec<u64> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..8)
                 .map(|t| {

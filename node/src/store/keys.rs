@@ -18,24 +18,30 @@
 //! | `audit`     | `w` ‖ peer key (32)                              | the peer's newest checkpoint we verified |
 //! | `audit`     | `h` ‖ peer key (32)                              | the size of our log that peer last verified (u64) |
 //! | `audit`     | `f` ‖ peer key (32) ‖ time u64                   | fork evidence |
+//! | `audit`     | `u` ‖ peer key (32)                              | time u64 the peer first sent us an envelope after its last verified checkpoint |
+//! | `audit`     | `p` ‖ peer key (32)                              | outbox sequence u64 of our last checkpoint push to the peer |
 //! | `audit`     | `k` ‖ len u16 ‖ case reference ‖ legal basis     | salt (32) |
-//! | `tags`      | peer (32) ‖ epoch u64 ‖ tag (32)                 | selector (kind, version, len u16, value) |
+//! | `tags`      | peer (32) ‖ epoch u64 ‖ tag (32)                 | selector (kind, version, len u16, value) ‖ for `person_fuzzy`, its records (len u16 ‖ id)* |
 //! | `matching`  | `m` ‖ peer (32) ‖ epoch u64                      | our signed manifest for that peer |
-//! | `matching`  | `b` ‖ peer (32) ‖ purpose u8 ‖ kind u8 ‖ window u64 | selectors evaluated (u64) |
+//! | `matching`  | `b` ‖ peer (32) ‖ purpose u8 ‖ kind u8 ‖ bucket u64 | selectors evaluated in that bucket of the sliding window (u64); purpose 0 all, 1 renewals |
 //! | `matching`  | `n` ‖ seq u64                                    | selectors of newly stored records, awaiting their delta |
-//! | `matching`  | `d` ‖ peer (32) ‖ epoch u64                      | the last delta number sent (u64) |
+//! | `matching`  | `d` ‖ peer (32) ‖ epoch u64                      | the last delta number sent (u64) ‖ images sent (u64) |
 //! | `matching`  | `M` ‖ owner (32) ‖ epoch u64                     | the owner's manifest for us |
 //! | `matching`  | `C` ‖ owner (32) ‖ epoch u64 ‖ index u32         | a filter chunk, until the filter is whole |
+//! | `matching`  | `S` ‖ owner (32) ‖ epoch u64                     | chunks held of the filter being received: its manifest's hash (32) ‖ a bit per index (16) |
 //! | `matching`  | `F` ‖ owner (32) ‖ epoch u64                     | the owner's filter for us: its manifest's hash (32) ‖ filter |
-//! | `matching`  | `D` ‖ owner (32) ‖ epoch u64 ‖ tag (32)          | a tag from the owner's deltas (empty) |
+//! | `matching`  | `D` ‖ owner (32) ‖ epoch u64 ‖ image (32)        | a tag's image from the owner's deltas (empty) |
+//! | `matching`  | `K` ‖ owner (32) ‖ epoch u64                     | delta images held for that owner and epoch (u64) |
 //! | `matching`  | `E` ‖ owner (32) ‖ time u64 ‖ message id (16)    | evidence: an answer whose proof failed |
 //! | `hits`      | `h` ‖ time u64 ‖ id u64                          | a hit (JSON) |
 //! | `hits`      | `w` ‖ id u64                                     | a watchlist entry (JSON) |
-//! | `hits`      | `W` ‖ owner (32) ‖ epoch u64 ‖ tag (32) ‖ id u64  | a watched selector's tag at that owner: its kind (u8) |
+//! | `hits`      | `W` ‖ owner (32) ‖ epoch u64 ‖ image (32) ‖ id u64 | a watched selector's tag image at that owner: its kind (u8) |
 //! | `hits`      | `a` ‖ time u64 ‖ id u64                          | an alert (JSON) |
 //! | `hits`      | `R` ‖ owner (32) ‖ epoch u64                     | the watchlist was renewed there (empty) |
 //! | `hits`      | `x` ‖ owner (32) ‖ watch id u64                  | an alert was raised for it there (empty) |
 //! | `exchange`  | `i` ‖ request id (16)                            | a request a peer sent us (JSON) |
+//! | `exchange`  | `q` ‖ peer (32) ‖ day u64                        | follow-up requests from that peer that day (u64) |
+//! | `exchange`  | `c` ‖ peer (32) ‖ day u64                        | new case references its requests opened that day (u64) |
 //! | `exchange`  | `o` ‖ request id (16)                            | a request we sent (JSON) |
 //! | `exchange`  | `H` ‖ hit id u64                                 | the request sent for that hit (16) |
 //! | `exchange`  | `x` ‖ len u16 ‖ record id ‖ request id (16)       | a peer's request names this record: the peer's key (32) |
@@ -98,6 +104,43 @@ pub(crate) fn decode_selector_entry(key: &[u8]) -> Option<(Selector, &str)> {
             value: value.to_owned(),
         },
         id,
+    ))
+}
+
+/// The `tags` column's value for a served tag: its selector, and for a
+/// `person_fuzzy` selector (which the local index leaves out) the records
+/// holding it, each `len u16 ‖ id`, so a follow-up resolves it without a
+/// scan.
+pub(crate) fn tag_value(selector: &Selector, records: &[String]) -> Vec<u8> {
+    let mut v = selector_prefix(selector);
+    for id in records {
+        let id = &id.as_bytes()[..id.len().min(u16::MAX as usize)];
+        v.extend_from_slice(&(id.len() as u16).to_be_bytes());
+        v.extend_from_slice(id);
+    }
+    v
+}
+
+/// Decodes [`tag_value`].
+pub(crate) fn decode_tag_value(v: &[u8]) -> Option<(Selector, Vec<String>)> {
+    let (&kind, rest) = v.split_first()?;
+    let (&version, rest) = rest.split_first()?;
+    let len = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let value = std::str::from_utf8(rest.get(2..2 + len)?).ok()?;
+    let mut rest = rest.get(2 + len..)?;
+    let mut records = Vec::new();
+    while !rest.is_empty() {
+        let n = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+        records.push(std::str::from_utf8(rest.get(2..2 + n)?).ok()?.to_owned());
+        rest = rest.get(2 + n..)?;
+    }
+    Some((
+        Selector {
+            kind: SelectorKind::from_code(kind)?,
+            version,
+            value: value.to_owned(),
+        },
+        records,
     ))
 }
 
@@ -236,6 +279,17 @@ pub(crate) mod audit {
         tagged(b'h', &[peer])
     }
 
+    /// When `peer` first sent us something (not witnessing) since the
+    /// last checkpoint of its log we verified grew.
+    pub(crate) fn unwitnessed(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'u', &[peer])
+    }
+
+    /// Our outbox sequence number of the last checkpoint push to `peer`.
+    pub(crate) fn push_seq(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'p', &[peer])
+    }
+
     pub(crate) fn fork(peer: &[u8; 32], time_ms: u64) -> Vec<u8> {
         tagged(FORK, &[peer, &time_ms.to_be_bytes()])
     }
@@ -281,9 +335,23 @@ pub(crate) mod matching {
         tagged(b'm', &[peer])
     }
 
-    /// A budget counter.
-    pub(crate) fn budget(peer: &[u8; 32], purpose: u8, kind: u8, window: u64) -> Vec<u8> {
-        tagged(b'b', &[peer, &[purpose, kind], &window.to_be_bytes()])
+    /// A budget counter: evaluations charged in one bucket of the
+    /// sliding window (`purpose` 0: all, 1: renewals).
+    pub(crate) fn budget(peer: &[u8; 32], purpose: u8, kind: u8, bucket: u64) -> Vec<u8> {
+        tagged(b'b', &[peer, &[purpose, kind], &bucket.to_be_bytes()])
+    }
+
+    /// Prefix of one peer's budget buckets for a purpose and kind.
+    pub(crate) fn budget_prefix(peer: &[u8; 32], purpose: u8, kind: u8) -> Vec<u8> {
+        tagged(b'b', &[peer, &[purpose, kind]])
+    }
+
+    /// The bucket number of a [`budget`] key.
+    pub(crate) fn budget_bucket(key: &[u8]) -> Option<u64> {
+        if key.len() != 43 {
+            return None;
+        }
+        Some(u64::from_be_bytes(key.get(35..43)?.try_into().ok()?))
     }
 
     /// Prefix of the new-selector queue.
@@ -324,19 +392,30 @@ pub(crate) mod matching {
         tagged(b'C', &[owner, &epoch.to_be_bytes()])
     }
 
+    /// Which chunks of an owner's filter for an epoch are held: the
+    /// manifest's hash (32) ‖ a bit per chunk index (16).
+    pub(crate) fn chunk_set(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'S', &[owner, &epoch.to_be_bytes()])
+    }
+
     /// The owner's filter for us.
     pub(crate) fn filter(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
         tagged(b'F', &[owner, &epoch.to_be_bytes()])
     }
 
-    /// Prefix of the delta tags of an owner's epoch.
-    pub(crate) fn delta_tags(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+    /// Prefix of the delta images of an owner's epoch.
+    pub(crate) fn delta_images(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
         tagged(b'D', &[owner, &epoch.to_be_bytes()])
     }
 
-    /// One delta tag.
-    pub(crate) fn delta_tag(owner: &[u8; 32], epoch: u64, tag: &[u8; 32]) -> Vec<u8> {
-        tagged(b'D', &[owner, &epoch.to_be_bytes(), tag])
+    /// One delta image (a tag's one-way image).
+    pub(crate) fn delta_image(owner: &[u8; 32], epoch: u64, image: &[u8; 32]) -> Vec<u8> {
+        tagged(b'D', &[owner, &epoch.to_be_bytes(), image])
+    }
+
+    /// How many delta images of an owner's epoch we hold.
+    pub(crate) fn delta_count(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'K', &[owner, &epoch.to_be_bytes()])
     }
 
     /// Evidence of a failed proof.
@@ -363,14 +442,17 @@ pub(crate) mod matching {
     /// `hits`: prefix of the watchlist.
     pub(crate) const WATCHES: &[u8] = b"w";
 
-    /// `hits`: prefix of the watched tags at one owner and epoch.
+    /// `hits`: prefix of the watched tags' images at one owner and epoch.
     pub(crate) fn watched_prefix(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
         tagged(b'W', &[owner, &epoch.to_be_bytes()])
     }
 
-    /// `hits`: a watched tag.
-    pub(crate) fn watched(owner: &[u8; 32], epoch: u64, tag: &[u8; 32], id: u64) -> Vec<u8> {
-        tagged(b'W', &[owner, &epoch.to_be_bytes(), tag, &id.to_be_bytes()])
+    /// `hits`: a watched tag, by its delta image (what deltas carry).
+    pub(crate) fn watched(owner: &[u8; 32], epoch: u64, image: &[u8; 32], id: u64) -> Vec<u8> {
+        tagged(
+            b'W',
+            &[owner, &epoch.to_be_bytes(), image, &id.to_be_bytes()],
+        )
     }
 
     /// `hits`: the watchlist was renewed with `owner` for `epoch`.
@@ -415,6 +497,26 @@ pub(crate) mod exchange {
     pub(crate) const TOMBSTONES: &[u8] = b"t";
     /// Prefix of the changed-record queue.
     pub(crate) const CHANGED: &[u8] = b"N";
+
+    /// Follow-up requests from `peer` on `day` (u64 count).
+    pub(crate) fn requests(peer: &[u8; 32], day: u64) -> Vec<u8> {
+        tagged(b'q', &[peer, &day.to_be_bytes()])
+    }
+
+    /// Prefix of [`requests`] for `peer`.
+    pub(crate) fn requests_prefix(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'q', &[peer])
+    }
+
+    /// New case references opened by `peer`'s requests on `day` (u64).
+    pub(crate) fn cases(peer: &[u8; 32], day: u64) -> Vec<u8> {
+        tagged(b'c', &[peer, &day.to_be_bytes()])
+    }
+
+    /// Prefix of [`cases`] for `peer`.
+    pub(crate) fn cases_prefix(peer: &[u8; 32]) -> Vec<u8> {
+        tagged(b'c', &[peer])
+    }
 
     pub(crate) fn incoming(id: &[u8; 16]) -> Vec<u8> {
         tagged(b'i', &[id])

@@ -312,6 +312,11 @@ impl<'s> Mailbox<'s> {
         Ok(receipt)
     }
 
+    /// Envelopes waiting in `peer`'s outbox.
+    pub fn outbox_len(&self, peer: &VerifyingKey) -> Result<u64, Error> {
+        read_u64(self.store, &keys::peer_counter(peer, PeerCounter::Outbox))
+    }
+
     /// Counts a retransmission from `peer` (nothing is logged: nothing
     /// changed).
     pub fn count_duplicate(&self, peer: &VerifyingKey) -> Result<(), Error> {
@@ -353,7 +358,7 @@ impl<'s> Mailbox<'s> {
             for k in chunk {
                 batch.delete(Column::Inbox, k.clone());
             }
-            let mut entry = Entry::new(Kind::Purged, crate::post::now_ms());
+            let mut entry = Entry::new(Kind::Purged, crate::clock::system_ms());
             entry.context = "seen-message-ids".into();
             entry.count = chunk.len() as u64;
             self.store.append(batch, &[entry], false)?;
@@ -427,7 +432,7 @@ mod tests {
     #[test]
     fn outbox_keeps_order_and_counts_exactly() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mb = Mailbox::new(&store);
         let (a, b) = (key(1), key(2));
         let seqs = mb
@@ -452,7 +457,7 @@ mod tests {
         assert_eq!(mb.pending(&a, 0, 10).unwrap().len(), 1);
         // Sequence numbers continue after a reopen.
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mb = Mailbox::new(&store);
         assert_eq!(mb.enqueue(&a, vec![out(b"four")]).unwrap(), vec![3]);
     }
@@ -462,7 +467,7 @@ mod tests {
     #[test]
     fn concurrent_accepts_count_exactly_and_apply_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let a = key(1);
         let seen = |n: u8| Seen {
             hash: [n; 32],
@@ -496,7 +501,7 @@ mod tests {
     #[test]
     fn inbox_applies_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mb = Mailbox::new(&store);
         let a = key(1);
         let id = MessageId([5; 16]);

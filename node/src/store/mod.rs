@@ -119,6 +119,22 @@ pub enum Error {
         /// The version found.
         found: u32,
     },
+    /// The store's folder can be entered or read by other users.
+    #[error("{} is mode {mode:o}: other local users could read the records, reports and case salts in it; run `chmod 700 {}` (the daemon and the CLI refuse such a store)", path.display(), path.display())]
+    Permissions {
+        /// The folder.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The store's folder could not be made.
+    #[error("creating the store folder {}: {source}", path.display())]
+    Create {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A value that does not decode.
     #[error("corrupt entry in column {column}: {what}")]
     Corrupt {
@@ -206,6 +222,9 @@ pub struct Store {
     path: PathBuf,
     stripes: Box<[std::sync::Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
+    /// Bytes of values read, for tests that bound the work a message costs.
+    #[cfg(test)]
+    read_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -215,8 +234,33 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the store at `path`, creating it if needed.
+    /// Opens the store at `path`, creating it (mode 0700) if needed. A
+    /// folder that other users can enter or read is refused: RocksDB
+    /// writes records, reports and case salts in plain files.
     pub fn open(path: &Path) -> Result<Store, Error> {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|source| Error::Create {
+                path: path.to_owned(),
+                source,
+            })?;
+        let mode = std::fs::metadata(path)
+            .map_err(|source| Error::Create {
+                path: path.to_owned(),
+                source,
+            })?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::Permissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -270,6 +314,8 @@ impl Store {
                 .map(|_| std::sync::Mutex::new(()))
                 .collect(),
             stripe_hasher: std::collections::hash_map::RandomState::new(),
+            #[cfg(test)]
+            read_bytes: Default::default(),
         };
         store.check_layout()?;
         store.load_log()?;
@@ -331,9 +377,27 @@ impl Store {
 
     /// The value at `key`.
     pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        self.db
+        let v = self
+            .db
             .get_cf(self.cf(column), key)
-            .map_err(rocks("reading"))
+            .map_err(rocks("reading"))?;
+        self.count_read(v.as_ref().map_or(0, Vec::len));
+        Ok(v)
+    }
+
+    #[cfg(test)]
+    fn count_read(&self, n: usize) {
+        self.read_bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[cfg(not(test))]
+    fn count_read(&self, _: usize) {}
+
+    /// Bytes of values read so far (tests only).
+    #[cfg(test)]
+    pub(crate) fn read_bytes(&self) -> u64 {
+        self.read_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The values at `keys`, in order.
@@ -419,7 +483,11 @@ impl Store {
         );
         for item in iter {
             let (k, v) = item.map_err(rocks("scanning"))?;
-            if !k.starts_with(prefix) || !visit(&k, &v) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            self.count_read(v.len());
+            if !visit(&k, &v) {
                 break;
             }
         }
@@ -493,7 +561,7 @@ mod tests {
     #[test]
     fn batches_prefix_scans_and_the_lock() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mut b = Batch::default();
         for k in [&b"a\x01"[..], b"a\x02", b"a\xff", b"b\x00"] {
             b.put(Column::Selectors, k.to_vec(), b"".to_vec());
@@ -521,13 +589,34 @@ mod tests {
             "columns are separate"
         );
 
-        assert!(matches!(Store::open(dir.path()), Err(Error::Locked { .. })));
+        assert!(matches!(
+            Store::open(&dir.path().join("store")),
+            Err(Error::Locked { .. })
+        ));
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let mut d = Batch::default();
         d.delete(Column::Records, b"r".to_vec());
         store.write_durable(d).unwrap();
         assert_eq!(store.get(Column::Records, b"r").unwrap(), None);
+    }
+
+    #[test]
+    fn a_store_is_made_private_and_one_open_to_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep").join("store");
+        drop(Store::open(&path).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o700);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let e = Store::open(&path).unwrap_err();
+        assert!(matches!(e, Error::Permissions { mode: 0o750, .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&path.display().to_string()) && text.contains("chmod 700"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -6,8 +6,12 @@
 //! updated in that batch too, so they are exact after any crash.
 //!
 //! Value encoding of a record (all integers big-endian):
-//! `format u8 = 1 | ingested_at i64 | source len u16 | source |
+//! `format u8 = 2 | flags u8 | ingested_at i64 | source len u16 | source |
 //!  selector count u32 | (kind u8, version u8, len u16, value)* | record JSON`.
+//! Flag bit 0: the record is `TLP:RED` (its selectors go into no peer's
+//! filter unless that peer's agreement opts in), readable without parsing
+//! the JSON. Format 1 (no flags byte) is still read; its handling code is
+//! then read from the JSON.
 //!
 //! One writer at a time: `put_batch` and `withdraw` read the counters and
 //! write them back, so they must be called from a single thread (ingest's
@@ -15,13 +19,17 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use liaison_protocol::record::Record;
+use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::keys::{self, Meta};
 use super::{Batch, Column, Error, Store};
 
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+/// The format before the flags byte.
+const FORMAT_1: u8 = 1;
+/// Flag: the record's handling code is `TLP:RED`.
+const RED: u8 = 1;
 
 /// Change codes queued for [`crate::exchange`]: the values of
 /// [`liaison_protocol::exchange::Change`].
@@ -136,8 +144,15 @@ impl Prepared {
         ingested_at: i64,
     ) -> Prepared {
         let json = serde_json::to_vec(record).expect("a record always serialises to JSON");
-        Prepared::with_json(record.id.clone(), &json, selectors, source, ingested_at)
-            .expiring(record.expires)
+        Prepared::with_json(
+            record.id.clone(),
+            &json,
+            record.handling,
+            selectors,
+            source,
+            ingested_at,
+        )
+        .expiring(record.expires)
     }
 
     /// Sets when the record is to be purged (its `expires`).
@@ -148,18 +163,20 @@ impl Prepared {
 
     /// Encodes a record from the JSON it was read from, byte for byte, so
     /// the store keeps exactly what the agency wrote. `json` must be what
-    /// `record` was parsed from.
+    /// the record was parsed from, and `handling` its handling code.
     pub fn with_json(
         id: String,
         json: &[u8],
+        handling: Handling,
         selectors: Vec<Selector>,
         source: &str,
         ingested_at: i64,
     ) -> Prepared {
         let selectors = canonical(selectors);
         let source = &source.as_bytes()[..source.len().min(u16::MAX as usize)];
-        let mut value = Vec::with_capacity(16 + source.len() + json.len() + selectors.len() * 24);
+        let mut value = Vec::with_capacity(17 + source.len() + json.len() + selectors.len() * 24);
         value.push(FORMAT);
+        value.push(if handling == Handling::Red { RED } else { 0 });
         value.extend_from_slice(&ingested_at.to_be_bytes());
         value.extend_from_slice(&(source.len() as u16).to_be_bytes());
         value.extend_from_slice(source);
@@ -184,6 +201,11 @@ impl Prepared {
     /// The selectors it will be held under.
     pub fn selectors(&self) -> &[Selector] {
         &self.selectors
+    }
+
+    /// Whether the record is `TLP:RED`.
+    pub fn is_red(&self) -> bool {
+        self.value.get(1).is_some_and(|f| f & RED != 0)
     }
 }
 
@@ -228,6 +250,8 @@ impl<'a> Reader<'a> {
 
 /// A stored value with its record JSON not yet parsed.
 struct Head<'a> {
+    /// Whether the record is `TLP:RED`; `None` in format 1 (read the JSON).
+    red: Option<bool>,
     ingested_at: i64,
     source: String,
     selectors: Vec<Selector>,
@@ -237,9 +261,11 @@ struct Head<'a> {
 /// Decodes everything but the record JSON, which is returned raw.
 fn decode_head(bytes: &[u8]) -> Result<Head<'_>, Error> {
     let mut r = Reader(bytes);
-    if r.u8()? != FORMAT {
-        return Err(corrupt("unknown record format"));
-    }
+    let red = match r.u8()? {
+        FORMAT => Some(r.u8()? & RED != 0),
+        FORMAT_1 => None,
+        _ => return Err(corrupt("unknown record format")),
+    };
     let ingested_at = r.i64()?;
     let n = r.u16()? as usize;
     let source = r.str(n)?.to_owned();
@@ -257,6 +283,7 @@ fn decode_head(bytes: &[u8]) -> Result<Head<'_>, Error> {
         });
     }
     Ok(Head {
+        red,
         ingested_at,
         source,
         selectors,
@@ -271,6 +298,7 @@ pub fn decode(bytes: &[u8]) -> Result<StoredRecord, Error> {
         source,
         selectors,
         json,
+        ..
     } = decode_head(bytes)?;
     let record = serde_json::from_slice(json).map_err(|e| corrupt(format!("record JSON: {e}")))?;
     Ok(StoredRecord {
@@ -489,7 +517,7 @@ impl<'a> Records<'a> {
     /// Queues a change notice for each of `ids` that a peer's follow-up
     /// request names (see [`crate::exchange`]), in `batch`.
     fn mark_changed(&self, batch: &mut Batch, ids: &[&str], change: u8) -> Result<(), Error> {
-        let now = crate::post::now_ms();
+        let now = crate::clock::system_ms();
         for id in ids {
             let mut named = false;
             self.store.scan_prefix(
@@ -588,7 +616,7 @@ impl<'a> Records<'a> {
             } else {
                 let mut entry = liaison_protocol::audit::Entry::new(
                     liaison_protocol::audit::Kind::Purged,
-                    crate::post::now_ms(),
+                    crate::clock::system_ms(),
                 );
                 entry.context = "records".into();
                 entry.count = removed.len() as u64;
@@ -621,7 +649,7 @@ impl<'a> Records<'a> {
         // an export test guessed ids.
         let mut entry = liaison_protocol::audit::Entry::new(
             liaison_protocol::audit::Kind::Withdrawn,
-            crate::post::now_ms(),
+            crate::clock::system_ms(),
         );
         entry.count = 1;
         self.store.append(batch, &[entry], true)?;
@@ -680,6 +708,41 @@ impl<'a> Records<'a> {
         self.store.scan_prefix(Column::Records, b"", |k, v| {
             match (std::str::from_utf8(k), decode_head(v)) {
                 (Ok(id), Ok(head)) => visit(id, &head.selectors),
+                (Err(_), _) => {
+                    failure = Some(corrupt("record id is not UTF-8"));
+                    false
+                }
+                (_, Err(e)) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Visits every record id with its selectors and whether it is
+    /// `TLP:RED`, in id order, until `visit` returns `false`: what the
+    /// owner's filters are built from.
+    pub fn for_each_shared(
+        &self,
+        mut visit: impl FnMut(&str, &[Selector], bool) -> bool,
+    ) -> Result<(), Error> {
+        let mut failure = None;
+        self.store.scan_prefix(Column::Records, b"", |k, v| {
+            let head = decode_head(v).and_then(|h| {
+                let red = match h.red {
+                    Some(red) => red,
+                    None => {
+                        let r: Record = serde_json::from_slice(h.json)
+                            .map_err(|e| corrupt(format!("record JSON: {e}")))?;
+                        r.handling == Handling::Red
+                    }
+                };
+                Ok((h.selectors, red))
+            });
+            match (std::str::from_utf8(k), head) {
+                (Ok(id), Ok((selectors, red))) => visit(id, &selectors, red),
                 (Err(_), _) => {
                     failure = Some(corrupt("record id is not UTF-8"));
                     false
@@ -768,7 +831,7 @@ mod tests {
     fn a_store_made_before_the_expiry_index_is_indexed_once_at_open() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(&dir.path().join("store")).unwrap();
             let mut r = Record::new("OLD");
             r.expires = Some(time::OffsetDateTime::from_unix_timestamp(1_000).unwrap());
             let p = Prepared::new(&r, vec![], "t", 0);
@@ -781,7 +844,7 @@ mod tests {
             store.write(b).unwrap();
             assert_eq!(Records::new(&store).purge_expired(2_000, 10).unwrap(), 0);
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         assert_eq!(Records::new(&store).purge_expired(999, 10).unwrap(), 0);
         assert_eq!(Records::new(&store).purge_expired(2_000, 10).unwrap(), 1);
         assert!(Records::new(&store).get("OLD").unwrap().is_none());
@@ -790,7 +853,7 @@ mod tests {
     #[test]
     fn replace_moves_index_entries_and_withdraw_removes_them() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
         let records = Records::new(&store);
         let out = records
             .put_batch(vec![

@@ -25,7 +25,6 @@ use crate::daemon::Node;
 use crate::exchange::requester::{self, Ask, ReportView, Tombstone};
 use crate::exchange::retention::{self, Purged};
 use crate::exchange::{owner, Error, Incoming, Outgoing};
-use crate::post::now_ms;
 
 /// Runs `f` on a blocking thread: an [`Error::Invalid`] is the caller's
 /// bad request, anything else an internal error.
@@ -148,7 +147,7 @@ pub(super) async fn report(
 pub(super) async fn purge(State(node): State<Arc<Node>>) -> Result<Json<Purged>, ApiError> {
     let _writer = node.records_writer.lock().await;
     let post = node.post.clone();
-    let purged = decided(move || retention::purge(&post, now_ms())).await?;
+    let purged = decided(move || retention::purge(&post, post.now_ms())).await?;
     node.exchange_now.notify_one();
     Ok(Json(purged))
 }

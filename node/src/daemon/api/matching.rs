@@ -22,7 +22,6 @@ use super::{bad_request, blocking, internal, ApiError};
 use crate::daemon::Node;
 use crate::matching::input::{self, Wanted};
 use crate::matching::querier::{self, Alert, StoredHit, Watch};
-use crate::post::now_ms;
 
 /// `POST /v1/match`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,7 +139,7 @@ pub(super) async fn run_match(
         .iter()
         .map(|p| (p.key.verifying_key().to_bytes(), p.name.clone()))
         .collect();
-    let now = now_ms();
+    let now = post.now_ms();
     let mut stored = Vec::new();
     let mut results: Vec<EntityResult> = wanted
         .iter()

@@ -1,9 +1,13 @@
-//! The daemon's local HTTP API (JSON, loopback only, bearer token).
+//! The daemon's local HTTP API (JSON, bearer token).
 //!
-//! The token is 32 random bytes (hex) in `DATA_DIR/api.token`, mode 0600,
-//! made anew at each start; the bound address is written to
-//! `DATA_DIR/api.addr` at each start and removed at a clean stop. The CLI
-//! ([`crate::client`]) reads both.
+//! Served on the Unix socket `DATA_DIR/api.sock` (mode 0600, in a data
+//! folder of mode 0700: only the service account reaches it), which is
+//! what the CLI ([`crate::client`]) uses: a socket file is bound to the
+//! running daemon, so after a crash nobody else can take its place the
+//! way another process could take a TCP port named in a stale file.
+//! `[api] listen` adds a loopback TCP listener for the agency's own tools
+//! (its address in `DATA_DIR/api.addr`). The token is 32 random bytes
+//! (hex) in `DATA_DIR/api.token`, mode 0600, made anew at each start.
 //!
 //! | route | does |
 //! |---|---|
@@ -26,7 +30,7 @@ pub mod records;
 use std::fs;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +49,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::{info, Instrument as _};
 
 use super::Node;
-use crate::post::{context, Post};
+use crate::post::context;
 use crate::{bundle, status};
 
 /// Largest request body the API reads.
@@ -57,16 +61,24 @@ const MAX_PINGS: u32 = 10_000;
 /// Most payload bytes queued by one request (all sealed in memory first).
 const MAX_QUEUED_BYTES: usize = 64 << 20;
 
-/// Where the daemon writes its API address.
+/// Where the daemon writes its TCP API address, if it has one.
 pub fn addr_file(data_dir: &Path) -> PathBuf {
     data_dir.join("api.addr")
+}
+
+/// The daemon's API socket.
+pub fn socket_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("api.sock")
 }
 
 /// The running API server.
 #[derive(Debug)]
 pub(super) struct Api {
-    pub(super) addr: SocketAddr,
-    pub(super) task: tokio::task::JoinHandle<()>,
+    /// The Unix socket.
+    pub(super) socket: PathBuf,
+    /// The loopback TCP address, if configured.
+    pub(super) addr: Option<SocketAddr>,
+    pub(super) tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// An API error: a status and a message for the CLI to print.
@@ -145,20 +157,40 @@ async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// Binds the API and serves it until the node's token is cancelled.
+/// Binds the API and serves it until the node's token is cancelled. Call
+/// with the store open: that is what makes a socket file left by a
+/// crashed daemon safe to replace.
 pub(super) async fn start(
     node: Arc<Node>,
-    listen: SocketAddr,
+    listen: Option<SocketAddr>,
     data_dir: &Path,
 ) -> anyhow::Result<Api> {
     let token = Arc::new(fresh_token(data_dir)?);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (api.listen): {e}"))?;
-    let addr = listener.local_addr()?;
-    let tmp = data_dir.join("api.addr.tmp");
-    fs::write(&tmp, format!("{addr}\n"))?;
-    fs::rename(&tmp, addr_file(data_dir))?;
+    let socket = socket_file(data_dir);
+    match fs::remove_file(&socket) {
+        Ok(()) => {
+            info!(path = %socket.display(), "removed the API socket of a daemon that did not stop cleanly")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("cannot remove the old API socket {}: {e}", socket.display()),
+    }
+    let unix = tokio::net::UnixListener::bind(&socket)
+        .map_err(|e| anyhow::anyhow!("cannot bind the API socket {}: {e}", socket.display()))?;
+    fs::set_permissions(&socket, fs::Permissions::from_mode(0o600))?;
+    let _ = fs::remove_file(addr_file(data_dir));
+    let tcp = match listen {
+        None => None,
+        Some(listen) => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (api.listen): {e}"))?;
+            let addr = listener.local_addr()?;
+            let tmp = data_dir.join("api.addr.tmp");
+            fs::write(&tmp, format!("{addr}\n"))?;
+            fs::rename(&tmp, addr_file(data_dir))?;
+            Some((listener, addr))
+        }
+    };
     let app = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/reload", post(reload))
@@ -190,25 +222,45 @@ pub(super) async fn start(
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
     let cancel = node.cancel.clone();
-    let task = tokio::spawn(
+    let mut tasks = Vec::new();
+    let addr = tcp.as_ref().map(|(_, a)| *a);
+    if let Some((listener, _)) = tcp {
+        let (app, cancel) = (app.clone(), cancel.clone());
+        tasks.push(tokio::spawn(
+            async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(cancel.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "API server (TCP) failed");
+                }
+            }
+            .in_current_span(),
+        ));
+    }
+    tasks.push(tokio::spawn(
         async move {
-            let served = axum::serve(listener, app)
+            let served = axum::serve(unix, app)
                 .with_graceful_shutdown(cancel.cancelled_owned())
                 .await;
             if let Err(e) = served {
-                tracing::error!(error = %e, "API server failed");
+                tracing::error!(error = %e, "API server (socket) failed");
             }
         }
         .in_current_span(),
-    );
-    Ok(Api { addr, task })
+    ));
+    Ok(Api {
+        socket,
+        addr,
+        tasks,
+    })
 }
 
 async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, ApiError> {
     let net = node.net.status().await.map_err(internal)?;
     let config = node.config.lock().map_err(internal)?.clone();
     let post = node.post.clone();
-    let s = tokio::task::spawn_blocking(move || {
+    let mut s = tokio::task::spawn_blocking(move || {
         let builds = post.matching().builds();
         status::collect(
             &config,
@@ -221,6 +273,7 @@ async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, A
     .await
     .map_err(internal)?
     .map_err(internal)?;
+    s.matching.evaluated = Some(node.post.matching().evaluated());
     Ok(Json(s))
 }
 
@@ -334,7 +387,7 @@ async fn ping(
             .map_err(internal)?;
         let bytes = env.to_bytes();
         let hash: [u8; 32] = Sha256::digest(&bytes).into();
-        let sent = Post::sent_entry(&peer, &env, &bytes, case);
+        let sent = node.post.sent_entry(&peer, &env, &bytes, case);
         let post = node.post.clone();
         tokio::task::spawn_blocking(move || post.log(&[sent], true))
             .await
@@ -354,7 +407,7 @@ async fn ping(
                 .map_err(|e| e.to_string()),
         };
         if let Ok(r) = &receipt {
-            let entry = Post::receipt_entry(&peer, &env, hash, r);
+            let entry = node.post.receipt_entry(&peer, &env, hash, r);
             let post = node.post.clone();
             tokio::task::spawn_blocking(move || post.log(&[entry], false))
                 .await
