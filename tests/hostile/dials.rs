@@ -8,9 +8,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use liaison_protocol::keys::SigningKey;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr};
+use libp2p::{identify, ping, Multiaddr};
 use tokio::sync::mpsc;
 
 use crate::federation::Agency;
@@ -53,11 +52,7 @@ fn an_address_a_peer_advertises_is_never_dialled() {
             .parse()
             .unwrap();
 
-    let key_file = mallory.node.dir.path().join("node/keys/agency.ed25519");
-    let seed = SigningKey::from_file_text(&std::fs::read_to_string(key_file).unwrap())
-        .unwrap()
-        .seed();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*seed).unwrap();
+    let signing = super::signing_key(&mallory);
     let (seen_tx, seen) = std::sync::mpsc::sync_channel(1024);
     let (order_tx, mut orders) = mpsc::channel::<Order>(4);
     let advertised = canary_addr.clone();
@@ -67,27 +62,13 @@ fn an_address_a_peer_advertises_is_never_dialled() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let prologue = b"liaison/federation/v1\nliaison".to_vec();
-            let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    move |k: &libp2p::identity::Keypair| {
-                        noise::Config::new(k).map(|c| c.with_prologue(prologue))
-                    },
-                    yamux::Config::default,
-                )
-                .unwrap()
-                .with_behaviour(|k| Liar {
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        "/liaison/1".into(),
-                        k.public(),
-                    )),
-                    ping: ping::Behaviour::default(),
-                })
-                .unwrap()
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-                .build();
+            let mut swarm = super::swarm_as(&signing, Duration::from_secs(60), |k| Liar {
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/liaison/1".into(),
+                    k.public(),
+                )),
+                ping: ping::Behaviour::default(),
+            });
             swarm
                 .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
                 .unwrap();

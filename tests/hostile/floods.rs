@@ -17,10 +17,10 @@ use liaison_protocol::matching::{self, Chunk, Delta, Evaluate, FilterInfo, Manif
 use liaison_protocol::SelectorKind;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr, StreamProtocol};
+use libp2p::{Multiaddr, StreamProtocol};
 use rand_core_09::{OsRng, TryRngCore as _, UnwrapErr};
 
-use super::{disk_bytes, rss_kib};
+use super::{connect, disk_bytes, rss_kib, signing_key, swarm_as};
 use crate::federation::{federation, Agency};
 
 /// Sends envelopes as requests and reads receipts.
@@ -131,48 +131,23 @@ impl Mallory {
         how_long: Duration,
         mut next: impl FnMut() -> Vec<u8>,
     ) -> (BTreeMap<String, u64>, u64) {
-        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*self.signing.seed()).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async move {
-            let prologue = b"liaison/federation/v1\nliaison".to_vec();
-            let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    move |k: &libp2p::identity::Keypair| {
-                        noise::Config::new(k).map(|c| c.with_prologue(prologue))
-                    },
-                    yamux::Config::default,
+            let mut swarm = swarm_as(&self.signing, Duration::from_secs(10), |_| {
+                request_response::Behaviour::with_codec(
+                    Frames,
+                    [(
+                        StreamProtocol::new("/liaison/envelope/1"),
+                        ProtocolSupport::Outbound,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(60)),
                 )
-                .unwrap()
-                .with_behaviour(|_| {
-                    request_response::Behaviour::with_codec(
-                        Frames,
-                        [(
-                            StreamProtocol::new("/liaison/envelope/1"),
-                            ProtocolSupport::Outbound,
-                        )],
-                        request_response::Config::default()
-                            .with_request_timeout(Duration::from_secs(60)),
-                    )
-                })
-                .unwrap()
-                .build();
-            swarm.dial(self.addr.clone()).unwrap();
-            let peer = loop {
-                match tokio::time::timeout(Duration::from_secs(30), swarm.select_next_some()).await
-                {
-                    Ok(SwarmEvent::ConnectionEstablished { peer_id, .. }) => break peer_id,
-                    Ok(SwarmEvent::OutgoingConnectionError { error, .. }) => {
-                        panic!("dial failed: {error}")
-                    }
-                    Ok(_) => {}
-                    Err(_) => panic!("no connection within 30 s"),
-                }
-            };
+            });
+            let peer = connect(&mut swarm, self.addr.clone()).await;
             let until = Instant::now() + how_long;
             let (mut in_flight, mut outcomes, mut failed) = (0, BTreeMap::new(), 0u64);
             loop {
@@ -266,9 +241,8 @@ fn a_trusted_peer_flooding_each_kind_of_message_is_capped_and_others_are_served(
     let (kg, tj) = (&fed[0], &fed[1]);
     let mallory = Agency::new("mallory");
     kg.trust("mallory", &mallory.key(), None);
-    let key_file = mallory.node.dir.path().join("node/keys/agency.ed25519");
     let m = Mallory {
-        signing: SigningKey::from_file_text(&std::fs::read_to_string(key_file).unwrap()).unwrap(),
+        signing: signing_key(&mallory),
         kg: kg.key().parse().unwrap(),
         addr: kg.status()["listen"][0].as_str().unwrap().parse().unwrap(),
     };

@@ -42,3 +42,60 @@ pub(crate) fn disk_bytes(dir: &std::path::Path) -> u64 {
     }
     n
 }
+
+/// The signing key in `agency`'s key folder: the attacker speaks as a
+/// trusted agency (or one the node does not know).
+pub(crate) fn signing_key(
+    agency: &crate::federation::Agency,
+) -> liaison_protocol::keys::SigningKey {
+    let key_file = agency.node.dir.path().join("node/keys/agency.ed25519");
+    liaison_protocol::keys::SigningKey::from_file_text(&std::fs::read_to_string(key_file).unwrap())
+        .unwrap()
+}
+
+/// A swarm of the attacker's own, speaking as `signing` over TCP, Noise
+/// (with the test federation's prologue) and Yamux, running what
+/// `behaviour` makes. Call inside a tokio runtime.
+pub(crate) fn swarm_as<B: libp2p::swarm::NetworkBehaviour>(
+    signing: &liaison_protocol::keys::SigningKey,
+    idle: std::time::Duration,
+    behaviour: impl FnOnce(&libp2p::identity::Keypair) -> B,
+) -> libp2p::Swarm<B> {
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*signing.seed()).unwrap();
+    let prologue = b"liaison/federation/v1\nliaison".to_vec();
+    libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            move |k: &libp2p::identity::Keypair| {
+                libp2p::noise::Config::new(k).map(|c| c.with_prologue(prologue))
+            },
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(behaviour)
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .build()
+}
+
+/// Dials `addr` and waits (30 s at most) for the connection: the node's
+/// PeerId.
+pub(crate) async fn connect<B: libp2p::swarm::NetworkBehaviour>(
+    swarm: &mut libp2p::Swarm<B>,
+    addr: libp2p::Multiaddr,
+) -> libp2p::PeerId {
+    use futures::StreamExt as _;
+    use libp2p::swarm::SwarmEvent;
+    swarm.dial(addr).unwrap();
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(30), swarm.select_next_some())
+            .await
+        {
+            Ok(SwarmEvent::ConnectionEstablished { peer_id, .. }) => return peer_id,
+            Ok(SwarmEvent::OutgoingConnectionError { error, .. }) => panic!("dial failed: {error}"),
+            Ok(_) => {}
+            Err(_) => panic!("no connection within 30 s"),
+        }
+    }
+}

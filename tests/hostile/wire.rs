@@ -9,12 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, StreamExt as _};
 use liaison_protocol::envelope::{Outcome, Receipt, Refusal};
-use liaison_protocol::keys::{AgencyKey, SigningKey};
+use liaison_protocol::keys::AgencyKey;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr, StreamProtocol};
+use libp2p::{Multiaddr, StreamProtocol};
 
-use super::rss_kib;
+use super::{connect, rss_kib, signing_key, swarm_as};
 use crate::federation::{federation, Agency};
 
 /// What the hostile peer writes on a stream.
@@ -93,51 +93,23 @@ impl request_response::Codec for Hostile {
 /// Sends `abuses` to `addr` as the agency whose key files are in
 /// `mallory`; returns (receipts, failed streams).
 fn attack(mallory: &Agency, addr: Multiaddr, abuses: Vec<Abuse>) -> (Vec<Receipt>, usize) {
-    let key_file = mallory.node.dir.path().join("node/keys/agency.ed25519");
-    let seed = SigningKey::from_file_text(&std::fs::read_to_string(key_file).unwrap())
-        .unwrap()
-        .seed();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*seed).unwrap();
+    let signing = signing_key(mallory);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async move {
-        let prologue = b"liaison/federation/v1\nliaison".to_vec();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                move |k: &libp2p::identity::Keypair| {
-                    noise::Config::new(k).map(|c| c.with_prologue(prologue))
-                },
-                yamux::Config::default,
+        let mut swarm = swarm_as(&signing, Duration::from_secs(10), |_| {
+            request_response::Behaviour::with_codec(
+                Hostile,
+                [(
+                    StreamProtocol::new("/liaison/envelope/1"),
+                    ProtocolSupport::Outbound,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
             )
-            .unwrap()
-            .with_behaviour(|_| {
-                request_response::Behaviour::with_codec(
-                    Hostile,
-                    [(
-                        StreamProtocol::new("/liaison/envelope/1"),
-                        ProtocolSupport::Outbound,
-                    )],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(30)),
-                )
-            })
-            .unwrap()
-            .build();
-        swarm.dial(addr.clone()).unwrap();
-        let peer = loop {
-            match tokio::time::timeout(Duration::from_secs(30), swarm.select_next_some()).await {
-                Ok(SwarmEvent::ConnectionEstablished { peer_id, .. }) => break peer_id,
-                Ok(SwarmEvent::OutgoingConnectionError { error, .. }) => {
-                    panic!("dial failed: {error}")
-                }
-                Ok(_) => {}
-                Err(_) => panic!("no connection within 30 s"),
-            }
-        };
+        });
+        let peer = connect(&mut swarm, addr).await;
         let n = abuses.len();
         for a in abuses {
             swarm.behaviour_mut().send_request(&peer, a);

@@ -541,6 +541,22 @@ fn blinded(n: usize) -> Vec<liaison_protocol::oprf::Element> {
         .collect()
 }
 
+/// An evaluation request for `n` blinded phones under `m`.
+fn evaluate_body(
+    m: &liaison_protocol::matching::SignedManifest,
+    purpose: Purpose,
+    n: usize,
+) -> Vec<u8> {
+    liaison_protocol::matching::Evaluate {
+        manifest: m.hash(),
+        purpose,
+        case: None,
+        kind: SelectorKind::Phone,
+        elements: blinded(n),
+    }
+    .to_bytes()
+}
+
 /// The answers among `(context, body)`.
 fn answers(sent: &[(String, Vec<u8>)]) -> Vec<Answer> {
     sent.iter()
@@ -651,14 +667,7 @@ fn renewals_spend_the_peers_own_budget_in_any_window_whatever_epoch_they_name() 
     // signed (in b's envelope), with the time the budget renews; nothing
     // evaluated.
     let ask_raw = |m: &liaison_protocol::matching::SignedManifest, purpose, n| {
-        let body = liaison_protocol::matching::Evaluate {
-            manifest: m.hash(),
-            purpose,
-            case: None,
-            kind: SelectorKind::Phone,
-            elements: blinded(n),
-        }
-        .to_bytes();
+        let body = evaluate_body(m, purpose, n);
         assert_eq!(
             send_raw(&a, &b, context::EVALUATE, &body),
             Outcome::Accepted
@@ -737,14 +746,7 @@ fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
     let m = querier::usable(&a.post, &kb.verifying_key().to_bytes(), a.post.now_ms())
         .unwrap()
         .remove(0);
-    let body = liaison_protocol::matching::Evaluate {
-        manifest: m.hash(),
-        purpose: Purpose::Query,
-        case: None,
-        kind: SelectorKind::Phone,
-        elements: blinded(liaison_protocol::oprf::MAX_BATCH),
-    }
-    .to_bytes();
+    let body = evaluate_body(&m, Purpose::Query, liaison_protocol::oprf::MAX_BATCH);
     let flood: Vec<Vec<u8>> = (0..20)
         .map(|_| {
             seal_to(
@@ -936,14 +938,7 @@ fn a_peer_that_takes_none_of_our_answers_cannot_pile_them_up() {
     let m = querier::usable(&a.post, &b.card.verifying_key().to_bytes(), a.post.now_ms())
         .unwrap()
         .remove(0);
-    let body = liaison_protocol::matching::Evaluate {
-        manifest: m.hash(),
-        purpose: Purpose::Query,
-        case: None,
-        kind: SelectorKind::Phone,
-        elements: blinded(1),
-    }
-    .to_bytes();
+    let body = evaluate_body(&m, Purpose::Query, 1);
     // Each declined evaluation queues an answer a never collects.
     let outcomes: Vec<Outcome> = (0..5)
         .map(|_| send_raw(&a, &b, context::EVALUATE, &body))

@@ -704,21 +704,7 @@ impl<'a> Records<'a> {
     /// Visits every record id with the selectors it is indexed under, in id
     /// order, until `visit` returns `false`. Used by consistency checks.
     pub fn for_each(&self, mut visit: impl FnMut(&str, &[Selector]) -> bool) -> Result<(), Error> {
-        let mut failure = None;
-        self.store.scan_prefix(Column::Records, b"", |k, v| {
-            match (std::str::from_utf8(k), decode_head(v)) {
-                (Ok(id), Ok(head)) => visit(id, &head.selectors),
-                (Err(_), _) => {
-                    failure = Some(corrupt("record id is not UTF-8"));
-                    false
-                }
-                (_, Err(e)) => {
-                    failure = Some(e);
-                    false
-                }
-            }
-        })?;
-        failure.map_or(Ok(()), Err)
+        self.for_each_head(|id, head| Ok(visit(id, &head.selectors)))
     }
 
     /// Visits every record id with its selectors and whether it is
@@ -728,30 +714,34 @@ impl<'a> Records<'a> {
         &self,
         mut visit: impl FnMut(&str, &[Selector], bool) -> bool,
     ) -> Result<(), Error> {
+        self.for_each_head(|id, head| {
+            let red = match head.red {
+                Some(red) => red,
+                None => {
+                    let r: Record = serde_json::from_slice(head.json)
+                        .map_err(|e| corrupt(format!("record JSON: {e}")))?;
+                    r.handling == Handling::Red
+                }
+            };
+            Ok(visit(id, &head.selectors, red))
+        })
+    }
+
+    /// Every record's id and decoded head, in id order, until `visit`
+    /// returns `Ok(false)` or an error (which is returned).
+    fn for_each_head(
+        &self,
+        mut visit: impl FnMut(&str, Head<'_>) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
         let mut failure = None;
         self.store.scan_prefix(Column::Records, b"", |k, v| {
-            let head = decode_head(v).and_then(|h| {
-                let red = match h.red {
-                    Some(red) => red,
-                    None => {
-                        let r: Record = serde_json::from_slice(h.json)
-                            .map_err(|e| corrupt(format!("record JSON: {e}")))?;
-                        r.handling == Handling::Red
-                    }
-                };
-                Ok((h.selectors, red))
-            });
-            match (std::str::from_utf8(k), head) {
-                (Ok(id), Ok((selectors, red))) => visit(id, &selectors, red),
-                (Err(_), _) => {
-                    failure = Some(corrupt("record id is not UTF-8"));
-                    false
-                }
-                (_, Err(e)) => {
-                    failure = Some(e);
-                    false
-                }
-            }
+            let step = std::str::from_utf8(k)
+                .map_err(|_| corrupt("record id is not UTF-8"))
+                .and_then(|id| visit(id, decode_head(v)?));
+            step.unwrap_or_else(|e| {
+                failure = Some(e);
+                false
+            })
         })?;
         failure.map_or(Ok(()), Err)
     }
