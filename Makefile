@@ -19,8 +19,10 @@ deps:
 demo: deps
 	cargo run --locked -p liaison -- demo
 
+# `--profile dev`: the `test` profile's name alone would give build scripts
+# (and so RocksDB's C++) a build of their own beside `cargo build`'s.
 test: deps
-	cargo test --locked --workspace
+	cargo test --locked --workspace --profile dev
 
 lint: deps
 	cargo fmt --all -- --check
