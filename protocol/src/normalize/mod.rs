@@ -101,6 +101,33 @@ impl<T, E: Into<Error>> InField<T> for Result<T, E> {
     }
 }
 
+/// Something read and kept, but most likely miswritten: ingest stores the
+/// record and says so on its line, so that a selector no peer will ever
+/// share is not kept silently.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A phone number that no numbering plan of its country, today's or an
+    /// earlier one, holds (see [`phone`]).
+    #[error("phone number {given:?} is not a valid number under its country's numbering plan, today's or an earlier one; kept as {e164}, which a peer holding the number as issued will not share: check the digits and the record's `country`, or write it as +CC NUMBER")]
+    InvalidPhone {
+        /// What was given.
+        given: String,
+        /// How it was kept.
+        e164: String,
+    },
+}
+
+/// A [`Warning`] with the entity field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {warning}")]
+pub struct FieldWarning {
+    /// The entity field, as named in NDJSON.
+    pub field: &'static str,
+    /// What is doubtful about it.
+    pub warning: Warning,
+}
+
 /// What normalisation needs to know beyond the entity itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Context {
@@ -121,10 +148,22 @@ pub fn entity_selectors(
     ctx: &Context,
     out: &mut Vec<Selector>,
 ) -> Result<(), FieldError> {
-    let start = out.len();
-    let result = push_selectors(entity, ctx, out);
+    entity_selectors_noting(entity, ctx, out, &mut Vec::new())
+}
+
+/// As [`entity_selectors`], and appends to `warnings` what was read but is
+/// most likely miswritten (nothing on error).
+pub fn entity_selectors_noting(
+    entity: &Entity,
+    ctx: &Context,
+    out: &mut Vec<Selector>,
+    warnings: &mut Vec<FieldWarning>,
+) -> Result<(), FieldError> {
+    let (start, noted) = (out.len(), warnings.len());
+    let result = push_selectors(entity, ctx, out, warnings);
     if result.is_err() {
         out.truncate(start);
+        warnings.truncate(noted);
     }
     result
 }
@@ -133,14 +172,21 @@ fn push_selectors(
     entity: &Entity,
     ctx: &Context,
     out: &mut Vec<Selector>,
+    warnings: &mut Vec<FieldWarning>,
 ) -> Result<(), FieldError> {
     match entity {
         Entity::Phone(p) => {
-            let country = ctx.country;
-            out.push(Selector::new(
-                SelectorKind::Phone,
-                phone::e164(&p.number, country).field("number")?,
-            ));
+            let read = phone::read(&p.number, ctx.country).field("number")?;
+            if !read.valid {
+                warnings.push(FieldWarning {
+                    field: "number",
+                    warning: Warning::InvalidPhone {
+                        given: p.number.clone(),
+                        e164: read.e164.clone(),
+                    },
+                });
+            }
+            out.push(Selector::new(SelectorKind::Phone, read.e164));
         }
         Entity::Document(d) => {
             if let Some(c) = present(&d.country) {

@@ -7,10 +7,28 @@
 //! read by the record's country or else the node's. Number plans come from
 //! the `phonenumber` crate (Google libphonenumber metadata).
 //!
-//! A number is accepted when its digits parse under the plan and the result
-//! is 8–15 digits long. It is deliberately not required to fall in a range
-//! the metadata knows as assigned: an operator's new range must not make an
-//! agency's record unreadable.
+//! **Old dialling plans.** Records span decades, and the plans of the
+//! region changed: under the Soviet unified numbering plan every republic
+//! dialled long distance with the trunk prefix `8` (and abroad with `8 10`).
+//! Russia, Kazakhstan, Belarus and Turkmenistan keep it; Kyrgyzstan moved to
+//! `0`; Tajikistan and Uzbekistan dropped the trunk prefix (Uzbekistan with
+//! its nine-digit plan, order No. 490 of the State Committee for
+//! Communications of 26 December 2013). Today's plans are those notified to
+//! the ITU (ITU-T E.164 national numbering plans) as libphonenumber's
+//! metadata carries them: no `nationalPrefix` for TJ and UZ, `0` for KG.
+//! That metadata therefore reads the `8` of `8 918 104804` in a Tajik
+//! record as part of the number.
+//! A national number is read under today's plan and under each earlier
+//! trunk prefix of its country ([`HISTORICAL_TRUNK`]), then as a bare
+//! national significant number written without any trunk prefix, and the
+//! first reading that is a valid number of the country wins, today's
+//! first.
+//!
+//! A number that is valid under no reading is still accepted when its
+//! digits parse and the result is 8–15 digits long (an operator's new range
+//! must not make an agency's record unreadable), but [`read`] says so
+//! ([`Phone::valid`] is false) so that ingest can warn: such a selector is
+//! one no peer holding the number correctly will ever share.
 
 use phonenumber::country;
 use phonenumber::Mode;
@@ -18,8 +36,39 @@ use phonenumber::Mode;
 use super::Error;
 use crate::Country;
 
+/// Trunk prefixes a country's national numbers were once written with and
+/// that today's metadata does not know: the Soviet `8` in the ex-Soviet
+/// republics that replaced or dropped it. Countries that keep `8` today
+/// (Russia, Kazakhstan, Belarus, Turkmenistan) need no entry.
+pub const HISTORICAL_TRUNK: [(&str, &str); 8] = [
+    ("ARM", "8"),
+    ("AZE", "8"),
+    ("GEO", "8"),
+    ("KGZ", "8"),
+    ("MDA", "8"),
+    ("TJK", "8"),
+    ("UKR", "8"),
+    ("UZB", "8"),
+];
+
+/// A phone number as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phone {
+    /// The E.164 form, `+996775987817`.
+    pub e164: String,
+    /// Whether it is a valid number of its country under the numbering
+    /// plan (today's, or for a national number an earlier one).
+    pub valid: bool,
+}
+
 /// The E.164 form (`+996775987817`) of a phone number as written.
 pub fn e164(raw: &str, country: Option<Country>) -> Result<String, Error> {
+    read(raw, country).map(|p| p.e164)
+}
+
+/// Reads a phone number as written: its E.164 form and whether the
+/// numbering plan knows it (see the module documentation).
+pub fn read(raw: &str, country: Option<Country>) -> Result<Phone, Error> {
     let bad = |reason: &'static str| Error::Phone {
         given: raw.to_owned(),
         reason,
@@ -48,8 +97,9 @@ pub fn e164(raw: &str, country: Option<Country>) -> Result<String, Error> {
             .strip_prefix("00")
             .or_else(|| digits.strip_prefix("810").filter(|_| uses_8_10(country)))
     };
-    let parsed = match international {
-        Some(number) => phonenumber::parse(None, format!("+{number}")),
+    let number = match international {
+        Some(number) => phonenumber::parse(None, format!("+{number}"))
+            .map_err(|_| bad("no numbering plan reads it"))?,
         None => {
             let Some(country) = country else {
                 return Err(bad("it is a national number and no country is known"));
@@ -57,16 +107,44 @@ pub fn e164(raw: &str, country: Option<Country>) -> Result<String, Error> {
             let Ok(region) = country.alpha2().parse::<country::Id>() else {
                 return Err(bad("the country has no phone numbering plan"));
             };
-            phonenumber::parse(Some(region), &digits)
+            let today = phonenumber::parse(Some(region), &digits);
+            // Earlier trunk prefixes, then the number as a bare national
+            // significant number behind today's trunk prefix: `778 956
+            // 3515` in Kazakhstan, whose leading 7 alone is otherwise
+            // taken for the country code.
+            let bare = phonenumber::metadata::DATABASE
+                .by_id(country.alpha2())
+                .and_then(|m| m.national_prefix())
+                .map(|p| format!("{p}{digits}"));
+            let mut other = historical_trunk(country)
+                .filter_map(|p| digits.strip_prefix(p).map(str::to_owned))
+                .chain(bare)
+                .filter_map(|d| phonenumber::parse(Some(region), d).ok());
+            match today {
+                Ok(n) if phonenumber::is_valid(&n) => n,
+                today => other
+                    .find(phonenumber::is_valid)
+                    .map_or_else(|| today.map_err(|_| bad("no numbering plan reads it")), Ok)?,
+            }
         }
     };
-    let number = parsed.map_err(|_| bad("no numbering plan reads it"))?;
     let e164 = number.format().mode(Mode::E164).to_string();
     let len = e164.len().saturating_sub(1);
     if !(8..=15).contains(&len) {
         return Err(bad("it does not have 8 to 15 digits with its country code"));
     }
-    Ok(e164)
+    Ok(Phone {
+        e164,
+        valid: phonenumber::is_valid(&number),
+    })
+}
+
+/// The earlier trunk prefixes of `country`.
+fn historical_trunk(country: Country) -> impl Iterator<Item = &'static str> {
+    HISTORICAL_TRUNK
+        .iter()
+        .filter(move |(c, _)| *c == country.alpha3())
+        .map(|(_, p)| *p)
 }
 
 /// Whether the country's people commonly dial abroad with `8 10` (the
@@ -133,6 +211,66 @@ mod tests {
                 "{raw} in {country}"
             );
         }
+    }
+
+    #[test]
+    fn the_soviet_trunk_prefix_is_read_where_the_plan_has_dropped_it() {
+        // Written so in older Tajik, Uzbek and Kyrgyz records: `8` then
+        // the national number; today's metadata alone reads the 8 as a
+        // digit of a ten-digit number no operator ever issued.
+        let cases = [
+            ("8 918 104804", "TJK", "+992918104804"),
+            ("8502 232098", "TJK", "+992502232098"),
+            ("8-93-555-12-34", "TJK", "+992935551234"),
+            ("8935 187766", "UZB", "+998935187766"),
+            ("8 (90) 123-45-67", "UZB", "+998901234567"),
+            ("8 775 987 817", "KGZ", "+996775987817"),
+            ("8 312 123 456", "KGZ", "+996312123456"),
+        ];
+        for (raw, country, want) in cases {
+            let got = read(raw, c(country));
+            assert_eq!(
+                got,
+                Ok(Phone {
+                    e164: want.into(),
+                    valid: true
+                }),
+                "{raw} in {country}"
+            );
+        }
+        // Today's reading comes first where it is valid: a nine-digit
+        // Uzbek number in the 88 range keeps its 8.
+        assert_eq!(
+            e164("88 123 45 67", c("UZB")).as_deref(),
+            Ok("+998881234567")
+        );
+        // A bare national number, without the trunk prefix: in
+        // Kazakhstan the leading 7 is not the country code.
+        assert_eq!(
+            e164("778 956 3515", c("KAZ")).as_deref(),
+            Ok("+77789563515")
+        );
+        assert_eq!(
+            e164("916 123 45 67", c("RUS")).as_deref(),
+            Ok("+79161234567")
+        );
+        // Countries that keep 8 as today's trunk prefix read it as before.
+        assert_eq!(
+            e164("8 701 123 45 67", c("KAZ")).as_deref(),
+            Ok("+77011234567")
+        );
+    }
+
+    #[test]
+    fn a_number_valid_under_no_plan_is_kept_and_said_to_be_so() {
+        // Ten digits in Tajikistan whichever way it is read: no operator
+        // range holds it with or without the 8.
+        let got = read("8 111 111 1111", c("TJK")).unwrap();
+        assert!(!got.valid, "{got:?}");
+        assert_eq!(got.e164, "+99281111111111");
+        // International forms are checked too.
+        assert!(!read("+996 111 111 111", None).unwrap().valid);
+        assert!(read("+996 775 987 817", None).unwrap().valid);
     }
 
     #[test]
