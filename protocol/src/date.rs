@@ -1,5 +1,14 @@
-//! Calendar dates of birth, read as `YYYY-MM-DD` or `DD.MM.YYYY` and always
-//! written back as ISO 8601.
+//! Calendar dates of birth, read in the forms the region writes them and
+//! always written back as ISO 8601:
+//! - year first, `YYYY-MM-DD` (ISO 8601), or with `.` or `/` between the
+//!   parts (`1970/09/14`, `1954.07.04`): no one writes year, day, month;
+//! - day first, `DD.MM.YYYY` (GOST R 7.0.97-2016, the form of every
+//!   document of the former Soviet Union), or with `/` or `-` between the
+//!   parts (`15/10/1966`, `23-12-1962`), day and month of one or two
+//!   digits (`5.3.1966`). The region never writes the month first, so
+//!   `05/03/1966` is 5 March.
+//!
+//! Two-digit years are refused: `24.12.03` could be 1903 or 2003.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,8 +25,8 @@ pub struct Date {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DateError {
-    /// Not in either accepted layout.
-    #[error("date {given:?} is not written as YYYY-MM-DD or DD.MM.YYYY")]
+    /// Not in an accepted layout.
+    #[error("date {given:?} is not written as YYYY-MM-DD or DD.MM.YYYY (`/` or `-` may stand for `.`; the year needs four digits)")]
     Format {
         /// What was given.
         given: String,
@@ -76,13 +85,20 @@ impl FromStr for Date {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let b = t.as_bytes();
-        let fields = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-            Some((&t[0..4], &t[5..7], &t[8..10]))
-        } else if b.len() == 10 && b[2] == b'.' && b[5] == b'.' {
-            Some((&t[6..10], &t[3..5], &t[0..2]))
-        } else {
-            None
+        let sep = t.bytes().find(|b| matches!(b, b'-' | b'.' | b'/'));
+        let parts: Vec<&str> = sep.map_or_else(Vec::new, |sep| t.split(char::from(sep)).collect());
+        let fields = match parts.as_slice() {
+            [y, m, d]
+                if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) =>
+            {
+                Some((*y, *m, *d))
+            }
+            [d, m, y]
+                if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) =>
+            {
+                Some((*y, *m, *d))
+            }
+            _ => None,
         };
         let (y, m, d) = fields
             .and_then(|(y, m, d)| Some((digits(y)?, digits(m)?, digits(d)?)))
@@ -118,6 +134,24 @@ mod tests {
     }
 
     #[test]
+    fn the_forms_people_write_read_the_same_day() {
+        let want: Date = "1966-03-05".parse().unwrap();
+        for form in [
+            "05.03.1966",
+            "5.3.1966",
+            "05/03/1966",
+            "5/3/1966",
+            "05-03-1966",
+            "1966/03/05",
+            "1966.03.05",
+            "1966-3-5",
+            " 05.03.1966 ",
+        ] {
+            assert_eq!(form.parse::<Date>(), Ok(want), "{form}");
+        }
+    }
+
+    #[test]
     fn impossible_and_malformed_dates() {
         assert!(matches!(
             "1985-02-30".parse::<Date>(),
@@ -138,12 +172,14 @@ mod tests {
         ));
         for bad in [
             "",
-            "1985/03/14",
-            "14-03-1985",
             "85-03-14",
-            "1985-3-14",
+            "24.12.03",
+            "1985-03.14",
+            "14 03 1985",
+            "1985-003-14",
             "١٩٨٥-03-14",
             "abcd-ef-gh",
+            "+985-03-14",
         ] {
             assert!(
                 matches!(bad.parse::<Date>(), Err(DateError::Format { .. })),
