@@ -15,7 +15,8 @@
 //! `kyzy`, `uly`, `qizi`, `oʻgʻli`, `ogly`, `oglu` in any script) takes the
 //! token before it as the patronymic, wherever it is written; in a
 //! `full_name` of three or more tokens a token (not the first) ending in
-//! `-ovich -evich -ovna -evna -ichna -ich` is the patronymic, as is a glued
+//! `-ovich -evich -ovna -evna -ichna -ich` (Russian), `-ivna` (Ukrainian
+//! -івна/-ївна) or `-avich -auna -euna` (Belarusian) is the patronymic, as is a glued
 //! Kazakh `-uly`/`-kyzy` from the third token on. A patronymic is reduced to
 //! the father's name (`Asanovich`, `Asan uulu`, `Asanuly` all give `asan`).
 //! A person written the Kyrgyz way with no other surname (`Asan uulu
@@ -101,6 +102,63 @@ pub fn selectors(names: &Names<'_>, dob: Date, out: &mut Vec<Selector>) -> Resul
 /// read (Cyrillic or Latin, any transliteration).
 pub fn check(names: &Names<'_>) -> Result<(), Error> {
     Input::new(names).map(drop)
+}
+
+/// The part of a name that a weak hit's keys say differed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamePart {
+    /// The `surname` field.
+    Surname,
+    /// The `given` field.
+    Given,
+    /// One word of a `full_name` (which word is surname or given name is
+    /// not known).
+    FullName,
+}
+
+/// Which part of `names` (as the querier itself wrote them) the one-letter
+/// keys in `matched` were made by varying: the surname, the given name, or
+/// a word of the full name. `None` when the keys do not say (the letters
+/// that differ lie past the part of each name the keys keep, or several
+/// parts could explain them). Nothing of the other side's name is needed
+/// or learnt: only which of our own keys hit.
+pub fn differing_part(names: &Names<'_>, dob: Date, matched: &[&str]) -> Option<NamePart> {
+    let input = Input::new(names).ok()?;
+    let prefix = format!("{dob}|");
+    let mut found: Vec<NamePart> = Vec::new();
+    input.each_reading(|parsed| {
+        let mut coded: Vec<(String, Field)> = parsed
+            .tokens
+            .iter()
+            .map(|(t, f)| (phonetic::code(&fold_name(t)), *f))
+            .collect();
+        if coded.len() < 2 {
+            return;
+        }
+        coded.sort_by(|a, b| a.0.cmp(&b.0));
+        let codes: Vec<String> = coded.iter().map(|(c, _)| c.clone()).collect();
+        let mut base = Vec::new();
+        phonetic::fuzzy_keys(&prefix, &codes, &mut base, 1);
+        for (j, (_, field)) in coded.iter().enumerate() {
+            let mut varied = Vec::new();
+            phonetic::fuzzy_keys_varying(&prefix, &codes, j, &mut varied);
+            let hit = varied
+                .iter()
+                .any(|k| !base.contains(k) && matched.contains(&k.as_str()));
+            let part = match field {
+                Field::Surname => NamePart::Surname,
+                Field::Given => NamePart::Given,
+                Field::Full | Field::Patronymic => NamePart::FullName,
+            };
+            if hit && !found.contains(&part) {
+                found.push(part);
+            }
+        }
+    });
+    match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
 }
 
 /// Which field a name part came from.
@@ -318,9 +376,16 @@ fn is_marker(piece: &str) -> bool {
     )
 }
 
-/// The father's name in a Russian-style patronymic.
+/// The father's name in a Slavic patronymic: Russian `-ович -евич -овна
+/// -евна -ична -инична`, Ukrainian `-ович -івна -ївна` (`-ovych -ivna
+/// -yivna` in the national transliteration), Belarusian `-авіч -евіч -аўна
+/// -еўна` (`-avich -auna -euna`); the ending forms as the grammars of the
+/// three languages give them.
 fn russian_stem(token: &str) -> Option<&str> {
-    const SUFFIXES: [&str; 7] = ["inichna", "ovich", "evich", "ichna", "ovna", "evna", "ich"];
+    const SUFFIXES: [&str; 11] = [
+        "inichna", "ovich", "evich", "avich", "ichna", "ovna", "evna", "ivna", "auna", "euna",
+        "ich",
+    ];
     SUFFIXES
         .iter()
         .find(|s| token.len() >= s.len() + 2 && token.ends_with(*s))

@@ -114,6 +114,23 @@ const MAX_FUZZY_TOKENS: usize = 8;
 /// repeated, and nothing is added once `out` holds `limit` keys. Only the
 /// first eight codes are used.
 pub fn fuzzy_keys(prefix: &str, codes: &[String], out: &mut Vec<String>, limit: usize) {
+    fuzzy_keys_of(prefix, codes, out, limit, None);
+}
+
+/// The fuzzy keys of [`fuzzy_keys`] made by a deletion in code `j` only
+/// (without the key of the cut codes alone): which name token a weak hit
+/// points at.
+pub fn fuzzy_keys_varying(prefix: &str, codes: &[String], j: usize, out: &mut Vec<String>) {
+    fuzzy_keys_of(prefix, codes, out, usize::MAX, Some(j));
+}
+
+fn fuzzy_keys_of(
+    prefix: &str,
+    codes: &[String],
+    out: &mut Vec<String>,
+    limit: usize,
+    only: Option<usize>,
+) {
     let codes = &codes[..codes.len().min(MAX_FUZZY_TOKENS)];
     let n = codes.len();
     if n == 0 {
@@ -127,9 +144,14 @@ pub fn fuzzy_keys(prefix: &str, codes: &[String], out: &mut Vec<String>, limit: 
     }
     let kept = &kept[..n];
     let mut key = String::with_capacity(prefix.len() + 8 * n);
-    add_key(prefix, kept, None, &mut key, out, limit);
+    if only.is_none() {
+        add_key(prefix, kept, None, &mut key, out, limit);
+    }
     let mut variant = String::with_capacity(keep + 1);
     for (j, c) in codes.iter().enumerate() {
+        if only.is_some_and(|o| o != j) {
+            continue;
+        }
         let window = &c.as_bytes()[..c.len().min(keep + 1)];
         for p in 0..window.len() {
             if out.len() >= limit {

@@ -59,16 +59,20 @@ pub(crate) enum Scheme {
     German,
     /// French style: `ou`, `ch` = ш, `tch`, `j` = ж, `gu` before e/i.
     French,
+    /// Ukrainian national (KMU 2010) and Belarusian passport style: `h` =
+    /// г, `kh` = х, `zgh` = зг.
+    Ukrainian,
 }
 
 /// Every scheme, in the order their readings are listed: the first is the
 /// primary reading.
-pub(crate) const SCHEMES: [Scheme; 5] = [
+pub(crate) const SCHEMES: [Scheme; 6] = [
     Scheme::English,
     Scheme::Turkic,
     Scheme::Gost,
     Scheme::German,
     Scheme::French,
+    Scheme::Ukrainian,
 ];
 
 /// Separates words.
@@ -79,9 +83,11 @@ const HYPHEN: u8 = b'-';
 const APOSTROPHE: u8 = b'\'';
 /// Symbols from here up are Cyrillic letters: `CYR + i` is [`CYRILLIC`]`[i]`.
 const CYR: u8 = 0x80;
-/// GOST 7.79 A `â`: я in that scheme, `a` elsewhere.
+/// ISO 9 and GOST 7.79 A `â`: я. No other transliteration of Cyrillic
+/// writes `â`, so it is я in every scheme: read as a plain `a`, ISO 9's
+/// Ярина (`Ârina`) met Орина once the o/a fold was made.
 const GOST_YA: u8 = 0xF0;
-/// GOST 7.79 A `û`: ю in that scheme, `u` elsewhere.
+/// ISO 9 and GOST 7.79 A `û`: ю, likewise.
 const GOST_YU: u8 = 0xF1;
 
 // Cyrillic symbols that Latin letters with diacritics stand for.
@@ -132,8 +138,9 @@ const SINGLE: [&str; 26] = [
 ///
 /// Cyrillic text has exactly one reading. Latin text has one per scheme it
 /// may have been written in (ICAO 9303 and BGN/PCGN; Uzbek, Kazakh and
-/// Turkish-style Latin; GOST 7.79; German; French), duplicates removed, the
-/// ICAO/BGN reading first: at most five. A text with no letter or digit has
+/// Turkish-style Latin; GOST 7.79; German; French; Ukrainian and
+/// Belarusian national), duplicates removed, the ICAO/BGN reading first: at
+/// most six. A text with no letter or digit has
 /// none.
 pub fn readings(text: &str) -> Vec<String> {
     let mut syms = Vec::with_capacity(text.len());
@@ -273,16 +280,35 @@ fn push_symbols(text: &str, out: &mut Vec<u8>) {
 /// Appends the symbols of one word, after the pending separator if
 /// anything came before it.
 fn word(w: &str, base: usize, sep: &mut u8, out: &mut Vec<u8>) {
-    let (mut cyr, mut lat) = (0u32, 0u32);
+    // Letters that have a look-alike in the other script may have been
+    // typed for it; letters without one (`л`, `и`; `r`, `v`) were not.
+    let (mut cyr, mut lat, mut only_cyr, mut only_lat) = (0u32, 0u32, 0u32, 0u32);
     for c in w.chars() {
         match classify(c) {
-            Class::Cyr(..) => cyr += 1,
-            Class::Lat(..) | Class::SharpS => lat += 1,
+            Class::Cyr(_, looks) => {
+                cyr += 1;
+                only_cyr += u32::from(looks.is_none());
+            }
+            Class::Lat(_, looks) => {
+                lat += 1;
+                only_lat += u32::from(looks.is_none());
+            }
+            Class::SharpS => {
+                lat += 1;
+                only_lat += 1;
+            }
             _ => {}
         }
     }
-    // Read look-alike letters in the script of the rest of the word.
-    let cyrillic_word = cyr > 0 && cyr >= lat;
+    // Read look-alike letters in the script of the rest of the word: the
+    // script of the letters that cannot be look-alikes when only one
+    // script has such letters (`МIТRAКНОVА` is Latin: R and V have no
+    // Cyrillic twin), else the script of most letters.
+    let cyrillic_word = match (only_cyr > 0, only_lat > 0) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => cyr > 0 && cyr >= lat,
+    };
     let before = out.len();
     if before > base && *sep != 0 {
         out.push(*sep);
@@ -491,11 +517,11 @@ pub(crate) fn read(syms: &[u8], scheme: Scheme, out: &mut String) {
                 n
             }
             GOST_YA => {
-                w.push(if scheme == Scheme::Gost { "ia" } else { "a" });
+                w.push("ia");
                 1
             }
             GOST_YU => {
-                w.push(if scheme == Scheme::Gost { "iu" } else { "u" });
+                w.push("iu");
                 1
             }
             // Apostrophes and anything unexpected read as nothing.
@@ -642,6 +668,7 @@ fn latin(scheme: Scheme, syms: &[u8], i: usize) -> (&'static str, usize) {
         Scheme::Gost => gost(rest),
         Scheme::German => german(syms, i),
         Scheme::French => french(rest),
+        Scheme::Ukrainian => ukrainian(rest),
     };
     special.unwrap_or_else(|| common(rest))
 }
@@ -748,6 +775,25 @@ fn french(rest: &[u8]) -> Option<(&'static str, usize)> {
     })
 }
 
+/// Ukrainian national transliteration (Cabinet of Ministers of Ukraine,
+/// Resolution No. 55 of 27 January 2010, used in Ukrainian passports) and
+/// Belarusian passport practice (Instruction on the transliteration of
+/// Belarusian names, 2007): both write г `h` (Григорій `Hryhorii`, Рыгор
+/// `Ryhor`) and х `kh`; KMU writes зг `zgh` to keep it apart from ж. `g`
+/// is ґ, read as г by every scheme. The earlier Ukrainian national system
+/// (Ukrainian Commission on Legal Terminology, 1996) wrote щ `sch`.
+fn ukrainian(rest: &[u8]) -> Option<(&'static str, usize)> {
+    Some(match rest {
+        [b'z', b'g', b'h', ..] => ("zg", 3),
+        // The Ukrainian national system of 1996 (and Russian texts
+        // transliterated after it) writes щ `sch`.
+        [b's', b'c', b'h', ..] => ("shch", 3),
+        [b'k' | b's' | b'c' | b'z' | b'g' | b'p', b'h', ..] => return None,
+        [b'h', ..] => ("g", 1),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,6 +846,14 @@ mod tests {
         assert_eq!(readings("Kurb\u{430}n\u{43e}v"), ["kurbanov"]);
         // Not a look-alike: read as Latin in a Cyrillic word.
         assert!(reads_as("К\u{75}рбанов", "kurbanov"));
+        // Mostly Cyrillic look-alikes, but R and V have no Cyrillic twin:
+        // a Latin word, its Cyrillic М, Т, К, Н, О, А read as M T K H O A.
+        assert_eq!(
+            readings("\u{41c}I\u{422}RA\u{41a}\u{41d}\u{41e}V\u{410}"),
+            readings("MITRAKHOVA")
+        );
+        // And л has no Latin twin: a Cyrillic word.
+        assert_eq!(one("K\u{43b}\u{438}m"), "klim");
     }
 
     #[test]
@@ -860,6 +914,16 @@ mod tests {
             ("Бахтиёр", &["Bakhtiyor", "Baxtiyor"]),
             ("Ҳасан", &["Hasan", "Khasan", "Chassan"]),
             ("Ыбырай", &["Ybyrai", "Ybyray", "Ibıray"]),
+            // Ukrainian (KMU 2010) and Belarusian passports: г is `h`.
+            ("Григорій", &["Hryhorii", "Hryhoriy", "Grigorii"]),
+            ("Олег", &["Oleh", "Oleg"]),
+            ("Згурський", &["Zghurskyi"]),
+            ("Євгенія", &["Yevheniia", "Ievgeniia", "Jevgenija"]),
+            ("Їжак", &["Yizhak", "Izhak"]),
+            ("Ґалаґан", &["Galagan", "Ğalağan"]),
+            ("Рыгор Лукашэвіч", &["Ryhor Lukashevich", "Ryhor Lukašėvič"]),
+            ("Харків", &["Kharkiv"]),
+            ("Терещенко", &["Tereshchenko", "Tereschenko"]),
         ];
         for (cyr, latins) in cases {
             let want = one(cyr);

@@ -819,3 +819,117 @@ fn person_cost() {
         );
     }
 }
+
+fn with_patronymic<'a>(surname: &'a str, given: &'a str, patronymic: &'a str) -> Names<'a> {
+    Names {
+        surname: Some(surname),
+        given: Some(given),
+        patronymic: Some(patronymic),
+        ..Names::default()
+    }
+}
+
+#[test]
+fn ukrainian_and_belarusian_forms() {
+    // Each as the owner wrote it in Cyrillic fields, then as another
+    // agency wrote it: one `full_name` in given–patronymic–surname or
+    // surname-first order, in Ukrainian (KMU 2010, with г as `h`) or
+    // Belarusian passport transliteration, or in Cyrillic.
+    let cases: &[(Names<'_>, &[&str])] = &[
+        (
+            with_patronymic("Коваль", "Оксана", "Охрімівна"),
+            &[
+                "OKSANA OKHRIMIVNA KOVAL",
+                "Оксана Охрімівна Коваль",
+                "KOVAL OKSANA OKHRIMIVNA",
+            ],
+        ),
+        (
+            with_patronymic("Шевченко", "Григорій", "Андрійович"),
+            &[
+                "HRYHORII ANDRIIOVYCH SHEVCHENKO",
+                "SHEVCHENKO HRYHORIY ANDRIYOVYCH",
+            ],
+        ),
+        (
+            with_patronymic("Бондар", "Наталія", "Андріївна"),
+            &["NATALIIA ANDRIIVNA BONDAR", "Nataliya Andriyivna Bondar"],
+        ),
+        (
+            with_patronymic("Ющенко", "Євген", "Олексійович"),
+            &["Yevhen Oleksiiovych Yushchenko"],
+        ),
+        (
+            with_patronymic("Лукашук", "Аляксандр", "Рыгоравіч"),
+            &["ALIAKSANDR RYHORAVICH LUKASHUK"],
+        ),
+        (
+            with_patronymic("Лукашук", "Святлана", "Іванаўна"),
+            &["SVIATLANA IVANAUNA LUKASHUK", "Святлана Іванаўна Лукашук"],
+        ),
+    ];
+    for (owner, others) in cases {
+        let theirs = keys(owner);
+        for other in *others {
+            let ours = keys(&full(other));
+            assert!(
+                share(&theirs, &ours, SelectorKind::PersonFull),
+                "{owner:?} / {other}:\n{theirs:#?}\n{ours:#?}"
+            );
+        }
+    }
+    // Letters left in the other script by careless typing: a Cyrillic І
+    // in a Latin surname, a Latin i in a Ukrainian Cyrillic one.
+    all_share(
+        &[
+            parts("Охрімович", "Тарас"),
+            parts("OKHR\u{406}MOVICH", "TARAS"),
+            parts("Охр\u{69}мович", "Тарас"),
+        ],
+        SelectorKind::PersonName,
+    );
+    all_share(
+        &[parts("Ґудзь", "Їржи"), parts("Gudz", "Yirzhy")],
+        SelectorKind::PersonName,
+    );
+    // A patronymic ending is not taken from the first word: a surname
+    // such as Шушкевіч stays a surname.
+    let shushkevich = keys(&full("Шушкевіч Станіслаў Станіслававіч"));
+    assert!(of(&shushkevich, SelectorKind::PersonFull)
+        .iter()
+        .any(|k| k.ends_with("|stanislav")));
+}
+
+#[test]
+fn a_weak_hit_says_which_part_of_our_own_name_differed() {
+    let at = |surname: &str, given: &str| keys(&parts(surname, given));
+    let ours = parts("Asanov", "Bakyr");
+    let fuzzy_shared = |theirs: &[Selector]| -> Vec<String> {
+        let theirs = of(theirs, SelectorKind::PersonFuzzy);
+        of(&keys(&ours), SelectorKind::PersonFuzzy)
+            .into_iter()
+            .filter(|k| theirs.contains(k))
+            .collect()
+    };
+    let given = fuzzy_shared(&at("Asanov", "Bakyt"));
+    let refs: Vec<&str> = given.iter().map(String::as_str).collect();
+    assert_eq!(differing_part(&ours, dob(), &refs), Some(NamePart::Given));
+    let surname = fuzzy_shared(&at("Amanov", "Bakyr"));
+    assert!(!surname.is_empty());
+    let refs: Vec<&str> = surname.iter().map(String::as_str).collect();
+    assert_eq!(differing_part(&ours, dob(), &refs), Some(NamePart::Surname));
+    let whole = Names {
+        full_name: Some("Bakyr Asanov"),
+        ..Names::default()
+    };
+    let theirs = of(&keys(&full("Bakyt Asanov")), SelectorKind::PersonFuzzy);
+    let shared: Vec<String> = of(&keys(&whole), SelectorKind::PersonFuzzy)
+        .into_iter()
+        .filter(|k| theirs.contains(k))
+        .collect();
+    let refs: Vec<&str> = shared.iter().map(String::as_str).collect();
+    assert_eq!(
+        differing_part(&whole, dob(), &refs),
+        Some(NamePart::FullName)
+    );
+}
