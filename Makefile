@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps demo test lint ci bench bench-net bench-match
+.PHONY: deps demo test lint ci bench bench-net bench-match bench-quality
 
 deps:
 	@scripts/deps
@@ -41,5 +41,10 @@ bench-net: deps
 bench-match: deps
 	cargo build --locked --release -p liaison
 	scripts/bench-match
+
+# Precision and recall of the normaliser on cases made by independent
+# packages (bench/quality/README.md); prints Markdown tables.
+bench-quality: deps
+	scripts/bench-quality
 
 ci: test lint
