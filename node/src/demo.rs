@@ -433,9 +433,13 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     );
     let watch = root.join("kg-border").join(WATCH.0);
     std::fs::write(&watch, WATCH.1)?;
-    let added: WatchAdded = kg
-        .client()?
-        .post("/v1/watch/add", &WatchAdd { file: watch })?;
+    let added: WatchAdded = kg.client()?.post(
+        "/v1/watch/add",
+        &WatchAdd {
+            file: watch,
+            weak: false,
+        },
+    )?;
     for (id, label) in &added.added {
         println!("   watching {id}: {label}");
     }

@@ -129,6 +129,11 @@ fn incoming_line(r: &Incoming, deadline_ms: u64) -> String {
                 .unwrap_or_default()
         ),
     };
+    let state = if r.weak {
+        format!("{state} WEAK HIT (names one letter apart: check it is the same person)")
+    } else {
+        state
+    };
     format!(
         "{}  from {:<16} {:>5} ago  {:<16} case {} ({}){}  records {}{}",
         short(&r.id),

@@ -41,6 +41,10 @@ pub(super) enum WatchCommand {
 pub(super) struct WatchAddArgs {
     /// Records whose entities to watch.
     file: PathBuf,
+    /// Also alert on weak person hits (names one letter apart, same date
+    /// of birth): right about half the time, so off unless asked.
+    #[arg(long)]
+    weak: bool,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -190,6 +194,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
                 "/v1/watch/add",
                 &WatchAdd {
                     file: absolute(&a.file)?,
+                    weak: a.weak,
                 },
             )?;
             if a.json {
@@ -221,12 +226,13 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
                 }
                 for w in &list {
                     println!(
-                        "{}  {}  {}  ({} selectors, added {})",
+                        "{}  {}  {}  ({} selectors, added {}{})",
                         w.id,
                         w.label,
                         w.source,
                         w.selectors.len(),
-                        time(w.added_ms)
+                        time(w.added_ms),
+                        if w.weak { ", weak hits alert too" } else { "" }
                     );
                 }
             }

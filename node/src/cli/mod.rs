@@ -71,8 +71,12 @@ enum NodeCommand {
     Withdraw(WithdrawArgs),
     /// The node's identity and what its store holds.
     Status(JsonArg),
-    /// Check the store: every record decodes, the index and the counters agree.
+    /// Check the store: every record decodes, the index and the counters agree,
+    /// and no record is indexed under older normalisation rules.
     Check(JsonArg),
+    /// Re-read every record indexed under older normalisation rules and move
+    /// its index entries (after an upgrade; `check` says when).
+    Reindex(JsonArg),
     /// Run the daemon: connect to trusted peers, deliver the outbox, serve the local API.
     Run,
     /// Trust, list or stop trusting peer agencies (edits the config file).
@@ -353,6 +357,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::Withdraw(a) => withdraw(&config, a),
                 NodeCommand::Status(a) => status(&config, a.json),
                 NodeCommand::Check(a) => check(&config, a.json),
+                NodeCommand::Reindex(a) => reindex(&config, a.json),
                 NodeCommand::Run => {
                     daemon::run(config)?;
                     Ok(ExitCode::SUCCESS)
@@ -473,10 +478,20 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     lines: bool,
     shown: u64,
+    warnings_shown: u64,
 }
 
 /// Refusals printed one by one; past this, only counted (the summary says so).
 const MAX_REFUSALS_SHOWN: u64 = 1000;
+
+impl Progress {
+    fn print(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
 
 impl Observer for Progress {
     fn refused(&mut self, line: &RefusedLine) {
@@ -484,10 +499,13 @@ impl Observer for Progress {
         if self.shown > MAX_REFUSALS_SHOWN {
             return;
         }
-        let text = format!("refused {line}");
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+        self.print(format!("refused {line}"));
+    }
+
+    fn warned(&mut self, line: &RefusedLine) {
+        self.warnings_shown += 1;
+        if self.warnings_shown <= MAX_REFUSALS_SHOWN {
+            self.print(format!("warning {line}"));
         }
     }
 
@@ -527,6 +545,7 @@ fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
         bar,
         lines: a.progress_lines,
         shown: 0,
+        warnings_shown: 0,
     };
     let opts = ingest::Options {
         format: a.format,
@@ -560,6 +579,9 @@ fn ingest_via_daemon(client: &Client, a: IngestArgs) -> Result<ExitCode> {
     for line in &reply.refused {
         eprintln!("refused {line}");
     }
+    for line in &reply.warnings {
+        eprintln!("warning {line}");
+    }
     print_ingest_summary(&reply.summary, reply.seconds, a.json)
 }
 
@@ -577,6 +599,12 @@ fn print_ingest_summary(summary: &Summary, secs: f64, json: bool) -> Result<Exit
             println!(
                 "{} records have no identifier that can be matched (a person needs a date of birth): stored, but peers cannot hit them",
                 summary.unmatchable
+            );
+        }
+        if summary.warned > 0 {
+            println!(
+                "{} records were stored with a warning (see the lines above): a phone number no numbering plan holds will not meet a peer's copy of it; correct and ingest again",
+                summary.warned
             );
         }
         if summary.refused > MAX_REFUSALS_SHOWN {
@@ -945,12 +973,19 @@ fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
 }
 
 fn check(config: &Config, json: bool) -> Result<ExitCode> {
-    let report = match access(config)? {
-        Access::Daemon(client) => client.get::<crate::store::check::Report>("/v1/check")?,
-        Access::Store(store) => crate::store::check::run(&Records::new(&store))?,
+    let (report, stale) = match access(config)? {
+        Access::Daemon(client) => {
+            client.get::<(crate::store::check::Report, ingest::reindex::Reindex)>("/v1/check")?
+        }
+        Access::Store(store) => (
+            crate::store::check::run(&Records::new(&store))?,
+            ingest::reindex::scan(&store, config.node.country)?,
+        ),
     };
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["stale"] = serde_json::to_value(&stale)?;
+        println!("{v}");
     } else {
         println!(
             "{} records, {} index entries",
@@ -962,12 +997,51 @@ fn check(config: &Config, json: bool) -> Result<ExitCode> {
         if report.problems.is_empty() {
             println!("store is consistent");
         }
+        print_stale(&stale, false);
     }
-    Ok(if report.problems.is_empty() {
+    Ok(if report.problems.is_empty() && stale.stale == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn reindex(config: &Config, json: bool) -> Result<ExitCode> {
+    let done = match access(config)? {
+        Access::Daemon(client) => client.post::<_, ingest::reindex::Reindex>("/v1/reindex", &())?,
+        Access::Store(store) => {
+            ingest::reindex::run(&store, config.node.country, config.ingest.batch_size.get())?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        print_stale(&done, true);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_stale(r: &ingest::reindex::Reindex, ran: bool) {
+    if ran {
+        println!(
+            "{} records read, {} re-indexed under today's normalisation rules",
+            r.records, r.reindexed
+        );
+    } else if r.stale > 0 {
+        println!(
+            "{} records are indexed under older normalisation rules: peers will miss them on the new keys until you run `liaison reindex`",
+            r.stale
+        );
+    }
+    if r.unreadable > 0 {
+        println!(
+            "{} records are refused by today's rules and keep their old keys: correct them and ingest them again",
+            r.unreadable
+        );
+    }
+    for e in &r.examples {
+        println!("  {e}");
+    }
 }
 
 fn generate(a: GenerateArgs) -> Result<ExitCode> {

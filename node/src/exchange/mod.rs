@@ -204,6 +204,11 @@ pub struct Incoming {
     pub basis: String,
     /// Its note.
     pub note: String,
+    /// Whether it follows a weak hit: every tag it names is a one-letter
+    /// person key (`person_fuzzy`), right about half the time. Such a
+    /// request always waits for an analyst, whatever the policy.
+    #[serde(default)]
+    pub weak: bool,
     /// Our records the hit's tags resolve to (never sent unless released).
     pub records: Vec<String>,
     /// The handling code of each.

@@ -11,6 +11,7 @@ use liaison_protocol::exchange::{
     Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_FIELD, MAX_ID, MAX_RECORDS,
     MAX_RECORD_JSON, MAX_REDACTED, MAX_TEXT,
 };
+use liaison_protocol::SelectorKind;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
@@ -195,6 +196,7 @@ pub(crate) fn on_request<'p>(
         reference: req.reference.clone(),
         basis: req.basis.clone(),
         note: req.note.clone(),
+        weak: req.tags.iter().all(|t| t.kind == SelectorKind::PersonFuzzy),
         records: Vec::new(),
         handling: Vec::new(),
         decision: Decision::Pending,
@@ -206,7 +208,9 @@ pub(crate) fn on_request<'p>(
         reminded: false,
         owed: false,
     };
-    let mut automatic = true;
+    // A weak hit names the wrong person about half the time: an analyst
+    // looks before anything leaves.
+    let mut automatic = !filed.weak;
     for (id, handling) in held {
         match peer.release.decide(handling) {
             Release::Never => filed.withheld.push(id),

@@ -947,3 +947,82 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
     put("KG-F3", fuzzy("krbanov|yusuf|1985-03-14"));
     assert_eq!(found(fuzzy("krbanov|yusuf|1985-03-14")), ["KG-F1", "KG-F3"]);
 }
+
+/// A person's selectors, as ingest makes them.
+fn person(surname: &str, given: &str) -> Vec<Selector> {
+    let mut out = Vec::new();
+    liaison_protocol::normalize::person::selectors(
+        &liaison_protocol::normalize::person::Names {
+            surname: Some(surname),
+            given: Some(given),
+            ..Default::default()
+        },
+        "1990-05-01".parse().unwrap(),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
+    let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
+    // b holds Asanov Bakyt; a asks after Asanov Bakyr, born the same day:
+    // the two share one-letter keys and nothing stronger.
+    let held = person("Asanov", "Bakyt");
+    let json = r#"{"id":"KG-7","entities":[{"type":"person","surname":"Asanov","given":"Bakyt","dob":"1990-05-01"}]}"#;
+    let p = Prepared::with_json(
+        "KG-7".into(),
+        json.as_bytes(),
+        liaison_protocol::record::Handling::Amber,
+        held.clone(),
+        "test",
+        0,
+    );
+    Records::new(b.post.store()).put_batch(vec![p]).unwrap();
+    let queued: Vec<_> = held
+        .iter()
+        .map(|s| crate::matching::owner::queued(s, "KG-7"))
+        .collect();
+    crate::matching::owner::queue_new(b.post.store(), &queued, &[]).unwrap();
+    crate::matching::tick(&b.post, &peers(&b)).unwrap();
+    deliver(&b, &a);
+    let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
+    let items: Vec<Item> = person("Asanov", "Bakyr")
+        .into_iter()
+        .map(|selector| Item {
+            slot: 0,
+            selector,
+            watch: None,
+        })
+        .collect();
+    let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+    deliver(&a, &b);
+    deliver(&b, &a);
+    let q = querier::take(&a.post, started.id, false).expect("answered");
+    assert!(!q.hits.is_empty(), "{:?}", q.problems);
+    assert!(q.hits.iter().all(|h| h.kind == SelectorKind::PersonFuzzy));
+    let h = StoredHit {
+        id: a.post.matching().next_id(),
+        time_ms: T0,
+        peer: "b".into(),
+        entity: "Asanov Bakyr".into(),
+        source: "test:1".into(),
+        kinds: vec![SelectorKind::PersonFuzzy],
+        strength: querier::strength(&[SelectorKind::PersonFuzzy]),
+        case: None,
+        tags: q
+            .hits
+            .iter()
+            .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
+            .collect(),
+    };
+    querier::store_hits(&a.post, std::slice::from_ref(&h)).unwrap();
+    let out = ask(&a, h.id);
+    round(&a, &b);
+    let inc = filed(&b, &out.id);
+    assert!(inc.weak);
+    assert_eq!(inc.records, ["KG-7"]);
+    assert_eq!(inc.decision, Decision::Pending, "not released by policy");
+    assert!(requester::reports(&a.post).unwrap().is_empty());
+}

@@ -13,6 +13,7 @@
 //! running the same files again completes it.
 
 pub mod read;
+pub mod reindex;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -84,6 +85,16 @@ pub fn prepare(
     record: &Record,
     default_country: Option<Country>,
 ) -> Result<Vec<Selector>, Refusal> {
+    prepare_noting(record, default_country, &mut Vec::new())
+}
+
+/// As [`prepare`], and appends to `warnings` what was stored but is most
+/// likely miswritten (a phone number no numbering plan holds).
+pub fn prepare_noting(
+    record: &Record,
+    default_country: Option<Country>,
+    warnings: &mut Vec<Refusal>,
+) -> Result<Vec<Selector>, Refusal> {
     let id = record.id.trim();
     if id.is_empty()
         || id != record.id
@@ -128,13 +139,20 @@ pub fn prepare(
         country: record.country.or(default_country),
     };
     let mut selectors = Vec::with_capacity(record.entities.len() * 2);
+    let mut noted = Vec::new();
     for (i, e) in record.entities.iter().enumerate() {
-        normalize::entity_selectors(e, &ctx, &mut selectors).map_err(|e| {
+        normalize::entity_selectors_noting(e, &ctx, &mut selectors, &mut noted).map_err(|e| {
             Refusal::new(
                 Some(format!("entities[{i}].{}", e.field)),
                 e.error.to_string(),
             )
         })?;
+        warnings.extend(noted.drain(..).map(|w| {
+            Refusal::new(
+                Some(format!("entities[{i}].{}", w.field)),
+                w.warning.to_string(),
+            )
+        }));
     }
     if let Some(s) = selectors.iter().find(|s| s.value.len() > MAX_SELECTOR_LEN) {
         return Err(Refusal::new(
@@ -165,6 +183,10 @@ pub struct Summary {
     /// Records stored or updated without a single selector (a person with
     /// no date of birth, say): held, but they cannot be matched.
     pub unmatchable: u64,
+    /// Records stored with a warning (a phone number no numbering plan
+    /// holds): held, but likely miswritten.
+    #[serde(default)]
+    pub warned: u64,
 }
 
 /// Options for one run.
@@ -202,6 +224,8 @@ pub enum Error {
 pub trait Observer {
     /// Called for each refused line, in file order.
     fn refused(&mut self, line: &RefusedLine);
+    /// Called for each warning on a line that was stored, in file order.
+    fn warned(&mut self, line: &RefusedLine);
     /// Called after each committed batch with the bytes read so far.
     fn committed(&mut self, summary: &Summary, bytes_read: u64);
 }
@@ -212,6 +236,7 @@ pub struct Quiet;
 
 impl Observer for Quiet {
     fn refused(&mut self, _: &RefusedLine) {}
+    fn warned(&mut self, _: &RefusedLine) {}
     fn committed(&mut self, _: &Summary, _: u64) {}
 }
 
@@ -226,10 +251,14 @@ struct Work {
     items: Result<Vec<read::Item>, Error>,
 }
 
+/// One line worked on: the record ready to store with the warnings on
+/// its line, or why it was refused.
+type Processed = Result<(Prepared, Vec<RefusedLine>), RefusedLine>;
+
 /// A worker's result for one [`Work`].
 struct Done {
     seq: u64,
-    results: Result<Vec<Result<Prepared, RefusedLine>>, Error>,
+    results: Result<Vec<Processed>, Error>,
 }
 
 /// Ingests `files` in order into `store`.
@@ -343,7 +372,13 @@ pub fn run(
                 let _ = permit_rx.try_recv();
                 for result in done.results? {
                     match result {
-                        Ok(prepared) => {
+                        Ok((prepared, warnings)) => {
+                            if !warnings.is_empty() {
+                                summary.warned += 1;
+                            }
+                            for w in &warnings {
+                                observer.warned(w);
+                            }
                             batch.push(prepared);
                             if batch.len() >= opts.batch_size {
                                 commit(
@@ -392,12 +427,7 @@ pub fn run(
 }
 
 /// One line to a prepared record or a located refusal.
-fn process(
-    item: read::Item,
-    file: &Path,
-    opts: &Options,
-    now: i64,
-) -> Result<Prepared, RefusedLine> {
+fn process(item: read::Item, file: &Path, opts: &Options, now: i64) -> Processed {
     let line = item.line;
     let refused = |refusal| RefusedLine {
         file: file.to_owned(),
@@ -406,15 +436,18 @@ fn process(
     };
     let (record, json) = item.into_record();
     let record = record.map_err(refused)?;
-    let selectors = prepare(&record, opts.country).map_err(refused)?;
+    let mut warnings = Vec::new();
+    let selectors = prepare_noting(&record, opts.country, &mut warnings).map_err(refused)?;
+    let warnings = warnings.into_iter().map(refused).collect();
     let source = format!("{}:{line}", file.display());
-    Ok(match json {
+    let prepared = match json {
         Some(json) => {
             Prepared::with_json(record.id, &json, record.handling, selectors, &source, now)
                 .expiring(record.expires)
         }
         None => Prepared::new(&record, selectors, &source, now),
-    })
+    };
+    Ok((prepared, warnings))
 }
 
 /// The reader thread: lines into numbered chunks of work, each sent once a

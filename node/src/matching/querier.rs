@@ -10,6 +10,7 @@ use liaison_protocol::filter::Filter;
 use liaison_protocol::matching::{
     delta_image, Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest,
 };
+use liaison_protocol::normalize::person::NamePart;
 use liaison_protocol::oprf::{self, Blind};
 use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,8 @@ pub struct Hit {
     pub owner: [u8; 32],
     /// The selector's kind.
     pub kind: SelectorKind,
+    /// Its value, as we made it (never sent): which of our own keys hit.
+    pub value: String,
     /// Its tag (what a follow-up request names).
     pub tag: [u8; 32],
     /// The owner's epoch it was found in.
@@ -119,6 +122,10 @@ pub struct Watch {
     pub selectors: Vec<Selector>,
     /// When it was added, Unix ms.
     pub added_ms: u64,
+    /// Whether weak person hits alert too (`watch add --weak`); without
+    /// it the one-letter keys are never sent, so they cannot alert.
+    #[serde(default)]
+    pub weak: bool,
 }
 
 /// A watched selector found at a peer.
@@ -448,6 +455,7 @@ pub(crate) fn on_answer<'p>(
                             slot: item.slot,
                             owner,
                             kind: item.selector.kind,
+                            value: item.selector.value.clone(),
                             tag: *tag,
                             epoch: p.epoch,
                         });
@@ -804,20 +812,31 @@ fn alert(
 
 /// Adds watchlist entries and sends their selectors to every peer with a
 /// usable manifest for renewal-budget evaluation. Returns the ids.
+///
+/// Unless `weak`, a person's one-letter keys ([`SelectorKind::PersonFuzzy`])
+/// are left out: a hit on them alone is right about half the time
+/// (siblings, namesakes born the same day), too often to wake an analyst,
+/// and they are most of a person's keys, so leaving them out also spares
+/// the budget.
 pub fn watch_add(
     post: &Post,
     peers: &[Peer],
     entries: Vec<(String, String, Vec<Selector>)>,
+    weak: bool,
 ) -> Result<Vec<u64>, Error> {
     let mut b = Batch::default();
     let mut added = Vec::with_capacity(entries.len());
-    for (label, source, selectors) in entries {
+    for (label, source, mut selectors) in entries {
+        if !weak {
+            selectors.retain(|s| s.kind != SelectorKind::PersonFuzzy);
+        }
         let w = Watch {
             id: post.matching().next_id(),
             label,
             source,
             selectors,
             added_ms: post.now_ms(),
+            weak,
         };
         b.put(
             Column::Hits,
@@ -973,22 +992,32 @@ pub struct StoredHit {
 
 /// How strong a person match is, from the keys that matched.
 pub fn strength(kinds: &[SelectorKind]) -> Option<String> {
+    strength_of(kinds, None)
+}
+
+/// [`strength`], saying for a weak match which part of our own name the
+/// matched one-letter keys varied, when they say
+/// ([`liaison_protocol::normalize::person::differing_part`]).
+pub fn strength_of(kinds: &[SelectorKind], differed: Option<NamePart>) -> Option<String> {
     let has = |k| kinds.contains(&k);
     if !kinds.iter().any(|k| k.is_person()) {
         return None;
     }
-    Some(
-        if has(SelectorKind::PersonFull) {
-            "strong: every name part and the date of birth"
-        } else if has(SelectorKind::PersonName) {
-            "good: surname, given name and date of birth"
-        } else if has(SelectorKind::PersonPhonetic) {
-            "fair: names sound alike, same date of birth"
-        } else {
-            "weak: names one letter apart, same date of birth"
-        }
-        .to_owned(),
-    )
+    Some(if has(SelectorKind::PersonFull) {
+        "strong: every name part and the date of birth".to_owned()
+    } else if has(SelectorKind::PersonName) {
+        "good: surname, given name and date of birth".to_owned()
+    } else if has(SelectorKind::PersonPhonetic) {
+        "fair: names sound alike, same date of birth".to_owned()
+    } else {
+        let part = match differed {
+            Some(NamePart::Surname) => " (the surname differs)",
+            Some(NamePart::Given) => " (the given name differs)",
+            Some(NamePart::FullName) => " (one word of the full name differs)",
+            None => "",
+        };
+        format!("weak: names one letter apart{part}, same date of birth; right about half the time, check before acting")
+    })
 }
 
 /// Stores hits.

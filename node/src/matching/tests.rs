@@ -469,6 +469,7 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
                 vec![phone("+996775987817"), phone("+996555123456")],
             ),
         ],
+        false,
     )
     .unwrap();
     deliver(&a, &b);
@@ -492,6 +493,66 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     tick(&b);
     deliver(&b, &a);
     assert_eq!(querier::alerts(&a.post).unwrap().len(), 2);
+}
+
+/// A person's selectors, as ingest makes them.
+fn person(surname: &str, given: &str, dob: &str) -> Vec<Selector> {
+    let mut out = Vec::new();
+    liaison_protocol::normalize::person::selectors(
+        &liaison_protocol::normalize::person::Names {
+            surname: Some(surname),
+            given: Some(given),
+            ..Default::default()
+        },
+        dob.parse().unwrap(),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_weak_person_hit_alerts_only_a_watch_that_asked_for_weak_hits() {
+    let held = person("Asanov", "Bakyt", "1990-05-01");
+    let watched = person("Asanov", "Bakyr", "1990-05-01");
+    // The two share one-letter keys and nothing stronger.
+    let shared: Vec<_> = watched.iter().filter(|s| held.contains(s)).collect();
+    assert!(!shared.is_empty());
+    assert!(
+        shared.iter().all(|s| s.kind == SelectorKind::PersonFuzzy),
+        "{shared:?}"
+    );
+
+    let (a, b) = pair("", "");
+    hold(&b, "B-1", held);
+    tick(&b);
+    deliver(&b, &a);
+    let peer_b = a.post.peer("b").unwrap();
+    let entry = |label: &str| vec![(label.to_owned(), "w.csv:2".to_owned(), watched.clone())];
+    querier::watch_add(
+        &a.post,
+        std::slice::from_ref(&peer_b),
+        entry("plain"),
+        false,
+    )
+    .unwrap();
+    deliver(&a, &b);
+    deliver(&b, &a);
+    assert!(querier::alerts(&a.post).unwrap().is_empty());
+    let list = querier::watches(&a.post).unwrap();
+    assert!(!list[0].weak);
+    assert!(list[0]
+        .selectors
+        .iter()
+        .all(|s| s.kind != SelectorKind::PersonFuzzy));
+
+    querier::watch_add(&a.post, &[peer_b], entry("weak too"), true).unwrap();
+    deliver(&a, &b);
+    deliver(&b, &a);
+    let alerts = querier::alerts(&a.post).unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].label, "weak too");
+    assert_eq!(alerts[0].kind, SelectorKind::PersonFuzzy);
 }
 
 /// b's answers to a in b's outbox, moved out (a never sees them).

@@ -701,6 +701,44 @@ impl<'a> Records<'a> {
         Ok(counts)
     }
 
+    /// Visits every record id with the selectors it is indexed under and
+    /// the JSON it was written as, in id order, until `visit` returns
+    /// `false`: what re-indexing compares.
+    pub fn for_each_written(
+        &self,
+        mut visit: impl FnMut(&str, &[Selector], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        self.for_each_head(|id, head| Ok(visit(id, &head.selectors, head.json)))
+    }
+
+    /// Record `id` as stored, held under `selectors` instead of its own:
+    /// the same bytes as written, source, time and expiry, ready for
+    /// [`Records::put_batch`], which moves its index entries. `None` if no
+    /// such record.
+    pub fn reselected(
+        &self,
+        id: &str,
+        selectors: Vec<Selector>,
+    ) -> Result<Option<Prepared>, Error> {
+        let Some(value) = self.store.get(Column::Records, keys::record(id))? else {
+            return Ok(None);
+        };
+        let head = decode_head(&value)?;
+        let record: Record =
+            serde_json::from_slice(head.json).map_err(|e| corrupt(format!("record JSON: {e}")))?;
+        Ok(Some(
+            Prepared::with_json(
+                id.to_owned(),
+                head.json,
+                record.handling,
+                selectors,
+                &head.source,
+                head.ingested_at,
+            )
+            .expiring(record.expires),
+        ))
+    }
+
     /// Visits every record id with the selectors it is indexed under, in id
     /// order, until `visit` returns `false`. Used by consistency checks.
     pub fn for_each(&self, mut visit: impl FnMut(&str, &[Selector]) -> bool) -> Result<(), Error> {

@@ -161,13 +161,19 @@ pub(super) async fn run_match(
             kinds.sort_unstable();
             kinds.dedup();
             let peer = names.get(&owner).cloned().unwrap_or_else(|| "?".into());
+            let differed = if kinds == [SelectorKind::PersonFuzzy] {
+                let values: Vec<&str> = hs.iter().map(|h| h.value.as_str()).collect();
+                input::differing_part(&wanted[slot].written, &values)
+            } else {
+                None
+            };
             let hit = StoredHit {
                 id: post.matching().next_id(),
                 time_ms: now,
                 peer: peer.clone(),
                 entity: format!("{} ({})", wanted[slot].label, wanted[slot].entity),
                 source: wanted[slot].source.clone(),
-                strength: querier::strength(&kinds),
+                strength: querier::strength_of(&kinds, differed),
                 kinds: kinds.clone(),
                 case: case.map(|c| crate::matching::hex(&c)),
                 tags: hs
@@ -209,6 +215,9 @@ pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<Store
 pub struct WatchAdd {
     /// Absolute path of the file.
     pub file: PathBuf,
+    /// Alert on weak person hits too (one-letter name keys).
+    #[serde(default)]
+    pub weak: bool,
 }
 
 /// Its answer.
@@ -241,7 +250,7 @@ pub(super) async fn watch_add(
             .map(|w| (w.label.clone(), w.source.clone(), w.selectors.clone()))
             .collect();
         let labels: Vec<String> = read.wanted.iter().map(|w| w.label.clone()).collect();
-        let ids = querier::watch_add(&post, &config.peers, entries).map_err(internal)?;
+        let ids = querier::watch_add(&post, &config.peers, entries, req.weak).map_err(internal)?;
         Ok::<_, ApiError>(WatchAdded {
             added: ids.into_iter().zip(labels).collect(),
             bad: read.bad,

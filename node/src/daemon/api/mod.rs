@@ -200,6 +200,7 @@ pub(super) async fn start(
         .route("/v1/records/{id}", get(records::show))
         .route("/v1/withdraw", post(records::withdraw))
         .route("/v1/check", get(records::check))
+        .route("/v1/reindex", post(records::reindex))
         .route("/v1/bundle/export", post(bundle_export))
         .route("/v1/bundle/import", post(bundle_import))
         .route("/v1/audit/verify", get(audit::verify_log))

@@ -8,7 +8,8 @@
 //! | `POST /v1/find` | `{selectors, limit}`: records under any of them |
 //! | `GET /v1/records/{id}` | one record as stored |
 //! | `POST /v1/withdraw` | `{id}` |
-//! | `GET /v1/check` | the store's consistency report |
+//! | `GET /v1/check` | the store's consistency report, and records indexed under older rules |
+//! | `POST /v1/reindex` | re-indexes those records |
 //!
 //! Record writers (ingest, withdraw) take the node's records lock in
 //! turn: the record counters assume one writer at a time.
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::{bad_request, blocking, internal, ApiError};
 use crate::daemon::Node;
 use crate::find;
+use crate::ingest::reindex::{self, Reindex};
 use crate::ingest::{self, Format, Observer, RefusedLine, Summary};
 use crate::store::check::{self, Report};
 use crate::store::records::Records;
@@ -50,17 +52,28 @@ pub struct IngestReply {
     pub summary: Summary,
     /// The first refused lines, `FILE:LINE: FIELD: reason`.
     pub refused: Vec<String>,
+    /// The first warnings on stored lines, in the same form.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Seconds taken.
     pub seconds: f64,
 }
 
 #[derive(Default)]
-struct Collect(Vec<String>);
+struct Collect {
+    refused: Vec<String>,
+    warnings: Vec<String>,
+}
 
 impl Observer for Collect {
     fn refused(&mut self, line: &RefusedLine) {
-        if self.0.len() < MAX_REFUSALS_RETURNED {
-            self.0.push(line.to_string());
+        if self.refused.len() < MAX_REFUSALS_RETURNED {
+            self.refused.push(line.to_string());
+        }
+    }
+    fn warned(&mut self, line: &RefusedLine) {
+        if self.warnings.len() < MAX_REFUSALS_RETURNED {
+            self.warnings.push(line.to_string());
         }
     }
     fn committed(&mut self, _: &Summary, _: u64) {}
@@ -83,9 +96,9 @@ pub(super) async fn ingest(
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
     let started = std::time::Instant::now();
-    let (summary, refused) = tokio::task::spawn_blocking(move || {
+    let (summary, collect) = tokio::task::spawn_blocking(move || {
         let mut collect = Collect::default();
-        ingest::run(&store, &req.files, &opts, &mut collect).map(|s| (s, collect.0))
+        ingest::run(&store, &req.files, &opts, &mut collect).map(|s| (s, collect))
     })
     .await
     .map_err(internal)?
@@ -97,7 +110,8 @@ pub(super) async fn ingest(
     node.exchange_now.notify_one();
     Ok(Json(IngestReply {
         summary,
-        refused,
+        refused: collect.refused,
+        warnings: collect.warnings,
         seconds: started.elapsed().as_secs_f64(),
     }))
 }
@@ -184,10 +198,29 @@ pub(super) async fn withdraw(
     .ok_or_else(|| no_record(&req.id))
 }
 
-pub(super) async fn check(State(node): State<Arc<Node>>) -> Result<Json<Report>, ApiError> {
+pub(super) async fn check(
+    State(node): State<Arc<Node>>,
+) -> Result<Json<(Report, Reindex)>, ApiError> {
+    let country = node.config.lock().map_err(internal)?.node.country;
     // A consistent view needs no writer in the middle of a batch.
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
-    let report = blocking(move || check::run(&Records::new(&store))).await?;
+    let report = blocking(move || {
+        let report = check::run(&Records::new(&store))?;
+        Ok::<_, ingest::Error>((report, reindex::scan(&store, country)?))
+    })
+    .await?;
     Ok(Json(report))
+}
+
+/// `POST /v1/reindex`: re-indexes records stored under older rules.
+pub(super) async fn reindex(State(node): State<Arc<Node>>) -> Result<Json<Reindex>, ApiError> {
+    let (country, batch) = {
+        let config = node.config.lock().map_err(internal)?;
+        (config.node.country, config.ingest.batch_size.get())
+    };
+    let _writer = node.records_writer.lock().await;
+    let store = node.post.store().clone();
+    let done = blocking(move || reindex::run(&store, country, batch)).await?;
+    Ok(Json(done))
 }
