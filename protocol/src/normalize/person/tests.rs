@@ -679,7 +679,8 @@ fn name_keys(surname: &str, given: &str) -> Vec<String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 400,
+        // 400 here; `PROPTEST_CASES=20000` for the deep run.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400),
         // Keep no regression files in the source tree; a failure prints
         // its minimal case.
         failure_persistence: None,
