@@ -204,9 +204,10 @@ pub struct Incoming {
     pub basis: String,
     /// Its note.
     pub note: String,
-    /// Whether it follows a weak hit: every tag it names is a one-letter
-    /// person key (`person_fuzzy`), right about half the time. Such a
-    /// request always waits for an analyst, whatever the policy.
+    /// Whether it follows a weak hit: a record it names is reached only
+    /// through one-letter person keys (`person_fuzzy`), right about half
+    /// the time. Such a request always waits for an analyst, whatever the
+    /// policy.
     #[serde(default)]
     pub weak: bool,
     /// Our records the hit's tags resolve to (never sent unless released).

@@ -2,7 +2,7 @@
 //! decision, the analyst's approval or refusal, the report, and the
 //! notices when a requested record changes.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Peer, Release};
@@ -29,10 +29,20 @@ use crate::store::{self, Batch, Column};
 /// tag carries its records (the local index leaves those keys out), so
 /// nothing here scans the records.
 pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Error> {
+    Ok(resolve_weak(post, peer, tags)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// [`resolve`], with whether each record was reached only through
+/// one-letter person keys (`person_fuzzy`): a weak hit on it.
+fn resolve_weak(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<(String, bool)>, Error> {
     let store = post.store();
     let pk = peer.key.verifying_key().to_bytes();
     let records = Records::new(store);
-    let mut ids = BTreeSet::new();
+    // Record id -> whether only weak tags reached it so far.
+    let mut ids: BTreeMap<String, bool> = BTreeMap::new();
     for t in tags {
         if !peer.kinds.contains(&t.kind) {
             continue;
@@ -46,10 +56,15 @@ pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Er
         if s.kind != t.kind {
             continue;
         }
-        if is_indexed(&s) {
-            ids.extend(records.find(&s, MAX_RECORDS)?);
+        let weak = s.kind == SelectorKind::PersonFuzzy;
+        let found = if is_indexed(&s) {
+            records.find(&s, MAX_RECORDS)?
         } else {
-            ids.extend(held);
+            held
+        };
+        for id in found {
+            let only_weak = ids.entry(id).or_insert(true);
+            *only_weak &= weak;
         }
     }
     Ok(ids.into_iter().take(MAX_RECORDS).collect())
@@ -136,7 +151,10 @@ pub(crate) fn on_request<'p>(
         }
     };
     let case = Some(case);
-    let ids = resolve(post, peer, &req.tags)?;
+    let ids = resolve_weak(post, peer, &req.tags)?;
+    // A record reached only through one-letter keys is a weak hit, even
+    // when the request also names strong tags of another record.
+    let weak = ids.iter().any(|(_, weak)| *weak);
     if store
         .get(Column::Exchange, &k::incoming(&req.id))?
         .is_some()
@@ -170,7 +188,7 @@ pub(crate) fn on_request<'p>(
     }
     let records = Records::new(store);
     let mut held = Vec::new();
-    for id in ids {
+    for (id, _) in ids {
         if let Some(r) = records.get(&id)? {
             held.push((id, r.record.handling));
         }
@@ -196,7 +214,7 @@ pub(crate) fn on_request<'p>(
         reference: req.reference.clone(),
         basis: req.basis.clone(),
         note: req.note.clone(),
-        weak: req.tags.iter().all(|t| t.kind == SelectorKind::PersonFuzzy),
+        weak,
         records: Vec::new(),
         handling: Vec::new(),
         decision: Decision::Pending,

@@ -1025,4 +1025,24 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     assert_eq!(inc.records, ["KG-7"]);
     assert_eq!(inc.decision, Decision::Pending, "not released by policy");
     assert!(requester::reports(&a.post).unwrap().is_empty());
+
+    // Naming a strong tag of another record beside them changes nothing:
+    // the person is still reached only through one-letter keys.
+    hold(&b, "KG-8", "TLP:AMBER", "+996775987817", "");
+    let phone_hit = hit(&a, &b, "+996775987817");
+    let mut both = querier::hits(&a.post)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == phone_hit)
+        .unwrap();
+    both.id = a.post.matching().next_id();
+    both.tags.extend(h.tags.iter().cloned());
+    querier::store_hits(&a.post, std::slice::from_ref(&both)).unwrap();
+    let out = ask(&a, both.id);
+    round(&a, &b);
+    let inc = filed(&b, &out.id);
+    assert!(inc.weak);
+    assert_eq!(inc.records, ["KG-7", "KG-8"]);
+    assert_eq!(inc.decision, Decision::Pending);
+    assert!(requester::reports(&a.post).unwrap().is_empty());
 }
