@@ -10,9 +10,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the normalisation rules. Bump it whenever any rule changes
-/// the selector produced for some input: selectors of different versions
-/// never compare equal, and stored indexes must be rebuilt.
+/// Version of the normalisation rules: selectors of different versions
+/// never compare equal. Bump it when a rule changes what a canonical value
+/// means or how it is written (two versions could then give one value to
+/// different identifiers, or different values to one): every node must
+/// then upgrade and re-index together. A rule that only reads more inputs
+/// correctly (an old dialling plan, another transliteration) keeps the
+/// version: a store catches up with `liaison reindex` (`liaison check`
+/// says when), and a node not yet upgraded still meets the others on every
+/// selector the rule did not touch.
 pub const NORMALIZER_VERSION: u8 = 1;
 
 /// What a selector identifies. The wire and storage code is [`Self::code`];
