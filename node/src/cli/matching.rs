@@ -143,6 +143,9 @@ pub(crate) fn print_match(reply: &MatchReply) {
     for b in &reply.bad {
         println!("skipped {b}");
     }
+    for w in &reply.warnings {
+        println!("warning {w}");
+    }
     for p in &reply.problems {
         println!("problem: {p}");
     }
@@ -200,7 +203,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
             if a.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "added": added.added, "bad": added.bad })
+                    serde_json::json!({ "added": added.added, "bad": added.bad, "warnings": added.warnings })
                 );
             } else {
                 for (id, label) in &added.added {
@@ -208,6 +211,9 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
                 }
                 for b in &added.bad {
                     println!("skipped {b}");
+                }
+                for w in &added.warnings {
+                    println!("warning {w}");
                 }
             }
             Ok(if added.bad.is_empty() {

@@ -41,6 +41,10 @@ pub struct Read {
     pub wanted: Vec<Wanted>,
     /// `FILE:LINE: reason`.
     pub bad: Vec<String>,
+    /// Entities read but most likely miswritten (a phone number no
+    /// numbering plan holds: no peer will hold it as written),
+    /// `FILE:LINE: ENTITY: FIELD: reason`. They are still looked for.
+    pub warnings: Vec<String>,
 }
 
 /// Reads `path` (NDJSON, CSV or call records).
@@ -76,10 +80,15 @@ pub fn read_file(path: &Path, country: Option<Country>, max_line: usize) -> std:
                     .reference()
                     .map_or_else(|| format!("entities[{i}]"), str::to_owned)
             );
-            if let Err(e) = normalize::entity_selectors(entity, &ctx, &mut selectors) {
+            let mut noted = Vec::new();
+            if let Err(e) =
+                normalize::entity_selectors_noting(entity, &ctx, &mut selectors, &mut noted)
+            {
                 out.bad.push(format!("{file}:{line}: {place}: {e}"));
                 continue;
             }
+            out.warnings
+                .extend(noted.iter().map(|w| format!("{file}:{line}: {place}: {w}")));
             if selectors.is_empty() {
                 out.bad.push(format!(
                     "{file}:{line}: {place}: nothing to match on (a person needs a date of birth)"
@@ -145,4 +154,35 @@ pub fn differing_part(written: &Entity, values: &[&str]) -> Option<NamePart> {
         full_name: present(&p.full_name),
     };
     person::differing_part(&names, dob, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_no_plan_holds_is_looked_for_and_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wanted.ndjson");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"id":"Q-1","country":"TJK","entities":[{"type":"phone","number":"8 918 104804"}]}"#,
+                "\n",
+                r#"{"id":"Q-2","country":"TJK","entities":[{"ref":"t1","type":"phone","number":"8 111 111 1111"}]}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let read = read_file(&path, None, 1 << 20).unwrap();
+        assert!(read.bad.is_empty(), "{:?}", read.bad);
+        assert_eq!(read.wanted.len(), 2);
+        assert_eq!(read.wanted[0].selectors[0].value, "+992918104804");
+        assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
+        assert!(
+            read.warnings[0].contains("wanted.ndjson:2: Q-2/t1: number: phone number"),
+            "{}",
+            read.warnings[0]
+        );
+    }
 }

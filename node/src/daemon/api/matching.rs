@@ -70,6 +70,9 @@ pub struct MatchReply {
     pub results: Vec<EntityResult>,
     /// Lines or entities that could not be read.
     pub bad: Vec<String>,
+    /// Entities looked for but most likely miswritten.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Peers asked, with the number of selectors sent.
     pub asked: Vec<(String, usize)>,
     /// Peers not asked, and why.
@@ -195,6 +198,7 @@ pub(super) async fn run_match(
     Ok(Json(MatchReply {
         results,
         bad: read.bad,
+        warnings: read.warnings,
         asked,
         skipped,
         problems,
@@ -227,6 +231,9 @@ pub struct WatchAdded {
     pub added: Vec<(u64, String)>,
     /// Lines or entities that could not be read.
     pub bad: Vec<String>,
+    /// Entities watched but most likely miswritten.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 pub(super) async fn watch_add(
@@ -254,6 +261,7 @@ pub(super) async fn watch_add(
         Ok::<_, ApiError>(WatchAdded {
             added: ids.into_iter().zip(labels).collect(),
             bad: read.bad,
+            warnings: read.warnings,
         })
     })
     .await
