@@ -265,6 +265,11 @@ impl Status {
                 }
             );
         }
+        for (p, epoch, reason) in &m.unwatched {
+            println!(
+                "WATCH GAP   {p} declined renewing our watchlist for its epoch {epoch} ({reason}): new records there raise no alert until a renewal succeeds (retried each tick)"
+            );
+        }
         for p in &m.match_red {
             let _ = writeln!(
                 t,

@@ -357,6 +357,10 @@ pub struct Summary {
     /// Selectors evaluated for peers since the daemon started (daemon only).
     #[serde(default)]
     pub evaluated: Option<u64>,
+    /// Peers at which the watchlist is not watched: its renewal was
+    /// declined (peer, epoch, reason), until a renewal succeeds.
+    #[serde(default)]
+    pub unwatched: Vec<(String, u64, String)>,
 }
 
 /// Counts what the store holds of matching.
@@ -390,6 +394,13 @@ pub fn summary(
         if p.match_red {
             out.match_red.push(p.name.clone());
         }
+        store.scan_prefix(Column::Hits, &k::unwatched_at(&key), |key, v| {
+            out.unwatched.extend(
+                k::epoch_of(key)
+                    .map(|e| (p.name.clone(), e, String::from_utf8_lossy(v).into_owned())),
+            );
+            true
+        })?;
     }
     let count = |column, prefix: &[u8]| -> Result<u64, store::Error> {
         let mut n = 0;

@@ -389,7 +389,13 @@ pub(crate) fn on_answer<'p>(
         Err(decline) => {
             handled.code = 1;
             if p.purpose == Purpose::Renewal {
-                warn!(peer = %peer.name, reason = %decline, "the watchlist's renewal was declined: it is not watched at this peer until the next epoch");
+                warn!(peer = %peer.name, reason = %decline, "the watchlist's renewal was declined: it is not watched at this peer until a renewal succeeds");
+                // For `status`: a gap an analyst must know of.
+                handled.effects.put(
+                    Column::Hits,
+                    k::unwatched(&owner, p.epoch),
+                    decline.to_string().into_bytes(),
+                );
             }
             problem = Some(format!("{}: declined: {decline}", peer.name));
         }
@@ -429,6 +435,9 @@ pub(crate) fn on_answer<'p>(
                     handled
                         .effects
                         .put(Column::Hits, k::renewed(&owner, p.epoch), Vec::new());
+                    handled
+                        .effects
+                        .delete(Column::Hits, k::unwatched(&owner, p.epoch));
                 }
                 for ((item, tag), hit) in p.items.iter().zip(&tags).zip(found) {
                     if p.purpose == Purpose::Renewal {
@@ -950,6 +959,7 @@ pub fn forget(post: &Post, now: u64) -> Result<(), Error> {
         b.delete(Column::Matching, key);
         b.delete(Column::Matching, k::filter(&owner, epoch));
         b.delete(Column::Hits, k::renewed(&owner, epoch));
+        b.delete(Column::Hits, k::unwatched(&owner, epoch));
         b.delete(Column::Matching, k::delta_count(&owner, epoch));
         b.delete(Column::Matching, k::chunk_set(&owner, epoch));
         for (column, prefix) in [

@@ -495,6 +495,43 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     assert_eq!(querier::alerts(&a.post).unwrap().len(), 2);
 }
 
+#[test]
+fn a_declined_watchlist_renewal_is_a_gap_status_shows() {
+    let (a, b) = pair("", "budget = { phone = 1 }");
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    let peer_b = a.post.peer("b").unwrap();
+    querier::watch_add(
+        &a.post,
+        std::slice::from_ref(&peer_b),
+        vec![(
+            "two phones".into(),
+            "w.csv:2".into(),
+            vec![phone("+996775987817"), phone("+996555123456")],
+        )],
+        false,
+    )
+    .unwrap();
+    deliver(&a, &b);
+    deliver(&b, &a);
+    // Two phones against a budget of one: declined, so b's record of the
+    // watched phone raises nothing, and status must say why.
+    assert!(querier::alerts(&a.post).unwrap().is_empty());
+    let gaps = super::summary(a.post.store(), std::slice::from_ref(&peer_b))
+        .unwrap()
+        .unwatched;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (name, epoch, reason) = &gaps[0];
+    assert_eq!(name, "b");
+    assert!(reason.contains("budget"), "{reason}");
+    // Once that epoch is over and forgotten, so is its gap.
+    a.post.clock().advance(4 * 86_400_000);
+    tick(&a);
+    let gaps = super::summary(a.post.store(), &[peer_b]).unwrap().unwatched;
+    assert!(gaps.iter().all(|(_, e, _)| e != epoch), "{gaps:?}");
+}
+
 /// A person's selectors, as ingest makes them.
 fn person(surname: &str, given: &str, dob: &str) -> Vec<Selector> {
     let mut out = Vec::new();

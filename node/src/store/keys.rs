@@ -38,6 +38,7 @@
 //! | `hits`      | `W` ‖ owner (32) ‖ epoch u64 ‖ image (32) ‖ id u64 | a watched selector's tag image at that owner: its kind (u8) |
 //! | `hits`      | `a` ‖ time u64 ‖ id u64                          | an alert (JSON) |
 //! | `hits`      | `R` ‖ owner (32) ‖ epoch u64                     | the watchlist was renewed there (empty) |
+//! | `hits`      | `U` ‖ owner (32) ‖ epoch u64                     | its renewal there was declined, until one succeeds: the reason (UTF-8) |
 //! | `hits`      | `x` ‖ owner (32) ‖ watch id u64                  | an alert was raised for it there (empty) |
 //! | `exchange`  | `i` ‖ request id (16)                            | a request a peer sent us (JSON) |
 //! | `exchange`  | `q` ‖ peer (32) ‖ day u64                        | follow-up requests from that peer that day (u64) |
@@ -458,6 +459,17 @@ pub(crate) mod matching {
     /// `hits`: the watchlist was renewed with `owner` for `epoch`.
     pub(crate) fn renewed(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
         tagged(b'R', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// `hits`: the watchlist's renewal with `owner` for `epoch` was
+    /// declined (a gap in watching), until a renewal succeeds.
+    pub(crate) fn unwatched(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
+        tagged(b'U', &[owner, &epoch.to_be_bytes()])
+    }
+
+    /// `hits`: prefix of the gaps in watching at `owner`.
+    pub(crate) fn unwatched_at(owner: &[u8; 32]) -> Vec<u8> {
+        tagged(b'U', &[owner])
     }
 
     /// `hits`: `owner` was alerted on for watchlist entry `id`.
