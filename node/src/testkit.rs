@@ -169,3 +169,20 @@ pub(crate) fn log_entries(store: &Store) -> Vec<liaison_protocol::audit::Entry> 
         .unwrap();
     out
 }
+
+/// A person's selectors (surname, given name, date of birth), as ingest
+/// makes them.
+pub(crate) fn person(surname: &str, given: &str, dob: &str) -> Vec<liaison_protocol::Selector> {
+    let mut out = Vec::new();
+    liaison_protocol::normalize::person::selectors(
+        &liaison_protocol::normalize::person::Names {
+            surname: Some(surname),
+            given: Some(given),
+            ..Default::default()
+        },
+        dob.parse().expect("a valid date"),
+        &mut out,
+    )
+    .expect("a readable name");
+    out
+}

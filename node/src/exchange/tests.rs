@@ -96,21 +96,22 @@ fn match_at(a: &Node, b: &Node, number: &str) -> Vec<querier::Hit> {
 fn hit(a: &Node, b: &Node, number: &str) -> u64 {
     let hits = match_at(a, b, number);
     assert!(!hits.is_empty(), "{number} is held by b");
-    let q = querier::Query {
-        hits,
-        ..Default::default()
-    };
+    store_hit(a, number, SelectorKind::Phone, &hits)
+}
+
+/// Stores at a, as `match` does, one hit at b on `entity` found under
+/// selectors of `kind`, with the tags of `hits`. Its id.
+fn store_hit(a: &Node, entity: &str, kind: SelectorKind, hits: &[querier::Hit]) -> u64 {
     let h = StoredHit {
         id: a.post.matching().next_id(),
         time_ms: T0,
         peer: "b".into(),
-        entity: number.into(),
+        entity: entity.into(),
         source: "test:1".into(),
-        kinds: vec![SelectorKind::Phone],
-        strength: None,
+        kinds: vec![kind],
+        strength: querier::strength(&[kind]),
         case: None,
-        tags: q
-            .hits
+        tags: hits
             .iter()
             .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
             .collect(),
@@ -948,28 +949,12 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
     assert_eq!(found(fuzzy("krbanov|yusuf|1985-03-14")), ["KG-F1", "KG-F3"]);
 }
 
-/// A person's selectors, as ingest makes them.
-fn person(surname: &str, given: &str) -> Vec<Selector> {
-    let mut out = Vec::new();
-    liaison_protocol::normalize::person::selectors(
-        &liaison_protocol::normalize::person::Names {
-            surname: Some(surname),
-            given: Some(given),
-            ..Default::default()
-        },
-        "1990-05-01".parse().unwrap(),
-        &mut out,
-    )
-    .unwrap();
-    out
-}
-
 #[test]
 fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     let (a, b, _c) = federation(r#"release = { default = "auto" }"#, "");
     // b holds Asanov Bakyt; a asks after Asanov Bakyr, born the same day:
     // the two share one-letter keys and nothing stronger.
-    let held = person("Asanov", "Bakyt");
+    let held = person("Asanov", "Bakyt", "1990-05-01");
     let json = r#"{"id":"KG-7","entities":[{"type":"person","surname":"Asanov","given":"Bakyt","dob":"1990-05-01"}]}"#;
     let p = Prepared::with_json(
         "KG-7".into(),
@@ -988,7 +973,7 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     crate::matching::tick(&b.post, &peers(&b)).unwrap();
     deliver(&b, &a);
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
-    let items: Vec<Item> = person("Asanov", "Bakyr")
+    let items: Vec<Item> = person("Asanov", "Bakyr", "1990-05-01")
         .into_iter()
         .map(|selector| Item {
             slot: 0,
@@ -1002,23 +987,8 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     let q = querier::take(&a.post, started.id, false).expect("answered");
     assert!(!q.hits.is_empty(), "{:?}", q.problems);
     assert!(q.hits.iter().all(|h| h.kind == SelectorKind::PersonFuzzy));
-    let h = StoredHit {
-        id: a.post.matching().next_id(),
-        time_ms: T0,
-        peer: "b".into(),
-        entity: "Asanov Bakyr".into(),
-        source: "test:1".into(),
-        kinds: vec![SelectorKind::PersonFuzzy],
-        strength: querier::strength(&[SelectorKind::PersonFuzzy]),
-        case: None,
-        tags: q
-            .hits
-            .iter()
-            .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
-            .collect(),
-    };
-    querier::store_hits(&a.post, std::slice::from_ref(&h)).unwrap();
-    let out = ask(&a, h.id);
+    let weak_hit = store_hit(&a, "Asanov Bakyr", SelectorKind::PersonFuzzy, &q.hits);
+    let out = ask(&a, weak_hit);
     round(&a, &b);
     let inc = filed(&b, &out.id);
     assert!(inc.weak);
@@ -1029,16 +999,10 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     // Naming a strong tag of another record beside them changes nothing:
     // the person is still reached only through one-letter keys.
     hold(&b, "KG-8", "TLP:AMBER", "+996775987817", "");
-    let phone_hit = hit(&a, &b, "+996775987817");
-    let mut both = querier::hits(&a.post)
-        .unwrap()
-        .into_iter()
-        .find(|s| s.id == phone_hit)
-        .unwrap();
-    both.id = a.post.matching().next_id();
-    both.tags.extend(h.tags.iter().cloned());
-    querier::store_hits(&a.post, std::slice::from_ref(&both)).unwrap();
-    let out = ask(&a, both.id);
+    let mut hits = match_at(&a, &b, "+996775987817");
+    hits.extend(q.hits.iter().cloned());
+    let both = store_hit(&a, "+996775987817", SelectorKind::Phone, &hits);
+    let out = ask(&a, both);
     round(&a, &b);
     let inc = filed(&b, &out.id);
     assert!(inc.weak);

@@ -94,7 +94,9 @@ fn stale(store: &Store, country: Option<Country>) -> Result<(Reindex, Vec<String
             }
         };
         match prepare(&record, country) {
-            Ok(now) if now == sorted(stored) => {}
+            // Both sorted and deduplicated: prepare's output, and every
+            // stored list (`records::canonical`).
+            Ok(now) if now.as_slice() == stored => {}
             Ok(now) => {
                 report.stale += 1;
                 if report.examples.len() < EXAMPLES {
@@ -117,13 +119,6 @@ fn stale(store: &Store, country: Option<Country>) -> Result<(Reindex, Vec<String
         return Err(e.into());
     }
     Ok((report, ids))
-}
-
-fn sorted(selectors: &[Selector]) -> Vec<Selector> {
-    let mut v = selectors.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 /// `ID: +2 -1 (phone:+992918104804 ...)`: counts of selectors gained and

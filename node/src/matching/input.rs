@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use liaison_protocol::normalize::person::{self, NamePart, Names};
 use liaison_protocol::normalize::{self, Context};
 use liaison_protocol::record::Entity;
 use liaison_protocol::{Country, Selector};
@@ -135,25 +134,6 @@ pub fn label(entity: &Entity) -> String {
         Entity::Email(e) => e.address.clone(),
     };
     format!("{} {text}", entity.type_name())
-}
-
-/// For a person hit only on one-letter keys: which part of the name as we
-/// wrote it the matched keys varied (`values`: our selectors that hit).
-pub fn differing_part(written: &Entity, values: &[&str]) -> Option<NamePart> {
-    let Entity::Person(p) = written else {
-        return None;
-    };
-    let dob = p.dob.as_deref()?.parse().ok()?;
-    fn present(v: &Option<String>) -> Option<&str> {
-        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-    }
-    let names = Names {
-        surname: present(&p.surname),
-        given: present(&p.given),
-        patronymic: present(&p.patronymic),
-        full_name: present(&p.full_name),
-    };
-    person::differing_part(&names, dob, values)
 }
 
 #[cfg(test)]

@@ -532,26 +532,10 @@ fn a_declined_watchlist_renewal_is_a_gap_status_shows() {
     assert!(gaps.iter().all(|(_, e, _)| e != epoch), "{gaps:?}");
 }
 
-/// A person's selectors, as ingest makes them.
-fn person(surname: &str, given: &str, dob: &str) -> Vec<Selector> {
-    let mut out = Vec::new();
-    liaison_protocol::normalize::person::selectors(
-        &liaison_protocol::normalize::person::Names {
-            surname: Some(surname),
-            given: Some(given),
-            ..Default::default()
-        },
-        dob.parse().unwrap(),
-        &mut out,
-    )
-    .unwrap();
-    out
-}
-
 #[test]
 fn a_weak_person_hit_alerts_only_a_watch_that_asked_for_weak_hits() {
-    let held = person("Asanov", "Bakyt", "1990-05-01");
-    let watched = person("Asanov", "Bakyr", "1990-05-01");
+    let held = crate::testkit::person("Asanov", "Bakyt", "1990-05-01");
+    let watched = crate::testkit::person("Asanov", "Bakyr", "1990-05-01");
     // The two share one-letter keys and nothing stronger.
     let shared: Vec<_> = watched.iter().filter(|s| held.contains(s)).collect();
     assert!(!shared.is_empty());

@@ -140,6 +140,29 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// For a person entity hit only on one-letter keys: which part of its name,
+/// as written, the matched keys varied (`matched`: the values of our own
+/// selectors that hit). See [`person::differing_part`]; `None` for other
+/// entities.
+pub fn differing_part(entity: &Entity, matched: &[&str]) -> Option<person::NamePart> {
+    let Entity::Person(p) = entity else {
+        return None;
+    };
+    let dob = present(&p.dob)?.parse().ok()?;
+    let names = person_names(p);
+    person::differing_part(&names, dob, matched)
+}
+
+/// A person entity's name parts, blank ones left out.
+fn person_names(p: &crate::record::Person) -> person::Names<'_> {
+    person::Names {
+        surname: present(&p.surname),
+        given: present(&p.given),
+        patronymic: present(&p.patronymic),
+        full_name: present(&p.full_name),
+    }
+}
+
 /// The selectors of one entity, appended to `out`. On error nothing is
 /// appended. An entity may legitimately yield no selector (a person without
 /// a date of birth, say): it is stored but cannot be matched.
@@ -295,12 +318,7 @@ fn push_selectors(
             if let Some(c) = present(&p.nationality) {
                 c.parse::<Country>().field("nationality")?;
             }
-            let names = person::Names {
-                surname: present(&p.surname),
-                given: present(&p.given),
-                patronymic: present(&p.patronymic),
-                full_name: present(&p.full_name),
-            };
+            let names = person_names(p);
             if names.is_empty() {
                 return Err(FieldError {
                     field: "surname",

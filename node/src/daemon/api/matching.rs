@@ -166,7 +166,7 @@ pub(super) async fn run_match(
             let peer = names.get(&owner).cloned().unwrap_or_else(|| "?".into());
             let differed = if kinds == [SelectorKind::PersonFuzzy] {
                 let values: Vec<&str> = hs.iter().map(|h| h.value.as_str()).collect();
-                input::differing_part(&wanted[slot].written, &values)
+                liaison_protocol::normalize::differing_part(&wanted[slot].written, &values)
             } else {
                 None
             };
