@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::post::{self, Post};
+use crate::router::Router;
 use crate::store::mailbox::Mailbox;
 
 const MAGIC: &[u8] = b"LIAISON-BUNDLE\n";
@@ -68,6 +69,9 @@ pub enum Error {
     /// The envelope layer failed.
     #[error(transparent)]
     Post(#[from] post::Error),
+    /// An envelope could not be applied (nothing of it was).
+    #[error(transparent)]
+    Apply(#[from] crate::router::Error),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
@@ -275,7 +279,8 @@ pub struct Imported {
 
 /// Imports a bundle addressed to this node: envelopes are applied and
 /// their receipts written to `receipts_out`; receipts confirm the outbox.
-pub fn import(post: &Post, file: &Path, receipts_out: &Path) -> Result<Imported, Error> {
+pub fn import(router: &Router, file: &Path, receipts_out: &Path) -> Result<Imported, Error> {
+    let post = router.post();
     let mut reader = Reader::open(file)?;
     let me = post.identity().signing.verifying_key();
     if reader.to != *me.as_bytes() {
@@ -289,7 +294,7 @@ pub fn import(post: &Post, file: &Path, receipts_out: &Path) -> Result<Imported,
             let mut receipts =
                 Writer::create(receipts_out, Kind::Receipts, me.as_bytes(), &reader.from)?;
             while let Some(frame) = reader.next_entry()? {
-                let r = post.receive(None, &frame)?;
+                let r = router.receive(None, &frame)?;
                 match r.outcome {
                     Outcome::Accepted => done.accepted += 1,
                     Outcome::Duplicate => done.duplicates += 1,

@@ -147,10 +147,7 @@ pub fn collect(
                         .peers
                         .iter()
                         .find(|p| p.key.verifying_key().as_bytes() == k)
-                        .map_or_else(
-                            || k[..8].iter().map(|b| format!("{b:02x}")).collect(),
-                            |p| p.name.clone(),
-                        )
+                        .map_or_else(|| crate::hex::encode(&k[..8]), |p| p.name.clone())
                 })
                 .collect(),
             witness_stale: crate::audit::witness::stale(

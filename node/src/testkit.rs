@@ -9,16 +9,35 @@ use liaison_protocol::envelope::{self, Draft, MessageId, Outcome};
 use liaison_protocol::keys::{AgencyKey, SealingKey, SigningKey};
 use rand_core_09::{OsRng, UnwrapErr};
 
+use crate::audit::witness::Witness;
 use crate::clock::Clock;
+use crate::exchange::Exchange;
 use crate::identity::Identity;
+use crate::matching::Matching;
 use crate::post::Post;
+use crate::router::Router;
 use crate::store::mailbox::Mailbox;
 use crate::store::Store;
 
 pub(crate) struct Node {
-    pub(crate) post: Post,
+    pub(crate) post: Arc<Post>,
+    pub(crate) router: Router,
     pub(crate) card: AgencyKey,
     pub(crate) _dir: tempfile::TempDir,
+}
+
+impl Node {
+    pub(crate) fn matching(&self) -> &Matching {
+        self.router.matching()
+    }
+
+    pub(crate) fn exchange(&self) -> &Exchange {
+        self.router.exchange()
+    }
+
+    pub(crate) fn witness(&self) -> &Witness {
+        self.router.witness()
+    }
 }
 
 pub(crate) fn identity(seed: u8) -> Identity {
@@ -64,13 +83,16 @@ pub(crate) fn node_on(
     let config = Config::from_text(std::path::Path::new("/tmp/liaison.toml"), &text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("data")).unwrap());
-    let post = Post::with_clock(id, store, &config, clock.clone());
+    let post = Arc::new(Post::with_clock(id, store, &config, clock.clone()));
+    let router = Router::new(post.clone(), &config);
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-    post.matching()
+    router
+        .matching()
         .open_keys(&dir.path().join("keys"), post.now_ms())
         .unwrap();
     Node {
         post,
+        router,
         card,
         _dir: dir,
     }
@@ -87,15 +109,16 @@ pub(crate) fn peers(n: &Node) -> Vec<Peer> {
 
 /// [`transfer`] between two test nodes.
 pub(crate) fn deliver(from: &Node, to: &Node) -> Vec<Outcome> {
-    transfer(&from.post, &to.post)
+    transfer(&from.router, &to.router)
 }
 
 /// Moves everything `from` has queued for `to` across, and the receipts
 /// back; returns the outcomes.
-pub(crate) fn transfer(from: &Post, to: &Post) -> Vec<Outcome> {
+pub(crate) fn transfer(from: &Router, to: &Router) -> Vec<Outcome> {
+    let (from, to) = (from.post(), to);
     let (from_key, to_key) = (
         from.identity().signing.verifying_key(),
-        to.identity().signing.verifying_key(),
+        to.post().identity().signing.verifying_key(),
     );
     let peer = from.peer_by_key(&to_key).unwrap();
     let mut out = Vec::new();

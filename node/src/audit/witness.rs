@@ -27,7 +27,7 @@
 //! [`STALE_INTERVALS`] intervals without one, `liaison status` shows the
 //! peer as `WITNESS STALE`.
 //!
-//! Witnessing is one step at a time per node ([`Post::witnessing`]): two
+//! Witnessing is one step at a time per node ([`Witnessing`]): two
 //! pushes checked at once could otherwise both pass against the same last
 //! checkpoint and get two different trees cosigned.
 //!
@@ -39,9 +39,58 @@ use liaison_protocol::audit::note::{self, Checkpoint, Push, SignedCheckpoint};
 use liaison_protocol::audit::{tree, Entry, Kind};
 use tracing::{info, warn};
 
-use crate::post::{context, Error, Post};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::post::{Applied, Error, Handled, Post};
 use crate::store::mailbox::Mailbox;
 use crate::store::{Batch, Store};
+
+/// Message types of witnessing.
+pub mod context {
+    /// A peer's signed audit checkpoint with a consistency proof, to
+    /// witness.
+    pub const CHECKPOINT: &str = "liaison/audit/checkpoint/v1";
+    /// A peer's cosignature on one of our checkpoints.
+    pub const COSIGNATURE: &str = "liaison/audit/cosignature/v1";
+}
+
+/// The right to read and change witness state (a peer's last verified
+/// checkpoint, our checkpoints' cosignatures), held from reading it until
+/// the change commits: [`Witness::witnessing`] hands it out one holder at
+/// a time. A function that needs it held takes `&Witnessing`, which
+/// nothing else can make.
+#[derive(Debug)]
+pub struct Witnessing(());
+
+/// Witnessing, over the envelope layer it sends through. The
+/// [`crate::router`] owns it; the daemon publishes through it.
+#[derive(Debug)]
+pub struct Witness {
+    post: Arc<Post>,
+    witnessing: Mutex<Witnessing>,
+}
+
+impl Witness {
+    /// Witnessing over `post`.
+    pub fn new(post: Arc<Post>) -> Witness {
+        Witness {
+            post,
+            witnessing: Mutex::new(Witnessing(())),
+        }
+    }
+
+    /// The envelope layer below.
+    pub fn post(&self) -> &Post {
+        &self.post
+    }
+
+    /// Takes [`Witnessing`]; before any store lock.
+    pub fn witnessing(&self) -> MutexGuard<'_, Witnessing> {
+        self.witnessing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// Checkpoint intervals a peer may exchange envelopes with us without a
 /// larger checkpoint of its log verified before it is `WITNESS STALE`.
@@ -102,8 +151,9 @@ fn cosigned_by(store: &Store, federation: &str, peer: &Peer) -> Result<u64, Erro
 
 /// Signs a checkpoint if the log grew since `last` and queues it, with a
 /// proof, for every peer. Returns the size signed.
-pub fn publish(post: &Post, peers: &[Peer], last: u64) -> Result<u64, Error> {
-    let _witnessing = post.witnessing();
+pub fn publish(witness: &Witness, peers: &[Peer], last: u64) -> Result<u64, Error> {
+    let _witnessing = witness.witnessing();
+    let post = witness.post();
     let store = post.store();
     let (size, _) = store.log_head();
     let mut news = false;
@@ -185,9 +235,15 @@ pub struct Checked {
 
 /// Checks `peer`'s push against the last checkpoint of its log we saw.
 /// `Err` is for a push that is not even signed by the peer: the envelope
-/// is refused like any malformed one. Call with [`Post::witnessing`] held
-/// until the result is committed.
-pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()>, Error> {
+/// is refused like any malformed one. [`Witnessing`] is held until the
+/// result is committed.
+pub fn check(
+    witness: &Witness,
+    peer: &Peer,
+    push: &Push,
+    _held: &Witnessing,
+) -> Result<Result<Checked, ()>, Error> {
+    let post = witness.post();
     let store = post.store();
     let key = peer.key.verifying_key();
     let now = post.now_ms();
@@ -263,11 +319,7 @@ pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()
             .into_bytes();
             evidence.extend_from_slice(push.checkpoint.to_text().as_bytes());
             evidence.extend_from_slice(b"\nthe push, hex:\n");
-            evidence.extend(
-                push.to_bytes()
-                    .iter()
-                    .flat_map(|b| format!("{b:02x}").into_bytes()),
-            );
+            evidence.extend_from_slice(crate::hex::encode(&push.to_bytes()).as_bytes());
             evidence.push(b'\n');
             Store::put_fork(&mut effects, key.as_bytes(), now, evidence);
             entry.kind = Kind::Fork;
@@ -285,10 +337,12 @@ pub fn check(post: &Post, peer: &Peer, push: &Push) -> Result<Result<Checked, ()
 /// Stores `peer`'s cosignature on one of our checkpoints. `Err` if it is
 /// not a valid cosignature by that peer of a checkpoint we signed.
 pub fn store_cosignature(
-    post: &Post,
+    witness: &Witness,
     peer: &Peer,
     text: &[u8],
+    _held: &Witnessing,
 ) -> Result<Result<Batch, ()>, Error> {
+    let post = witness.post();
     let Ok(signed) = SignedCheckpoint::parse(text) else {
         return Ok(Err(()));
     };
@@ -323,6 +377,45 @@ pub fn store_cosignature(
 /// checkpoint of its own).
 pub fn is_witnessing_context(context: &str) -> bool {
     context == context::CHECKPOINT || context == context::COSIGNATURE
+}
+
+/// Applies a peer's push: cosigned and answered if its log is consistent,
+/// a `fork` logged if it is proven not to be.
+pub(crate) fn on_checkpoint<'p>(
+    witness: &'p Witness,
+    peer: &Peer,
+    push: &Push,
+    held: &Witnessing,
+) -> Result<Applied<'p>, Error> {
+    Ok(match check(witness, peer, push, held)? {
+        Err(()) => Applied::Malformed,
+        Ok(checked) => Applied::Handled(Handled {
+            effects: checked.effects,
+            extra: checked.entries,
+            reply: checked
+                .cosigned
+                .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
+            count: 1,
+            ..Handled::default()
+        }),
+    })
+}
+
+/// Keeps a peer's cosignature on one of our checkpoints.
+pub(crate) fn on_cosignature<'p>(
+    witness: &'p Witness,
+    peer: &Peer,
+    text: &[u8],
+    held: &Witnessing,
+) -> Result<Applied<'p>, Error> {
+    Ok(match store_cosignature(witness, peer, text, held)? {
+        Err(()) => Applied::Malformed,
+        Ok(effects) => Applied::Handled(Handled {
+            effects,
+            count: 1,
+            ..Handled::default()
+        }),
+    })
 }
 
 /// The peers that have sent us envelopes for more than

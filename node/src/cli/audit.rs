@@ -113,7 +113,7 @@ fn open_case_offline(a: OpenCaseArgs) -> Result<ExitCode> {
     let (Some(basis), Some(salt), Some(file)) = (a.basis, a.salt, a.file) else {
         bail!("--salt needs --basis and the export FILE");
     };
-    let salt: [u8; 32] = crate::matching::unhex(&salt)
+    let salt: [u8; 32] = crate::hex::decode(&salt)
         .context("--salt must be 64 hex digits, as `liaison audit open-case` printed it")?;
     let commitment = liaison_protocol::audit::case::commitment(&salt, &a.case, &basis);
     let opened =
@@ -326,12 +326,11 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             for (basis, salt, commitment) in openings {
-                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
                 println!(
                     "case {:?}, basis {basis:?}: salt {}, commitment {}",
                     a.case,
-                    hex(&salt),
-                    hex(&commitment)
+                    crate::hex::encode(&salt),
+                    crate::hex::encode(&commitment)
                 );
             }
             let shown = verify::show(&store, &config.peers, None, Some(&a.case), usize::MAX)?;

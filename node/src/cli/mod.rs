@@ -842,11 +842,13 @@ fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
 }
 
 /// The envelope layer over the store opened directly (no daemon).
-fn offline_post(config: &Config, store: Store) -> Result<crate::post::Post> {
+/// The node's domains over its store, for a bundle moved while the
+/// daemon is stopped.
+fn offline_router(config: &Config, store: Store) -> Result<crate::router::Router> {
     let identity = Identity::load(&config.node.key_dir)?;
-    Ok(crate::post::Post::new(
-        identity,
-        std::sync::Arc::new(store),
+    let post = crate::post::Post::new(identity, std::sync::Arc::new(store), config);
+    Ok(crate::router::Router::new(
+        std::sync::Arc::new(post),
         config,
     ))
 }
@@ -865,7 +867,7 @@ fn export_bundle(config: &Config, a: ExportBundleArgs) -> Result<ExitCode> {
             r.envelopes
         }
         Access::Store(store) => {
-            crate::bundle::export(&offline_post(config, store)?, &a.peer, &out)?
+            crate::bundle::export(offline_router(config, store)?.post(), &a.peer, &out)?
         }
     };
     println!(
@@ -896,7 +898,7 @@ fn import_bundle(config: &Config, a: ImportBundleArgs) -> Result<ExitCode> {
             },
         )?,
         Access::Store(store) => {
-            crate::bundle::import(&offline_post(config, store)?, &file, &receipts_out)?
+            crate::bundle::import(&offline_router(config, store)?, &file, &receipts_out)?
         }
     };
     if a.json {

@@ -30,6 +30,7 @@ use tracing::{error, info, warn, Instrument as _};
 use crate::identity::{self, Identity};
 use crate::net::{self, Event, PeerEntry};
 use crate::post::Post;
+use crate::router::Router;
 use crate::store::Store;
 
 /// Envelopes being opened at once. Their fsynced batches are merged by
@@ -55,8 +56,14 @@ pub enum Error {
     #[error(transparent)]
     Net(#[from] net::StartError),
     /// The API could not start.
-    #[error("local API: {0}")]
-    Api(String),
+    #[error(transparent)]
+    Api(#[from] api::StartError),
+    /// Matching's keys could not be opened.
+    #[error("matching keys: {0}")]
+    MatchingKeys(#[source] crate::matching::Error),
+    /// A blocking task of the daemon's did not finish.
+    #[error("a daemon task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The async runtime could not start.
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
@@ -71,6 +78,8 @@ pub struct Node {
     pub config: Mutex<Config>,
     /// The envelope layer.
     pub post: Arc<Post>,
+    /// The domains over it, and which applies which message.
+    pub router: Arc<Router>,
     /// The network.
     pub net: net::Handle,
     couriers: Mutex<courier::Couriers>,
@@ -99,7 +108,7 @@ impl Node {
     pub async fn apply_peers(self: &Arc<Self>, config: Config) -> Result<(), net::SendError> {
         let _one_at_a_time = self.reloading.lock().await;
         self.post.set_peers(&config.peers);
-        self.post
+        self.router
             .exchange()
             .set_settings(crate::exchange::Settings::from_config(&config));
         self.net.set_peers(peer_entries(&config)).await?;
@@ -157,13 +166,16 @@ async fn serve(config: Config) -> Result<(), Error> {
     };
     let (net, events, net_task) = net::spawn(settings, cancel.child_token())?;
     let post = Arc::new(Post::new(identity, store.clone(), &config));
-    post.matching()
+    let router = Arc::new(Router::new(post.clone(), &config));
+    router
+        .matching()
         .open_keys(&config.node.key_dir, crate::clock::system_ms())
-        .map_err(|e| Error::Api(format!("matching keys: {e}")))?;
+        .map_err(Error::MatchingKeys)?;
     let api_listen = config.api.listen;
     let node = Arc::new(Node {
         name: config.node.name.clone(),
         post,
+        router,
         net,
         couriers: Mutex::new(courier::Couriers::default()),
         records_writer: tokio::sync::Mutex::new(()),
@@ -186,9 +198,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         }
     });
 
-    let api = api::start(node.clone(), api_listen, &data_dir)
-        .await
-        .map_err(|e| Error::Api(format!("{e:#}")))?;
+    let api = api::start(node.clone(), api_listen, &data_dir).await?;
     let tcp = api.addr.map(|a| format!(", {a}")).unwrap_or_default();
     info!(api = %api.socket.display(), "daemon running");
     // A line for scripts and tests waiting for the daemon to be up.
@@ -226,9 +236,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     }
     let _ = std::fs::remove_file(api::addr_file(&data_dir));
     let _ = std::fs::remove_file(api::socket_file(&data_dir));
-    let flushed = tokio::task::spawn_blocking(move || store.flush())
-        .await
-        .map_err(|e| Error::Api(e.to_string()))?;
+    let flushed = tokio::task::spawn_blocking(move || store.flush()).await?;
     flushed?;
     info!("stopped");
     Ok(())
@@ -240,9 +248,7 @@ async fn open_store(data_dir: &std::path::Path) -> Result<Store, Error> {
     let deadline = tokio::time::Instant::now() + STORE_LOCK_WAIT;
     loop {
         let dir = data_dir.to_owned();
-        let opened = tokio::task::spawn_blocking(move || Store::open(&dir))
-            .await
-            .map_err(|e| Error::Api(e.to_string()))?;
+        let opened = tokio::task::spawn_blocking(move || Store::open(&dir)).await?;
         match opened {
             Err(crate::store::Error::Locked { .. }) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -301,12 +307,12 @@ async fn inbound_loop(
                 let node = node.clone();
                 tokio::spawn(
                     async move {
-                        let post = node.post.clone();
-                        let via = post.key_of(&peer);
+                        let router = node.router.clone();
+                        let via = node.post.key_of(&peer);
                         let result = tokio::task::spawn_blocking(move || {
                             let via =
                                 via.and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok());
-                            post.receive(via.as_ref(), &bytes)
+                            router.receive(via.as_ref(), &bytes)
                         })
                         .await;
                         match result {
@@ -361,9 +367,9 @@ async fn checkpoints(node: Arc<Node>) {
         let Ok(peers) = node.config.lock().map(|c| c.peers.clone()) else {
             continue;
         };
-        let post = node.post.clone();
+        let router = node.router.clone();
         let published = tokio::task::spawn_blocking(move || {
-            crate::audit::witness::publish(&post, &peers, last)
+            crate::audit::witness::publish(router.witness(), &peers, last)
         })
         .await;
         match published {
@@ -416,8 +422,8 @@ async fn matching(node: Arc<Node>) {
         let Ok(peers) = node.config.lock().map(|c| c.peers.clone()) else {
             continue;
         };
-        let post = node.post.clone();
-        match tokio::task::spawn_blocking(move || crate::matching::tick(&post, &peers)).await {
+        let matching = node.router.matching().clone();
+        match tokio::task::spawn_blocking(move || crate::matching::tick(&matching, &peers)).await {
             Ok(Ok(woken)) => {
                 for key in woken {
                     node.wake(&key);
@@ -434,7 +440,7 @@ async fn matching(node: Arc<Node>) {
 /// (at start, then every `purge_interval`). Runs every minute, or a
 /// quarter of the deadline if shorter, and at once when a record changes.
 async fn exchange(node: Arc<Node>) {
-    let settings = node.post.exchange().settings();
+    let settings = node.router.exchange().settings();
     let every = Duration::from_millis(settings.deadline_ms / 4)
         .min(Duration::from_secs(60))
         .max(Duration::from_millis(100));
@@ -448,7 +454,7 @@ async fn exchange(node: Arc<Node>) {
             _ = tick.tick() => {}
             () = node.exchange_now.notified() => {}
         }
-        let purge_every = node.post.exchange().settings().purge_interval;
+        let purge_every = node.router.exchange().settings().purge_interval;
         let purge = last_purge.is_none_or(|t| t.elapsed() >= purge_every);
         // Purging removes records: one records writer at a time.
         let _writer = if purge {
@@ -457,15 +463,16 @@ async fn exchange(node: Arc<Node>) {
         } else {
             None
         };
-        let post = node.post.clone();
+        let exchange = node.router.exchange().clone();
         let work = move || -> Result<(), crate::exchange::Error> {
-            crate::exchange::owner::resend_owed(&post)?;
-            crate::exchange::owner::drain_changed(&post)?;
-            crate::exchange::owner::remind(&post, post.now_ms())?;
+            let x = &*exchange;
+            crate::exchange::owner::resend_owed(x)?;
+            crate::exchange::owner::drain_changed(x)?;
+            crate::exchange::owner::remind(x, x.post().now_ms())?;
             if purge {
-                crate::exchange::retention::purge(&post, post.now_ms())?;
+                crate::exchange::retention::purge(x, x.post().now_ms())?;
                 // Expired records queue notices: send them now.
-                crate::exchange::owner::drain_changed(&post)?;
+                crate::exchange::owner::drain_changed(x)?;
             }
             Ok(())
         };

@@ -13,9 +13,15 @@
 //!   from its own records (never indexed, never matched, never released
 //!   onward), checking signature, binding and content again on every read.
 //!
-//! [`retention`] purges what is past its period. Every message travels in
-//! signed envelopes through [`Post`](crate::post::Post); the handlers run inside
-//! [`Post::receive`](crate::post::Post::receive). Nothing here logs a record's content or a selector.
+//! [`retention`] purges what is past its period.
+//!
+//! In: analysts' asks and decisions (the API and CLI), peers' messages
+//! (the [`crate::router`] decodes them and calls the handlers here inside
+//! [`Post::receive`](crate::post::Post::receive), holding [`Decisions`]),
+//! the daemon's scheduled work, and [`crate::matching`]'s hits. Out:
+//! bodies to seal and queue through the [`Post`] below, and the
+//! follow-up's state in the store. Nothing here logs a record's content
+//! or a selector.
 //!
 //! [`Report`]: liaison_protocol::exchange::Report
 
@@ -25,12 +31,15 @@ pub mod retention;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use liaison_config::{Config, OnWithdrawal};
 use serde::{Deserialize, Serialize};
 
+use crate::hex;
+use crate::matching::Matching;
+use crate::post::Post;
 use crate::store::{self, Column, Store};
 
 /// Message types of the follow-up.
@@ -114,37 +123,58 @@ pub struct Settings {
 impl Settings {
     /// From a validated config.
     pub fn from_config(config: &Config) -> Settings {
-        let x = &config.exchange;
+        let exchange = &config.exchange;
         let ms = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
         Settings {
-            deadline_ms: ms(x.deadline),
-            on_withdrawal: x.on_withdrawal,
-            report_ms: ms(x.report_retention),
-            hit_ms: ms(x.hit_retention),
-            request_ms: ms(x.request_retention),
-            purge_interval: x.purge_interval,
-            requests_per_day: x.requests_per_day,
-            cases_per_day: x.cases_per_day,
+            deadline_ms: ms(exchange.deadline),
+            on_withdrawal: exchange.on_withdrawal,
+            report_ms: ms(exchange.report_retention),
+            hit_ms: ms(exchange.hit_retention),
+            request_ms: ms(exchange.request_retention),
+            purge_interval: exchange.purge_interval,
+            requests_per_day: exchange.requests_per_day,
+            cases_per_day: exchange.cases_per_day,
         }
     }
 }
 
-/// The follow-up's state in memory, held by [`Post`](crate::post::Post).
+/// The right to change a request's state (file, approve, refuse, answer,
+/// withdraw, purge): [`Exchange::deciding`] hands it out one holder at a
+/// time, so two decisions never race. A function that needs it held
+/// takes `&Decisions`, which nothing else can make.
 #[derive(Debug)]
-pub struct State {
+pub struct Decisions(());
+
+/// The follow-up: its settings and [`Decisions`], over matching (whose
+/// hits it follows up) and the envelope layer it sends through. The
+/// [`crate::router`] owns it.
+#[derive(Debug)]
+pub struct Exchange {
+    post: Arc<Post>,
+    matching: Arc<Matching>,
     settings: Mutex<Settings>,
-    /// Held while a request's state changes (approve, refuse, a record's
-    /// withdrawal, a reminder), so two decisions never race.
-    deciding: Mutex<()>,
+    deciding: Mutex<Decisions>,
 }
 
-impl State {
-    /// New state.
-    pub fn new(settings: Settings) -> State {
-        State {
+impl Exchange {
+    /// The follow-up with `settings`, over `matching` and `post`.
+    pub fn new(post: Arc<Post>, matching: Arc<Matching>, settings: Settings) -> Exchange {
+        Exchange {
+            post,
+            matching,
             settings: Mutex::new(settings),
-            deciding: Mutex::new(()),
+            deciding: Mutex::new(Decisions(())),
         }
+    }
+
+    /// The envelope layer below.
+    pub fn post(&self) -> &Post {
+        &self.post
+    }
+
+    /// Matching, whose hits this follows up.
+    pub fn matching(&self) -> &Matching {
+        &self.matching
     }
 
     /// The settings in force.
@@ -166,7 +196,7 @@ impl State {
     /// The lock every change of a request's state takes. Record writers
     /// that remove records (withdraw, purge) take it too, so a request
     /// being filed and its record's removal never interleave.
-    pub fn deciding(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub fn deciding(&self) -> std::sync::MutexGuard<'_, Decisions> {
         self.deciding
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -293,7 +323,9 @@ fn pick(given: &str, ids: impl Iterator<Item = [u8; 16]>, what: &str) -> Result<
             "{given:?} is not a {what} id: give at least its first 6 hex digits, as `liaison requests` shows them"
         )));
     }
-    let found: Vec<[u8; 16]> = ids.filter(|id| hex(id).starts_with(&given)).collect();
+    let found: Vec<[u8; 16]> = ids
+        .filter(|id| hex::encode(id).starts_with(&given))
+        .collect();
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(Error::Invalid(format!(
@@ -338,21 +370,6 @@ fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Res
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    crate::matching::hex(bytes)
-}
-
-/// Parses 32 hex digits.
-pub(crate) fn unhex16(s: &str) -> Option<[u8; 16]> {
-    crate::matching::unhex(s)
-}
-
-/// Parses 64 hex digits.
-pub(crate) fn unhex32(s: &str) -> Option<[u8; 32]> {
-    crate::matching::unhex(s)
 }
 
 /// What `liaison status` shows of the follow-up.

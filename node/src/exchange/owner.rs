@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 use liaison_config::{Peer, Release};
-use liaison_protocol::envelope::Refusal;
 use liaison_protocol::exchange::{
     Change, Notice, Released, Reply, Report, Request, Status, Tag, MAX_FIELD, MAX_ID, MAX_RECORDS,
     MAX_RECORD_JSON, MAX_REDACTED, MAX_TEXT,
@@ -15,8 +14,9 @@ use liaison_protocol::SelectorKind;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use super::{code, context, hex, load, load_all, pick, Decision, Error, Incoming};
-use crate::post::{Handled, Post};
+use super::{code, context, load, load_all, pick, Decision, Decisions, Error, Exchange, Incoming};
+use crate::hex;
+use crate::post::{Applied, Handled};
 use crate::store::keys::{self, exchange as k};
 use crate::store::records::{is_indexed, Records};
 use crate::store::{self, Batch, Column};
@@ -28,8 +28,8 @@ use crate::store::{self, Batch, Column};
 /// one-way image a delta carried) resolves to nothing. A `person_fuzzy`
 /// tag carries its records (the local index leaves those keys out), so
 /// nothing here scans the records.
-pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Error> {
-    Ok(resolve_weak(post, peer, tags)?
+pub fn resolve(exchange: &Exchange, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Error> {
+    Ok(resolve_weak(exchange, peer, tags)?
         .into_iter()
         .map(|(id, _)| id)
         .collect())
@@ -37,8 +37,12 @@ pub fn resolve(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<String>, Er
 
 /// [`resolve`], with whether each record was reached only through
 /// one-letter person keys (`person_fuzzy`): a weak hit on it.
-fn resolve_weak(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<(String, bool)>, Error> {
-    let store = post.store();
+fn resolve_weak(
+    exchange: &Exchange,
+    peer: &Peer,
+    tags: &[Tag],
+) -> Result<Vec<(String, bool)>, Error> {
+    let store = exchange.post().store();
     let pk = peer.key.verifying_key().to_bytes();
     let records = Records::new(store);
     // Record id -> whether only weak tags reached it so far.
@@ -70,19 +74,17 @@ fn resolve_weak(post: &Post, peer: &Peer, tags: &[Tag]) -> Result<Vec<(String, b
     Ok(ids.into_iter().take(MAX_RECORDS).collect())
 }
 
-/// Applies a peer's request (inside [`Post::receive`]): files it, and
+/// Applies a peer's request (inside [`Post::receive`](crate::post::Post::receive)): files it, and
 /// releases, waits or refuses by the peer's policy. The answer goes back
 /// as the reply. A request whose tags name nothing is answered "no such
 /// record" and not filed: the answer is the same whatever the reason.
 pub(crate) fn on_request<'p>(
-    post: &'p Post,
+    exchange: &'p Exchange,
     peer: &Peer,
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(req) = Request::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
-    let store = post.store();
+    req: Request,
+    _held: &Decisions,
+) -> Result<Applied<'p>, Error> {
+    let store = exchange.post().store();
     let reply = |status| {
         Some((
             context::REPLY,
@@ -94,19 +96,15 @@ pub(crate) fn on_request<'p>(
         ))
     };
     let pk = peer.key.verifying_key().to_bytes();
-    let now = post.now_ms();
-    let settings = post.exchange().settings();
-    // Everything from here to the commit under one lock: the day's
-    // counters, the case's salt and the decision.
-    let guard = post.exchange().deciding();
+    let now = exchange.post().now_ms();
+    let settings = exchange.settings();
     let mut effects = Batch::default();
-    let refused = |effects, code, reason: String, guard| {
-        Ok(Ok(Handled {
+    let refused = |effects, code, reason: String| {
+        Ok(Applied::Handled(Handled {
             effects,
             reply: reply(Status::Refused { reason }),
             count: 1,
             code,
-            guards: vec![guard],
             ..Handled::default()
         }))
     };
@@ -121,7 +119,6 @@ pub(crate) fn on_request<'p>(
             Batch::default(),
             code::RATE,
             format!("{sent} of your requests arrived today, the most we take from one agency in a day: send more after {tomorrow}"),
-            guard,
         );
     }
     effects.put(
@@ -139,7 +136,6 @@ pub(crate) fn on_request<'p>(
                     effects,
                     code::CASES,
                     format!("{opened} requests under new case references arrived today, the most we take from one agency in a day: send requests under a case you used before, or after {tomorrow}"),
-                    guard,
                 );
             }
             effects.put(
@@ -151,7 +147,7 @@ pub(crate) fn on_request<'p>(
         }
     };
     let case = Some(case);
-    let ids = resolve_weak(post, peer, &req.tags)?;
+    let ids = resolve_weak(exchange, peer, &req.tags)?;
     // A record reached only through one-letter keys is a weak hit, even
     // when the request also names strong tags of another record.
     let weak = ids.iter().any(|(_, weak)| *weak);
@@ -159,22 +155,21 @@ pub(crate) fn on_request<'p>(
         .get(Column::Exchange, &k::incoming(&req.id))?
         .is_some()
     {
-        return Ok(Ok(Handled {
+        return Ok(Applied::Handled(Handled {
             effects,
             count: 1,
             case,
             code: code::DUPLICATE,
-            guards: vec![guard],
             ..Handled::default()
         }));
     }
-    let waiting = incoming(post)?
+    let waiting = incoming(exchange)?
         .iter()
-        .filter(|r| r.decision == Decision::Pending && r.peer_key == hex(&pk))
+        .filter(|r| r.decision == Decision::Pending && r.peer_key == hex::encode(&pk))
         .count();
     if waiting >= MAX_WAITING {
         warn!(peer = %peer.name, waiting, "refused a follow-up request: too many of that peer's requests wait already");
-        return Ok(Ok(Handled {
+        return Ok(Applied::Handled(Handled {
             effects,
             reply: reply(Status::Refused {
                 reason: format!("{waiting} of your requests already wait for our analysts: send more once they are answered"),
@@ -182,7 +177,6 @@ pub(crate) fn on_request<'p>(
             count: 1,
             case,
             code: code::TOO_MANY,
-            guards: vec![guard],
             ..Handled::default()
         }));
     }
@@ -195,21 +189,20 @@ pub(crate) fn on_request<'p>(
     }
     if held.is_empty() {
         info!(peer = %peer.name, "a follow-up request named no record we hold for that peer");
-        return Ok(Ok(Handled {
+        return Ok(Applied::Handled(Handled {
             effects,
             reply: reply(Status::NoSuchRecord),
             count: req.tags.len() as u64,
             case,
             code: code::NO_SUCH_RECORD,
-            guards: vec![guard],
             ..Handled::default()
         }));
     }
-    let now = post.now_ms();
+    let now = exchange.post().now_ms();
     let mut filed = Incoming {
-        id: hex(&req.id),
+        id: hex::encode(&req.id),
         peer: peer.name.clone(),
-        peer_key: hex(peer.key.verifying_key().as_bytes()),
+        peer_key: hex::encode(peer.key.verifying_key().as_bytes()),
         received_ms: now,
         reference: req.reference.clone(),
         basis: req.basis.clone(),
@@ -251,7 +244,7 @@ pub(crate) fn on_request<'p>(
         };
         (reply(status), code::POLICY)
     } else if automatic {
-        match report(post, peer, &req.id, &filed.records, &[])? {
+        match report(exchange, peer, &req.id, &filed.records, &[])? {
             Ok(r) => {
                 filed.decision = Decision::Released;
                 filed.decided_ms = Some(now);
@@ -261,11 +254,11 @@ pub(crate) fn on_request<'p>(
             Err(problem) => {
                 // Too large to go automatically: an analyst redacts.
                 warn!(peer = %peer.name, %problem, "a request due for automatic release waits for an analyst");
-                (reply(filed_status(post, now)), 0)
+                (reply(filed_status(exchange, now)), 0)
             }
         }
     } else {
-        (reply(filed_status(post, now)), 0)
+        (reply(filed_status(exchange, now)), 0)
     };
     if filed.decision != Decision::Refused {
         let pk = peer.key.verifying_key().to_bytes();
@@ -288,7 +281,7 @@ pub(crate) fn on_request<'p>(
     put(&mut reply_effects, &req.id, &filed);
     filed.owed = true;
     put(&mut effects, &req.id, &filed);
-    Ok(Ok(Handled {
+    Ok(Applied::Handled(Handled {
         effects,
         reply: answer,
         reply_effects,
@@ -296,7 +289,6 @@ pub(crate) fn on_request<'p>(
         count: req.tags.len() as u64,
         case,
         code,
-        guards: vec![guard],
         ..Handled::default()
     }))
 }
@@ -354,7 +346,7 @@ fn redact(obj: &mut Map<String, Value>, field: &str) -> bool {
 /// `redact` applied. `Ok(Err(problem))` for a redaction no record has or
 /// a report too large for one envelope; nothing is changed.
 fn report(
-    post: &Post,
+    exchange: &Exchange,
     peer: &Peer,
     request: &[u8; 16],
     ids: &[String],
@@ -369,7 +361,7 @@ fn report(
             "redact at most {MAX_REDACTED} fields, each named in 1 to {MAX_FIELD} bytes"
         )));
     }
-    let records = Records::new(post.store());
+    let records = Records::new(exchange.post().store());
     let mut used = vec![false; redact_fields.len()];
     let mut out = Vec::new();
     for id in ids {
@@ -422,10 +414,15 @@ fn report(
     }
     let report = Report {
         request: *request,
-        owner: post.identity().signing.verifying_key().to_bytes(),
-        owner_name: post.name().to_owned(),
+        owner: exchange
+            .post()
+            .identity()
+            .signing
+            .verifying_key()
+            .to_bytes(),
+        owner_name: exchange.post().name().to_owned(),
         recipient: peer.key.verifying_key().to_bytes(),
-        released_ms: post.now_ms(),
+        released_ms: exchange.post().now_ms(),
         records: out,
     };
     let len = report.to_bytes().len();
@@ -440,13 +437,13 @@ fn report(
 
 /// A filed request, for a decision, with its peer if still trusted;
 /// refused if it was decided already.
-fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
+fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
     let id = pick(
         given,
-        super::ids_under(post.store(), k::INCOMING)?.into_iter(),
+        super::ids_under(exchange.post().store(), k::INCOMING)?.into_iter(),
         "request",
     )?;
-    let req: Incoming = load(post.store(), &k::incoming(&id))?
+    let req: Incoming = load(exchange.post().store(), &k::incoming(&id))?
         .ok_or_else(|| Error::Invalid(format!("no request {given}")))?;
     if req.decision != Decision::Pending {
         return Err(Error::Invalid(format!(
@@ -463,15 +460,15 @@ fn pending(post: &Post, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>
                 .unwrap_or_default(),
         )));
     }
-    let peer = peer_of(post, &req);
+    let peer = peer_of(exchange, &req);
     Ok((req, id, peer))
 }
 
 /// The trusted peer that sent `req`, if it still is one.
-fn peer_of(post: &Post, req: &Incoming) -> Option<Peer> {
-    super::unhex32(&req.peer_key)
+fn peer_of(exchange: &Exchange, req: &Incoming) -> Option<Peer> {
+    hex::decode::<32>(&req.peer_key)
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
-        .and_then(|key| post.peer_by_key(&key))
+        .and_then(|key| exchange.post().peer_by_key(&key))
 }
 
 /// Most requests from one peer that may wait for an analyst at once.
@@ -506,9 +503,9 @@ fn day_count(
 }
 
 /// The "filed" answer for a request that arrived at `received_ms`.
-fn filed_status(post: &Post, received_ms: u64) -> Status {
+fn filed_status(exchange: &Exchange, received_ms: u64) -> Status {
     Status::Filed {
-        deadline_ms: received_ms.saturating_add(post.exchange().settings().deadline_ms),
+        deadline_ms: received_ms.saturating_add(exchange.settings().deadline_ms),
     }
 }
 
@@ -518,9 +515,9 @@ fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) {
 }
 
 /// Records a decision on `req`.
-fn decide(post: &Post, req: &mut Incoming, decision: Decision, by: &str) {
+fn decide(exchange: &Exchange, req: &mut Incoming, decision: Decision, by: &str) {
     req.decision = decision;
-    req.decided_ms = Some(post.now_ms());
+    req.decided_ms = Some(exchange.post().now_ms());
     req.decided_by = Some(by.into());
 }
 
@@ -536,14 +533,19 @@ enum Outbound {
 /// answer no longer owed (and, once it is closed unreleased, without the
 /// entries that name its records).
 fn send(
-    post: &Post,
+    exchange: &Exchange,
     peer: &Peer,
     id: &[u8; 16],
     req: &mut Incoming,
     out: Outbound,
 ) -> Result<(), Error> {
     req.owed = false;
-    let case = Some(post.store().case_commitment(&req.reference, &req.basis)?);
+    let case = Some(
+        exchange
+            .post()
+            .store()
+            .case_commitment(&req.reference, &req.basis)?,
+    );
     let mut with = Batch::default();
     put(&mut with, id, req);
     if matches!(req.decision, Decision::Refused | Decision::Withdrawn) {
@@ -554,8 +556,12 @@ fn send(
     match out {
         Outbound::Report(r) => {
             let n = r.records.len() as u64;
-            let env = post.seal(&peer.key, context::REPORT, &r.to_bytes())?;
-            post.enqueue_with(peer, vec![(env, n)], case, with)?;
+            let env = exchange
+                .post()
+                .seal(&peer.key, context::REPORT, &r.to_bytes())?;
+            exchange
+                .post()
+                .enqueue_with(peer, vec![(env, n)], case, with)?;
             info!(peer = %peer.name, request = %&req.id[..8], records = n, "released a report");
         }
         Outbound::Status(status) => {
@@ -563,7 +569,9 @@ fn send(
                 request: *id,
                 status,
             };
-            post.queue_with(peer, context::REPLY, &[reply.to_bytes()], case, with)?;
+            exchange
+                .post()
+                .queue_with(peer, context::REPLY, &[reply.to_bytes()], case, with)?;
         }
     }
     Ok(())
@@ -573,46 +581,50 @@ fn send(
 /// redacted fields) to the requester. Records the policy never releases
 /// to that peer stay out, whatever the analyst says. The decision and the
 /// report's outbox entry commit together.
-pub fn approve(post: &Post, given: &str, redact_fields: &[String]) -> Result<Incoming, Error> {
-    let _deciding = post.exchange().deciding();
-    let (mut req, id, peer) = pending(post, given)?;
+pub fn approve(
+    exchange: &Exchange,
+    given: &str,
+    redact_fields: &[String],
+) -> Result<Incoming, Error> {
+    let _deciding = exchange.deciding();
+    let (mut req, id, peer) = pending(exchange, given)?;
     let peer = peer.ok_or_else(|| {
         Error::Invalid(format!(
             "{} is no longer a trusted peer: refuse the request, or trust the peer again first",
             req.peer
         ))
     })?;
-    let report = report(post, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
+    let report = report(exchange, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
         Error::Invalid(format!(
             "request {} cannot be approved: {problem}; nothing was changed",
             &req.id[..8]
         ))
     })?;
     req.redacted = redact_fields.to_vec();
-    decide(post, &mut req, Decision::Released, "analyst");
-    send(post, &peer, &id, &mut req, Outbound::Report(report))?;
+    decide(exchange, &mut req, Decision::Released, "analyst");
+    send(exchange, &peer, &id, &mut req, Outbound::Report(report))?;
     Ok(req)
 }
 
 /// An analyst's refusal, with the reason the requester will read. A
 /// request from a peer no longer trusted is closed here without a reply.
-pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error> {
+pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming, Error> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > MAX_TEXT {
         return Err(Error::Invalid(format!(
             "give the requester a reason: --reason TEXT, 1 to {MAX_TEXT} bytes"
         )));
     }
-    let _deciding = post.exchange().deciding();
-    let (mut req, id, peer) = pending(post, given)?;
+    let _deciding = exchange.deciding();
+    let (mut req, id, peer) = pending(exchange, given)?;
     req.reason = Some(reason.into());
-    decide(post, &mut req, Decision::Refused, "analyst");
+    decide(exchange, &mut req, Decision::Refused, "analyst");
     match peer {
         Some(peer) => {
             let status = Status::Refused {
                 reason: reason.into(),
             };
-            send(post, &peer, &id, &mut req, Outbound::Status(status))?;
+            send(exchange, &peer, &id, &mut req, Outbound::Status(status))?;
         }
         None => {
             let mut b = Batch::default();
@@ -620,7 +632,7 @@ pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error>
             for r in &req.records {
                 b.delete(Column::Exchange, k::naming(r, &id));
             }
-            post.store().write_durable(b)?;
+            exchange.post().store().write_durable(b)?;
         }
     }
     Ok(req)
@@ -632,16 +644,16 @@ pub fn refuse(post: &Post, given: &str, reason: &str) -> Result<Incoming, Error>
 /// can still be built; otherwise the request goes back to the analyst, or
 /// is answered "withdrawn" if none of its records is held. Returns how
 /// many answers were queued.
-pub fn resend_owed(post: &Post) -> Result<usize, Error> {
-    let _deciding = post.exchange().deciding();
+pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
+    let _deciding = exchange.deciding();
     let mut n = 0;
-    for mut req in incoming(post)?.into_iter().filter(|r| r.owed) {
-        let (Some(id), Some(peer)) = (super::unhex16(&req.id), peer_of(post, &req)) else {
+    for mut req in incoming(exchange)?.into_iter().filter(|r| r.owed) {
+        let (Some(id), Some(peer)) = (hex::decode::<16>(&req.id), peer_of(exchange, &req)) else {
             continue;
         };
         let out = match req.decision {
             Decision::Released => {
-                let records = Records::new(post.store());
+                let records = Records::new(exchange.post().store());
                 let mut held = Vec::new();
                 for r in &req.records {
                     if let Some(s) = records.get(r)? {
@@ -651,42 +663,42 @@ pub fn resend_owed(post: &Post) -> Result<usize, Error> {
                 let still_auto = held
                     .iter()
                     .all(|h| peer.release.decide(*h) == Release::Auto);
-                let built = report(post, &peer, &id, &req.records, &req.redacted)?;
+                let built = report(exchange, &peer, &id, &req.records, &req.redacted)?;
                 match built {
                     _ if held.is_empty() => {
-                        decide(post, &mut req, Decision::Withdrawn, "owner");
+                        decide(exchange, &mut req, Decision::Withdrawn, "owner");
                         Outbound::Status(Status::Withdrawn)
                     }
                     Ok(r) if still_auto => Outbound::Report(r),
                     _ => {
                         (req.decision, req.decided_ms, req.decided_by) =
                             (Decision::Pending, None, None);
-                        Outbound::Status(filed_status(post, req.received_ms))
+                        Outbound::Status(filed_status(exchange, req.received_ms))
                     }
                 }
             }
-            Decision::Pending => Outbound::Status(filed_status(post, req.received_ms)),
+            Decision::Pending => Outbound::Status(filed_status(exchange, req.received_ms)),
             Decision::Refused => Outbound::Status(Status::Refused {
                 reason: req.reason.clone().unwrap_or_default(),
             }),
             Decision::Withdrawn => Outbound::Status(Status::Withdrawn),
         };
-        send(post, &peer, &id, &mut req, out)?;
+        send(exchange, &peer, &id, &mut req, out)?;
         n += 1;
     }
     Ok(n)
 }
 
-fn save(post: &Post, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
+fn save(exchange: &Exchange, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
     let mut b = Batch::default();
     put(&mut b, id, req);
-    post.store().write_durable(b)?;
+    exchange.post().store().write_durable(b)?;
     Ok(())
 }
 
 /// Requests peers sent us, oldest first.
-pub fn incoming(post: &Post) -> Result<Vec<Incoming>, Error> {
-    let mut all: Vec<Incoming> = load_all(post.store(), k::INCOMING)?;
+pub fn incoming(exchange: &Exchange) -> Result<Vec<Incoming>, Error> {
+    let mut all: Vec<Incoming> = load_all(exchange.post().store(), k::INCOMING)?;
     all.sort_by_key(|r| r.received_ms);
     Ok(all)
 }
@@ -695,9 +707,9 @@ pub fn incoming(post: &Post) -> Result<Vec<Incoming>, Error> {
 /// withdrawal, correction and expiry fill): a request still waiting is
 /// answered "withdrawn"; a peer that received the record gets a signed
 /// notice. Returns how many notices and answers were queued.
-pub fn drain_changed(post: &Post) -> Result<usize, Error> {
-    let store = post.store();
-    let _deciding = post.exchange().deciding();
+pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
+    let store = exchange.post().store();
+    let _deciding = exchange.deciding();
     let mut changed = Vec::new();
     store.scan_prefix(Column::Exchange, k::CHANGED, |key, v| {
         if let (Some(id), Some(&c)) = (k::changed_record(key), v.first()) {
@@ -719,8 +731,8 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
         for (nk, id, pk) in naming {
             let peer = VerifyingKey::from_bytes(&pk)
                 .ok()
-                .and_then(|key| post.peer_by_key(&key));
-            let req = load::<Incoming>(post.store(), &k::incoming(&id))?;
+                .and_then(|key| exchange.post().peer_by_key(&key));
+            let req = load::<Incoming>(exchange.post().store(), &k::incoming(&id))?;
             let case = match &req {
                 Some(r) => Some(store.case_commitment(&r.reference, &r.basis)?),
                 None => None,
@@ -745,9 +757,9 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
                         .unzip();
                     (req.records, req.handling) = (records, handling);
                     if req.records.is_empty() {
-                        decide(post, &mut req, Decision::Withdrawn, "owner");
+                        decide(exchange, &mut req, Decision::Withdrawn, "owner");
                         send(
-                            post,
+                            exchange,
                             peer,
                             &id,
                             &mut req,
@@ -763,9 +775,11 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
                         request: id,
                         record: record.clone(),
                         change,
-                        time_ms: post.now_ms(),
+                        time_ms: exchange.post().now_ms(),
                     };
-                    post.queue(peer, context::NOTICE, &[notice.to_bytes()], case)?;
+                    exchange
+                        .post()
+                        .queue(peer, context::NOTICE, &[notice.to_bytes()], case)?;
                     info!(peer = %peer.name, change = change.as_str(), "told a recipient that a record it holds changed");
                     sent += 1;
                 }
@@ -783,11 +797,11 @@ pub fn drain_changed(post: &Post) -> Result<usize, Error> {
 
 /// Raises the reminder for each request waiting past the deadline (once
 /// each): a warning in the daemon's log, and `OVERDUE` in `requests`.
-pub fn remind(post: &Post, now: u64) -> Result<usize, Error> {
-    let _deciding = post.exchange().deciding();
-    let deadline = post.exchange().settings().deadline_ms;
+pub fn remind(exchange: &Exchange, now: u64) -> Result<usize, Error> {
+    let _deciding = exchange.deciding();
+    let deadline = exchange.settings().deadline_ms;
     let mut n = 0;
-    for mut req in incoming(post)? {
+    for mut req in incoming(exchange)? {
         if req.decision != Decision::Pending
             || req.reminded
             || now.saturating_sub(req.received_ms) <= deadline
@@ -801,8 +815,8 @@ pub fn remind(post: &Post, now: u64) -> Result<usize, Error> {
             "a follow-up request is past its deadline: approve or refuse it (`liaison requests`)"
         );
         req.reminded = true;
-        if let Some(id) = super::unhex16(&req.id) {
-            save(post, &id, &req)?;
+        if let Some(id) = hex::decode::<16>(&req.id) {
+            save(exchange, &id, &req)?;
         }
         n += 1;
     }

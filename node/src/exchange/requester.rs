@@ -3,7 +3,6 @@
 //! checked again on every read.
 
 use ed25519_dalek::VerifyingKey;
-use liaison_protocol::envelope::Refusal;
 use liaison_protocol::envelope::{self, Envelope, Recipient};
 use liaison_protocol::exchange::{
     Change, Notice, Reply, Report, Request, Status, Tag, MAX_REFERENCE, MAX_TAGS, MAX_TEXT,
@@ -15,9 +14,10 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::{code, context, hex, load, load_all, pick, unhex32, Answer, Error, Outgoing};
+use super::{code, context, load, load_all, pick, Answer, Decisions, Error, Exchange, Outgoing};
+use crate::hex;
 use crate::matching::querier;
-use crate::post::{Handled, Post};
+use crate::post::{Applied, Handled};
 use crate::store::keys::exchange as k;
 use crate::store::{Batch, Column};
 
@@ -34,11 +34,11 @@ pub struct Ask {
 }
 
 /// Sends a follow-up request for a hit to the peer that holds it.
-pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
-    let store = post.store();
+pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
+    let store = exchange.post().store();
     // One request per hit: the check and the write under one lock.
-    let _deciding = post.exchange().deciding();
-    let hit = querier::hits(post)
+    let _deciding = exchange.deciding();
+    let hit = querier::hits(exchange.matching())
         .map_err(|e| match e {
             crate::matching::Error::Store(e) => Error::Store(e),
             other => Error::Invalid(format!("reading hits: {other}")),
@@ -50,10 +50,10 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
         return Err(Error::Invalid(format!(
             "hit {} was already followed up: request {}",
             hit.id,
-            &hex(&v)[..8.min(v.len() * 2)]
+            &hex::encode(&v)[..8.min(v.len() * 2)]
         )));
     }
-    let peer = post.peer(&hit.peer).map_err(|_| {
+    let peer = exchange.post().peer(&hit.peer).map_err(|_| {
         Error::Invalid(format!(
             "{} is no longer a trusted peer: a request cannot be sent",
             hit.peer
@@ -66,12 +66,15 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
             Some(Tag {
                 kind: *kind,
                 epoch: *epoch,
-                tag: unhex32(tag)?,
+                tag: hex::decode::<32>(tag)?,
             })
         })
         .take(MAX_TAGS)
         .collect();
-    let live = post.matching().settings().live_epochs(post.now_ms());
+    let live = exchange
+        .matching()
+        .settings()
+        .live_epochs(exchange.post().now_ms());
     if !tags.iter().any(|t| live.contains(&t.epoch)) {
         return Err(Error::Invalid(format!(
             "hit {} is from an epoch whose keys {} has destroyed, so it can no longer tell which record matched: run `liaison match` again for a fresh hit and request that",
@@ -83,7 +86,7 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
         None => hit
             .case
             .as_deref()
-            .and_then(unhex32)
+            .and_then(hex::decode::<32>)
             .map(|c| store.case_opening(&c))
             .transpose()?
             .flatten()
@@ -106,12 +109,12 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
     let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id);
     let out = Outgoing {
-        id: hex(&id),
+        id: hex::encode(&id),
         peer: peer.name.clone(),
-        peer_key: hex(peer.key.verifying_key().as_bytes()),
+        peer_key: hex::encode(peer.key.verifying_key().as_bytes()),
         hit: hit.id,
         entity: hit.entity.clone(),
-        sent_ms: post.now_ms(),
+        sent_ms: exchange.post().now_ms(),
         reference: reference.clone(),
         basis: basis.clone(),
         note: ask.note.clone(),
@@ -133,27 +136,33 @@ pub fn request(post: &Post, ask: &Ask) -> Result<Outgoing, Error> {
     let mut b = Batch::default();
     b.put(Column::Exchange, k::outgoing(&id), super::json(&out));
     b.put(Column::Exchange, k::hit(hit.id), id.to_vec());
-    post.queue_with(&peer, context::REQUEST, &[body], Some(case), b)?;
+    exchange
+        .post()
+        .queue_with(&peer, context::REQUEST, &[body], Some(case), b)?;
     info!(peer = %peer.name, request = %&out.id[..8], "sent a follow-up request");
     Ok(out)
 }
 
 /// Requests we sent, newest last.
-pub fn outgoing(post: &Post) -> Result<Vec<Outgoing>, Error> {
-    let mut all: Vec<Outgoing> = load_all(post.store(), k::OUTGOING)?;
+pub fn outgoing(exchange: &Exchange) -> Result<Vec<Outgoing>, Error> {
+    let mut all: Vec<Outgoing> = load_all(exchange.post().store(), k::OUTGOING)?;
     all.sort_by_key(|r| r.sent_ms);
     Ok(all)
 }
 
 /// Our request `id`, if it went to `peer`.
-fn ours(post: &Post, id: &[u8; 16], peer: &VerifyingKey) -> Result<Option<Outgoing>, Error> {
-    Ok(load::<Outgoing>(post.store(), &k::outgoing(id))?
-        .filter(|o| o.peer_key == hex(peer.as_bytes())))
+fn ours(
+    exchange: &Exchange,
+    id: &[u8; 16],
+    peer: &VerifyingKey,
+) -> Result<Option<Outgoing>, Error> {
+    Ok(load::<Outgoing>(exchange.post().store(), &k::outgoing(id))?
+        .filter(|o| o.peer_key == hex::encode(peer.as_bytes())))
 }
 
-fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Result<Handled<'p>, Refusal>, Error> {
+fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Applied<'p>, Error> {
     warn!(peer, "{what}");
-    Ok(Ok(Handled {
+    Ok(Applied::Handled(Handled {
         count: 1,
         code,
         ..Handled::default()
@@ -162,17 +171,12 @@ fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Result<Handled<'p>,
 
 /// Applies the owner's status answer.
 pub(crate) fn on_reply<'p>(
-    post: &'p Post,
+    exchange: &'p Exchange,
     peer: &liaison_config::Peer,
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(reply) = Reply::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
-    // One answer to one of our requests at a time: a reply and the
-    // report it precedes may be applied on two workers at once.
-    let guard = post.exchange().deciding();
-    let Some(mut out) = ours(post, &reply.request, peer.key.verifying_key())? else {
+    reply: Reply,
+    _held: &Decisions,
+) -> Result<Applied<'p>, Error> {
+    let Some(mut out) = ours(exchange, &reply.request, peer.key.verifying_key())? else {
         return declined(
             code::UNKNOWN_REQUEST,
             "an answer to a request we did not send that peer",
@@ -186,7 +190,7 @@ pub(crate) fn on_reply<'p>(
             &peer.name,
         );
     }
-    out.answered_ms = Some(post.now_ms());
+    out.answered_ms = Some(exchange.post().now_ms());
     match reply.status {
         Status::Filed { deadline_ms } => {
             out.answer = Answer::Filed;
@@ -206,11 +210,15 @@ pub(crate) fn on_reply<'p>(
         k::outgoing(&reply.request),
         super::json(&out),
     );
-    Ok(Ok(Handled {
+    Ok(Applied::Handled(Handled {
         effects,
         count: 1,
-        case: Some(post.store().case_commitment(&out.reference, &out.basis)?),
-        guards: vec![guard],
+        case: Some(
+            exchange
+                .post()
+                .store()
+                .case_commitment(&out.reference, &out.basis)?,
+        ),
         ..Handled::default()
     }))
 }
@@ -219,19 +227,14 @@ pub(crate) fn on_reply<'p>(
 /// answers our request to its sender and names that sender as owner and
 /// us as recipient.
 pub(crate) fn on_report<'p>(
-    post: &'p Post,
+    exchange: &'p Exchange,
     peer: &liaison_config::Peer,
-    body: &[u8],
+    report: Report,
     envelope: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(report) = Report::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
-    // One answer to one of our requests at a time: a reply and the
-    // report it precedes may be applied on two workers at once.
-    let guard = post.exchange().deciding();
+    _held: &Decisions,
+) -> Result<Applied<'p>, Error> {
     let sender = peer.key.verifying_key();
-    let Some(mut out) = ours(post, &report.request, sender)? else {
+    let Some(mut out) = ours(exchange, &report.request, sender)? else {
         return declined(
             code::UNKNOWN_REQUEST,
             "a report for a request we did not send that peer",
@@ -245,7 +248,12 @@ pub(crate) fn on_report<'p>(
             &peer.name,
         );
     }
-    let me = post.identity().signing.verifying_key().to_bytes();
+    let me = exchange
+        .post()
+        .identity()
+        .signing
+        .verifying_key()
+        .to_bytes();
     if report.owner != sender.to_bytes() || report.recipient != me {
         return declined(
             code::NOT_BOUND,
@@ -254,7 +262,7 @@ pub(crate) fn on_report<'p>(
         );
     }
     out.answer = Answer::Reported;
-    out.answered_ms = Some(post.now_ms());
+    out.answered_ms = Some(exchange.post().now_ms());
     let mut effects = Batch::default();
     effects.put(
         Column::Exchange,
@@ -266,26 +274,39 @@ pub(crate) fn on_report<'p>(
     // report may be deleted on arrival.
     let mut withdrawn = true;
     for r in &report.records {
-        let mark = post
+        let mark = exchange
+            .post()
             .store()
             .get(Column::Exchange, &k::mark(&report.request, &r.id))?;
         withdrawn &= mark.as_deref().and_then(|m| m.first()) == Some(&(Change::Withdrawn as u8));
     }
-    if withdrawn && deletes(post) {
+    if withdrawn && deletes(exchange) {
         let ids = report.records.iter().map(|r| r.id.clone()).collect();
-        let hash = hex(&Sha256::digest(envelope));
-        tombstone(post, &mut effects, &report.request, &out, peer, ids, hash);
+        let hash = hex::encode(&Sha256::digest(envelope));
+        tombstone(
+            exchange,
+            &mut effects,
+            &report.request,
+            &out,
+            peer,
+            ids,
+            hash,
+        );
     } else {
-        let mut value = post.now_ms().to_be_bytes().to_vec();
+        let mut value = exchange.post().now_ms().to_be_bytes().to_vec();
         value.extend_from_slice(envelope);
         effects.put(Column::Exchange, k::report(&report.request), value);
     }
     warn!(peer = %peer.name, request = %&out.id[..8], records = report.records.len(), "a report arrived: `liaison report show {}`", &out.id[..8]);
-    Ok(Ok(Handled {
+    Ok(Applied::Handled(Handled {
         effects,
         count: report.records.len() as u64,
-        case: Some(post.store().case_commitment(&out.reference, &out.basis)?),
-        guards: vec![guard],
+        case: Some(
+            exchange
+                .post()
+                .store()
+                .case_commitment(&out.reference, &out.basis)?,
+        ),
         ..Handled::default()
     }))
 }
@@ -294,17 +315,12 @@ pub(crate) fn on_report<'p>(
 /// our copy is marked, and with `on_withdrawal = "delete"` a report whose
 /// every record was withdrawn is deleted, leaving a tombstone.
 pub(crate) fn on_notice<'p>(
-    post: &'p Post,
+    exchange: &'p Exchange,
     peer: &liaison_config::Peer,
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(notice) = Notice::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
-    // One answer to one of our requests at a time: a reply and the
-    // report it precedes may be applied on two workers at once.
-    let guard = post.exchange().deciding();
-    let Some(out) = ours(post, &notice.request, peer.key.verifying_key())? else {
+    notice: Notice,
+    _held: &Decisions,
+) -> Result<Applied<'p>, Error> {
+    let Some(out) = ours(exchange, &notice.request, peer.key.verifying_key())? else {
         return declined(
             code::UNKNOWN_REQUEST,
             "a notice about a report we never asked that peer for",
@@ -313,14 +329,19 @@ pub(crate) fn on_notice<'p>(
     };
     let mut mark = vec![notice.change as u8];
     mark.extend_from_slice(&notice.time_ms.to_be_bytes());
-    let case = Some(post.store().case_commitment(&out.reference, &out.basis)?);
+    let case = Some(
+        exchange
+            .post()
+            .store()
+            .case_commitment(&out.reference, &out.basis)?,
+    );
     let mut effects = Batch::default();
     effects.put(
         Column::Exchange,
         k::mark(&notice.request, &notice.record),
         mark,
     );
-    let Some(view) = read(post, &notice.request)? else {
+    let Some(view) = read(exchange, &notice.request)? else {
         // Before its report (parallel streams): kept, and applied when
         // the report arrives. After a deletion: nothing more to do.
         if !matches!(out.answer, Answer::Sent | Answer::Filed) {
@@ -330,11 +351,10 @@ pub(crate) fn on_notice<'p>(
                 &peer.name,
             );
         }
-        return Ok(Ok(Handled {
+        return Ok(Applied::Handled(Handled {
             effects,
             count: 1,
             case,
-            guards: vec![guard],
             ..Handled::default()
         }));
     };
@@ -349,12 +369,12 @@ pub(crate) fn on_notice<'p>(
         r.id == notice.record && notice.change == Change::Withdrawn
             || r.change.as_deref() == Some(Change::Withdrawn.as_str())
     });
-    let delete = deletes(post);
+    let delete = deletes(exchange);
     if delete && all_withdrawn && view.verified {
         effects.delete(Column::Exchange, k::report(&notice.request));
         let ids = view.records.iter().map(|r| r.id.clone()).collect();
         tombstone(
-            post,
+            exchange,
             &mut effects,
             &notice.request,
             &out,
@@ -364,23 +384,22 @@ pub(crate) fn on_notice<'p>(
         );
     }
     warn!(peer = %peer.name, request = %&out.id[..8], change = notice.change.as_str(), deleted = delete && all_withdrawn, "the owner of a report we hold changed a record in it");
-    Ok(Ok(Handled {
+    Ok(Applied::Handled(Handled {
         effects,
         count: 1,
         case,
-        guards: vec![guard],
         ..Handled::default()
     }))
 }
 
 /// Whether our policy deletes a report whose records were all withdrawn.
-fn deletes(post: &Post) -> bool {
-    post.exchange().settings().on_withdrawal == liaison_config::OnWithdrawal::Delete
+fn deletes(exchange: &Exchange) -> bool {
+    exchange.settings().on_withdrawal == liaison_config::OnWithdrawal::Delete
 }
 
 /// Puts the tombstone of the report answering `id` in `effects`.
 fn tombstone(
-    post: &Post,
+    exchange: &Exchange,
     effects: &mut Batch,
     id: &[u8; 16],
     out: &Outgoing,
@@ -391,7 +410,7 @@ fn tombstone(
     let tomb = Tombstone {
         id: out.id.clone(),
         peer: peer.name.clone(),
-        deleted_ms: post.now_ms(),
+        deleted_ms: exchange.post().now_ms(),
         records,
         envelope,
     };
@@ -469,15 +488,15 @@ pub(super) fn stored_report(value: &[u8]) -> (u64, &[u8]) {
 }
 
 /// Reads and verifies one stored report.
-fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
-    let store = post.store();
+fn read(exchange: &Exchange, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
+    let store = exchange.post().store();
     let Some(stored) = store.get(Column::Exchange, &k::report(id))? else {
         return Ok(None);
     };
-    let out: Option<Outgoing> = load(post.store(), &k::outgoing(id))?;
+    let out: Option<Outgoing> = load(exchange.post().store(), &k::outgoing(id))?;
     let (received_ms, bytes) = stored_report(&stored);
     let mut view = ReportView {
-        id: hex(id),
+        id: hex::encode(id),
         peer: out.as_ref().map(|o| o.peer.clone()).unwrap_or_default(),
         originator: String::new(),
         received_ms,
@@ -489,10 +508,10 @@ fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
         basis: out.as_ref().map(|o| o.basis.clone()).unwrap_or_default(),
         verified: false,
         problem: None,
-        envelope: hex(&Sha256::digest(bytes)),
+        envelope: hex::encode(&Sha256::digest(bytes)),
         records: Vec::new(),
     };
-    match verify(post, id, out.as_ref(), bytes) {
+    match verify(exchange, id, out.as_ref(), bytes) {
         Ok(report) => {
             view.verified = true;
             view.originator = report.owner_name.clone();
@@ -534,13 +553,13 @@ fn read(post: &Post, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
 /// envelope sealed to us and from the peer we asked, and the report
 /// inside naming that peer as owner, us as recipient, and our request.
 fn verify(
-    post: &Post,
+    exchange: &Exchange,
     id: &[u8; 16],
     out: Option<&Outgoing>,
     bytes: &[u8],
 ) -> Result<Report, String> {
     let out = out.ok_or("no request of ours matches it")?;
-    let sender = unhex32(&out.peer_key)
+    let sender = hex::decode::<32>(&out.peer_key)
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
         .ok_or("the request's peer key is damaged")?;
     let env = Envelope::decode(bytes, envelope::MAX_ENVELOPE)
@@ -552,9 +571,9 @@ fn verify(
         ));
     }
     let me = Recipient {
-        federation: post.federation(),
-        signing: &post.identity().signing,
-        sealing: &post.identity().sealing,
+        federation: exchange.post().federation(),
+        signing: &exchange.post().identity().signing,
+        sealing: &exchange.post().identity().sealing,
     };
     let opened = env
         .reopen(me, &sender)
@@ -571,10 +590,10 @@ fn verify(
 }
 
 /// Every report held, verified, oldest first; tombstones are not listed.
-pub fn reports(post: &Post) -> Result<Vec<ReportView>, Error> {
+pub fn reports(exchange: &Exchange) -> Result<Vec<ReportView>, Error> {
     let mut out = Vec::new();
-    for id in super::ids_under(post.store(), k::REPORTS)? {
-        if let Some(v) = read(post, &id)? {
+    for id in super::ids_under(exchange.post().store(), k::REPORTS)? {
+        if let Some(v) = read(exchange, &id)? {
             out.push(v);
         }
     }
@@ -583,13 +602,13 @@ pub fn reports(post: &Post) -> Result<Vec<ReportView>, Error> {
 }
 
 /// One report, by its request id or a prefix of it.
-pub fn report(post: &Post, given: &str) -> Result<ReportView, Error> {
-    let held = super::ids_under(post.store(), k::REPORTS)?;
+pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
+    let held = super::ids_under(exchange.post().store(), k::REPORTS)?;
     let id = match pick(given, held.into_iter(), "report") {
         Ok(id) => id,
         Err(e) => {
             // Deleted on withdrawal: say so rather than "no report".
-            for t in load_all::<Tombstone>(post.store(), k::TOMBSTONES)? {
+            for t in load_all::<Tombstone>(exchange.post().store(), k::TOMBSTONES)? {
                 if t.id.starts_with(&given.to_ascii_lowercase()) && given.len() >= 6 {
                     return Err(Error::Invalid(format!(
                         "report {} from {} was deleted at {} when its owner withdrew it (by this node's `on_withdrawal = \"delete\"`); envelope {}",
@@ -603,10 +622,10 @@ pub fn report(post: &Post, given: &str) -> Result<ReportView, Error> {
             return Err(e);
         }
     };
-    read(post, &id)?.ok_or_else(|| Error::Invalid(format!("no report {given}")))
+    read(exchange, &id)?.ok_or_else(|| Error::Invalid(format!("no report {given}")))
 }
 
 /// Reports deleted on withdrawal.
-pub fn tombstones(post: &Post) -> Result<Vec<Tombstone>, Error> {
-    load_all(post.store(), k::TOMBSTONES)
+pub fn tombstones(exchange: &Exchange) -> Result<Vec<Tombstone>, Error> {
+    load_all(exchange.post().store(), k::TOMBSTONES)
 }

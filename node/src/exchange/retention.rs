@@ -10,8 +10,8 @@ use liaison_protocol::audit::{Entry, Kind};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use super::{load_all, unhex16, Answer, Decision, Error, Incoming, Outgoing};
-use crate::post::Post;
+use super::{load_all, Answer, Decision, Error, Exchange, Incoming, Outgoing};
+use crate::hex;
 use crate::store::keys::{exchange as k, matching as m};
 use crate::store::records::Records;
 use crate::store::{Batch, Column};
@@ -34,14 +34,14 @@ pub struct Purged {
     pub requests: u64,
 }
 
-fn logged(post: &Post, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
+fn logged(exchange: &Exchange, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
     if n == 0 {
         return Ok(());
     }
-    let mut entry = Entry::new(Kind::Purged, post.now_ms());
+    let mut entry = Entry::new(Kind::Purged, exchange.post().now_ms());
     entry.context = what.into();
     entry.count = n;
-    post.store().append(batch, &[entry], true)?;
+    exchange.post().store().append(batch, &[entry], true)?;
     info!(what, count = n, "purged past retention");
     Ok(())
 }
@@ -49,10 +49,10 @@ fn logged(post: &Post, batch: Batch, what: &str, n: u64) -> Result<(), Error> {
 /// Purges everything due at `now_ms`. Holds the follow-up's decision
 /// lock throughout: a record purged while a request for it is filed
 /// would otherwise miss its notice.
-pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
-    let _deciding = post.exchange().deciding();
-    let store = post.store();
-    let settings = post.exchange().settings();
+pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
+    let _deciding = exchange.deciding();
+    let store = exchange.post().store();
+    let settings = exchange.settings();
     let mut p = Purged {
         records: Records::new(store).purge_expired(now_ms / 1000, BATCH)?,
         ..Purged::default()
@@ -79,7 +79,7 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
             let n = due.len() as u64;
             let mut b = Batch::default();
             due.into_iter().for_each(|key| b.delete(Column::Hits, key));
-            logged(post, b, what, n)?;
+            logged(exchange, b, what, n)?;
             *(if what == "hits" {
                 &mut p.hits
             } else {
@@ -113,22 +113,22 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
         b.delete(Column::Exchange, key);
         p.reports += 1;
     }
-    for t in load_all::<super::requester::Tombstone>(post.store(), k::TOMBSTONES)? {
+    for t in load_all::<super::requester::Tombstone>(exchange.post().store(), k::TOMBSTONES)? {
         if t.deleted_ms < cutoff {
-            if let Some(id) = unhex16(&t.id) {
+            if let Some(id) = hex::decode::<16>(&t.id) {
                 b.delete(Column::Exchange, k::tombstone(&id));
                 p.reports += 1;
             }
         }
     }
-    logged(post, b, "reports", p.reports)?;
+    logged(exchange, b, "reports", p.reports)?;
 
     // Requests once answered. A request still waiting is kept; one whose
     // report we hold is kept while the report is (it names the owner).
     let cutoff = now_ms.saturating_sub(settings.request_ms);
     let mut b = Batch::default();
-    for r in load_all::<Incoming>(post.store(), k::INCOMING)? {
-        let (Some(id), Some(t)) = (unhex16(&r.id), r.decided_ms) else {
+    for r in load_all::<Incoming>(exchange.post().store(), k::INCOMING)? {
+        let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.decided_ms) else {
             continue;
         };
         if r.decision == Decision::Pending || r.owed || t >= cutoff {
@@ -145,8 +145,8 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
         }
         p.requests += 1;
     }
-    for r in load_all::<Outgoing>(post.store(), k::OUTGOING)? {
-        let (Some(id), Some(t)) = (unhex16(&r.id), r.answered_ms) else {
+    for r in load_all::<Outgoing>(exchange.post().store(), k::OUTGOING)? {
+        let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.answered_ms) else {
             continue;
         };
         if matches!(r.answer, Answer::Sent | Answer::Filed) || t >= cutoff {
@@ -164,6 +164,6 @@ pub fn purge(post: &Post, now_ms: u64) -> Result<Purged, Error> {
         })?;
         p.requests += 1;
     }
-    logged(post, b, "requests", p.requests)?;
+    logged(exchange, b, "requests", p.requests)?;
     Ok(p)
 }

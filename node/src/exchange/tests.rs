@@ -75,7 +75,7 @@ fn hold(b: &Node, id: &str, handling: &str, number: &str, extra: &str) {
 /// b publishes its filters (or deltas); a matches `number` at b: the
 /// hits.
 fn match_at(a: &Node, b: &Node, number: &str) -> Vec<querier::Hit> {
-    crate::matching::tick(&b.post, &peers(b)).unwrap();
+    crate::matching::tick(b.matching(), &peers(b)).unwrap();
     deliver(b, a);
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
     let items = [Item {
@@ -83,11 +83,11 @@ fn match_at(a: &Node, b: &Node, number: &str) -> Vec<querier::Hit> {
         selector: phone(number),
         watch: None,
     }];
-    let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+    let started = querier::query(a.matching(), &[peer], &items, None).unwrap();
     assert!(started.skipped.is_empty(), "{:?}", started.skipped);
     deliver(a, b);
     deliver(b, a);
-    let q = querier::take(&a.post, started.id, false).expect("answered");
+    let q = querier::take(a.matching(), started.id, false).expect("answered");
     assert!(q.problems.is_empty(), "{:?}", q.problems);
     q.hits
 }
@@ -103,7 +103,7 @@ fn hit(a: &Node, b: &Node, number: &str) -> u64 {
 /// selectors of `kind`, with the tags of `hits`. Its id.
 fn store_hit(a: &Node, entity: &str, kind: SelectorKind, hits: &[querier::Hit]) -> u64 {
     let h = StoredHit {
-        id: a.post.matching().next_id(),
+        id: a.matching().next_id(),
         time_ms: T0,
         peer: "b".into(),
         entity: entity.into(),
@@ -116,13 +116,13 @@ fn store_hit(a: &Node, entity: &str, kind: SelectorKind, hits: &[querier::Hit]) 
             .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
             .collect(),
     };
-    querier::store_hits(&a.post, std::slice::from_ref(&h)).unwrap();
+    querier::store_hits(a.matching(), std::slice::from_ref(&h)).unwrap();
     h.id
 }
 
 fn ask(a: &Node, hit: u64) -> Outgoing {
     requester::request(
-        &a.post,
+        a.exchange(),
         &Ask {
             hit,
             case: Some(("KZ-2026-118".into(), "Art. 5 of the agreement".into())),
@@ -133,7 +133,7 @@ fn ask(a: &Node, hit: u64) -> Outgoing {
 }
 
 fn answer(a: &Node, id: &str) -> Outgoing {
-    requester::outgoing(&a.post)
+    requester::outgoing(a.exchange())
         .unwrap()
         .into_iter()
         .find(|o| o.id == id)
@@ -141,7 +141,7 @@ fn answer(a: &Node, id: &str) -> Outgoing {
 }
 
 fn filed(b: &Node, id: &str) -> Incoming {
-    owner::incoming(&b.post)
+    owner::incoming(b.exchange())
         .unwrap()
         .into_iter()
         .find(|r| r.id == id)
@@ -169,7 +169,7 @@ fn automatic_release_reaches_the_requester_verified_bound_and_apart() {
     round(&a, &b);
     let got = answer(&a, &out.id);
     assert_eq!(got.answer, Answer::Reported);
-    let reports = requester::reports(&a.post).unwrap();
+    let reports = requester::reports(a.exchange()).unwrap();
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
     assert!(r.verified, "{:?}", r.problem);
@@ -237,12 +237,12 @@ match_red = true"#,
     let got = answer(&a, &out.id);
     assert_eq!(got.answer, Answer::Refused);
     assert!(got.reason.unwrap().contains("policy"));
-    assert!(requester::reports(&a.post).unwrap().is_empty());
+    assert!(requester::reports(a.exchange()).unwrap().is_empty());
     let inc = filed(&b, &out.id);
     assert_eq!(inc.decision, Decision::Refused);
     assert_eq!(inc.withheld, vec!["KG-RED".to_owned()]);
     // Nor by hand.
-    let e = invalid(owner::approve(&b.post, &out.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &out.id, &[]));
     assert!(e.contains("already answered"), "{e}");
     // b sent a no report at all, only the refusal.
     let sent: Vec<String> = log_entries(b.post.store())
@@ -266,24 +266,32 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
     assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
 
     // Bad input: nothing changes.
-    let e = invalid(owner::approve(&b.post, &first.id, &["p1.passport".into()]));
+    let e = invalid(owner::approve(
+        b.exchange(),
+        &first.id,
+        &["p1.passport".into()],
+    ));
     assert!(e.contains("p1.passport") && e.contains("REF.FIELD"), "{e}");
-    let e = invalid(owner::approve(&b.post, &first.id, &["handling".into()]));
+    let e = invalid(owner::approve(
+        b.exchange(),
+        &first.id,
+        &["handling".into()],
+    ));
     assert!(e.contains("handling"), "{e}");
-    let e = invalid(owner::approve(&b.post, "zz", &[]));
+    let e = invalid(owner::approve(b.exchange(), "zz", &[]));
     assert!(e.contains("6 hex digits"), "{e}");
-    let e = invalid(owner::approve(&b.post, "abcdef", &[]));
+    let e = invalid(owner::approve(b.exchange(), "abcdef", &[]));
     assert!(e.contains("no request"), "{e}");
     assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
 
     owner::approve(
-        &b.post,
+        b.exchange(),
         &first.id[..8],
         &["summary".into(), "p1.dob".into()],
     )
     .unwrap();
     deliver(&b, &a);
-    let r = requester::report(&a.post, &first.id[..6]).unwrap();
+    let r = requester::report(a.exchange(), &first.id[..6]).unwrap();
     assert!(r.verified);
     let rec = &r.records[0];
     assert_eq!(
@@ -293,7 +301,7 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
     assert!(rec.record.get("summary").is_none());
     assert!(rec.record["entities"][0].get("dob").is_none());
     assert_eq!(rec.record["entities"][0]["surname"], "Kurbanov");
-    let e = invalid(owner::approve(&b.post, &first.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &first.id, &[]));
     assert!(
         e.contains("already answered") && e.contains("analyst"),
         "{e}"
@@ -301,10 +309,10 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
 
     let second = ask(&a, hit(&a, &b, "+996775333333"));
     round(&a, &b);
-    let e = invalid(owner::refuse(&b.post, &second.id, "  "));
+    let e = invalid(owner::refuse(b.exchange(), &second.id, "  "));
     assert!(e.contains("reason"), "{e}");
     owner::refuse(
-        &b.post,
+        b.exchange(),
         &second.id,
         "not within Art. 5: ask through the prosecutor",
     )
@@ -316,12 +324,12 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
         got.reason.as_deref(),
         Some("not within Art. 5: ask through the prosecutor")
     );
-    let e = invalid(requester::report(&a.post, &second.id));
+    let e = invalid(requester::report(a.exchange(), &second.id));
     assert!(e.contains("no report"), "{e}");
 
     // A request for the same hit again, or for a hit that does not exist.
     let e = invalid(requester::request(
-        &a.post,
+        a.exchange(),
         &Ask {
             hit: first.hit,
             ..Ask::default()
@@ -329,7 +337,7 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
     ));
     assert!(e.contains("already followed up"), "{e}");
     let e = invalid(requester::request(
-        &a.post,
+        a.exchange(),
         &Ask {
             hit: 7,
             ..Ask::default()
@@ -346,11 +354,11 @@ fn amber_strict_is_never_automatic_and_reminders_follow_the_deadline() {
     round(&a, &b);
     assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
     assert_eq!(filed(&b, &out.id).decision, Decision::Pending);
-    assert_eq!(owner::remind(&b.post, T0).unwrap(), 0);
+    assert_eq!(owner::remind(b.exchange(), T0).unwrap(), 0);
     let later = T0 + 49 * 3600 * 1000;
-    assert_eq!(owner::remind(&b.post, later).unwrap(), 1);
+    assert_eq!(owner::remind(b.exchange(), later).unwrap(), 1);
     assert!(filed(&b, &out.id).reminded);
-    assert_eq!(owner::remind(&b.post, later).unwrap(), 0, "once");
+    assert_eq!(owner::remind(b.exchange(), later).unwrap(), 0, "once");
 }
 
 #[test]
@@ -359,20 +367,22 @@ fn a_tag_that_names_nothing_is_answered_no_such_record_and_nothing_is_filed() {
     hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
     let real = hit(&a, &b, "+996775987817");
     // A filter false positive: a tag b never served, in a live epoch.
-    let mut fake = querier::hits(&a.post).unwrap()[0].clone();
+    let mut fake = querier::hits(a.matching()).unwrap()[0].clone();
     assert_eq!(fake.id, real);
     fake.id += 1;
     fake.tags[0].1 = "ab".repeat(32);
-    querier::store_hits(&a.post, &[fake.clone()]).unwrap();
+    querier::store_hits(a.matching(), &[fake.clone()]).unwrap();
     let out = ask(&a, fake.id);
     round(&a, &b);
     assert_eq!(answer(&a, &out.id).answer, Answer::NoSuchRecord);
-    assert!(owner::incoming(&b.post).unwrap().is_empty());
+    assert!(owner::incoming(b.exchange()).unwrap().is_empty());
     // The real tag, labelled with another kind, names nothing either.
     let peer = a.post.peer("b").unwrap();
     let mut tag = [0u8; 32];
-    tag.copy_from_slice(&unhex32(&querier::hits(&a.post).unwrap()[0].tags[0].1).unwrap());
-    let epoch = querier::hits(&a.post).unwrap()[0].tags[0].2;
+    tag.copy_from_slice(
+        &hex::decode::<32>(&querier::hits(a.matching()).unwrap()[0].tags[0].1).unwrap(),
+    );
+    let epoch = querier::hits(a.matching()).unwrap()[0].tags[0].2;
     let forged = Request {
         id: [5; 16],
         tags: vec![Tag {
@@ -388,7 +398,7 @@ fn a_tag_that_names_nothing_is_answered_no_such_record_and_nothing_is_filed() {
         .queue(&peer, context::REQUEST, &[forged.to_bytes()], None)
         .unwrap();
     deliver(&a, &b);
-    assert!(owner::incoming(&b.post).unwrap().is_empty());
+    assert!(owner::incoming(b.exchange()).unwrap().is_empty());
     let codes: Vec<u16> = log_entries(b.post.store())
         .into_iter()
         .filter(|e| e.kind == Kind::Received && e.context == context::REQUEST)
@@ -403,7 +413,7 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
     hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
     let out = ask(&a, hit(&a, &b, "+996775987817"));
     round(&a, &b);
-    let id = unhex16(&out.id).unwrap();
+    let id = hex::decode::<16>(&out.id).unwrap();
     let stored = a
         .post
         .store()
@@ -416,7 +426,7 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
     let mut moved = Envelope::decode(&env_bytes, MAX_ENVELOPE).unwrap();
     moved.header.recipient = *c.card.verifying_key();
     let r = c
-        .post
+        .router
         .receive(Some(a.card.verifying_key()), &moved.to_bytes())
         .unwrap();
     assert_eq!(r.outcome, Outcome::Refused(Refusal::BadSignature));
@@ -428,7 +438,7 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
     let report = Report::decode(&body).unwrap();
     let mut c_asked = answer(&a, &out.id);
     c_asked.peer = "a".into();
-    c_asked.peer_key = hex(a.card.verifying_key().as_bytes());
+    c_asked.peer_key = hex::encode(a.card.verifying_key().as_bytes());
     c_asked.answer = Answer::Sent;
     let mut batch = crate::store::Batch::default();
     batch.put(
@@ -445,11 +455,11 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
         c.post.now_ms(),
     );
     let r = c
-        .post
+        .router
         .receive(Some(a.card.verifying_key()), &forwarded)
         .unwrap();
     assert_eq!(r.outcome, Outcome::Accepted);
-    assert!(requester::reports(&c.post).unwrap().is_empty());
+    assert!(requester::reports(c.exchange()).unwrap().is_empty());
     let last = log_entries(c.post.store()).pop().unwrap();
     assert_eq!(
         (last.context.as_str(), last.code),
@@ -463,7 +473,7 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
     let mut batch = crate::store::Batch::default();
     batch.put(crate::store::Column::Exchange, k::report(&id), tampered);
     a.post.store().write(batch).unwrap();
-    let v = requester::report(&a.post, &out.id).unwrap();
+    let v = requester::report(a.exchange(), &out.id).unwrap();
     assert!(!v.verified && v.records.is_empty(), "{v:?}");
     assert!(v.problem.unwrap().contains("does not verify"));
 }
@@ -491,25 +501,29 @@ fn correction_and_withdrawal_reach_the_copy_and_the_waiting_request() {
         "+996775555555",
         r#","country":"KGZ""#,
     );
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+    assert_eq!(owner::drain_changed(b.exchange()).unwrap(), 1);
     deliver(&b, &a);
-    let v = requester::report(&a.post, &released.id).unwrap();
+    let v = requester::report(a.exchange(), &released.id).unwrap();
     assert_eq!(v.records[0].change.as_deref(), Some("corrected"));
 
     // Withdrawn: the copy is deleted by a's policy (a tombstone stays),
     // and the waiting request is answered "withdrawn".
     Records::new(b.post.store()).withdraw("KG-G").unwrap();
     Records::new(b.post.store()).withdraw("KG-A").unwrap();
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 2);
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 0, "drained once");
+    assert_eq!(owner::drain_changed(b.exchange()).unwrap(), 2);
+    assert_eq!(
+        owner::drain_changed(b.exchange()).unwrap(),
+        0,
+        "drained once"
+    );
     deliver(&b, &a);
-    assert!(requester::reports(&a.post).unwrap().is_empty());
-    let e = invalid(requester::report(&a.post, &released.id));
+    assert!(requester::reports(a.exchange()).unwrap().is_empty());
+    let e = invalid(requester::report(a.exchange(), &released.id));
     assert!(e.contains("deleted") && e.contains("withdrew"), "{e}");
-    assert_eq!(requester::tombstones(&a.post).unwrap().len(), 1);
+    assert_eq!(requester::tombstones(a.exchange()).unwrap().len(), 1);
     assert_eq!(answer(&a, &waiting.id).answer, Answer::Withdrawn);
     assert_eq!(filed(&b, &waiting.id).decision, Decision::Withdrawn);
-    let e = invalid(owner::approve(&b.post, &waiting.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &waiting.id, &[]));
     assert!(e.contains("already answered"), "{e}");
 }
 
@@ -560,7 +574,7 @@ fn purge_removes_what_is_due_and_nothing_else() {
     // days, reports and answered requests a year).
     let two_hours = now + 2 * 3_600_000;
     assert_eq!(
-        retention::purge(&b.post, two_hours).unwrap(),
+        retention::purge(b.exchange(), two_hours).unwrap(),
         retention::Purged {
             records: 1,
             ..Default::default()
@@ -572,25 +586,25 @@ fn purge_removes_what_is_due_and_nothing_else() {
         assert!(held.get(id).unwrap().is_some(), "{id}");
     }
     assert_eq!(
-        retention::purge(&a.post, two_hours).unwrap(),
+        retention::purge(a.exchange(), two_hours).unwrap(),
         retention::Purged::default()
     );
 
     // In 100 days: a's hit goes, its report and request stay; at b the
     // second record is due, the others not.
     let days = |n: u64| now + n * 86_400_000;
-    let p = retention::purge(&a.post, days(100)).unwrap();
+    let p = retention::purge(a.exchange(), days(100)).unwrap();
     assert_eq!((p.hits, p.reports, p.requests), (1, 0, 0));
-    assert_eq!(requester::reports(&a.post).unwrap().len(), 1);
-    assert_eq!(retention::purge(&b.post, days(40)).unwrap().records, 1);
+    assert_eq!(requester::reports(a.exchange()).unwrap().len(), 1);
+    assert_eq!(retention::purge(b.exchange(), days(40)).unwrap().records, 1);
     assert!(held.get("KG-MOVED").unwrap().is_some());
     assert!(held.get("KG-KEEP").unwrap().is_some());
 
     // In 400 days: the report, then its request with it; b's answered request.
-    let p = retention::purge(&a.post, days(400)).unwrap();
+    let p = retention::purge(a.exchange(), days(400)).unwrap();
     assert_eq!((p.reports, p.requests), (1, 1));
-    assert!(requester::outgoing(&a.post).unwrap().is_empty());
-    let p = retention::purge(&b.post, days(400)).unwrap();
+    assert!(requester::outgoing(a.exchange()).unwrap().is_empty());
+    let p = retention::purge(b.exchange(), days(400)).unwrap();
     assert_eq!((p.records, p.requests), (1, 1));
     assert!(held.get("KG-KEEP").unwrap().is_some());
     assert!(filed_none(&b, &out.id));
@@ -612,7 +626,10 @@ fn purge_removes_what_is_due_and_nothing_else() {
 }
 
 fn filed_none(b: &Node, id: &str) -> bool {
-    owner::incoming(&b.post).unwrap().iter().all(|r| r.id != id)
+    owner::incoming(b.exchange())
+        .unwrap()
+        .iter()
+        .all(|r| r.id != id)
 }
 
 /// Envelopes `from` has queued for `to`, taken out of its outbox without
@@ -652,23 +669,23 @@ fn overtaken(a_x: &str) {
     let out = ask(&a, hit(&a, &b, "+996775987817"));
     assert!(deliver(&a, &b).iter().all(|o| *o == Outcome::Accepted));
     Records::new(b.post.store()).withdraw("KG-1").unwrap();
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+    assert_eq!(owner::drain_changed(b.exchange()).unwrap(), 1);
     // The report and its notice, delivered notice first.
     let envs = take_outbox(&b, &a);
     assert_eq!(envs.len(), 2);
     for e in envs.iter().rev() {
-        let r = a.post.receive(Some(b.card.verifying_key()), e).unwrap();
+        let r = a.router.receive(Some(b.card.verifying_key()), e).unwrap();
         assert_eq!(r.outcome, Outcome::Accepted);
     }
     if a_x.is_empty() {
-        let v = requester::report(&a.post, &out.id).unwrap();
+        let v = requester::report(a.exchange(), &out.id).unwrap();
         assert!(v.verified);
         assert_eq!(v.records[0].change.as_deref(), Some("withdrawn"));
     } else {
-        let e = invalid(requester::report(&a.post, &out.id));
+        let e = invalid(requester::report(a.exchange(), &out.id));
         assert!(e.contains("deleted"), "{e}");
         assert_eq!(
-            requester::tombstones(&a.post).unwrap()[0].records,
+            requester::tombstones(a.exchange()).unwrap()[0].records,
             vec!["KG-1"]
         );
         assert_eq!(answer(&a, &out.id).answer, Answer::Reported);
@@ -685,22 +702,27 @@ fn an_answer_decided_in_receive_but_never_queued_is_sent_by_the_schedule() {
     let env = take_outbox(&a, &b).pop().unwrap();
     let (_, body) = open_body(&env, b.post.identity(), &a.card);
     let peer = b.post.peer("a").unwrap();
-    let Ok(handled) = owner::on_request(&b.post, &peer, &body).unwrap() else {
-        panic!("the request decodes");
+    let req = liaison_protocol::exchange::Request::decode(&body).expect("the request decodes");
+    let held = b.exchange().deciding();
+    let crate::post::Applied::Handled(handled) =
+        owner::on_request(b.exchange(), &peer, req, &held).unwrap()
+    else {
+        panic!("the request is applied");
     };
     let crate::post::Handled {
         effects, guards, ..
     } = handled;
     b.post.store().write(effects).unwrap();
     drop(guards);
+    drop(held);
     let req = filed(&b, &out.id);
     assert_eq!((req.decision, req.owed), (Decision::Released, true));
-    assert_eq!(owner::resend_owed(&b.post).unwrap(), 1);
-    assert_eq!(owner::resend_owed(&b.post).unwrap(), 0, "once");
+    assert_eq!(owner::resend_owed(b.exchange()).unwrap(), 1);
+    assert_eq!(owner::resend_owed(b.exchange()).unwrap(), 0, "once");
     assert!(!filed(&b, &out.id).owed);
     deliver(&b, &a);
     assert_eq!(answer(&a, &out.id).answer, Answer::Reported);
-    assert!(requester::report(&a.post, &out.id).unwrap().verified);
+    assert!(requester::report(a.exchange(), &out.id).unwrap().verified);
 }
 
 #[test]
@@ -709,7 +731,7 @@ fn a_peer_may_keep_only_so_many_requests_waiting() {
     hold(&b, "KG-1", "TLP:AMBER", "+996775987817", "");
     let real = ask(&a, hit(&a, &b, "+996775987817"));
     round(&a, &b);
-    let hit = querier::hits(&a.post).unwrap().pop().unwrap();
+    let hit = querier::hits(a.matching()).unwrap().pop().unwrap();
     let (kind, tag, epoch) = hit.tags[0].clone();
     let peer = a.post.peer("b").unwrap();
     let bodies: Vec<Vec<u8>> = (1..=owner::MAX_WAITING as u64)
@@ -721,7 +743,7 @@ fn a_peer_may_keep_only_so_many_requests_waiting() {
                 tags: vec![Tag {
                     kind,
                     epoch,
-                    tag: unhex32(&tag).unwrap(),
+                    tag: hex::decode::<32>(&tag).unwrap(),
                 }],
                 reference: "KZ-1".into(),
                 basis: "Art. 5".into(),
@@ -734,7 +756,7 @@ fn a_peer_may_keep_only_so_many_requests_waiting() {
         .queue(&peer, context::REQUEST, &bodies, None)
         .unwrap();
     deliver(&a, &b);
-    let waiting = owner::incoming(&b.post).unwrap();
+    let waiting = owner::incoming(b.exchange()).unwrap();
     assert_eq!(waiting.len(), owner::MAX_WAITING);
     assert!(waiting.iter().any(|r| r.id == real.id));
     let codes = log_entries(b.post.store())
@@ -753,11 +775,11 @@ fn a_record_too_large_to_release_waits_for_a_redaction_and_an_untrusted_requeste
     let out = ask(&a, hit(&a, &b, "+996775987817"));
     round(&a, &b);
     assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
-    let e = invalid(owner::approve(&b.post, &out.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &out.id, &[]));
     assert!(e.contains("redact"), "{e}");
-    owner::approve(&b.post, &out.id, &["notes".into()]).unwrap();
+    owner::approve(b.exchange(), &out.id, &["notes".into()]).unwrap();
     deliver(&b, &a);
-    let v = requester::report(&a.post, &out.id).unwrap();
+    let v = requester::report(a.exchange(), &out.id).unwrap();
     assert!(v.verified && v.records[0].record.get("notes").is_none());
 
     // A second request, then a is no longer trusted: the request can
@@ -766,9 +788,9 @@ fn a_record_too_large_to_release_waits_for_a_redaction_and_an_untrusted_requeste
     let second = ask(&a, hit(&a, &b, "+996775000222"));
     round(&a, &b);
     b.post.set_peers(&[b.post.peer("c").unwrap()]);
-    let e = invalid(owner::approve(&b.post, &second.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &second.id, &[]));
     assert!(e.contains("no longer a trusted peer"), "{e}");
-    let r = owner::refuse(&b.post, &second.id, "agreement ended").unwrap();
+    let r = owner::refuse(b.exchange(), &second.id, "agreement ended").unwrap();
     assert_eq!(r.decision, Decision::Refused);
 }
 
@@ -779,7 +801,7 @@ fn the_same_record_ingested_again_is_not_a_correction() {
     ask(&a, hit(&a, &b, "+996775987817"));
     round(&a, &b);
     hold(&b, "KG-1", "TLP:GREEN", "+996775987817", "");
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 0);
+    assert_eq!(owner::drain_changed(b.exchange()).unwrap(), 0);
     hold(
         &b,
         "KG-1",
@@ -787,7 +809,7 @@ fn the_same_record_ingested_again_is_not_a_correction() {
         "+996775987817",
         r#","country":"KGZ""#,
     );
-    assert_eq!(owner::drain_changed(&b.post).unwrap(), 1);
+    assert_eq!(owner::drain_changed(b.exchange()).unwrap(), 1);
 }
 
 /// a's request under `reference`, naming a tag b never served, straight to
@@ -812,7 +834,7 @@ fn raw_request(a: &Node, b: &Node, reference: &str) -> liaison_protocol::exchang
         b.post.now_ms(),
     );
     let r = b
-        .post
+        .router
         .receive(Some(a.card.verifying_key()), &bytes)
         .unwrap();
     assert_eq!(r.outcome, Outcome::Accepted);
@@ -917,7 +939,7 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
         fuzzy("krbanov|yusuf|1985-03-14"),
     );
     let found = |selector: Selector| -> Vec<String> {
-        crate::matching::tick(&b.post, &peers(&b)).unwrap();
+        crate::matching::tick(b.matching(), &peers(&b)).unwrap();
         deliver(&b, &a);
         let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
         let items = [Item {
@@ -925,10 +947,10 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
             selector,
             watch: None,
         }];
-        let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+        let started = querier::query(a.matching(), &[peer], &items, None).unwrap();
         deliver(&a, &b);
         deliver(&b, &a);
-        let q = querier::take(&a.post, started.id, false).unwrap();
+        let q = querier::take(a.matching(), started.id, false).unwrap();
         let tags: Vec<Tag> = q
             .hits
             .iter()
@@ -939,7 +961,7 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
             })
             .collect();
         let peer = b.post.peer_by_key(a.card.verifying_key()).unwrap();
-        owner::resolve(&b.post, &peer, &tags).unwrap()
+        owner::resolve(b.exchange(), &peer, &tags).unwrap()
     };
     assert_eq!(found(fuzzy("krbanov|yusuf|1985-03-14")), ["KG-F1"]);
     put("KG-F2", fuzzy("kurbnov|yusuf|1985-03-14"));
@@ -970,7 +992,7 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
         .map(|s| crate::matching::owner::queued(s, "KG-7"))
         .collect();
     crate::matching::owner::queue_new(b.post.store(), &queued, &[]).unwrap();
-    crate::matching::tick(&b.post, &peers(&b)).unwrap();
+    crate::matching::tick(b.matching(), &peers(&b)).unwrap();
     deliver(&b, &a);
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
     let items: Vec<Item> = person("Asanov", "Bakyr", "1990-05-01")
@@ -981,10 +1003,10 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
             watch: None,
         })
         .collect();
-    let started = querier::query(&a.post, &[peer], &items, None).unwrap();
+    let started = querier::query(a.matching(), &[peer], &items, None).unwrap();
     deliver(&a, &b);
     deliver(&b, &a);
-    let q = querier::take(&a.post, started.id, false).expect("answered");
+    let q = querier::take(a.matching(), started.id, false).expect("answered");
     assert!(!q.hits.is_empty(), "{:?}", q.problems);
     assert!(q.hits.iter().all(|h| h.kind == SelectorKind::PersonFuzzy));
     let weak_hit = store_hit(&a, "Asanov Bakyr", SelectorKind::PersonFuzzy, &q.hits);
@@ -994,7 +1016,7 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     assert!(inc.weak);
     assert_eq!(inc.records, ["KG-7"]);
     assert_eq!(inc.decision, Decision::Pending, "not released by policy");
-    assert!(requester::reports(&a.post).unwrap().is_empty());
+    assert!(requester::reports(a.exchange()).unwrap().is_empty());
 
     // Naming a strong tag of another record beside them changes nothing:
     // the person is still reached only through one-letter keys.
@@ -1008,5 +1030,5 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
     assert!(inc.weak);
     assert_eq!(inc.records, ["KG-7", "KG-8"]);
     assert_eq!(inc.decision, Decision::Pending);
-    assert!(requester::reports(&a.post).unwrap().is_empty());
+    assert!(requester::reports(a.exchange()).unwrap().is_empty());
 }

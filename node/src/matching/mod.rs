@@ -11,9 +11,12 @@
 //!   against the manifest's key, tests the tags and stores the hits;
 //!   keeps the watchlist's tags and raises alerts when a delta holds one.
 //!
-//! Every message travels in signed envelopes through [`Post`]; the
-//! handlers here run inside [`Post::receive`] and return what to apply.
-//! Nothing here logs a selector or a tag.
+//! In: analysts' selectors (the API and CLI, through [`input`]), peers'
+//! messages (the [`crate::router`] decodes them and calls the handlers
+//! here inside [`Post::receive`](crate::post::Post::receive)), the
+//! daemon's [`tick`]. Out: bodies to seal and queue through the
+//! [`Post`] below, and matching's state in the store through
+//! [`crate::store::matching`]. Nothing here logs a selector or a tag.
 
 mod budget;
 pub mod input;
@@ -28,6 +31,8 @@ use std::time::Duration;
 
 use liaison_config::Config;
 use serde::{Deserialize, Serialize};
+
+use std::sync::Arc;
 
 use crate::post::Post;
 use crate::store;
@@ -57,6 +62,17 @@ pub enum Error {
     /// The envelope layer failed.
     #[error(transparent)]
     Post(#[from] Box<crate::post::Error>),
+    /// A stored manifest of ours does not decode (the store is damaged).
+    #[error("our stored manifest for {peer} in epoch {epoch} does not decode: the store is damaged (`liaison check`)")]
+    DamagedManifest {
+        /// The peer's name.
+        peer: String,
+        /// The epoch.
+        epoch: u64,
+    },
+    /// A worker thread of a batch panicked.
+    #[error("a matching worker panicked")]
+    WorkerPanicked,
     /// The key ratchet failed.
     #[error(transparent)]
     Ratchet(#[from] ratchet::Error),
@@ -147,9 +163,23 @@ pub struct Build {
     pub finished: bool,
 }
 
-/// Matching's in-memory state, held by [`Post`].
+/// The right to check and reserve a peer's budget, held from the check
+/// until the charge commits with the receipt ([`Matching::budgets`]).
 #[derive(Debug)]
-pub struct State {
+pub struct Budgets(());
+
+/// The right to change a peer's filter state (manifests, chunks,
+/// deltas), held from reading it to committing the change
+/// ([`Matching::filters`]). Not a striped store key lock: those are also
+/// taken inside the commit, and two stripes may coincide.
+#[derive(Debug)]
+pub struct Filters(());
+
+/// Matching: its state in memory, over the envelope layer it sends
+/// through. The [`crate::router`] owns it.
+#[derive(Debug)]
+pub struct Matching {
+    post: Arc<Post>,
     settings: Settings,
     ratchet: Mutex<Option<ratchet::Ratchet>>,
     pub(crate) pending: Mutex<HashMap<[u8; 16], querier::Pending>>,
@@ -157,9 +187,7 @@ pub struct State {
     changed: tokio::sync::watch::Sender<u64>,
     builds: Mutex<BTreeMap<String, Build>>,
     next_id: AtomicU64,
-    /// Held while a budget is checked and reserved, and from a charge
-    /// until it commits with the receipt.
-    pub(crate) budgets: Mutex<()>,
+    budgets: Mutex<Budgets>,
     /// Budget reserved for batches being evaluated.
     reserved: Mutex<budget::Reserved>,
     /// Selectors evaluated for peers since start (the owner's work).
@@ -168,18 +196,17 @@ pub struct State {
     /// and what we keep of one ([`MAX_EPOCH_DELTA_TAGS`], lowered by
     /// tests to reach it).
     delta_cap: AtomicU64,
-    /// Held from reading a peer's filter state (manifest, chunks) to
-    /// committing the change. Not a striped store key lock: those are
-    /// also taken inside the commit, and two stripes may coincide.
-    pub(crate) filters: Mutex<()>,
+    filters: Mutex<Filters>,
     /// Watchlist renewals in flight: (owner, epoch).
     pub(crate) renewing: Mutex<std::collections::HashSet<([u8; 32], u64)>>,
 }
 
-impl State {
-    /// Matching with `settings`; the owner role needs [`State::open_keys`].
-    pub fn new(settings: Settings) -> State {
-        State {
+impl Matching {
+    /// Matching with `settings` over `post`; the owner role needs
+    /// [`Matching::open_keys`].
+    pub fn new(post: Arc<Post>, settings: Settings) -> Matching {
+        Matching {
+            post,
             settings,
             ratchet: Mutex::new(None),
             pending: Mutex::default(),
@@ -187,11 +214,11 @@ impl State {
             changed: tokio::sync::watch::Sender::new(0),
             builds: Mutex::default(),
             next_id: AtomicU64::new(crate::clock::system_ms() << 16),
-            budgets: Mutex::new(()),
+            budgets: Mutex::new(Budgets(())),
             reserved: Mutex::default(),
             evaluated: AtomicU64::new(0),
             delta_cap: AtomicU64::new(liaison_protocol::matching::MAX_EPOCH_DELTA_TAGS),
-            filters: Mutex::new(()),
+            filters: Mutex::new(Filters(())),
             renewing: Mutex::default(),
         }
     }
@@ -199,6 +226,21 @@ impl State {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The envelope layer below.
+    pub fn post(&self) -> &Post {
+        &self.post
+    }
+
+    /// Takes [`Budgets`].
+    pub(crate) fn budgets(&self) -> std::sync::MutexGuard<'_, Budgets> {
+        lock(&self.budgets)
+    }
+
+    /// Takes [`Filters`].
+    pub fn filters(&self) -> std::sync::MutexGuard<'_, Filters> {
+        lock(&self.filters)
     }
 
     /// Opens the key ratchet in `key_dir` (the owner role) at `now`
@@ -304,10 +346,7 @@ pub(crate) fn on_every_core<T: Sync, R: Send>(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("a matching worker panicked".into())))
-            })
+            .map(|h| h.join().unwrap_or(Err(Error::WorkerPanicked)))
             .collect()
     });
     let mut out = Vec::with_capacity(items.len());
@@ -315,23 +354,6 @@ pub(crate) fn on_every_core<T: Sync, R: Send>(
         out.extend(p?);
     }
     Ok(out)
-}
-
-/// Hex of bytes (tags and hashes in JSON).
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses exactly `2 × N` hex digits.
-pub(crate) fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// What `liaison status` shows of matching.
@@ -420,20 +442,20 @@ pub fn summary(
 /// The daemon's periodic work: build what is missing, send deltas,
 /// destroy old keys, renew watchlists. Blocking: call from
 /// `spawn_blocking`. Returns the peers something was queued for.
-pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>, Error> {
+pub fn tick(matching: &Matching, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>, Error> {
     let mut woken = Vec::new();
-    let now = post.now_ms();
-    let settings = *post.matching().settings();
+    let now = matching.post().now_ms();
+    let settings = *matching.settings();
     let live = settings.live_epochs(now);
     // Old keys go first, whatever else fails: a key outliving its epoch
     // is the one thing this must never allow.
-    let destroyed = post.matching().forget_keys_before(live[0])?;
-    owner::forget(post, peers, live[0], destroyed)?;
-    querier::forget(post, now)?;
+    let destroyed = matching.forget_keys_before(live[0])?;
+    owner::forget(matching, peers, live[0], destroyed)?;
+    querier::forget(matching, now)?;
     for peer in peers {
         // One peer's failure (a build that cannot finish) must not stop
         // the others' filters, deltas and renewals.
-        match tick_peer(post, peer, &live) {
+        match tick_peer(matching, peer, &live) {
             Ok(true) => woken.push(peer.key.verifying_key().to_bytes()),
             Ok(false) => {}
             Err(e) => {
@@ -441,23 +463,27 @@ pub fn tick(post: &Post, peers: &[liaison_config::Peer]) -> Result<Vec<[u8; 32]>
             }
         }
     }
-    woken.extend(owner::send_deltas(post, peers, &live)?);
+    woken.extend(owner::send_deltas(matching, peers, &live)?);
     woken.sort_unstable();
     woken.dedup();
     Ok(woken)
 }
 
-fn tick_peer(post: &Post, peer: &liaison_config::Peer, live: &[u64]) -> Result<bool, Error> {
+fn tick_peer(
+    matching: &Matching,
+    peer: &liaison_config::Peer,
+    live: &[u64],
+) -> Result<bool, Error> {
     let key = peer.key.verifying_key().to_bytes();
     let mut queued = false;
     // A peer that may match nothing gets no filter and no key.
     for &epoch in live.iter().filter(|_| !peer.kinds.is_empty()) {
-        if owner::manifest(post, &key, epoch)?.is_none() {
-            owner::build(post, peer, epoch)?;
+        if owner::manifest(matching, &key, epoch)?.is_none() {
+            owner::build(matching, peer, epoch)?;
             queued = true;
         }
     }
-    queued |= querier::renew(post, peer)?;
+    queued |= querier::renew(matching, peer)?;
     Ok(queued)
 }
 

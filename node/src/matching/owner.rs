@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
-use liaison_protocol::envelope::Refusal;
 use liaison_protocol::exchange::MAX_RECORDS;
 use liaison_protocol::filter::Filter;
 use liaison_protocol::matching::{
@@ -17,8 +16,8 @@ use liaison_protocol::{Selector, SelectorKind};
 use rand::RngCore as _;
 use tracing::{info, warn};
 
-use super::{budget, context, Build, Error};
-use crate::post::{Handled, Post};
+use super::{budget, context, Build, Error, Matching};
+use crate::post::{Applied, Handled};
 use crate::store::keys::{self, matching as k};
 use crate::store::records::Records;
 use crate::store::{Batch, Column, Store};
@@ -29,8 +28,13 @@ const WRITE_BATCH: usize = 16 * 1024;
 const DRAIN: usize = 64 * 1024;
 
 /// Our manifest for `peer` in `epoch`, if built.
-pub fn manifest(post: &Post, peer: &[u8; 32], epoch: u64) -> Result<Option<SignedManifest>, Error> {
-    let Some(bytes) = post
+pub fn manifest(
+    matching: &Matching,
+    peer: &[u8; 32],
+    epoch: u64,
+) -> Result<Option<SignedManifest>, Error> {
+    let Some(bytes) = matching
+        .post()
         .store()
         .get(Column::Matching, &k::manifest(peer, epoch))?
     else {
@@ -149,7 +153,7 @@ pub fn tags(
 /// The tags of `selectors` (sorted, so each kind is one run) for `peer` in
 /// `epoch`, each kind under its own key, in slices that `progress` hears of.
 fn tags_by_kind(
-    post: &Post,
+    matching: &Matching,
     peer: &[u8; 32],
     epoch: u64,
     selectors: &[Selector],
@@ -159,7 +163,7 @@ fn tags_by_kind(
     let mut out = Vec::with_capacity(selectors.len());
     for run in selectors.chunk_by(|a, b| a.kind == b.kind) {
         let kind = run[0].kind;
-        let key = post.matching().key(peer, epoch, kind).ok_or_else(|| {
+        let key = matching.key(peer, epoch, kind).ok_or_else(|| {
             Error::Invalid(format!(
                 "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
             ))
@@ -174,20 +178,19 @@ fn tags_by_kind(
 
 /// Builds and sends `peer`'s tags, filter and manifest for `epoch`: every
 /// selector of every record, of the kinds that peer may match.
-pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
+pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> {
     let pk = peer.key.verifying_key().to_bytes();
-    let state = post.matching();
-    let settings = *state.settings();
+    let settings = *matching.settings();
     let mut keys = Vec::new();
     for kind in &peer.kinds {
-        let key = state.key(&pk, epoch, *kind).ok_or_else(|| {
+        let key = matching.key(&pk, epoch, *kind).ok_or_else(|| {
             Error::Invalid(format!(
                 "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
             ))
         })?;
         keys.push((*kind, key.public_key().to_bytes()));
     }
-    let store = post.store();
+    let store = matching.post().store();
     let mut selectors = Vec::new();
     let mut fuzzy = FuzzyRecords::new();
     // `TLP:RED` records put nothing in a filter unless the peer's
@@ -208,7 +211,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     let total = selectors.len() as u64;
     let started = std::time::Instant::now();
     let progress = |done| {
-        state.set_build(
+        matching.set_build(
             &peer.name,
             Build {
                 epoch,
@@ -219,7 +222,7 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
         )
     };
     progress(0);
-    let tags = tags_by_kind(post, &pk, epoch, &selectors, progress)?;
+    let tags = tags_by_kind(matching, &pk, epoch, &selectors, progress)?;
     for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH)) {
         let mut b = Batch::default();
         for (t, s) in chunk_tags.iter().zip(chunk_sels) {
@@ -236,17 +239,22 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
     let bytes = filter.to_bytes();
     let info = FilterInfo::of(filter.bucket(), &bytes);
     let signed = Manifest {
-        federation: post.federation().to_owned(),
-        owner: post.identity().signing.verifying_key().to_bytes(),
+        federation: matching.post().federation().to_owned(),
+        owner: matching
+            .post()
+            .identity()
+            .signing
+            .verifying_key()
+            .to_bytes(),
         peer: pk,
         epoch,
-        version: post.now_ms(),
+        version: matching.post().now_ms(),
         starts_ms: settings.starts(epoch),
         ends_ms: settings.starts(epoch + 1),
         keys,
         filter: info,
     }
-    .sign(&post.identity().signing);
+    .sign(&matching.post().identity().signing);
     let manifest_bytes = signed.to_bytes();
     let hash = signed.hash();
     // Sent first, then recorded as built: a crash in between builds again
@@ -264,17 +272,17 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
         })
         .collect();
     for c in chunks.chunks(4) {
-        post.queue(peer, context::CHUNK, c, None)?;
+        matching.post().queue(peer, context::CHUNK, c, None)?;
     }
     let mut b = Batch::default();
     b.put(Column::Matching, k::manifest(&pk, epoch), manifest_bytes);
-    let mut entry = Entry::new(Kind::Manifest, post.now_ms());
+    let mut entry = Entry::new(Kind::Manifest, matching.post().now_ms());
     entry.context = context::MANIFEST.to_owned();
     entry.peer = Some(pk);
     entry.hash = Some(hash);
     entry.count = epoch;
-    post.store().append(b, &[entry], true)?;
-    state.set_build(
+    matching.post().store().append(b, &[entry], true)?;
+    matching.set_build(
         &peer.name,
         Build {
             epoch,
@@ -298,8 +306,12 @@ pub fn build(post: &Post, peer: &Peer, epoch: u64) -> Result<(), Error> {
 /// Sends each peer the tags of records stored since its filter was
 /// built, for every live epoch it has a manifest for. Returns the peers
 /// something was queued for.
-pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8; 32]>, Error> {
-    let store = post.store();
+pub fn send_deltas(
+    matching: &Matching,
+    peers: &[Peer],
+    live: &[u64],
+) -> Result<Vec<[u8; 32]>, Error> {
+    let store = matching.post().store();
     let mut woken = Vec::new();
     loop {
         let mut drained = Vec::new();
@@ -351,10 +363,10 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
                 continue;
             }
             for &epoch in live {
-                let Some(m) = manifest(post, &pk, epoch)? else {
+                let Some(m) = manifest(matching, &pk, epoch)? else {
                     continue;
                 };
-                if !post.matching().has_keys(epoch) {
+                if !matching.has_keys(epoch) {
                     continue;
                 }
                 let records = |s: &Selector| -> Vec<String> {
@@ -364,7 +376,7 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
                     }
                     ids
                 };
-                if delta(post, peer, &m, &mine, &records)? {
+                if delta(matching, peer, &m, &mine, &records)? {
                     woken.push(pk);
                 }
             }
@@ -384,23 +396,23 @@ pub fn send_deltas(post: &Post, peers: &[Peer], live: &[u64]) -> Result<Vec<[u8;
 /// past that, new records wait for the next epoch's filter (the peer
 /// would refuse more).
 fn delta(
-    post: &Post,
+    matching: &Matching,
     peer: &Peer,
     m: &SignedManifest,
     selectors: &[Selector],
     records: &dyn Fn(&Selector) -> Vec<String>,
 ) -> Result<bool, Error> {
-    let store = post.store();
+    let store = matching.post().store();
     let pk = m.manifest.peer;
     let epoch = m.manifest.epoch;
-    let tags = tags_by_kind(post, &pk, epoch, selectors, |_| {})?;
+    let tags = tags_by_kind(matching, &pk, epoch, selectors, |_| {})?;
     let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::tag(&pk, epoch, t)).collect();
     let held = store.multi_get(Column::Tags, keys.iter().map(Vec::as_slice))?;
     let seq_key = k::delta_seq(&pk, epoch);
     let (mut seq, sent) = store
         .get(Column::Matching, &seq_key)?
         .map_or((0, 0), |v| decode_delta_seq(&v));
-    let cap = post.matching().delta_cap();
+    let cap = matching.delta_cap();
     let room = cap.saturating_sub(sent);
     let mut b = Batch::default();
     let mut new = Vec::new();
@@ -467,7 +479,7 @@ fn delta(
     );
     // Queued first, then recorded as served: a crash in between sends
     // the same tags again next time (harmless), never leaves them unsent.
-    post.queue(peer, context::DELTA, &bodies, None)?;
+    matching.post().queue(peer, context::DELTA, &bodies, None)?;
     store.write(b)?;
     info!(peer = %peer.name, epoch, tags = n, "delta sent");
     Ok(true)
@@ -493,8 +505,13 @@ fn encode_delta_seq(seq: u64, sent: u64) -> Vec<u8> {
 /// Drops tags and manifests of epochs before `epoch` (their keys are
 /// destroyed), a bounded amount per call (the rest at the next tick), and
 /// logs the destruction if `destroyed`.
-pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Result<(), Error> {
-    let store = post.store();
+pub fn forget(
+    matching: &Matching,
+    peers: &[Peer],
+    epoch: u64,
+    destroyed: bool,
+) -> Result<(), Error> {
+    let store = matching.post().store();
     for peer in peers {
         let pk = peer.key.verifying_key().to_bytes();
         let mut old = Vec::new();
@@ -523,7 +540,7 @@ pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Resul
         }
     }
     if destroyed {
-        let mut entry = Entry::new(Kind::KeyDestroyed, post.now_ms());
+        let mut entry = Entry::new(Kind::KeyDestroyed, matching.post().now_ms());
         entry.count = epoch.saturating_sub(1);
         store.append(Batch::default(), &[entry], true)?;
         info!(before = epoch, "OPRF keys of past epochs destroyed");
@@ -537,41 +554,37 @@ pub fn forget(post: &Post, peers: &[Peer], epoch: u64, destroyed: bool) -> Resul
 /// (the envelope is refused). The `received` entry's code is the outcome
 /// ([`matching::evaluation_code`]), with the purpose in it.
 pub(crate) fn evaluate<'p>(
-    post: &'p Post,
+    matching: &'p Matching,
     peer: &Peer,
     request: [u8; 16],
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(req) = Evaluate::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
+    req: Evaluate,
+) -> Result<Applied<'p>, Error> {
     let pk = peer.key.verifying_key().to_bytes();
     let mut handled = Handled {
         count: req.elements.len() as u64,
         case: req.case,
         ..Handled::default()
     };
-    let result = decide(post, peer, &pk, &req, &mut handled)?;
+    let result = decide(matching, peer, &pk, &req, &mut handled)?;
     handled.code = matching::evaluation_code(req.purpose, result.as_ref().err());
     if let Err(d) = &result {
         warn!(peer = %peer.name, elements = req.elements.len(), purpose = ?req.purpose, reason = %d, "declined an evaluation");
     }
     handled.reply = Some((context::ANSWER, Answer { request, result }.to_bytes()));
-    Ok(Ok(handled))
+    Ok(Applied::Handled(handled))
 }
 
 fn decide<'p>(
-    post: &'p Post,
+    matching: &'p Matching,
     peer: &Peer,
     pk: &[u8; 32],
     req: &Evaluate,
     handled: &mut Handled<'p>,
 ) -> Result<Result<Evaluated, Decline>, Error> {
-    let state = post.matching();
-    let now = post.now_ms();
+    let now = matching.post().now_ms();
     let mut found = None;
-    for epoch in state.settings().live_epochs(now) {
-        if let Some(m) = manifest(post, pk, epoch)? {
+    for epoch in matching.settings().live_epochs(now) {
+        if let Some(m) = manifest(matching, pk, epoch)? {
             if m.hash() == req.manifest {
                 found = Some(epoch);
             }
@@ -584,7 +597,7 @@ fn decide<'p>(
     if !peer.kinds.contains(&kind) {
         return Ok(Err(Decline::NotAllowed { kind }));
     }
-    let Some(key) = state.key(pk, epoch, kind) else {
+    let Some(key) = matching.key(pk, epoch, kind) else {
         return Ok(Err(Decline::UnknownManifest));
     };
     let ask = budget::Ask {
@@ -595,24 +608,30 @@ fn decide<'p>(
     };
     let limits = budget::Limits {
         budget: u64::from(peer.budget.get(&kind).copied().unwrap_or(0)),
-        renewals: u64::from(state.settings().renewal_budget),
-        window_ms: state.settings().window_ms,
+        renewals: u64::from(matching.settings().renewal_budget),
+        window_ms: matching.settings().window_ms,
     };
     // Reserved before anything is evaluated: a peer over its budget
     // costs us a lookup, not thousands of scalar multiplications.
     {
-        let _budgets = super::lock(&state.budgets);
-        if let Err(renews_ms) = budget::reserve(post.store(), &state.reserved, ask, limits, now)? {
+        let _budgets = matching.budgets();
+        if let Err(renews_ms) = budget::reserve(
+            matching.post().store(),
+            &matching.reserved,
+            ask,
+            limits,
+            now,
+        )? {
             return Ok(Err(Decline::Budget { kind, renews_ms }));
         }
     }
     // Evaluated outside the lock, so batches use every core.
-    state.count_evaluation(ask.n);
+    matching.count_evaluation(ask.n);
     let evaluated = key.evaluate_batch(&req.elements, &mut rand::rngs::OsRng);
     // The reservation becomes a charge that commits with the receipt:
     // the lock is held until then, so a check sees one or the other.
-    let guard = super::lock(&state.budgets);
-    budget::release(&state.reserved, ask);
+    let guard = matching.budgets();
+    budget::release(&matching.reserved, ask);
     let (elements, proof) = match evaluated {
         Ok(e) => e,
         Err(oprf::Error::InvalidElement { index }) => {
@@ -623,13 +642,13 @@ fn decide<'p>(
         Err(e) => return Err(e.into()),
     };
     budget::charge(
-        post.store(),
+        matching.post().store(),
         &mut handled.effects,
         ask,
         limits,
-        post.now_ms(),
+        matching.post().now_ms(),
     )?;
-    handled.guards.push(guard);
+    handled.guards.push(Box::new(guard));
     Ok(Ok(Evaluated { elements, proof }))
 }
 

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
-use liaison_protocol::envelope::Refusal;
 use liaison_protocol::filter::Filter;
 use liaison_protocol::matching::{
     delta_image, Answer, Chunk, Delta, Evaluate, Purpose, SignedManifest,
@@ -17,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::{context, hex, lock, Error};
-use crate::post::{Handled, Post};
+use super::{context, lock, Error, Filters, Matching};
+use crate::hex;
+use crate::post::{Applied, Handled};
 use crate::store::keys::matching as k;
 use crate::store::{Batch, Column};
 
@@ -149,8 +149,12 @@ pub struct Alert {
 
 /// The peer's manifests for us that have a whole filter and whose epoch
 /// has not ended, newest first.
-pub fn usable(post: &Post, owner: &[u8; 32], now: u64) -> Result<Vec<SignedManifest>, Error> {
-    let store = post.store();
+pub fn usable(
+    matching: &Matching,
+    owner: &[u8; 32],
+    now: u64,
+) -> Result<Vec<SignedManifest>, Error> {
+    let store = matching.post().store();
     let mut out = Vec::new();
     store.scan_prefix(Column::Matching, &k::peer_manifests(owner), |_, v| {
         if let Ok(m) = SignedManifest::decode(v) {
@@ -180,26 +184,25 @@ pub fn usable(post: &Post, owner: &[u8; 32], now: u64) -> Result<Vec<SignedManif
 /// manifest. Returns the query id, the peers asked (name, selectors), and
 /// the peers skipped with why.
 pub fn query(
-    post: &Post,
+    matching: &Matching,
     peers: &[Peer],
     items: &[Item],
     case: Option<[u8; 32]>,
 ) -> Result<Started, Error> {
-    let state = post.matching();
-    let id = state.next_id();
-    lock(&state.queries).insert(id, Query::default());
-    let now = post.now_ms();
+    let id = matching.next_id();
+    lock(&matching.queries).insert(id, Query::default());
+    let now = matching.post().now_ms();
     let (mut asked, mut skipped) = (Vec::new(), Vec::new());
     for peer in peers {
         let owner = peer.key.verifying_key().to_bytes();
-        let Some(m) = usable(post, &owner, now)?.into_iter().next() else {
+        let Some(m) = usable(matching, &owner, now)?.into_iter().next() else {
             skipped.push(format!(
                 "{}: no filter from it yet (it sends one when it first connects)",
                 peer.name
             ));
             continue;
         };
-        let n = send(post, peer, &m, items, Purpose::Query, case, id)?;
+        let n = send(matching, peer, &m, items, Purpose::Query, case, id)?;
         let mut unshared: Vec<&str> = items
             .iter()
             .filter(|i| m.manifest.key(i.selector.kind).is_none())
@@ -239,12 +242,12 @@ pub struct Started {
 }
 
 /// The query's state, if it is finished (or `force`), taken out.
-pub fn take(post: &Post, id: u64, force: bool) -> Option<Query> {
-    let mut queries = lock(&post.matching().queries);
+pub fn take(matching: &Matching, id: u64, force: bool) -> Option<Query> {
+    let mut queries = lock(&matching.queries);
     let done = queries.get(&id).is_some_and(|q| q.outstanding == 0);
     if done || force {
         if force {
-            lock(&post.matching().pending).retain(|_, p| p.query != id);
+            lock(&matching.pending).retain(|_, p| p.query != id);
         }
         queries.remove(&id)
     } else {
@@ -254,7 +257,7 @@ pub fn take(post: &Post, id: u64, force: bool) -> Option<Query> {
 
 /// Blinds the items `m` allows and queues them in batches. Returns how many.
 fn send(
-    post: &Post,
+    matching: &Matching,
     peer: &Peer,
     m: &SignedManifest,
     items: &[Item],
@@ -274,7 +277,6 @@ fn send(
     items.sort_by_key(|i| i.selector.kind);
     let inputs: Vec<Vec<u8>> = items.iter().map(|i| oprf::input(&i.selector)).collect();
     let mut blinded = blind_all(&inputs)?.into_iter();
-    let state = post.matching();
     let mut envelopes = Vec::new();
     let mut at = 0;
     for run in items.chunk_by(|a, b| a.selector.kind == b.selector.kind) {
@@ -296,8 +298,8 @@ fn send(
                 elements,
             }
             .to_bytes();
-            let env = post.seal(&peer.key, context::EVALUATE, &body)?;
-            lock(&state.pending).insert(
+            let env = matching.post().seal(&peer.key, context::EVALUATE, &body)?;
+            lock(&matching.pending).insert(
                 env.header.message_id.0,
                 Pending {
                     query,
@@ -310,14 +312,14 @@ fn send(
                     items: part.to_vec(),
                 },
             );
-            if let Some(q) = lock(&state.queries).get_mut(&query) {
+            if let Some(q) = lock(&matching.queries).get_mut(&query) {
                 q.outstanding += 1;
             }
             envelopes.push((env, part.len() as u64));
         }
     }
     let n = items.len();
-    post.enqueue(peer, envelopes, case)?;
+    matching.post().enqueue(peer, envelopes, case)?;
     Ok(n)
 }
 
@@ -328,12 +330,12 @@ fn blind_all(inputs: &[Vec<u8>]) -> Result<Vec<(Blind, oprf::Element)>, Error> {
 
 /// Tags present in the owner's filter or deltas for `epoch`.
 fn present(
-    post: &Post,
+    matching: &Matching,
     owner: &[u8; 32],
     epoch: u64,
     tags: &[[u8; 32]],
 ) -> Result<Vec<bool>, Error> {
-    let store = post.store();
+    let store = matching.post().store();
     let filter = match store.get(Column::Matching, &k::filter(owner, epoch))? {
         Some(bytes) => bytes.get(32..).and_then(|b| Filter::decode(b).ok()),
         None => None,
@@ -354,33 +356,29 @@ fn present(
 /// key, finishes the tags and tests them. A failed proof keeps the
 /// envelope as evidence and logs it.
 pub(crate) fn on_answer<'p>(
-    post: &'p Post,
+    matching: &'p Matching,
     peer: &Peer,
-    body: &[u8],
+    answer: Answer,
     envelope: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(answer) = Answer::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
+) -> Result<Applied<'p>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
-    let state = post.matching();
     let pending = {
-        let mut map = lock(&state.pending);
+        let mut map = lock(&matching.pending);
         match map.get(&answer.request) {
             Some(p) if p.owner == owner => map.remove(&answer.request),
-            Some(_) => return Ok(Err(Refusal::Malformed)),
+            Some(_) => return Ok(Applied::Malformed),
             None => None,
         }
     };
     let mut handled = Handled::default();
     if let Some(p) = &pending {
         if p.purpose == Purpose::Renewal {
-            lock(&state.renewing).remove(&(owner, p.epoch));
+            lock(&matching.renewing).remove(&(owner, p.epoch));
         }
     }
     let Some(p) = pending else {
         info!(peer = %peer.name, "an answer to a request no longer waited for (timed out, or sent before a restart)");
-        return Ok(Ok(handled));
+        return Ok(Applied::Handled(handled));
     };
     handled.count = p.items.len() as u64;
     let mut problem = None;
@@ -403,7 +401,7 @@ pub(crate) fn on_answer<'p>(
         {
             Err(e) => {
                 handled.code = 2;
-                let now = post.now_ms();
+                let now = matching.post().now_ms();
                 let mut id = [0u8; 16];
                 id.copy_from_slice(&Sha256::digest(envelope)[..16]);
                 handled.effects.put(
@@ -429,8 +427,8 @@ pub(crate) fn on_answer<'p>(
                 // Against deltas being applied at the same time: one of the
                 // two sees the other (or a watched tag in a delta could be
                 // missed by both).
-                handled.guards.push(lock(&state.filters));
-                let found = present(post, &owner, p.epoch, &tags)?;
+                handled.guards.push(Box::new(matching.filters()));
+                let found = present(matching, &owner, p.epoch, &tags)?;
                 if p.purpose == Purpose::Renewal {
                     handled
                         .effects
@@ -449,7 +447,7 @@ pub(crate) fn on_answer<'p>(
                             );
                             if hit {
                                 alert(
-                                    post,
+                                    matching,
                                     &mut handled.effects,
                                     &mut raised,
                                     peer,
@@ -473,13 +471,13 @@ pub(crate) fn on_answer<'p>(
             }
         },
     }
-    if let Some(q) = lock(&state.queries).get_mut(&p.query) {
+    if let Some(q) = lock(&matching.queries).get_mut(&p.query) {
         q.outstanding = q.outstanding.saturating_sub(1);
         q.hits.extend(hits);
         q.problems.extend(problem);
     }
-    handled.notify = true;
-    Ok(Ok(handled))
+    handled.committed = Some(Box::new(|| matching.notify()));
+    Ok(Applied::Handled(handled))
 }
 
 /// Checks a peer's manifest for us (its signature, that it is for us and
@@ -487,16 +485,21 @@ pub(crate) fn on_answer<'p>(
 /// to for its epoch) and, if it is newer than the one held, stores it in
 /// place of the old one and its filter. `Ok(None)`: refuse the message.
 fn accept_manifest(
-    post: &Post,
+    matching: &Matching,
     peer: &Peer,
     m: &SignedManifest,
     handled: &mut Handled<'_>,
 ) -> Result<Option<Accepted>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
-    let me = post.identity().signing.verifying_key().to_bytes();
+    let me = matching
+        .post()
+        .identity()
+        .signing
+        .verifying_key()
+        .to_bytes();
     if m.verify(peer.key.verifying_key()).is_err()
         || m.manifest.peer != me
-        || m.manifest.federation != post.federation()
+        || m.manifest.federation != matching.post().federation()
     {
         warn!(peer = %peer.name, "refused a manifest: not signed by the peer, or not for us");
         return Ok(None);
@@ -504,7 +507,7 @@ fn accept_manifest(
     // Only epochs that are, or are about to be, in force: a peer cannot
     // fill the store with invented epochs, nor put one far ahead first in
     // line for queries.
-    let now = post.now_ms();
+    let now = matching.post().now_ms();
     let (starts, ends) = (m.manifest.starts_ms, m.manifest.ends_ms);
     let length = ends - starts;
     if length > MAX_EPOCH_MS
@@ -515,7 +518,7 @@ fn accept_manifest(
         return Ok(None);
     }
     let epoch = m.manifest.epoch;
-    let store = post.store();
+    let store = matching.post().store();
     let held = store.get(Column::Matching, &k::peer_manifest(&owner, epoch))?;
     if held.is_none() {
         let mut n = 0;
@@ -577,31 +580,27 @@ enum Accepted {
 /// Stores a filter chunk; the last one makes the filter, checked against
 /// the manifest's hash, length and bucket.
 pub(crate) fn on_chunk<'p>(
-    post: &'p Post,
+    matching: &'p Matching,
     peer: &Peer,
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(chunk) = Chunk::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
+    chunk: Chunk,
+    _held: &Filters,
+) -> Result<Applied<'p>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let m = chunk.manifest.clone();
     let info = m.manifest.filter;
     let epoch = m.manifest.epoch;
     if chunk.index >= info.chunks {
-        return Ok(Err(Refusal::Malformed));
+        return Ok(Applied::Malformed);
     }
-    let store = post.store();
+    let store = matching.post().store();
     let mut handled = Handled {
         count: u64::from(chunk.index),
         ..Handled::default()
     };
-    // One chunk of an owner's epoch at a time: the last one assembles.
-    handled.guards.push(lock(&post.matching().filters));
-    let replaced = match accept_manifest(post, peer, &m, &mut handled)? {
-        None => return Ok(Err(Refusal::Malformed)),
+    let replaced = match accept_manifest(matching, peer, &m, &mut handled)? {
+        None => return Ok(Applied::Malformed),
         // A chunk of a filter already replaced: nothing to keep.
-        Some(Accepted::Older) => return Ok(Ok(handled)),
+        Some(Accepted::Older) => return Ok(Applied::Handled(handled)),
         Some(Accepted::Held) => false,
         // The chunks held (if any) belong to the filter being replaced.
         Some(Accepted::New) => true,
@@ -612,7 +611,7 @@ pub(crate) fn on_chunk<'p>(
         .is_some_and(|v| v.get(..32) == Some(&manifest_hash[..]));
     if whole {
         // This manifest's filter is whole already: a resent chunk.
-        return Ok(Ok(handled));
+        return Ok(Applied::Handled(handled));
     }
     // Which chunks of this manifest's filter are held: a small set read
     // per arrival, so the stored chunks are read once, by the last one
@@ -631,7 +630,7 @@ pub(crate) fn on_chunk<'p>(
     let (byte, bit) = (chunk.index as usize / 8, 1u8 << (chunk.index % 8));
     if have[byte] & bit != 0 {
         // Held already: a resent chunk.
-        return Ok(Ok(handled));
+        return Ok(Applied::Handled(handled));
     }
     have[byte] |= bit;
     let held = have.iter().map(|b| b.count_ones()).sum::<u32>();
@@ -644,7 +643,7 @@ pub(crate) fn on_chunk<'p>(
         let mut value = manifest_hash.to_vec();
         value.extend_from_slice(&have);
         handled.effects.put(Column::Matching, set_key, value);
-        return Ok(Ok(handled));
+        return Ok(Applied::Handled(handled));
     }
     let mut parts: Vec<Option<Vec<u8>>> = vec![None; info.chunks as usize];
     store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, v| {
@@ -673,7 +672,7 @@ pub(crate) fn on_chunk<'p>(
         && Filter::decode(&bytes).is_ok_and(|f| f.bucket() == info.bucket);
     if !ok {
         warn!(peer = %peer.name, epoch, "refused a filter that does not match its manifest (hash, length or bucket)");
-        return Ok(Err(Refusal::Malformed));
+        return Ok(Applied::Malformed);
     }
     // Stored under the manifest it belongs to: an older version's filter
     // (same keys) answers until a newer one is whole.
@@ -683,8 +682,8 @@ pub(crate) fn on_chunk<'p>(
         .effects
         .put(Column::Matching, k::filter(&owner, epoch), value);
     info!(peer = %peer.name, epoch, bucket = info.bucket, "filter received");
-    handled.notify = true;
-    Ok(Ok(handled))
+    handled.committed = Some(Box::new(|| matching.notify()));
+    Ok(Applied::Handled(handled))
 }
 
 /// Stores a delta's tag images and raises an alert for each watched one.
@@ -692,26 +691,23 @@ pub(crate) fn on_chunk<'p>(
 /// [`liaison_protocol::matching::MAX_EPOCH_DELTA_TAGS`] is refused
 /// (`over-limit`) and stores nothing.
 pub(crate) fn on_delta<'p>(
-    post: &'p Post,
+    matching: &'p Matching,
     peer: &Peer,
-    body: &[u8],
-) -> Result<Result<Handled<'p>, Refusal>, Error> {
-    let Ok(delta) = Delta::decode(body) else {
-        return Ok(Err(Refusal::Malformed));
-    };
+    delta: Delta,
+    _held: &Filters,
+) -> Result<Applied<'p>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let epoch = delta.manifest.manifest.epoch;
     let mut handled = Handled {
         count: delta.images.len() as u64,
-        notify: true,
+        committed: Some(Box::new(|| matching.notify())),
         ..Handled::default()
     };
-    let store = post.store();
-    handled.guards.push(lock(&post.matching().filters));
+    let store = matching.post().store();
     let mut raised = Vec::new();
     // Any version of the epoch's manifest will do: the key is the same.
-    if accept_manifest(post, peer, &delta.manifest, &mut handled)?.is_none() {
-        return Ok(Err(Refusal::Malformed));
+    if accept_manifest(matching, peer, &delta.manifest, &mut handled)?.is_none() {
+        return Ok(Applied::Malformed);
     }
     let keys: Vec<Vec<u8>> = delta
         .images
@@ -725,10 +721,10 @@ pub(crate) fn on_delta<'p>(
         .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0);
     let fresh = held.iter().filter(|h| h.is_none()).count() as u64;
-    let cap = post.matching().delta_cap();
+    let cap = matching.delta_cap();
     if count + fresh > cap {
         warn!(peer = %peer.name, epoch, held = count, more = fresh, cap, "refused a delta: past the tags one owner may have us hold for one epoch");
-        return Ok(Err(Refusal::OverLimit));
+        return Ok(Applied::OverLimit);
     }
     handled.effects.put(
         Column::Matching,
@@ -756,7 +752,7 @@ pub(crate) fn on_delta<'p>(
         })?;
         for (w, kind) in watched {
             alert(
-                post,
+                matching,
                 &mut handled.effects,
                 &mut raised,
                 peer,
@@ -766,11 +762,12 @@ pub(crate) fn on_delta<'p>(
             )?;
         }
     }
-    Ok(Ok(handled))
+    Ok(Applied::Handled(handled))
 }
 
-fn watch(post: &Post, id: u64) -> Result<Option<Watch>, Error> {
-    Ok(post
+fn watch(matching: &Matching, id: u64) -> Result<Option<Watch>, Error> {
+    Ok(matching
+        .post()
         .store()
         .get(Column::Hits, &k::watch(id))?
         .and_then(|v| serde_json::from_slice(&v).ok()))
@@ -781,7 +778,7 @@ fn watch(post: &Post, id: u64) -> Result<Option<Watch>, Error> {
 /// message's), its next record, or the next epoch's renewal.
 #[allow(clippy::too_many_arguments)]
 fn alert(
-    post: &Post,
+    matching: &Matching,
     batch: &mut Batch,
     raised: &mut Vec<u64>,
     peer: &Peer,
@@ -791,16 +788,22 @@ fn alert(
 ) -> Result<(), Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let marker = k::alerted(&owner, watch_id);
-    if raised.contains(&watch_id) || post.store().get(Column::Hits, &marker)?.is_some() {
+    if raised.contains(&watch_id)
+        || matching
+            .post()
+            .store()
+            .get(Column::Hits, &marker)?
+            .is_some()
+    {
         return Ok(());
     }
-    let Some(w) = watch(post, watch_id)? else {
+    let Some(w) = watch(matching, watch_id)? else {
         return Ok(());
     };
     raised.push(watch_id);
     batch.put(Column::Hits, marker, Vec::new());
-    let now = post.now_ms();
-    let id = post.matching().next_id();
+    let now = matching.post().now_ms();
+    let id = matching.next_id();
     let a = Alert {
         id,
         time_ms: now,
@@ -828,7 +831,7 @@ fn alert(
 /// and they are most of a person's keys, so leaving them out also spares
 /// the budget.
 pub fn watch_add(
-    post: &Post,
+    matching: &Matching,
     peers: &[Peer],
     entries: Vec<(String, String, Vec<Selector>)>,
     weak: bool,
@@ -840,11 +843,11 @@ pub fn watch_add(
             selectors.retain(|s| s.kind != SelectorKind::PersonFuzzy);
         }
         let w = Watch {
-            id: post.matching().next_id(),
+            id: matching.next_id(),
             label,
             source,
             selectors,
-            added_ms: post.now_ms(),
+            added_ms: matching.post().now_ms(),
             weak,
         };
         b.put(
@@ -856,14 +859,14 @@ pub fn watch_add(
     }
     let items = items(added.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
     let ids = added.iter().map(|w| w.id).collect();
-    post.store().write(b)?;
-    renew_items(post, peers, &items, false)?;
+    matching.post().store().write(b)?;
+    renew_items(matching, peers, &items, false)?;
     Ok(ids)
 }
 
 /// Removes a watchlist entry (and its tags); whether it existed.
-pub fn watch_remove(post: &Post, id: u64) -> Result<bool, Error> {
-    let store = post.store();
+pub fn watch_remove(matching: &Matching, id: u64) -> Result<bool, Error> {
+    let store = matching.post().store();
     if store.get(Column::Hits, &k::watch(id))?.is_none() {
         return Ok(false);
     }
@@ -882,46 +885,54 @@ pub fn watch_remove(post: &Post, id: u64) -> Result<bool, Error> {
 }
 
 /// The watchlist.
-pub fn watches(post: &Post) -> Result<Vec<Watch>, Error> {
-    listed(post, k::WATCHES)
+pub fn watches(matching: &Matching) -> Result<Vec<Watch>, Error> {
+    listed(matching, k::WATCHES)
 }
 
 /// Alerts, oldest first.
-pub fn alerts(post: &Post) -> Result<Vec<Alert>, Error> {
-    listed(post, k::ALERTS)
+pub fn alerts(matching: &Matching) -> Result<Vec<Alert>, Error> {
+    listed(matching, k::ALERTS)
 }
 
 /// Every JSON value in the `hits` column under `prefix`, in key order
 /// (one that does not decode is skipped).
-fn listed<T: serde::de::DeserializeOwned>(post: &Post, prefix: &[u8]) -> Result<Vec<T>, Error> {
-    Ok(post.store().json_values(Column::Hits, prefix)?)
+fn listed<T: serde::de::DeserializeOwned>(
+    matching: &Matching,
+    prefix: &[u8],
+) -> Result<Vec<T>, Error> {
+    Ok(matching.post().store().json_values(Column::Hits, prefix)?)
 }
 
 /// Sends `items` for renewal to each peer's usable manifests; with
 /// `only_new`, only to manifests not renewed yet (then marks them).
-fn renew_items(post: &Post, peers: &[Peer], items: &[Item], only_new: bool) -> Result<bool, Error> {
-    let now = post.now_ms();
+fn renew_items(
+    matching: &Matching,
+    peers: &[Peer],
+    items: &[Item],
+    only_new: bool,
+) -> Result<bool, Error> {
+    let now = matching.post().now_ms();
     let mut queued = false;
-    let state = post.matching();
     for peer in peers {
         let owner = peer.key.verifying_key().to_bytes();
-        for m in usable(post, &owner, now)? {
+        for m in usable(matching, &owner, now)? {
             let epoch = m.manifest.epoch;
             if only_new {
                 // Renewed already (marked when an answer is applied), or
                 // its requests are in flight (since this start: after a
                 // restart their blinds are gone, so they go again).
-                if post
+                if matching
+                    .post()
                     .store()
                     .get(Column::Hits, &k::renewed(&owner, epoch))?
                     .is_some()
-                    || !lock(&state.renewing).insert((owner, epoch))
+                    || !lock(&matching.renewing).insert((owner, epoch))
                 {
                     continue;
                 }
             }
             // Nobody waits for a renewal's answers: no query entry.
-            if send(post, peer, &m, items, Purpose::Renewal, None, 0)? > 0 {
+            if send(matching, peer, &m, items, Purpose::Renewal, None, 0)? > 0 {
                 queued = true;
             }
         }
@@ -931,19 +942,19 @@ fn renew_items(post: &Post, peers: &[Peer], items: &[Item], only_new: bool) -> R
 
 /// Renews the whole watchlist with `peer` for any manifest not yet
 /// renewed (a new epoch). Returns whether anything was queued.
-pub fn renew(post: &Post, peer: &Peer) -> Result<bool, Error> {
-    let watches = watches(post)?;
+pub fn renew(matching: &Matching, peer: &Peer) -> Result<bool, Error> {
+    let watches = watches(matching)?;
     if watches.is_empty() {
         return Ok(false);
     }
     let items = items(watches.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
-    renew_items(post, std::slice::from_ref(peer), &items, true)
+    renew_items(matching, std::slice::from_ref(peer), &items, true)
 }
 
 /// Drops peers' manifests, filters, deltas and watched tags of epochs
 /// that ended more than an epoch ago.
-pub fn forget(post: &Post, now: u64) -> Result<(), Error> {
-    let store = post.store();
+pub fn forget(matching: &Matching, now: u64) -> Result<(), Error> {
+    let store = matching.post().store();
     let mut old = Vec::new();
     store.scan_prefix(Column::Matching, &k::peer_manifests(&[]), |key, v| {
         if let Ok(m) = SignedManifest::decode(v) {
@@ -1031,7 +1042,7 @@ pub fn strength_of(kinds: &[SelectorKind], differed: Option<NamePart>) -> Option
 }
 
 /// Stores hits.
-pub fn store_hits(post: &Post, hits: &[StoredHit]) -> Result<(), Error> {
+pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> {
     let mut b = Batch::default();
     for h in hits {
         b.put(
@@ -1040,13 +1051,13 @@ pub fn store_hits(post: &Post, hits: &[StoredHit]) -> Result<(), Error> {
             serde_json::to_vec(h).unwrap_or_default(),
         );
     }
-    post.store().write(b)?;
+    matching.post().store().write(b)?;
     Ok(())
 }
 
 /// Hits, oldest first.
-pub fn hits(post: &Post) -> Result<Vec<StoredHit>, Error> {
-    listed(post, k::HITS)
+pub fn hits(matching: &Matching) -> Result<Vec<StoredHit>, Error> {
+    listed(matching, k::HITS)
 }
 
 /// Groups a query's hits by slot and peer.
@@ -1060,5 +1071,5 @@ pub fn by_slot(hits: &[Hit]) -> HashMap<usize, Vec<&Hit>> {
 
 /// Hex of a tag (re-exported for the API).
 pub fn tag_hex(tag: &[u8; 32]) -> String {
-    hex(tag)
+    hex::encode(tag)
 }

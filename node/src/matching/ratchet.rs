@@ -80,7 +80,7 @@ impl Ratchet {
                 let damaged = || Error::Damaged { path: path.clone() };
                 let (e, hex) = text.trim().split_once(' ').ok_or_else(damaged)?;
                 let epoch = e.parse().map_err(|_| damaged())?;
-                let chain = Zeroizing::new(super::unhex::<32>(hex).ok_or_else(damaged)?);
+                let chain = Zeroizing::new(crate::hex::decode::<32>(hex).ok_or_else(damaged)?);
                 Ok(Ratchet { path, epoch, chain })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -54,7 +54,7 @@ fn tick(n: &Node) {
 }
 
 fn tick_result(n: &Node) -> Result<Vec<[u8; 32]>, Error> {
-    super::tick(&n.post, &peers(n))
+    super::tick(n.matching(), &peers(n))
 }
 
 fn items(selectors: &[Selector]) -> Vec<Item> {
@@ -72,11 +72,11 @@ fn items(selectors: &[Selector]) -> Vec<Item> {
 /// `a` asks `b` about `selectors`; returns the finished query.
 fn ask(a: &Node, b: &Node, selectors: &[Selector]) -> querier::Query {
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();
-    let started = querier::query(&a.post, &[peer], &items(selectors), None).unwrap();
+    let started = querier::query(a.matching(), &[peer], &items(selectors), None).unwrap();
     assert!(started.skipped.is_empty(), "{:?}", started.skipped);
     deliver(a, b);
     deliver(b, a);
-    querier::take(&a.post, started.id, false).expect("every answer arrived")
+    querier::take(a.matching(), started.id, false).expect("every answer arrived")
 }
 
 fn hit_slots(q: &querier::Query) -> Vec<usize> {
@@ -132,7 +132,7 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
     let peer_b = a.post.peer("b").unwrap();
     for tamper in [false, true] {
         let started = querier::query(
-            &a.post,
+            a.matching(),
             std::slice::from_ref(&peer_b),
             &items(&[phone("+996775987817")]),
             None,
@@ -145,7 +145,7 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
             .unwrap();
         let env = envelope::Envelope::decode(&pending[0].envelope, envelope::MAX_ENVELOPE).unwrap();
         let r = b
-            .post
+            .router
             .receive(Some(a.card.verifying_key()), &pending[0].envelope)
             .unwrap();
         a.post
@@ -188,11 +188,11 @@ fn a_wrong_key_or_tampered_proof_is_refused_and_kept_as_evidence() {
             )
             .unwrap();
         let got = a
-            .post
+            .router
             .receive(Some(b.card.verifying_key()), &forged)
             .unwrap();
         assert_eq!(got.outcome, Outcome::Accepted);
-        let q = querier::take(&a.post, started.id, false).unwrap();
+        let q = querier::take(a.matching(), started.id, false).unwrap();
         assert!(q.hits.is_empty());
         assert!(
             q.problems[0].contains("failed verification") && q.problems[0].contains("evidence"),
@@ -249,7 +249,7 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
     let m_key = mallory.signing.verifying_key().to_bytes();
     // From an agency a does not trust.
     let from_stranger = seal(&mallory.signing, &chunk(manifest(&mallory.signing, m_key)));
-    let r = a.post.receive(None, &from_stranger).unwrap();
+    let r = a.router.receive(None, &from_stranger).unwrap();
     assert_eq!(r.outcome, Outcome::Refused(Refusal::UnknownSender));
     // From b, but the manifest is signed by someone else.
     let b_key = b.card.verifying_key().to_bytes();
@@ -257,14 +257,14 @@ fn filters_from_strangers_or_signed_by_another_key_are_refused() {
         &b.post.identity().signing,
         &chunk(manifest(&mallory.signing, b_key)),
     );
-    let r = a.post.receive(None, &relayed).unwrap();
+    let r = a.router.receive(None, &relayed).unwrap();
     assert_eq!(r.outcome, Outcome::Refused(Refusal::Malformed));
     // From b, signed by b, but its filter is not the one the manifest names.
     let mut m = manifest(&b.post.identity().signing, b_key);
     m.manifest.filter.hash[0] ^= 1;
     let m = m.manifest.sign(&b.post.identity().signing);
     let r = a
-        .post
+        .router
         .receive(None, &seal(&b.post.identity().signing, &chunk(m)))
         .unwrap();
     assert_eq!(r.outcome, Outcome::Refused(Refusal::Malformed));
@@ -281,14 +281,12 @@ fn one_peers_evaluations_never_hit_another_peers_filter() {
     held.push(person.clone());
     hold(&b, "B-1", held.clone());
     tick(&b);
-    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
+    let epoch = b.matching().settings().epoch_at(b.post.now_ms());
     let key_a = b
-        .post
         .matching()
         .key(ka.verifying_key().as_bytes(), epoch, SelectorKind::Phone)
         .unwrap();
     let key_c = b
-        .post
         .matching()
         .key(kc.verifying_key().as_bytes(), epoch, SelectorKind::Phone)
         .unwrap();
@@ -321,7 +319,6 @@ fn one_peers_evaluations_never_hit_another_peers_filter() {
     // A person key sent labelled as a phone (to spend the phone budget)
     // is evaluated under the phone key, and matches nothing.
     let person_key = b
-        .post
         .matching()
         .key(
             ka.verifying_key().as_bytes(),
@@ -365,11 +362,7 @@ fn the_budget_refuses_with_its_renewal_time_and_then_renews() {
         "{:?}",
         q.problems
     );
-    assert_eq!(
-        b.post.matching().evaluated(),
-        0,
-        "declined before evaluating"
-    );
+    assert_eq!(b.matching().evaluated(), 0, "declined before evaluating");
     // Three fit; a fourth does not (the clock is pinned: no window can
     // roll over in between), until the window has moved past them.
     let three = [phone("+996775987817"), five[0].clone(), five[1].clone()];
@@ -393,7 +386,7 @@ fn the_budget_refuses_with_its_renewal_time_and_then_renews() {
     let q = ask(&a, &b, &[phone("+996775987817")]);
     assert!(q.problems.is_empty(), "a window later: {:?}", q.problems);
     assert_eq!(hit_slots(&q), [0]);
-    assert_eq!(b.post.matching().evaluated(), 4);
+    assert_eq!(b.matching().evaluated(), 4);
     // The owner's log records the refusals by count and code.
     let declined = b
         .post
@@ -435,10 +428,7 @@ fn hits_survive_epoch_rotation_and_old_keys_are_destroyed() {
     let first = *epochs.first().unwrap();
     let pk = a.card.verifying_key().to_bytes();
     assert!(
-        b.post
-            .matching()
-            .key(&pk, first, SelectorKind::Phone)
-            .is_none(),
+        b.matching().key(&pk, first, SelectorKind::Phone).is_none(),
         "the key of epoch {first} still exists"
     );
 }
@@ -455,7 +445,7 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     deliver(&b, &a);
     let peer_b = a.post.peer("b").unwrap();
     querier::watch_add(
-        &a.post,
+        a.matching(),
         &[peer_b],
         vec![
             (
@@ -476,14 +466,14 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     deliver(&b, &a);
     // The one b already holds is an alert at once: one, though both its
     // selectors are held.
-    let alerts = querier::alerts(&a.post).unwrap();
+    let alerts = querier::alerts(a.matching()).unwrap();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].how, "already held");
     // A new record at b: the next delta raises the other.
     hold(&b, "B-2", vec![phone("+996700111222")]);
     tick(&b);
     deliver(&b, &a);
-    let alerts = querier::alerts(&a.post).unwrap();
+    let alerts = querier::alerts(a.matching()).unwrap();
     assert_eq!(alerts.len(), 2, "{alerts:?}");
     assert_eq!(alerts[1].label, "phone +996 700 111 222");
     assert_eq!(alerts[1].how, "new record");
@@ -492,7 +482,7 @@ fn a_watched_selector_raises_an_alert_when_the_owner_stores_it() {
     hold(&b, "B-3", vec![phone("+996700999999")]);
     tick(&b);
     deliver(&b, &a);
-    assert_eq!(querier::alerts(&a.post).unwrap().len(), 2);
+    assert_eq!(querier::alerts(a.matching()).unwrap().len(), 2);
 }
 
 #[test]
@@ -503,7 +493,7 @@ fn a_declined_watchlist_renewal_is_a_gap_status_shows() {
     deliver(&b, &a);
     let peer_b = a.post.peer("b").unwrap();
     querier::watch_add(
-        &a.post,
+        a.matching(),
         std::slice::from_ref(&peer_b),
         vec![(
             "two phones".into(),
@@ -517,7 +507,7 @@ fn a_declined_watchlist_renewal_is_a_gap_status_shows() {
     deliver(&b, &a);
     // Two phones against a budget of one: declined, so b's record of the
     // watched phone raises nothing, and status must say why.
-    assert!(querier::alerts(&a.post).unwrap().is_empty());
+    assert!(querier::alerts(a.matching()).unwrap().is_empty());
     let gaps = super::summary(a.post.store(), std::slice::from_ref(&peer_b))
         .unwrap()
         .unwatched;
@@ -551,7 +541,7 @@ fn a_weak_person_hit_alerts_only_a_watch_that_asked_for_weak_hits() {
     let peer_b = a.post.peer("b").unwrap();
     let entry = |label: &str| vec![(label.to_owned(), "w.csv:2".to_owned(), watched.clone())];
     querier::watch_add(
-        &a.post,
+        a.matching(),
         std::slice::from_ref(&peer_b),
         entry("plain"),
         false,
@@ -559,18 +549,18 @@ fn a_weak_person_hit_alerts_only_a_watch_that_asked_for_weak_hits() {
     .unwrap();
     deliver(&a, &b);
     deliver(&b, &a);
-    assert!(querier::alerts(&a.post).unwrap().is_empty());
-    let list = querier::watches(&a.post).unwrap();
+    assert!(querier::alerts(a.matching()).unwrap().is_empty());
+    let list = querier::watches(a.matching()).unwrap();
     assert!(!list[0].weak);
     assert!(list[0]
         .selectors
         .iter()
         .all(|s| s.kind != SelectorKind::PersonFuzzy));
 
-    querier::watch_add(&a.post, &[peer_b], entry("weak too"), true).unwrap();
+    querier::watch_add(a.matching(), &[peer_b], entry("weak too"), true).unwrap();
     deliver(&a, &b);
     deliver(&b, &a);
-    let alerts = querier::alerts(&a.post).unwrap();
+    let alerts = querier::alerts(a.matching()).unwrap();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].label, "weak too");
     assert_eq!(alerts[0].kind, SelectorKind::PersonFuzzy);
@@ -603,7 +593,7 @@ fn send_raw(a: &Node, b: &Node, context: &str, body: &[u8]) -> Outcome {
         body,
         a.post.now_ms(),
     );
-    b.post
+    b.router
         .receive(Some(a.card.verifying_key()), &bytes)
         .unwrap()
         .outcome
@@ -678,7 +668,7 @@ fn a_querier_that_evaluated_nothing_cannot_request_what_the_deltas_carry() {
     deliver(&b, &a);
     // a, spending no budget, asks for the record behind every value the
     // deltas carried, and for a tag it made up.
-    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
+    let epoch = b.matching().settings().epoch_at(b.post.now_ms());
     let mut forged = vec![[0x42u8; 32]];
     forged.extend(images.iter().copied());
     for tags in forged.chunks(MAX_TAGS) {
@@ -709,7 +699,7 @@ fn a_querier_that_evaluated_nothing_cannot_request_what_the_deltas_carry() {
         assert_eq!(ctx, crate::exchange::context::REPLY);
         assert_eq!(Reply::decode(body).unwrap().status, Status::NoSuchRecord);
     }
-    assert!(crate::exchange::owner::incoming(&b.post)
+    assert!(crate::exchange::owner::incoming(b.exchange())
         .unwrap()
         .is_empty());
     let mut budget_keys = 0;
@@ -743,7 +733,7 @@ fn renewals_spend_the_peers_own_budget_in_any_window_whatever_epoch_they_name() 
     tick(&b);
     deliver(&b, &a);
     let owner = b.card.verifying_key().to_bytes();
-    let manifests = querier::usable(&a.post, &owner, a.post.now_ms()).unwrap();
+    let manifests = querier::usable(a.matching(), &owner, a.post.now_ms()).unwrap();
     assert_eq!(manifests.len(), 2, "two live epochs in the overlap");
     // 2,000 blinded phones labelled as a watchlist renewal: declined,
     // signed (in b's envelope), with the time the budget renews; nothing
@@ -764,7 +754,7 @@ fn renewals_spend_the_peers_own_budget_in_any_window_whatever_epoch_they_name() 
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(b.post.matching().evaluated(), 0);
+    assert_eq!(b.matching().evaluated(), 0);
     // One phone at a time under every live manifest, as renewal and as
     // query, every quarter of an hour for two days across the boundary.
     let mut granted = Vec::new();
@@ -772,7 +762,7 @@ fn renewals_spend_the_peers_own_budget_in_any_window_whatever_epoch_they_name() 
         tick(&b);
         deliver(&b, &a);
         let now = a.post.now_ms();
-        for m in querier::usable(&a.post, &owner, now).unwrap() {
+        for m in querier::usable(a.matching(), &owner, now).unwrap() {
             for purpose in [Purpose::Renewal, Purpose::Query] {
                 if ask_raw(&m, purpose, 1).result.is_ok() {
                     granted.push(now);
@@ -825,9 +815,13 @@ fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
     tick(&b);
     deliver(&b, &a);
     deliver(&b, &c);
-    let m = querier::usable(&a.post, &kb.verifying_key().to_bytes(), a.post.now_ms())
-        .unwrap()
-        .remove(0);
+    let m = querier::usable(
+        a.matching(),
+        &kb.verifying_key().to_bytes(),
+        a.post.now_ms(),
+    )
+    .unwrap()
+    .remove(0);
     let body = evaluate_body(&m, Purpose::Query, liaison_protocol::oprf::MAX_BATCH);
     let flood: Vec<Vec<u8>> = (0..20)
         .map(|_| {
@@ -845,7 +839,7 @@ fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
         let flooding = s.spawn(|| {
             let started = std::time::Instant::now();
             for env in &flood {
-                let r = b.post.receive(Some(ka.verifying_key()), env).unwrap();
+                let r = b.router.receive(Some(ka.verifying_key()), env).unwrap();
                 assert_eq!(r.outcome, Outcome::Accepted);
             }
             started.elapsed()
@@ -858,7 +852,7 @@ fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
         (flooding.join().unwrap(), took)
     });
     eprintln!("20 x 4096 declined in {flood_time:?}; c's match meanwhile took {match_time:?}");
-    assert_eq!(b.post.matching().evaluated(), 2, "only c's two selectors");
+    assert_eq!(b.matching().evaluated(), 2, "only c's two selectors");
     let declined = answers(&answers_to(&b, &a));
     assert_eq!(declined.len(), 20);
     assert!(declined
@@ -869,8 +863,8 @@ fn a_peer_over_its_budget_costs_no_evaluation_while_another_is_served() {
 #[test]
 fn delta_images_stop_at_the_cap_on_both_sides() {
     let (a, b) = pair("", "");
-    a.post.matching().set_delta_cap(64);
-    b.post.matching().set_delta_cap(64);
+    a.matching().set_delta_cap(64);
+    b.matching().set_delta_cap(64);
     hold(&b, "B-0", vec![phone("+996775987817")]);
     tick(&b);
     deliver(&b, &a);
@@ -899,8 +893,8 @@ fn delta_images_stop_at_the_cap_on_both_sides() {
     assert_eq!(sent, 64);
     // The querier keeps 64; a delta of one more is refused over the
     // limit, and the same images again are no growth.
-    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
-    let m = owner::manifest(&b.post, &a.card.verifying_key().to_bytes(), epoch)
+    let epoch = b.matching().settings().epoch_at(b.post.now_ms());
+    let m = owner::manifest(b.matching(), &a.card.verifying_key().to_bytes(), epoch)
         .unwrap()
         .unwrap();
     let delta = |images: Vec<[u8; 32]>| {
@@ -942,8 +936,8 @@ fn a_filter_in_chunks_is_assembled_once_whatever_their_order() {
     let info = FilterInfo::of(filter.bucket(), &bytes);
     assert!(info.chunks >= 3, "{}", info.chunks);
     let last = info.chunks - 1;
-    let epoch = b.post.matching().settings().epoch_at(b.post.now_ms());
-    let settings = *b.post.matching().settings();
+    let epoch = b.matching().settings().epoch_at(b.post.now_ms());
+    let settings = *b.matching().settings();
     let m = Manifest {
         federation: "liaison".into(),
         owner: b.card.verifying_key().to_bytes(),
@@ -1017,9 +1011,13 @@ fn a_peer_that_takes_none_of_our_answers_cannot_pile_them_up() {
     hold(&b, "B-1", vec![phone("+996775987817")]);
     tick(&b);
     deliver(&b, &a);
-    let m = querier::usable(&a.post, &b.card.verifying_key().to_bytes(), a.post.now_ms())
-        .unwrap()
-        .remove(0);
+    let m = querier::usable(
+        a.matching(),
+        &b.card.verifying_key().to_bytes(),
+        a.post.now_ms(),
+    )
+    .unwrap()
+    .remove(0);
     let body = evaluate_body(&m, Purpose::Query, 1);
     // Each declined evaluation queues an answer a never collects.
     let outcomes: Vec<Outcome> = (0..5)

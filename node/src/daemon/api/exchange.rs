@@ -42,9 +42,9 @@ pub(super) async fn request(
     State(node): State<Arc<Node>>,
     Json(ask): Json<Ask>,
 ) -> Result<Json<Outgoing>, ApiError> {
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || requester::request(&post, &ask)).await?,
+        decided(move || requester::request(&exchange, &ask)).await?,
     ))
 }
 
@@ -60,13 +60,13 @@ pub struct Requests {
 }
 
 pub(super) async fn requests(State(node): State<Arc<Node>>) -> Result<Json<Requests>, ApiError> {
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     Ok(Json(
         decided(move || {
             Ok(Requests {
-                incoming: owner::incoming(&post)?,
-                outgoing: requester::outgoing(&post)?,
-                deadline_ms: post.exchange().settings().deadline_ms,
+                incoming: owner::incoming(&exchange)?,
+                outgoing: requester::outgoing(&exchange)?,
+                deadline_ms: exchange.settings().deadline_ms,
             })
         })
         .await?,
@@ -88,9 +88,9 @@ pub(super) async fn approve(
     State(node): State<Arc<Node>>,
     Json(a): Json<Approve>,
 ) -> Result<Json<Incoming>, ApiError> {
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || owner::approve(&post, &a.request, &a.redact)).await?,
+        decided(move || owner::approve(&exchange, &a.request, &a.redact)).await?,
     ))
 }
 
@@ -108,9 +108,9 @@ pub(super) async fn refuse(
     State(node): State<Arc<Node>>,
     Json(r): Json<Refuse>,
 ) -> Result<Json<Incoming>, ApiError> {
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || owner::refuse(&post, &r.request, &r.reason)).await?,
+        decided(move || owner::refuse(&exchange, &r.request, &r.reason)).await?,
     ))
 }
 
@@ -124,12 +124,12 @@ pub struct Reports {
 }
 
 pub(super) async fn reports(State(node): State<Arc<Node>>) -> Result<Json<Reports>, ApiError> {
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     Ok(Json(
         decided(move || {
             Ok(Reports {
-                reports: requester::reports(&post)?,
-                deleted: requester::tombstones(&post)?,
+                reports: requester::reports(&exchange)?,
+                deleted: requester::tombstones(&exchange)?,
             })
         })
         .await?,
@@ -140,14 +140,16 @@ pub(super) async fn report(
     State(node): State<Arc<Node>>,
     Path(id): Path<String>,
 ) -> Result<Json<ReportView>, ApiError> {
-    let post = node.post.clone();
-    Ok(Json(decided(move || requester::report(&post, &id)).await?))
+    let exchange = node.router.exchange().clone();
+    Ok(Json(
+        decided(move || requester::report(&exchange, &id)).await?,
+    ))
 }
 
 pub(super) async fn purge(State(node): State<Arc<Node>>) -> Result<Json<Purged>, ApiError> {
     let _writer = node.records_writer.lock().await;
-    let post = node.post.clone();
-    let purged = decided(move || retention::purge(&post, post.now_ms())).await?;
+    let exchange = node.router.exchange().clone();
+    let purged = decided(move || retention::purge(&exchange, exchange.post().now_ms())).await?;
     node.exchange_now.notify_one();
     Ok(Json(purged))
 }

@@ -96,7 +96,7 @@ pub(super) async fn run_match(
         None => config.peers.clone(),
         Some(name) => vec![node.post.peer(name).map_err(bad_request)?],
     };
-    let post = node.post.clone();
+    let matching = node.router.matching().clone();
     let (country, max_line) = (config.node.country, config.ingest.max_line_bytes.get());
     let file = req.file.clone();
     let read = tokio::task::spawn_blocking(move || input::read_file(&file, country, max_line))
@@ -107,26 +107,26 @@ pub(super) async fn run_match(
     let case = match &req.case {
         None => None,
         Some((reference, basis)) => {
-            let (post, r, b) = (post.clone(), reference.clone(), basis.clone());
-            Some(blocking(move || post.store().case_commitment(&r, &b)).await?)
+            let (matching, r, b) = (matching.clone(), reference.clone(), basis.clone());
+            Some(blocking(move || matching.post().store().case_commitment(&r, &b)).await?)
         }
     };
     let items = querier::items(wanted.iter().map(|w| (w.selectors.as_slice(), None)));
     // Subscribed before the query goes out, so no answer is missed.
-    let mut changed = post.matching().subscribe();
-    let p = post.clone();
+    let mut changed = matching.subscribe();
+    let p = matching.clone();
     let querier::Started { id, asked, skipped } =
         blocking(move || querier::query(&p, &peers, &items, case)).await?;
-    let deadline = tokio::time::Instant::now() + post.matching().settings().answer_timeout;
+    let deadline = tokio::time::Instant::now() + matching.settings().answer_timeout;
     let mut complete = true;
     let query = loop {
-        if let Some(q) = querier::take(&post, id, false) {
+        if let Some(q) = querier::take(&matching, id, false) {
             break q;
         }
         let waited = tokio::time::timeout_at(deadline, changed.changed()).await;
         if !matches!(waited, Ok(Ok(()))) {
             complete = false;
-            break querier::take(&post, id, true).unwrap_or_default();
+            break querier::take(&matching, id, true).unwrap_or_default();
         }
     };
     let mut problems = query.problems.clone();
@@ -134,7 +134,7 @@ pub(super) async fn run_match(
         problems.push(format!(
             "{} request(s) unanswered after {} s: their peers' results are missing (is the peer connected? see `liaison status`)",
             query.outstanding,
-            post.matching().settings().answer_timeout.as_secs()
+            matching.settings().answer_timeout.as_secs()
         ));
     }
     let names: BTreeMap<[u8; 32], String> = config
@@ -142,7 +142,7 @@ pub(super) async fn run_match(
         .iter()
         .map(|p| (p.key.verifying_key().to_bytes(), p.name.clone()))
         .collect();
-    let now = post.now_ms();
+    let now = matching.post().now_ms();
     let mut stored = Vec::new();
     let mut results: Vec<EntityResult> = wanted
         .iter()
@@ -171,14 +171,14 @@ pub(super) async fn run_match(
                 None
             };
             let hit = StoredHit {
-                id: post.matching().next_id(),
+                id: matching.next_id(),
                 time_ms: now,
                 peer: peer.clone(),
                 entity: format!("{} ({})", wanted[slot].label, wanted[slot].entity),
                 source: wanted[slot].source.clone(),
                 strength: querier::strength_of(&kinds, differed),
                 kinds: kinds.clone(),
-                case: case.map(|c| crate::matching::hex(&c)),
+                case: case.map(|c| crate::hex::encode(&c)),
                 tags: hs
                     .iter()
                     .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
@@ -193,7 +193,7 @@ pub(super) async fn run_match(
             stored.push(hit);
         }
     }
-    let p = post.clone();
+    let p = matching.clone();
     blocking(move || querier::store_hits(&p, &stored)).await?;
     Ok(Json(MatchReply {
         results,
@@ -208,8 +208,8 @@ pub(super) async fn run_match(
 }
 
 pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<StoredHit>>, ApiError> {
-    let post = node.post.clone();
-    let h = blocking(move || querier::hits(&post)).await?;
+    let matching = node.router.matching().clone();
+    let h = blocking(move || querier::hits(&matching)).await?;
     Ok(Json(h))
 }
 
@@ -242,7 +242,7 @@ pub(super) async fn watch_add(
 ) -> Result<Json<WatchAdded>, ApiError> {
     super::absolute(&req.file)?;
     let config = node.config.lock().map_err(internal)?.clone();
-    let post = node.post.clone();
+    let matching = node.router.matching().clone();
     let file = req.file.clone();
     let added = tokio::task::spawn_blocking(move || {
         let read = input::read_file(
@@ -257,7 +257,8 @@ pub(super) async fn watch_add(
             .map(|w| (w.label.clone(), w.source.clone(), w.selectors.clone()))
             .collect();
         let labels: Vec<String> = read.wanted.iter().map(|w| w.label.clone()).collect();
-        let ids = querier::watch_add(&post, &config.peers, entries, req.weak).map_err(internal)?;
+        let ids =
+            querier::watch_add(&matching, &config.peers, entries, req.weak).map_err(internal)?;
         Ok::<_, ApiError>(WatchAdded {
             added: ids.into_iter().zip(labels).collect(),
             bad: read.bad,
@@ -272,8 +273,8 @@ pub(super) async fn watch_add(
 pub(super) async fn watch_list(
     State(node): State<Arc<Node>>,
 ) -> Result<Json<Vec<Watch>>, ApiError> {
-    let post = node.post.clone();
-    let w = blocking(move || querier::watches(&post)).await?;
+    let matching = node.router.matching().clone();
+    let w = blocking(move || querier::watches(&matching)).await?;
     Ok(Json(w))
 }
 
@@ -289,8 +290,8 @@ pub(super) async fn watch_remove(
     State(node): State<Arc<Node>>,
     Json(req): Json<WatchRemove>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let post = node.post.clone();
-    let removed = blocking(move || querier::watch_remove(&post, req.id)).await?;
+    let matching = node.router.matching().clone();
+    let removed = blocking(move || querier::watch_remove(&matching, req.id)).await?;
     if !removed {
         return Err(bad_request(format!(
             "no watchlist entry {}: see `liaison watch list`",
@@ -301,7 +302,7 @@ pub(super) async fn watch_remove(
 }
 
 pub(super) async fn alerts(State(node): State<Arc<Node>>) -> Result<Json<Vec<Alert>>, ApiError> {
-    let post = node.post.clone();
-    let a = blocking(move || querier::alerts(&post)).await?;
+    let matching = node.router.matching().clone();
+    let a = blocking(move || querier::alerts(&matching)).await?;
     Ok(Json(a))
 }

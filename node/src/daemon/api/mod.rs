@@ -114,22 +114,53 @@ async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
 /// temporary file (mode 0600), synced, then renamed over `api.token`. A
 /// new token each start means one read from a stale `api.addr` (a port
 /// someone else took after a crash) is worth nothing afterwards.
-fn fresh_token(data_dir: &Path) -> anyhow::Result<String> {
+fn fresh_token(data_dir: &Path) -> Result<String, StartError> {
     let path = super::token_file(data_dir);
     let tmp = data_dir.join("api.token.tmp");
     let _ = fs::remove_file(&tmp);
     let mut bytes = [0u8; 32];
-    OsRng.try_fill_bytes(&mut bytes)?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    writeln!(f, "{token}")?;
-    f.sync_all()?;
-    fs::rename(&tmp, &path)?;
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
+        StartError::io(
+            "draw the API token from the OS for",
+            &path,
+            std::io::Error::other(e),
+        )
+    })?;
+    let token = crate::hex::encode(&bytes);
+    let write = || -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        writeln!(f, "{token}")?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| StartError::io("write the API token", &path, e))?;
     Ok(token)
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("local API: cannot {what} {}: {source}", path.display())]
+pub struct StartError {
+    /// What was being done.
+    what: &'static str,
+    /// The file or address it was done to.
+    path: std::path::PathBuf,
+    /// The system's error.
+    source: std::io::Error,
+}
+
+impl StartError {
+    fn io(what: &'static str, path: &Path, source: std::io::Error) -> StartError {
+        StartError {
+            what,
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 fn same(a: &[u8], b: &[u8]) -> bool {
@@ -164,7 +195,7 @@ pub(super) async fn start(
     node: Arc<Node>,
     listen: Option<SocketAddr>,
     data_dir: &Path,
-) -> anyhow::Result<Api> {
+) -> Result<Api, StartError> {
     let token = Arc::new(fresh_token(data_dir)?);
     let socket = socket_file(data_dir);
     match fs::remove_file(&socket) {
@@ -172,22 +203,27 @@ pub(super) async fn start(
             info!(path = %socket.display(), "removed the API socket of a daemon that did not stop cleanly")
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => anyhow::bail!("cannot remove the old API socket {}: {e}", socket.display()),
+        Err(e) => return Err(StartError::io("remove the old API socket", &socket, e)),
     }
     let unix = tokio::net::UnixListener::bind(&socket)
-        .map_err(|e| anyhow::anyhow!("cannot bind the API socket {}: {e}", socket.display()))?;
-    fs::set_permissions(&socket, fs::Permissions::from_mode(0o600))?;
+        .map_err(|e| StartError::io("bind the API socket", &socket, e))?;
+    fs::set_permissions(&socket, fs::Permissions::from_mode(0o600))
+        .map_err(|e| StartError::io("make private the API socket", &socket, e))?;
     let _ = fs::remove_file(addr_file(data_dir));
     let tcp = match listen {
         None => None,
         Some(listen) => {
+            let here = Path::new("api.listen");
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (api.listen): {e}"))?;
-            let addr = listener.local_addr()?;
+                .map_err(|e| StartError::io("listen on the address of", here, e))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| StartError::io("read the address bound for", here, e))?;
             let tmp = data_dir.join("api.addr.tmp");
-            fs::write(&tmp, format!("{addr}\n"))?;
-            fs::rename(&tmp, addr_file(data_dir))?;
+            fs::write(&tmp, format!("{addr}\n"))
+                .and_then(|()| fs::rename(&tmp, addr_file(data_dir)))
+                .map_err(|e| StartError::io("write", &addr_file(data_dir), e))?;
             Some((listener, addr))
         }
     };
@@ -261,8 +297,8 @@ async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, A
     let net = node.net.status().await.map_err(internal)?;
     let config = node.config.lock().map_err(internal)?.clone();
     let post = node.post.clone();
+    let builds = node.router.matching().builds();
     let mut s = tokio::task::spawn_blocking(move || {
-        let builds = post.matching().builds();
         status::collect(
             &config,
             post.identity(),
@@ -274,7 +310,7 @@ async fn status(State(node): State<Arc<Node>>) -> Result<Json<status::Status>, A
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    s.matching.evaluated = Some(node.post.matching().evaluated());
+    s.matching.evaluated = Some(node.router.matching().evaluated());
     Ok(Json(s))
 }
 
@@ -492,9 +528,9 @@ async fn bundle_import(
 ) -> Result<Json<bundle::Imported>, ApiError> {
     absolute(&req.file)?;
     absolute(&req.receipts_out)?;
-    let post = node.post.clone();
+    let router = node.router.clone();
     let done =
-        tokio::task::spawn_blocking(move || bundle::import(&post, &req.file, &req.receipts_out))
+        tokio::task::spawn_blocking(move || bundle::import(&router, &req.file, &req.receipts_out))
             .await
             .map_err(internal)?
             .map_err(bundle_error)?;

@@ -181,9 +181,9 @@ pub(super) async fn withdraw(
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
     let id = req.id.clone();
-    let post = node.post.clone();
+    let exchange = node.router.exchange().clone();
     let r = blocking(move || {
-        let _deciding = post.exchange().deciding();
+        let _deciding = exchange.deciding();
         Records::new(&store).withdraw(&id)
     })
     .await?;
