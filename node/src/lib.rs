@@ -9,7 +9,7 @@
 //!   narrow API; [`store::records`] is the typed layer.
 //! - [`ingest`]: NDJSON, CSV and call detail records into the store.
 //! - [`find`]: local look-ups by any identifier in any written form.
-//! - [`demo`]: the demo federation of `config/examples/`.
+//! - [`cli::demo`]: `liaison demo`, the demo federation of `config/examples/`.
 //! - [`post`]: envelopes in and out over the store (outbox, inbox,
 //!   receipts), whatever carries them.
 //! - [`net`]: one task owns the libp2p Swarm; a handle talks to it.
@@ -28,7 +28,6 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod daemon;
-pub mod demo;
 pub mod exchange;
 pub mod find;
 pub mod hex;

@@ -9,7 +9,6 @@ use liaison_protocol::envelope::{self, Draft, MessageId, Outcome};
 use liaison_protocol::keys::{AgencyKey, SealingKey, SigningKey};
 use rand_core_09::{OsRng, UnwrapErr};
 
-use crate::audit::witness::Witness;
 use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::identity::Identity;
@@ -33,10 +32,6 @@ impl Node {
 
     pub(crate) fn exchange(&self) -> &Exchange {
         self.router.exchange()
-    }
-
-    pub(crate) fn witness(&self) -> &Witness {
-        self.router.witness()
     }
 }
 

@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use liaison_config::Config;
 use liaison_protocol::keys::AgencyKey;
 
-use super::{access, Access, JsonArg};
+use super::args::JsonArg;
+use super::{access, Access};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {

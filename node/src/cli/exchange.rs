@@ -8,8 +8,9 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
-use super::matching::{daemon, time};
-use super::{CaseArgs, JsonArg};
+use super::args::{CaseArgs, JsonArg};
+use super::daemon;
+use super::print::time;
 use crate::daemon::api::exchange::{Approve, Refuse, Reports, Requests};
 use crate::exchange::requester::{Ask, ReportView};
 use crate::exchange::retention::Purged;

@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
-use super::{CaseArgs, JsonArg};
-use crate::client::Client;
+use super::args::{CaseArgs, JsonArg};
+use super::daemon;
+use super::print::{print_match, time};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded, WatchRemove};
 use crate::matching::querier::{Alert, StoredHit, Watch};
 
@@ -56,22 +57,8 @@ pub(super) struct WatchRemoveArgs {
     id: u64,
 }
 
-pub(super) fn daemon(config: &Config) -> Result<Client> {
-    match Client::find(&config.node.data_dir)? {
-        Some(c) => Ok(c),
-        None => bail!(
-            "the daemon of {} is not running: matching and follow-up requests need it (it holds the peers' filters and connections); start it with `liaison run`",
-            config.node.name
-        ),
-    }
-}
-
 fn absolute(file: &Path) -> Result<PathBuf> {
     std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))
-}
-
-pub(super) fn time(ms: u64) -> String {
-    liaison_protocol::matching::format_ms(ms)
 }
 
 pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
@@ -96,66 +83,6 @@ pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
-}
-
-/// Prints a match's results as a table.
-pub(crate) fn print_match(reply: &MatchReply) {
-    for (peer, n) in &reply.asked {
-        println!("asked {peer}: {n} selectors, blinded");
-    }
-    for s in &reply.skipped {
-        println!("not asked: {s}");
-    }
-    let width = reply
-        .results
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(10)
-        .min(48);
-    for r in &reply.results {
-        let label: String = r.label.chars().take(width).collect();
-        if r.hits.is_empty() {
-            let none = if reply.complete {
-                "no hit"
-            } else {
-                "no hit among the answers that came (see the problems below)"
-            };
-            println!("  {label:width$}  {none}");
-            continue;
-        }
-        for (i, h) in r.hits.iter().enumerate() {
-            let kinds: Vec<&str> = h.kinds.iter().map(|k| k.as_str()).collect();
-            let strength = h
-                .strength
-                .as_deref()
-                .map(|s| format!(" [{s}]"))
-                .unwrap_or_default();
-            let shown = if i == 0 { label.as_str() } else { "" };
-            println!(
-                "  {shown:width$}  HIT at {} on {}{strength}  (hit {})",
-                h.peer,
-                kinds.join(", "),
-                h.hit
-            );
-        }
-    }
-    for b in &reply.bad {
-        println!("skipped {b}");
-    }
-    for w in &reply.warnings {
-        println!("warning {w}");
-    }
-    for p in &reply.problems {
-        println!("problem: {p}");
-    }
-    let hits = reply.results.iter().filter(|r| !r.hits.is_empty()).count();
-    println!(
-        "{} entities, {hits} with a hit, in {:.2} s{}",
-        reply.results.len(),
-        reply.seconds,
-        if reply.complete { "" } else { " (incomplete)" }
-    );
 }
 
 pub(super) fn hits(config: &Config, json: bool) -> Result<ExitCode> {

@@ -8,6 +8,13 @@
 //! The demo agencies' keys are derived from public seeds
 //! ([`demo_identity`]) so the example configs can name each other's keys.
 //! They are for the demo only: anyone can derive them.
+//!
+//! Input: the example configs and sample files, embedded in the binary
+//! ([`AGENCIES`]), and `--dir`. Output: the narration on stdout, the three
+//! nodes' folders (kept only with `--dir`), each daemon's log in its
+//! folder, and exit code 1 when a step did not show what it should.
+//! Besides [`crate::cli`]'s dispatch, it imports only the CLI's shared
+//! printing (`print`), which imports nothing back.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -18,6 +25,7 @@ use liaison_config::Config;
 use liaison_protocol::keys::{SealingKey, SigningKey};
 use sha2::{Digest as _, Sha256};
 
+use super::print::print_match;
 use crate::client::Client;
 use crate::daemon::api::exchange::{Approve, Reports, Requests};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
@@ -51,22 +59,22 @@ pub const AGENCIES: [Agency; 3] = [
     Agency {
         name: "kg-border",
         title: "State Border Service, Kyrgyz Republic (records in Russian/Kyrgyz Cyrillic, NDJSON)",
-        config: include_str!("../../config/examples/kg-border.toml"),
-        samples: &[("kg-border.ndjson", include_str!("../../config/examples/data/kg-border.ndjson"))],
+        config: include_str!("../../../config/examples/kg-border.toml"),
+        samples: &[("kg-border.ndjson", include_str!("../../../config/examples/data/kg-border.ndjson"))],
     },
     Agency {
         name: "tj-drug-control",
         title: "Drug Control Agency, Republic of Tajikistan (records in Tajik Cyrillic, NDJSON)",
-        config: include_str!("../../config/examples/tj-drug-control.toml"),
-        samples: &[("tj-drug-control.ndjson", include_str!("../../config/examples/data/tj-drug-control.ndjson"))],
+        config: include_str!("../../../config/examples/tj-drug-control.toml"),
+        samples: &[("tj-drug-control.ndjson", include_str!("../../../config/examples/data/tj-drug-control.ndjson"))],
     },
     Agency {
         name: "kz-customs",
         title: "State Revenue Committee customs, Republic of Kazakhstan (records in Latin, CSV and call records)",
-        config: include_str!("../../config/examples/kz-customs.toml"),
+        config: include_str!("../../../config/examples/kz-customs.toml"),
         samples: &[
-            ("kz-customs.csv", include_str!("../../config/examples/data/kz-customs.csv")),
-            ("kz-customs-calls.csv", include_str!("../../config/examples/data/kz-customs-calls.csv")),
+            ("kz-customs.csv", include_str!("../../../config/examples/data/kz-customs.csv")),
+            ("kz-customs-calls.csv", include_str!("../../../config/examples/data/kz-customs-calls.csv")),
         ],
     },
 ];
@@ -118,15 +126,15 @@ pub fn set_up(root: &Path, agency: &Agency, ports: &[u16]) -> Result<(Config, Ve
 /// The analyst files the demo uses: (agency, file name, contents).
 const QUERY: (&str, &str) = (
     "kz-customs-query.csv",
-    include_str!("../../config/examples/data/kz-customs-query.csv"),
+    include_str!("../../../config/examples/data/kz-customs-query.csv"),
 );
 const WATCH: (&str, &str) = (
     "kg-border-watch.ndjson",
-    include_str!("../../config/examples/data/kg-border-watch.ndjson"),
+    include_str!("../../../config/examples/data/kg-border-watch.ndjson"),
 );
 const NEW_RECORD: (&str, &str) = (
     "tj-drug-control-new.ndjson",
-    include_str!("../../config/examples/data/tj-drug-control-new.ndjson"),
+    include_str!("../../../config/examples/data/tj-drug-control-new.ndjson"),
 );
 /// Longest wait for any step of the demo.
 const STEP: Duration = Duration::from_secs(60);
@@ -323,7 +331,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
             case: Some(("KZ-OPS-2026-117".into(), "Customs Code art. 425".into())),
         },
     )?;
-    crate::cli::print_match(&reply);
+    print_match(&reply);
     let kurbanov = reply
         .results
         .iter()
