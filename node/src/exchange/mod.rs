@@ -87,10 +87,132 @@ pub enum Error {
     /// The envelope layer failed.
     #[error(transparent)]
     Post(#[from] Box<crate::post::Error>),
-    /// What the caller asked for does not exist or is not allowed; the
-    /// text says which and what to do. Nothing was changed.
+    /// Reading matching's hits failed.
+    #[error("reading hits: {0}")]
+    Matching(#[from] Box<crate::matching::Error>),
+    /// An id given by the caller is not hex, or too short to name one.
+    #[error("{given:?} is not a {what} id: give at least its first 6 hex digits, as `liaison requests` shows them")]
+    NotAnId {
+        /// What was given.
+        given: String,
+        /// Request or report.
+        what: &'static str,
+    },
+    /// No request, report or hit by the id given.
+    #[error("no {what} {given}{hint}")]
+    Unknown {
+        /// Request, report or hit.
+        what: &'static str,
+        /// The id given.
+        given: String,
+        /// Where to find the right ones.
+        hint: &'static str,
+    },
+    /// An id prefix that names several.
+    #[error("{given} names {count} {what}s: give more of its digits")]
+    Ambiguous {
+        /// The prefix given.
+        given: String,
+        /// Request or report.
+        what: &'static str,
+        /// How many it names.
+        count: usize,
+    },
+    /// A request already decided.
+    #[error(
+        "request {id} from {peer} was already answered: {decision:?}{by}{at}; nothing was changed"
+    )]
+    Answered {
+        /// The request's first 8 hex digits.
+        id: String,
+        /// The requesting peer.
+        peer: String,
+        /// How it was answered.
+        decision: Decision,
+        /// " by WHO", or nothing.
+        by: String,
+        /// " at TIME", or nothing.
+        at: String,
+    },
+    /// A peer the caller names is no longer trusted.
+    #[error("{peer} is no longer a trusted peer: {then}")]
+    Untrusted {
+        /// The peer's name.
+        peer: String,
+        /// What the caller can do.
+        then: &'static str,
+    },
+    /// The release could not be built as asked (a redaction names no
+    /// field, a record is gone).
+    #[error("request {id} cannot be approved: {problem}; nothing was changed")]
+    CannotRelease {
+        /// The request's first 8 hex digits.
+        id: String,
+        /// Why.
+        problem: String,
+    },
+    /// A hit followed up already.
+    #[error("hit {hit} was already followed up: request {request}")]
+    FollowedUp {
+        /// The hit.
+        hit: u64,
+        /// The request's first 8 hex digits.
+        request: String,
+    },
+    /// A hit from an epoch whose keys the owner destroyed.
+    #[error("hit {hit} is from an epoch whose keys {peer} has destroyed, so it can no longer tell which record matched: run `liaison match` again for a fresh hit and request that")]
+    Expired {
+        /// The hit.
+        hit: u64,
+        /// The owner.
+        peer: String,
+    },
+    /// A text field missing or too long; the text names the flag and its
+    /// bounds.
     #[error("{0}")]
-    Invalid(String),
+    Text(&'static str),
+    /// A flag's value empty or too long.
+    #[error("{flag} must be 1 to {max} bytes")]
+    Length {
+        /// The flag.
+        flag: &'static str,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Texts too long.
+    #[error("{flags} must each be at most {max} bytes")]
+    TooLong {
+        /// The flags.
+        flags: &'static str,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A refusal without its reason.
+    #[error("give the requester a reason: --reason TEXT, 1 to {max} bytes")]
+    NoReason {
+        /// The most allowed.
+        max: usize,
+    },
+    /// A report deleted when its owner withdrew it.
+    #[error("report {id} from {peer} was deleted at {at} when its owner withdrew it (by this node's `on_withdrawal = \"delete\"`); envelope {envelope}")]
+    Deleted {
+        /// The request's first 8 hex digits.
+        id: String,
+        /// The owner.
+        peer: String,
+        /// When, as text.
+        at: String,
+        /// The envelope's hash.
+        envelope: String,
+    },
+}
+
+impl Error {
+    /// Whether the caller asked for something that does not exist or is
+    /// not allowed (nothing was changed), rather than the node failing.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Error::Store(_) | Error::Post(_) | Error::Matching(_))
+    }
 }
 
 impl From<crate::post::Error> for Error {
@@ -316,25 +438,30 @@ pub struct Outgoing {
 
 /// Parses a request id given in full (32 hex digits) or as a prefix of at
 /// least 6 that names exactly one of `ids`.
-fn pick(given: &str, ids: impl Iterator<Item = [u8; 16]>, what: &str) -> Result<[u8; 16], Error> {
+fn pick(
+    given: &str,
+    ids: impl Iterator<Item = [u8; 16]>,
+    what: &'static str,
+) -> Result<[u8; 16], Error> {
     let given = given.trim().to_ascii_lowercase();
     if given.len() < 6 || !given.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::Invalid(format!(
-            "{given:?} is not a {what} id: give at least its first 6 hex digits, as `liaison requests` shows them"
-        )));
+        return Err(Error::NotAnId { given, what });
     }
     let found: Vec<[u8; 16]> = ids
         .filter(|id| hex::encode(id).starts_with(&given))
         .collect();
     match found.as_slice() {
         [one] => Ok(*one),
-        [] => Err(Error::Invalid(format!(
-            "no {what} {given}: `liaison requests` lists them"
-        ))),
-        _ => Err(Error::Invalid(format!(
-            "{given} names {} {what}s: give more of its digits",
-            found.len()
-        ))),
+        [] => Err(Error::Unknown {
+            what,
+            given,
+            hint: ": `liaison requests` lists them",
+        }),
+        _ => Err(Error::Ambiguous {
+            given,
+            what,
+            count: found.len(),
+        }),
     }
 }
 
@@ -366,10 +493,6 @@ fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Opt
 /// Every JSON value under a prefix, in key order.
 fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Result<Vec<T>, Error> {
     Ok(store.json_values(Column::Exchange, prefix)?)
-}
-
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// What `liaison status` shows of the follow-up.

@@ -278,9 +278,9 @@ pub(crate) fn on_request<'p>(
     // after `effects`); a crash in between leaves it owed, and the
     // scheduled work sends it ([`resend_owed`]).
     let mut reply_effects = Batch::default();
-    put(&mut reply_effects, &req.id, &filed);
+    put(&mut reply_effects, &req.id, &filed)?;
     filed.owed = true;
-    put(&mut effects, &req.id, &filed);
+    put(&mut effects, &req.id, &filed)?;
     Ok(Applied::Handled(Handled {
         effects,
         reply: answer,
@@ -443,22 +443,27 @@ fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Opti
         super::ids_under(exchange.post().store(), k::INCOMING)?.into_iter(),
         "request",
     )?;
-    let req: Incoming = load(exchange.post().store(), &k::incoming(&id))?
-        .ok_or_else(|| Error::Invalid(format!("no request {given}")))?;
+    let req: Incoming =
+        load(exchange.post().store(), &k::incoming(&id))?.ok_or_else(|| Error::Unknown {
+            what: "request",
+            given: given.to_owned(),
+            hint: "",
+        })?;
     if req.decision != Decision::Pending {
-        return Err(Error::Invalid(format!(
-            "request {} from {} was already answered: {:?}{}{}; nothing was changed",
-            &req.id[..8],
-            req.peer,
-            req.decision,
-            req.decided_by
+        return Err(Error::Answered {
+            id: req.id[..8].to_owned(),
+            peer: req.peer,
+            decision: req.decision,
+            by: req
+                .decided_by
                 .as_deref()
                 .map(|b| format!(" by {b}"))
                 .unwrap_or_default(),
-            req.decided_ms
+            at: req
+                .decided_ms
                 .map(|t| format!(" at {}", liaison_protocol::matching::format_ms(t)))
                 .unwrap_or_default(),
-        )));
+        });
     }
     let peer = peer_of(exchange, &req);
     Ok((req, id, peer))
@@ -510,8 +515,8 @@ fn filed_status(exchange: &Exchange, received_ms: u64) -> Status {
 }
 
 /// Stores `req` in `batch`.
-fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) {
-    batch.put(Column::Exchange, k::incoming(id), super::json(req));
+fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) -> Result<(), store::Error> {
+    batch.put_json(Column::Exchange, k::incoming(id), req)
 }
 
 /// Records a decision on `req`.
@@ -547,7 +552,7 @@ fn send(
             .case_commitment(&req.reference, &req.basis)?,
     );
     let mut with = Batch::default();
-    put(&mut with, id, req);
+    put(&mut with, id, req)?;
     if matches!(req.decision, Decision::Refused | Decision::Withdrawn) {
         for r in &req.records {
             with.delete(Column::Exchange, k::naming(r, id));
@@ -588,17 +593,15 @@ pub fn approve(
 ) -> Result<Incoming, Error> {
     let _deciding = exchange.deciding();
     let (mut req, id, peer) = pending(exchange, given)?;
-    let peer = peer.ok_or_else(|| {
-        Error::Invalid(format!(
-            "{} is no longer a trusted peer: refuse the request, or trust the peer again first",
-            req.peer
-        ))
+    let peer = peer.ok_or_else(|| Error::Untrusted {
+        peer: req.peer.clone(),
+        then: "refuse the request, or trust the peer again first",
     })?;
     let report = report(exchange, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
-        Error::Invalid(format!(
-            "request {} cannot be approved: {problem}; nothing was changed",
-            &req.id[..8]
-        ))
+        Error::CannotRelease {
+            id: req.id[..8].to_owned(),
+            problem,
+        }
     })?;
     req.redacted = redact_fields.to_vec();
     decide(exchange, &mut req, Decision::Released, "analyst");
@@ -611,9 +614,7 @@ pub fn approve(
 pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming, Error> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > MAX_TEXT {
-        return Err(Error::Invalid(format!(
-            "give the requester a reason: --reason TEXT, 1 to {MAX_TEXT} bytes"
-        )));
+        return Err(Error::NoReason { max: MAX_TEXT });
     }
     let _deciding = exchange.deciding();
     let (mut req, id, peer) = pending(exchange, given)?;
@@ -628,7 +629,7 @@ pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming
         }
         None => {
             let mut b = Batch::default();
-            put(&mut b, &id, &req);
+            put(&mut b, &id, &req)?;
             for r in &req.records {
                 b.delete(Column::Exchange, k::naming(r, &id));
             }
@@ -691,7 +692,7 @@ pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
 
 fn save(exchange: &Exchange, id: &[u8; 16], req: &Incoming) -> Result<(), Error> {
     let mut b = Batch::default();
-    put(&mut b, id, req);
+    put(&mut b, id, req)?;
     exchange.post().store().write_durable(b)?;
     Ok(())
 }
@@ -767,7 +768,7 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                         )?;
                         sent += 1;
                     } else {
-                        put(&mut b, &id, &req);
+                        put(&mut b, &id, &req)?;
                     }
                 }
                 (Decision::Released, _, Some(peer), _) => {

@@ -19,7 +19,7 @@ use crate::hex;
 use crate::matching::querier;
 use crate::post::{Applied, Handled};
 use crate::store::keys::exchange as k;
-use crate::store::{Batch, Column};
+use crate::store::{self, Batch, Column};
 
 /// What `liaison request` asks for.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -41,24 +41,28 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
     let hit = querier::hits(exchange.matching())
         .map_err(|e| match e {
             crate::matching::Error::Store(e) => Error::Store(e),
-            other => Error::Invalid(format!("reading hits: {other}")),
+            other => Error::Matching(Box::new(other)),
         })?
         .into_iter()
         .find(|h| h.id == ask.hit)
-        .ok_or_else(|| Error::Invalid(format!("no hit {}: `liaison hits` lists them", ask.hit)))?;
+        .ok_or_else(|| Error::Unknown {
+            what: "hit",
+            given: ask.hit.to_string(),
+            hint: ": `liaison hits` lists them",
+        })?;
     if let Some(v) = store.get(Column::Exchange, &k::hit(hit.id))? {
-        return Err(Error::Invalid(format!(
-            "hit {} was already followed up: request {}",
-            hit.id,
-            &hex::encode(&v)[..8.min(v.len() * 2)]
-        )));
+        return Err(Error::FollowedUp {
+            hit: hit.id,
+            request: hex::encode(&v)[..8.min(v.len() * 2)].to_owned(),
+        });
     }
-    let peer = exchange.post().peer(&hit.peer).map_err(|_| {
-        Error::Invalid(format!(
-            "{} is no longer a trusted peer: a request cannot be sent",
-            hit.peer
-        ))
-    })?;
+    let peer = exchange
+        .post()
+        .peer(&hit.peer)
+        .map_err(|_| Error::Untrusted {
+            peer: hit.peer.clone(),
+            then: "a request cannot be sent",
+        })?;
     let tags: Vec<Tag> = hit
         .tags
         .iter()
@@ -76,10 +80,10 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
         .settings()
         .live_epochs(exchange.post().now_ms());
     if !tags.iter().any(|t| live.contains(&t.epoch)) {
-        return Err(Error::Invalid(format!(
-            "hit {} is from an epoch whose keys {} has destroyed, so it can no longer tell which record matched: run `liaison match` again for a fresh hit and request that",
-            hit.id, hit.peer
-        )));
+        return Err(Error::Expired {
+            hit: hit.id,
+            peer: hit.peer,
+        });
     }
     let (reference, basis) = match &ask.case {
         Some(c) => c.clone(),
@@ -90,21 +94,21 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
             .map(|c| store.case_opening(&c))
             .transpose()?
             .flatten()
-            .ok_or_else(|| {
-                Error::Invalid(
-                    "a request for a record names its case and legal basis: add --case REF --basis TEXT".into(),
-                )
-            })?,
+            .ok_or(Error::Text(
+                "a request for a record names its case and legal basis: add --case REF --basis TEXT",
+            ))?,
     };
     if reference.trim().is_empty() || reference.len() > MAX_REFERENCE {
-        return Err(Error::Invalid(format!(
-            "--case must be 1 to {MAX_REFERENCE} bytes"
-        )));
+        return Err(Error::Length {
+            flag: "--case",
+            max: MAX_REFERENCE,
+        });
     }
     if basis.trim().is_empty() || basis.len() > MAX_TEXT || ask.note.len() > MAX_TEXT {
-        return Err(Error::Invalid(format!(
-            "--basis (required) and --note must each be at most {MAX_TEXT} bytes"
-        )));
+        return Err(Error::TooLong {
+            flags: "--basis (required) and --note",
+            max: MAX_TEXT,
+        });
     }
     let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id);
@@ -134,7 +138,7 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
     let case = store.case_commitment(&out.reference, &out.basis)?;
     // Recorded in the same write that queues it.
     let mut b = Batch::default();
-    b.put(Column::Exchange, k::outgoing(&id), super::json(&out));
+    b.put_json(Column::Exchange, k::outgoing(&id), &out)?;
     b.put(Column::Exchange, k::hit(hit.id), id.to_vec());
     exchange
         .post()
@@ -205,11 +209,7 @@ pub(crate) fn on_reply<'p>(
     }
     info!(peer = %peer.name, request = %&out.id[..8], answer = ?out.answer, "the owner answered a follow-up request");
     let mut effects = Batch::default();
-    effects.put(
-        Column::Exchange,
-        k::outgoing(&reply.request),
-        super::json(&out),
-    );
+    effects.put_json(Column::Exchange, k::outgoing(&reply.request), &out)?;
     Ok(Applied::Handled(Handled {
         effects,
         count: 1,
@@ -264,11 +264,7 @@ pub(crate) fn on_report<'p>(
     out.answer = Answer::Reported;
     out.answered_ms = Some(exchange.post().now_ms());
     let mut effects = Batch::default();
-    effects.put(
-        Column::Exchange,
-        k::outgoing(&report.request),
-        super::json(&out),
-    );
+    effects.put_json(Column::Exchange, k::outgoing(&report.request), &out)?;
     // A withdrawal notice can overtake its report (envelopes arrive on
     // parallel streams): its mark is already here, and by our policy the
     // report may be deleted on arrival.
@@ -291,7 +287,7 @@ pub(crate) fn on_report<'p>(
             peer,
             ids,
             hash,
-        );
+        )?;
     } else {
         let mut value = exchange.post().now_ms().to_be_bytes().to_vec();
         value.extend_from_slice(envelope);
@@ -381,7 +377,7 @@ pub(crate) fn on_notice<'p>(
             peer,
             ids,
             view.envelope,
-        );
+        )?;
     }
     warn!(peer = %peer.name, request = %&out.id[..8], change = notice.change.as_str(), deleted = delete && all_withdrawn, "the owner of a report we hold changed a record in it");
     Ok(Applied::Handled(Handled {
@@ -406,7 +402,7 @@ fn tombstone(
     peer: &liaison_config::Peer,
     records: Vec<String>,
     envelope: String,
-) {
+) -> Result<(), store::Error> {
     let tomb = Tombstone {
         id: out.id.clone(),
         peer: peer.name.clone(),
@@ -414,7 +410,8 @@ fn tombstone(
         records,
         envelope,
     };
-    effects.put(Column::Exchange, k::tombstone(id), super::json(&tomb));
+    effects.put_json(Column::Exchange, k::tombstone(id), &tomb)?;
+    Ok(())
 }
 
 /// What is left of a report deleted on its owner's withdrawal.
@@ -610,19 +607,22 @@ pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
             // Deleted on withdrawal: say so rather than "no report".
             for t in load_all::<Tombstone>(exchange.post().store(), k::TOMBSTONES)? {
                 if t.id.starts_with(&given.to_ascii_lowercase()) && given.len() >= 6 {
-                    return Err(Error::Invalid(format!(
-                        "report {} from {} was deleted at {} when its owner withdrew it (by this node's `on_withdrawal = \"delete\"`); envelope {}",
-                        &t.id[..8],
-                        t.peer,
-                        liaison_protocol::matching::format_ms(t.deleted_ms),
-                        t.envelope
-                    )));
+                    return Err(Error::Deleted {
+                        id: t.id[..8].to_owned(),
+                        peer: t.peer,
+                        at: liaison_protocol::matching::format_ms(t.deleted_ms),
+                        envelope: t.envelope,
+                    });
                 }
             }
             return Err(e);
         }
     };
-    read(exchange, &id)?.ok_or_else(|| Error::Invalid(format!("no report {given}")))
+    read(exchange, &id)?.ok_or_else(|| Error::Unknown {
+        what: "report",
+        given: given.to_owned(),
+        hint: "",
+    })
 }
 
 /// Reports deleted on withdrawal.

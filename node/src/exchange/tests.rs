@@ -65,11 +65,8 @@ fn hold(b: &Node, id: &str, handling: &str, number: &str, extra: &str) {
         0,
     )
     .expiring(record.expires);
-    let red = p.is_red();
+    // Queued for the deltas in the same write.
     Records::new(b.post.store()).put_batch(vec![p]).unwrap();
-    let queued = [crate::matching::owner::queued(&phone(number), id)];
-    let (shared, red): (&[_], &[_]) = if red { (&[], &queued) } else { (&queued, &[]) };
-    crate::matching::owner::queue_new(b.post.store(), shared, red).unwrap();
 }
 
 /// b publishes its filters (or deltas); a matches `number` at b: the
@@ -156,7 +153,7 @@ fn round(a: &Node, b: &Node) {
 
 fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     match r {
-        Err(Error::Invalid(m)) => m,
+        Err(e) if e.is_refusal() => e.to_string(),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -441,11 +438,13 @@ fn a_report_readdressed_or_passed_on_to_a_third_agency_fails_verification() {
     c_asked.peer_key = hex::encode(a.card.verifying_key().as_bytes());
     c_asked.answer = Answer::Sent;
     let mut batch = crate::store::Batch::default();
-    batch.put(
-        crate::store::Column::Exchange,
-        k::outgoing(&report.request),
-        json(&c_asked),
-    );
+    batch
+        .put_json(
+            crate::store::Column::Exchange,
+            k::outgoing(&report.request),
+            &c_asked,
+        )
+        .unwrap();
     c.post.store().write(batch).unwrap();
     let forwarded = seal_to(
         &a.post.identity().signing,
@@ -923,11 +922,7 @@ fn a_hit_on_fuzzy_keys_alone_resolves_to_its_records_without_a_scan() {
             "test",
             0,
         );
-        let red = p.is_red();
         Records::new(b.post.store()).put_batch(vec![p]).unwrap();
-        let q = [crate::matching::owner::queued(&s, id)];
-        let (shared, red): (&[_], &[_]) = if red { (&[], &q) } else { (&q, &[]) };
-        crate::matching::owner::queue_new(b.post.store(), shared, red).unwrap();
     };
     let put = |id: &str, s: Selector| put_as(id, liaison_protocol::record::Handling::Green, s);
     put("KG-F1", fuzzy("krbanov|yusuf|1985-03-14"));
@@ -987,11 +982,6 @@ fn a_request_after_a_weak_hit_waits_for_an_analyst_even_under_auto() {
         0,
     );
     Records::new(b.post.store()).put_batch(vec![p]).unwrap();
-    let queued: Vec<_> = held
-        .iter()
-        .map(|s| crate::matching::owner::queued(s, "KG-7"))
-        .collect();
-    crate::matching::owner::queue_new(b.post.store(), &queued, &[]).unwrap();
     crate::matching::tick(b.matching(), &peers(&b)).unwrap();
     deliver(&b, &a);
     let peer = a.post.peer_by_key(b.card.verifying_key()).unwrap();

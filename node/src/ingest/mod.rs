@@ -27,7 +27,6 @@ use liaison_protocol::normalize::{self, Context};
 use liaison_protocol::record::Record;
 use liaison_protocol::{Country, Selector};
 
-use crate::matching::owner::{queue_new, queued};
 use crate::store::records::{Outcome, Prepared, Records};
 use crate::store::{self, Store};
 
@@ -344,20 +343,12 @@ pub fn run(
         let commit = |batch: Vec<Prepared>, summary: &mut Summary| -> Result<(), Error> {
             summary.read += batch.len() as u64;
             summary.unmatchable += batch.iter().filter(|r| r.selectors().is_empty()).count() as u64;
-            let (mut shared, mut red) = (Vec::new(), Vec::new());
-            for r in &batch {
-                let to = if r.is_red() { &mut red } else { &mut shared };
-                to.extend(r.selectors().iter().map(|s| queued(s, r.id())));
-            }
             for outcome in records.put_batch(batch)? {
                 match outcome {
                     Outcome::Stored => summary.stored += 1,
                     Outcome::Updated => summary.updated += 1,
                 }
             }
-            // After the records: a crash in between leaves them out of the
-            // peers' deltas until the next epoch's filter, never the reverse.
-            queue_new(store, &shared, &red)?;
             Ok(())
         };
         loop {

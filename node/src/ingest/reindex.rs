@@ -10,7 +10,6 @@ use liaison_protocol::record::Record;
 use liaison_protocol::{Country, Selector};
 
 use super::{prepare, Error};
-use crate::matching::owner::{queue_new, queued};
 use crate::store::records::Records;
 use crate::store::Store;
 
@@ -47,7 +46,6 @@ pub fn run(store: &Store, country: Option<Country>, batch_size: usize) -> Result
     let records = Records::new(store);
     for chunk in ids.chunks(batch_size.max(1)) {
         let mut batch = Vec::with_capacity(chunk.len());
-        let (mut shared, mut red) = (Vec::new(), Vec::new());
         for id in chunk {
             let Some(selectors) = records
                 .get(id)?
@@ -59,18 +57,12 @@ pub fn run(store: &Store, country: Option<Country>, batch_size: usize) -> Result
             let Some(prepared) = records.reselected(id, selectors)? else {
                 continue;
             };
-            let to = if prepared.is_red() {
-                &mut red
-            } else {
-                &mut shared
-            };
-            to.extend(prepared.selectors().iter().map(|s| queued(s, id)));
             batch.push(prepared);
         }
         report.reindexed += batch.len() as u64;
+        // Queued for the peers' deltas in the same write; they carry only
+        // selectors that are new to the owner.
         records.put_batch(batch)?;
-        // Deltas carry only selectors that are new to the owner.
-        queue_new(store, &shared, &red)?;
     }
     store.flush()?;
     Ok(report)

@@ -62,8 +62,8 @@ pub enum Error {
     /// The envelope layer failed.
     #[error(transparent)]
     Post(#[from] Box<crate::post::Error>),
-    /// A stored manifest of ours does not decode (the store is damaged).
-    #[error("our stored manifest for {peer} in epoch {epoch} does not decode: the store is damaged (`liaison check`)")]
+    /// A peer's manifest we hold does not decode (the store is damaged).
+    #[error("the manifest {peer} sent for epoch {epoch}, as stored, does not decode: the store is damaged (`liaison check`)")]
     DamagedManifest {
         /// The peer's name.
         peer: String,
@@ -82,9 +82,13 @@ pub enum Error {
     /// A filter could not be built.
     #[error("filter: {0}")]
     Filter(#[from] liaison_protocol::filter::Error),
-    /// Something the caller asked for does not exist or is not allowed.
-    #[error("{0}")]
-    Invalid(String),
+    /// No OPRF key for an epoch: destroyed with its epoch, or the key
+    /// ratchet is not open.
+    #[error("no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)")]
+    NoKey {
+        /// The epoch.
+        epoch: u64,
+    },
 }
 
 impl From<crate::post::Error> for Error {

@@ -19,8 +19,9 @@ use tracing::{info, warn};
 use super::{budget, context, Build, Error, Matching};
 use crate::post::{Applied, Handled};
 use crate::store::keys::{self, matching as k};
+use crate::store::matching::Drained;
 use crate::store::records::Records;
-use crate::store::{Batch, Column, Store};
+use crate::store::{self, Batch, Column};
 
 /// Tags written per store batch during a build.
 const WRITE_BATCH: usize = 16 * 1024;
@@ -51,79 +52,6 @@ fn corrupt(what: String) -> crate::store::Error {
         what,
     }
 }
-
-/// A selector of a newly stored record, with the record's id where the
-/// tag will need it (`person_fuzzy`, which the local index leaves out).
-pub type Queued = (Selector, Option<String>);
-
-/// The queue entry of `selector` in record `id`.
-pub fn queued(selector: &Selector, id: &str) -> Queued {
-    let id = (selector.kind == SelectorKind::PersonFuzzy).then(|| id.to_owned());
-    (selector.clone(), id)
-}
-
-/// Encodes queued selectors: each `len u32 ‖` [`keys::tag_value`].
-fn encode_queued(items: &[Queued]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (s, id) in items {
-        let v = keys::tag_value(s, id.as_slice());
-        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        out.extend_from_slice(&v);
-    }
-    out
-}
-
-/// Decodes [`encode_queued`]; `None` if damaged.
-fn decode_queued(mut bytes: &[u8]) -> Option<Vec<Queued>> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-        let (s, mut ids) = keys::decode_tag_value(bytes.get(4..4 + len)?)?;
-        if ids.len() > 1 {
-            return None;
-        }
-        out.push((s, ids.pop()));
-        bytes = &bytes[4 + len..];
-    }
-    Some(out)
-}
-
-/// Queues the selectors of newly stored records for the next delta (the
-/// daemon drains the queue; a CLI ingest while it is stopped queues too):
-/// `shared` from records of any handling code but `TLP:RED`, `red` from
-/// `TLP:RED` records, which go only to peers whose agreement says
-/// `match_red`.
-pub fn queue_new(
-    store: &Store,
-    shared: &[Queued],
-    red: &[Queued],
-) -> Result<(), crate::store::Error> {
-    // Time order, a random part against two writers in one millisecond,
-    // and the low bit for which of the two lists.
-    let seq =
-        (crate::clock::system_ms() << 20) | (u64::from(rand::random::<u32>() & 0x7_FFFF) << 1);
-    let mut b = Batch::default();
-    for (i, (items, flag)) in [(shared, QUEUED_SHARED), (red, QUEUED_RED)]
-        .into_iter()
-        .enumerate()
-    {
-        if items.is_empty() {
-            continue;
-        }
-        let mut value = vec![flag];
-        value.extend(encode_queued(items));
-        b.put(Column::Matching, k::new_selectors(seq | i as u64), value);
-    }
-    if b.is_empty() {
-        return Ok(());
-    }
-    store.write(b)
-}
-
-/// First byte of a new-selector queue entry: from records any peer may
-/// match, or from `TLP:RED` records.
-const QUEUED_SHARED: u8 = 0;
-const QUEUED_RED: u8 = 1;
 
 /// The records of each `person_fuzzy` selector, at most
 /// [`MAX_RECORDS`] each, sorted.
@@ -163,11 +91,9 @@ fn tags_by_kind(
     let mut out = Vec::with_capacity(selectors.len());
     for run in selectors.chunk_by(|a, b| a.kind == b.kind) {
         let kind = run[0].kind;
-        let key = matching.key(peer, epoch, kind).ok_or_else(|| {
-            Error::Invalid(format!(
-                "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
-            ))
-        })?;
+        let key = matching
+            .key(peer, epoch, kind)
+            .ok_or(Error::NoKey { epoch })?;
         for part in run.chunks(256 * 1024) {
             out.extend(tags(&key, part, &done)?);
             progress(out.len() as u64);
@@ -183,11 +109,9 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
     let settings = *matching.settings();
     let mut keys = Vec::new();
     for kind in &peer.kinds {
-        let key = matching.key(&pk, epoch, *kind).ok_or_else(|| {
-            Error::Invalid(format!(
-                "no OPRF key for epoch {epoch} (destroyed, or the key ratchet is not open)"
-            ))
-        })?;
+        let key = matching
+            .key(&pk, epoch, *kind)
+            .ok_or(Error::NoKey { epoch })?;
         keys.push((*kind, key.public_key().to_bytes()));
     }
     let store = matching.post().store();
@@ -319,18 +243,10 @@ pub fn send_deltas(
         let mut selectors: Vec<(Selector, bool)> = Vec::new();
         let (mut fuzzy, mut fuzzy_red) = (FuzzyRecords::new(), FuzzyRecords::new());
         let mut damaged = false;
-        store.scan_prefix(Column::Matching, k::NEW, |key, value| {
+        store::matching::drain(store, |key, entry| {
             drained.push(key.to_vec());
-            let red = match value.first() {
-                Some(&QUEUED_SHARED) => false,
-                Some(&QUEUED_RED) => true,
-                _ => {
-                    damaged = true;
-                    return true;
-                }
-            };
-            match decode_queued(&value[1..]) {
-                Some(items) => {
+            match entry {
+                Drained::Selectors { red, items } => {
                     for (s, id) in items {
                         if let Some(id) = id {
                             add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
@@ -338,7 +254,7 @@ pub fn send_deltas(
                         selectors.push((s, red));
                     }
                 }
-                None => damaged = true,
+                Drained::Damaged => damaged = true,
             }
             selectors.len() < DRAIN
         })?;
@@ -650,30 +566,4 @@ fn decide<'p>(
     )?;
     handled.guards.push(Box::new(guard));
     Ok(Ok(Evaluated { elements, proof }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queued_selectors_round_trip() {
-        let s = [
-            Selector::new(SelectorKind::Phone, "+996775987817"),
-            Selector::new(SelectorKind::PersonFull, "kurbanov|yusuf|1985-03-14"),
-        ];
-        let q: Vec<Queued> = s.iter().map(|s| queued(s, "KG-1")).collect();
-        assert_eq!(q[0].1, None, "only person_fuzzy keeps its record");
-        assert_eq!(decode_queued(&encode_queued(&q)).unwrap(), q);
-        assert!(decode_queued(&encode_queued(&q)[..10]).is_none());
-        let fuzzy = queued(
-            &Selector::new(SelectorKind::PersonFuzzy, "krbanov|1985-03-14"),
-            "KG-1",
-        );
-        assert_eq!(fuzzy.1.as_deref(), Some("KG-1"));
-        assert_eq!(
-            decode_queued(&encode_queued(std::slice::from_ref(&fuzzy))).unwrap(),
-            [fuzzy]
-        );
-    }
 }

@@ -533,7 +533,10 @@ fn accept_manifest(
     }
     if let Some(old) = held {
         let Ok(old) = SignedManifest::decode(&old) else {
-            return Err(Error::Invalid("a stored manifest does not decode".into()));
+            return Err(Error::DamagedManifest {
+                peer: peer.name.clone(),
+                epoch,
+            });
         };
         if old.manifest.keys != m.manifest.keys {
             warn!(peer = %peer.name, epoch, "refused a second manifest with another key for the same epoch");
@@ -814,11 +817,7 @@ fn alert(
         how: how.to_owned(),
     };
     warn!(peer = %peer.name, watch = watch_id, how, "ALERT: a watched selector is held by a peer (see `liaison alerts`)");
-    batch.put(
-        Column::Hits,
-        k::alert(now, id),
-        serde_json::to_vec(&a).unwrap_or_default(),
-    );
+    batch.put_json(Column::Hits, k::alert(now, id), &a)?;
     Ok(())
 }
 
@@ -850,11 +849,7 @@ pub fn watch_add(
             added_ms: matching.post().now_ms(),
             weak,
         };
-        b.put(
-            Column::Hits,
-            k::watch(w.id),
-            serde_json::to_vec(&w).unwrap_or_default(),
-        );
+        b.put_json(Column::Hits, k::watch(w.id), &w)?;
         added.push(w);
     }
     let items = items(added.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
@@ -1045,11 +1040,7 @@ pub fn strength_of(kinds: &[SelectorKind], differed: Option<NamePart>) -> Option
 pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> {
     let mut b = Batch::default();
     for h in hits {
-        b.put(
-            Column::Hits,
-            k::hit(h.time_ms, h.id),
-            serde_json::to_vec(h).unwrap_or_default(),
-        );
+        b.put_json(Column::Hits, k::hit(h.time_ms, h.id), &h)?;
     }
     matching.post().store().write(b)?;
     Ok(())

@@ -40,13 +40,8 @@ fn hold_as(n: &Node, id: &str, handling: Handling, selectors: Vec<Selector>) {
         "test",
         0,
     );
+    // Queued for the deltas in the same write.
     Records::new(n.post.store()).put_batch(vec![p]).unwrap();
-    let queued: Vec<owner::Queued> = selectors.iter().map(|s| owner::queued(s, id)).collect();
-    if handling == Handling::Red {
-        owner::queue_new(n.post.store(), &[], &queued).unwrap();
-    } else {
-        owner::queue_new(n.post.store(), &queued, &[]).unwrap();
-    }
 }
 
 fn tick(n: &Node) {

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod check;
 pub(crate) mod keys;
 pub mod mailbox;
+pub mod matching;
 pub mod records;
 
 use std::path::{Path, PathBuf};
@@ -143,6 +144,14 @@ pub enum Error {
         /// What failed to decode.
         what: String,
     },
+    /// A value could not be encoded to be stored (nothing was written).
+    #[error("encoding a value for column {column}: {source}")]
+    Encode {
+        /// The column family.
+        column: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
     /// RocksDB reported an error.
     #[error("store error while {doing}: {message}")]
     Rocks {
@@ -187,6 +196,22 @@ impl Batch {
     /// Sets `key` to `value`.
     pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push((column, key.into(), Op::Put(value.into())));
+    }
+
+    /// Sets `key` to `value` as JSON; an error if it does not encode
+    /// (never an empty value in its place).
+    pub fn put_json(
+        &mut self,
+        column: Column,
+        key: impl Into<Vec<u8>>,
+        value: &impl serde::Serialize,
+    ) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(|source| Error::Encode {
+            column: column.name(),
+            source,
+        })?;
+        self.put(column, key, bytes);
+        Ok(())
     }
 
     /// Removes `key`.

@@ -26,14 +26,14 @@ use crate::exchange::requester::{self, Ask, ReportView, Tombstone};
 use crate::exchange::retention::{self, Purged};
 use crate::exchange::{owner, Error, Incoming, Outgoing};
 
-/// Runs `f` on a blocking thread: an [`Error::Invalid`] is the caller's
-/// bad request, anything else an internal error.
+/// Runs `f` on a blocking thread: a refusal ([`Error::is_refusal`]) is
+/// the caller's bad request, anything else an internal error.
 async fn decided<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await.map_err(internal)? {
         Ok(t) => Ok(t),
-        Err(e @ Error::Invalid(_)) => Err(bad_request(e)),
+        Err(e) if e.is_refusal() => Err(bad_request(e)),
         Err(e) => Err(internal(e)),
     }
 }

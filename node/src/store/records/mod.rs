@@ -24,6 +24,7 @@ use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::keys::{self, Meta};
+use super::matching::queued;
 use super::{Batch, Column, Error, Store};
 
 mod format;
@@ -83,9 +84,11 @@ impl<'a> Records<'a> {
         Records { store }
     }
 
-    /// Stores `items` in one atomic batch. A record whose id is already held
-    /// replaces it: index entries it no longer has are removed. When the
-    /// same id appears twice in `items`, the later one wins.
+    /// Stores `items` in one atomic batch, their selectors queued there for
+    /// the peers' deltas ([`super::matching::queue_new`]). A record whose
+    /// id is already held replaces it: index entries it no longer has are
+    /// removed. When the same id appears twice in `items`, the later one
+    /// wins.
     pub fn put_batch(&self, items: Vec<Prepared>) -> Result<Vec<Outcome>, Error> {
         // Previous selectors of each id: from the store, then from earlier
         // items of this batch.
@@ -175,6 +178,14 @@ impl<'a> Records<'a> {
                 batch.put(Column::Expiry, keys::expiry::at(at, id), Vec::new());
             }
         }
+        // The peers' deltas learn of the records in the same write: never
+        // a record stored that they miss, nor one queued that was not.
+        let (mut shared, mut red) = (Vec::new(), Vec::new());
+        for item in &items {
+            let to = if item.is_red() { &mut red } else { &mut shared };
+            to.extend(item.selectors().iter().map(|s| queued(s, item.id())));
+        }
+        super::matching::queue_new(&mut batch, &shared, &red);
         for item in items {
             batch.put(Column::Records, keys::record_owned(item.id), item.value);
         }
