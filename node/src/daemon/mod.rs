@@ -3,9 +3,9 @@
 //! Tasks, all under one cancellation token:
 //! - the network task ([`crate::net`]), which owns the Swarm;
 //! - the inbound task: each envelope from the network goes to
-//!   [`Post::receive`] on a blocking thread (at most [`INBOUND_WORKERS`]
+//!   [`Router::receive`](crate::router::Router::receive) on a blocking thread (at most `INBOUND_WORKERS`
 //!   at once) and its receipt back through [`net::Handle::respond`];
-//! - one courier per peer ([`courier`]): delivers that peer's outbox with
+//! - one courier per peer (`courier`): delivers that peer's outbox with
 //!   backoff, woken when something is queued or the peer connects;
 //! - the local HTTP API ([`api`]);
 //! - housekeeping: forgets message ids too old to replay, hourly.

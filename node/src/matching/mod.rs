@@ -168,7 +168,7 @@ pub struct Build {
 }
 
 /// The right to check and reserve a peer's budget, held from the check
-/// until the charge commits with the receipt ([`Matching::budgets`]).
+/// until the charge commits with the receipt (`Matching::budgets`).
 #[derive(Debug)]
 pub struct Budgets(());
 

@@ -8,7 +8,7 @@
 //!
 //! Transport: TCP + Noise (its prologue bound to the federation id, so a
 //! node of another federation fails the handshake) + Yamux, and QUIC.
-//! Only configured peers may connect ([`behaviour::Behaviour::allow`]);
+//! Only configured peers may connect (`behaviour::Behaviour::allow`);
 //! everyone else is refused and counted.
 //!
 //! Flow of one envelope: the courier calls [`Handle::send`] → the task

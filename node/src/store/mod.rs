@@ -3,8 +3,10 @@
 //! - [`Column`]: one column family per kind of data, with versioned names.
 //! - [`Store`]: get, put, delete, atomic [`Batch`], prefix scan. Nothing of
 //!   RocksDB's own types leaves this module.
-//! - [`keys`]: every key encoding.
+//! - `keys`: every key encoding.
 //! - [`records`]: the typed layer for records and the selector index.
+//! - [`matching`]: the typed layer for matching's columns (so far the
+//!   queue of new selectors that deltas drain).
 //! - [`mailbox`]: the typed layer for the outbox, the inbox of seen
 //!   message ids and per-peer counters.
 //! - [`audit`]: the append-only Merkle log; every other module appends

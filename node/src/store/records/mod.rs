@@ -85,7 +85,7 @@ impl<'a> Records<'a> {
     }
 
     /// Stores `items` in one atomic batch, their selectors queued there for
-    /// the peers' deltas ([`super::matching::queue_new`]). A record whose
+    /// the peers' deltas (`store::matching::queue_new`). A record whose
     /// id is already held replaces it: index entries it no longer has are
     /// removed. When the same id appears twice in `items`, the later one
     /// wins.
