@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use liaison_protocol::SelectorKind;
 
+use super::flags::{CaseArgs, JsonArg};
 use super::{audit, exchange, matching};
 use crate::ingest;
 
@@ -260,33 +261,6 @@ pub(super) struct ShowArgs {
 pub(super) struct WithdrawArgs {
     /// Record id.
     pub(super) id: String,
-}
-
-/// `--case REF --basis TEXT`: what an exchange is made under. The audit
-/// log keeps only a salted commitment to them (`liaison audit open-case`).
-#[derive(Debug, Args)]
-pub(super) struct CaseArgs {
-    /// The case reference (logged only as a salted commitment).
-    #[arg(long, requires = "basis")]
-    case: Option<String>,
-    /// The legal basis (with --case).
-    #[arg(long, requires = "case")]
-    basis: Option<String>,
-}
-
-impl CaseArgs {
-    /// Both, if given.
-    pub(super) fn pair(self) -> Option<(String, String)> {
-        self.case.zip(self.basis)
-    }
-}
-
-/// `--json`, for the commands that take nothing else.
-#[derive(Debug, Args)]
-pub(super) struct JsonArg {
-    /// JSON output.
-    #[arg(long)]
-    pub(super) json: bool,
 }
 
 /// `liaison demo`.

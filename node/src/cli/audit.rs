@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use liaison_config::Config;
 use liaison_protocol::keys::AgencyKey;
 
-use super::args::JsonArg;
+use super::flags::JsonArg;
 use super::{access, Access};
 
 #[derive(Debug, Subcommand)]

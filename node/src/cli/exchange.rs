@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
-use super::args::{CaseArgs, JsonArg};
 use super::daemon;
+use super::flags::{CaseArgs, JsonArg};
 use super::print::time;
 use crate::daemon::api::exchange::{Approve, Refuse, Reports, Requests};
 use crate::exchange::requester::{Ask, ReportView};

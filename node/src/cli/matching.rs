@@ -8,8 +8,8 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
-use super::args::{CaseArgs, JsonArg};
 use super::daemon;
+use super::flags::{CaseArgs, JsonArg};
 use super::print::{print_match, time};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded, WatchRemove};
 use crate::matching::querier::{Alert, StoredHit, Watch};

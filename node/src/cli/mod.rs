@@ -29,6 +29,7 @@ mod audit;
 mod bundles;
 pub mod demo;
 mod exchange;
+mod flags;
 mod matching;
 mod node;
 mod print;
