@@ -147,31 +147,30 @@ impl Apply for Router {
         let (body, envelope) = (message.body, message.envelope);
         let applied = match message.context {
             post::context::PING => Applied::Handled(post::Handled::default()),
-            w::CHECKPOINT => {
+            w::CHECKPOINT | w::COSIGNATURE => {
                 let held = self.witness.witnessing();
-                decoded(body, |push: Push| {
-                    witness::on_checkpoint(&self.witness, peer, &push, &held)
-                })?
-                .holding(held)
-            }
-            w::COSIGNATURE => {
-                let held = self.witness.witnessing();
-                let applied = witness::on_cosignature(&self.witness, peer, body, &held)?;
+                let applied = match message.context {
+                    w::CHECKPOINT => decoded(body, |push: Push| {
+                        witness::on_checkpoint(&self.witness, peer, &push, &held)
+                    })?,
+                    _ => witness::on_cosignature(&self.witness, peer, body, &held)?,
+                };
                 applied.holding(held)
             }
-            m::CHUNK => {
+            m::CHUNK | m::DELTA => {
+                // One change of a peer's filter state at a time: the last
+                // chunk of an epoch assembles the filter.
                 let held = self.matching.filters();
-                decoded(body, |chunk| {
-                    querier::on_chunk(&self.matching, peer, chunk, &held)
-                })?
-                .holding(held)
-            }
-            m::DELTA => {
-                let held = self.matching.filters();
-                decoded(body, |delta| {
-                    querier::on_delta(&self.matching, peer, delta, &held)
-                })?
-                .holding(held)
+                let matching = &*self.matching;
+                let applied = match message.context {
+                    m::CHUNK => decoded(body, |chunk| {
+                        querier::on_chunk(matching, peer, chunk, &held)
+                    })?,
+                    _ => decoded(body, |delta| {
+                        querier::on_delta(matching, peer, delta, &held)
+                    })?,
+                };
+                applied.holding(held)
             }
             m::EVALUATE => decoded(body, |req| {
                 m_owner::evaluate(&self.matching, peer, message.id.0, req)

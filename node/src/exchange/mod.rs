@@ -86,7 +86,7 @@ pub enum Error {
     Store(#[from] store::Error),
     /// The envelope layer failed.
     #[error(transparent)]
-    Post(#[from] Box<crate::post::Error>),
+    Post(#[from] crate::post::Error),
     /// Reading matching's hits failed.
     #[error("reading hits: {0}")]
     Matching(#[from] Box<crate::matching::Error>),
@@ -212,12 +212,6 @@ impl Error {
     /// not allowed (nothing was changed), rather than the node failing.
     pub fn is_refusal(&self) -> bool {
         !matches!(self, Error::Store(_) | Error::Post(_) | Error::Matching(_))
-    }
-}
-
-impl From<crate::post::Error> for Error {
-    fn from(e: crate::post::Error) -> Error {
-        Error::Post(Box::new(e))
     }
 }
 

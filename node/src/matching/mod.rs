@@ -61,7 +61,7 @@ pub enum Error {
     Store(#[from] store::Error),
     /// The envelope layer failed.
     #[error(transparent)]
-    Post(#[from] Box<crate::post::Error>),
+    Post(#[from] crate::post::Error),
     /// A peer's manifest we hold does not decode (the store is damaged).
     #[error("the manifest {peer} sent for epoch {epoch}, as stored, does not decode: the store is damaged (`liaison check`)")]
     DamagedManifest {
@@ -89,12 +89,6 @@ pub enum Error {
         /// The epoch.
         epoch: u64,
     },
-}
-
-impl From<crate::post::Error> for Error {
-    fn from(e: crate::post::Error) -> Error {
-        Error::Post(Box::new(e))
-    }
 }
 
 /// Timing and budgets, from `[matching]`.
