@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 use crate::hex;
 use crate::matching::Matching;
 use crate::post::Post;
-use crate::store::{self, Column, Store};
+use crate::store::exchange::{ids_under, load, load_all};
+use crate::store::{self, Store};
 
 /// Message types of the follow-up.
 pub mod context {
@@ -457,36 +458,6 @@ fn pick(
             count: found.len(),
         }),
     }
-}
-
-/// The ids under a one-byte prefix of the exchange column.
-fn ids_under(store: &Store, prefix: &[u8]) -> Result<Vec<[u8; 16]>, Error> {
-    let mut out = Vec::new();
-    store.scan_prefix(Column::Exchange, prefix, |k, _| {
-        if let Some(id) = store::keys::exchange::id_of(k) {
-            out.push(id);
-        }
-        true
-    })?;
-    Ok(out)
-}
-
-/// Reads one JSON value; a damaged one is the store's corruption.
-fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Option<T>, Error> {
-    match store.get(Column::Exchange, key)? {
-        None => Ok(None),
-        Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
-            Error::Store(store::Error::Corrupt {
-                column: "exchange.v1",
-                what: format!("a request does not decode: {e}"),
-            })
-        }),
-    }
-}
-
-/// Every JSON value under a prefix, in key order.
-fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Result<Vec<T>, Error> {
-    Ok(store.json_values(Column::Exchange, prefix)?)
 }
 
 /// What `liaison status` shows of the follow-up.

@@ -627,5 +627,5 @@ pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
 
 /// Reports deleted on withdrawal.
 pub fn tombstones(exchange: &Exchange) -> Result<Vec<Tombstone>, Error> {
-    load_all(exchange.post().store(), k::TOMBSTONES)
+    Ok(load_all(exchange.post().store(), k::TOMBSTONES)?)
 }

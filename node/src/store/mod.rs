@@ -6,7 +6,8 @@
 //! - `keys`: every key encoding.
 //! - [`records`]: the typed layer for records and the selector index.
 //! - [`matching`]: the typed layer for matching's columns (so far the
-//!   queue of new selectors that deltas drain).
+//!   queue of new selectors that deltas drain); [`exchange`]: the
+//!   follow-up's JSON values.
 //! - [`mailbox`]: the typed layer for the outbox, the inbox of seen
 //!   message ids and per-peer counters.
 //! - [`audit`]: the append-only Merkle log; every other module appends
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod exchange;
 pub(crate) mod keys;
 pub mod mailbox;
 pub mod matching;
