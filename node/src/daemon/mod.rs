@@ -69,6 +69,17 @@ pub enum Error {
     Runtime(std::io::Error),
 }
 
+/// The right to write records (ingest, withdraw, reindex, purge): the
+/// record counters assume one writer at a time. Taken before
+/// [`crate::exchange::Decisions`] by a writer that removes records.
+#[derive(Debug)]
+pub struct RecordsWriter(());
+
+/// The right to apply a new peer list to every part of the node, one
+/// reload at a time so the parts never disagree.
+#[derive(Debug)]
+pub struct Reloading(());
+
 /// The running node, shared by its tasks.
 #[derive(Debug)]
 pub struct Node {
@@ -83,10 +94,8 @@ pub struct Node {
     /// The network.
     pub net: net::Handle,
     couriers: Mutex<courier::Couriers>,
-    /// Serialises writers of records (ingest, withdraw): the record
-    /// counters assume one writer at a time.
-    records_writer: tokio::sync::Mutex<()>,
-    reloading: tokio::sync::Mutex<()>,
+    records_writer: tokio::sync::Mutex<RecordsWriter>,
+    reloading: tokio::sync::Mutex<Reloading>,
     /// Runs matching's scheduled work early (new peers need filters).
     matching_now: tokio::sync::Notify,
     /// Runs the follow-up's scheduled work early (a record changed).
@@ -178,8 +187,8 @@ async fn serve(config: Config) -> Result<(), Error> {
         router,
         net,
         couriers: Mutex::new(courier::Couriers::default()),
-        records_writer: tokio::sync::Mutex::new(()),
-        reloading: tokio::sync::Mutex::new(()),
+        records_writer: tokio::sync::Mutex::new(RecordsWriter(())),
+        reloading: tokio::sync::Mutex::new(Reloading(())),
         matching_now: tokio::sync::Notify::new(),
         exchange_now: tokio::sync::Notify::new(),
         cancel: cancel.clone(),
