@@ -8,13 +8,13 @@
 //!
 //! - `main` and [`cli`]: the `liaison` command line, the only place that
 //!   prints, uses `anyhow` and chooses exit codes; [`cli::demo`] runs the
-//!   demo federation of `config/examples/`. [`client`] is its side of the
-//!   daemon's API.
+//!   demo federation of `config/examples/`; [`cli::client`] is its side
+//!   of the daemon's API and [`cli::peers`] edits the config's peers.
 //! - [`daemon`]: `liaison run`: the network task, the couriers that empty
 //!   each peer's outbox, the inbound workers, the schedules (matching,
 //!   follow-up, checkpoints, housekeeping) and the local HTTP API
 //!   ([`daemon::api`]). [`bundle`] carries the same envelopes on removable
-//!   media; [`status`] reports; [`peers`] edits the config's peers.
+//!   media; [`status`] reports.
 //! - [`router`]: which domain applies which message. It owns the domains
 //!   and is the envelope layer's [`post::Apply`].
 //! - The domains: [`matching`] (hit/no-hit: the owner's filters, deltas
@@ -63,7 +63,6 @@
 pub mod audit;
 pub mod bundle;
 pub mod cli;
-pub mod client;
 pub mod clock;
 pub mod daemon;
 pub mod exchange;
@@ -73,7 +72,6 @@ pub mod identity;
 pub mod ingest;
 pub mod matching;
 pub mod net;
-pub mod peers;
 pub mod post;
 pub mod router;
 pub mod status;

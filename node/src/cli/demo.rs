@@ -25,8 +25,8 @@ use liaison_config::Config;
 use liaison_protocol::keys::{SealingKey, SigningKey};
 use sha2::{Digest as _, Sha256};
 
+use super::client::Client;
 use super::print::print_match;
-use crate::client::Client;
 use crate::daemon::api::exchange::{Approve, Reports, Requests};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
 use crate::daemon::api::records::{IngestReply, IngestRequest};

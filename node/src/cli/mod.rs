@@ -27,11 +27,13 @@
 mod args;
 mod audit;
 mod bundles;
+pub mod client;
 pub mod demo;
 mod exchange;
 mod flags;
 mod matching;
 mod node;
+pub mod peers;
 mod print;
 mod records;
 
@@ -45,9 +47,9 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser as _;
 use liaison_config::Config;
 
-use crate::client::Client;
 use crate::store::Store;
 use args::{Command, NodeCommand};
+use client::Client;
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {

@@ -14,11 +14,12 @@ use anyhow::{bail, Context as _, Result};
 use liaison_config::{Config, NewNode};
 
 use super::args::{InitArgs, PeerCommand, PingArgs};
+use super::client::Client;
+use super::peers;
 use super::{access, Access};
-use crate::client::Client;
 use crate::identity::Identity;
+use crate::status;
 use crate::store::Store;
-use crate::{peers, status};
 
 /// Creates `dir` (mode 0700) or narrows an existing one to 0700, saying so.
 fn make_private(dir: &std::path::Path) -> Result<()> {

@@ -17,8 +17,8 @@ use liaison_protocol::date::Date;
 use liaison_protocol::SelectorKind;
 
 use super::args::{FindArgs, GenerateArgs, IngestArgs, ShowArgs, WithdrawArgs};
+use super::client::Client;
 use super::{access, Access};
-use crate::client::Client;
 use crate::ingest::{self, Observer, RefusedLine, Summary};
 use crate::store::records::Records;
 use crate::{daemon, find, synth};

@@ -42,6 +42,33 @@ fn proof_error(e: tree::ProofError<store::Error>) -> store::Error {
     }
 }
 
+/// Why an export could not be written (nothing was left at its path).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// A file could not be written.
+    #[error("{doing} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        doing: &'static str,
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+}
+
+fn io<'a>(doing: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> ExportError + 'a {
+    move |source| ExportError::Io {
+        doing,
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Writes a signed export of the entries made in `[from_ms, to_ms]` (all
 /// when not given) to `out`, atomically (a temp file renamed).
 #[allow(clippy::too_many_arguments)]
@@ -54,8 +81,7 @@ pub fn export_to(
     out: &Path,
     from_ms: Option<u64>,
     to_ms: Option<u64>,
-) -> Result<Exported, anyhow::Error> {
-    use anyhow::Context as _;
+) -> Result<Exported, ExportError> {
     let me = identity.signing.verifying_key();
     let origin = note::origin(federation, &me);
     // A fresh checkpoint of everything so far; the export proves its
@@ -125,15 +151,16 @@ pub fn export_to(
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("creating a file in", dir))?;
+    let writing = io("writing the export to", out);
     let mut w = export::Writer::begin(
         BufWriter::new(tmp.as_file()),
         &header,
         &signed,
         &witnesses,
         &hashes(cover(0, first))?,
-    )?;
+    )
+    .map_err(&writing)?;
     let mut failed = None;
     store.scan_log(first, |i, bytes| {
         if i >= end {
@@ -145,14 +172,13 @@ pub fn export_to(
         failed.is_none()
     })?;
     if let Some(e) = failed {
-        return Err(e).context("writing the export");
+        return Err(writing(e));
     }
-    w.finish(&hashes(cover(end, size))?, &identity.signing)?
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
-    tmp.persist(out)
-        .with_context(|| format!("writing {}", out.display()))?;
+    w.finish(&hashes(cover(end, size))?, &identity.signing)
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .map_err(&writing)?;
+    tmp.persist(out).map_err(|e| writing(e.error))?;
     Ok(Exported {
         first,
         end,

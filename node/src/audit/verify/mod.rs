@@ -22,7 +22,7 @@ mod file;
 mod show;
 
 pub use chain::{verify_store, Checked};
-pub use export::{export_to, Exported};
+pub use export::{export_to, ExportError, Exported};
 pub use file::{verify_file, FileReport};
 pub use show::{case_openings, show, CaseOpening, Shown};
 

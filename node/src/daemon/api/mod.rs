@@ -2,7 +2,7 @@
 //!
 //! Served on the Unix socket `DATA_DIR/api.sock` (mode 0600, in a data
 //! folder of mode 0700: only the service account reaches it), which is
-//! what the CLI ([`crate::client`]) uses: a socket file is bound to the
+//! what the CLI (`cli::client`) uses: a socket file is bound to the
 //! running daemon, so after a crash nobody else can take its place the
 //! way another process could take a TCP port named in a stale file.
 //! `[api] listen` adds a loopback TCP listener for the agency's own tools
