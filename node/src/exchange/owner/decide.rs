@@ -1,0 +1,115 @@
+//! The analysts' decisions on requests peers filed: approval (with
+//! redactions) or refusal, and the list of filed requests.
+//!
+//! In: an analyst's decision or listing through the daemon's API or the
+//! CLI, naming a request by its id or a prefix of it; the request from
+//! the store's exchange column. Out: the report or refusal sealed and
+//! queued as an envelope through the [`Post`](crate::post::Post), in the
+//! same write that records the decision.
+
+use liaison_config::Peer;
+use liaison_protocol::exchange::{Status, MAX_TEXT};
+
+use super::release::{report, send, Outbound};
+use super::{decide, peer_of, put};
+use crate::exchange::{load, load_all, pick, Decision, Error, Exchange, Incoming};
+use crate::store::keys::exchange as k;
+use crate::store::{Batch, Column};
+
+/// A filed request, for a decision, with its peer if still trusted;
+/// refused if it was decided already.
+fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
+    let id = pick(
+        given,
+        crate::exchange::ids_under(exchange.post().store(), k::INCOMING)?.into_iter(),
+        "request",
+    )?;
+    let req: Incoming =
+        load(exchange.post().store(), &k::incoming(&id))?.ok_or_else(|| Error::Unknown {
+            what: "request",
+            given: given.to_owned(),
+            hint: "",
+        })?;
+    if req.decision != Decision::Pending {
+        return Err(Error::Answered {
+            id: req.id[..8].to_owned(),
+            peer: req.peer,
+            decision: req.decision,
+            by: req
+                .decided_by
+                .as_deref()
+                .map(|b| format!(" by {b}"))
+                .unwrap_or_default(),
+            at: req
+                .decided_ms
+                .map(|t| format!(" at {}", liaison_protocol::matching::format_ms(t)))
+                .unwrap_or_default(),
+        });
+    }
+    let peer = peer_of(exchange, &req);
+    Ok((req, id, peer))
+}
+
+/// An analyst's approval: releases the request's records (less the
+/// redacted fields) to the requester. Records the policy never releases
+/// to that peer stay out, whatever the analyst says. The decision and the
+/// report's outbox entry commit together.
+pub fn approve(
+    exchange: &Exchange,
+    given: &str,
+    redact_fields: &[String],
+) -> Result<Incoming, Error> {
+    let _deciding = exchange.deciding();
+    let (mut req, id, peer) = pending(exchange, given)?;
+    let peer = peer.ok_or_else(|| Error::Untrusted {
+        peer: req.peer.clone(),
+        then: "refuse the request, or trust the peer again first",
+    })?;
+    let report = report(exchange, &peer, &id, &req.records, redact_fields)?.map_err(|problem| {
+        Error::CannotRelease {
+            id: req.id[..8].to_owned(),
+            problem,
+        }
+    })?;
+    req.redacted = redact_fields.to_vec();
+    decide(exchange, &mut req, Decision::Released, "analyst");
+    send(exchange, &peer, &id, &mut req, Outbound::Report(report))?;
+    Ok(req)
+}
+
+/// An analyst's refusal, with the reason the requester will read. A
+/// request from a peer no longer trusted is closed here without a reply.
+pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming, Error> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > MAX_TEXT {
+        return Err(Error::NoReason { max: MAX_TEXT });
+    }
+    let _deciding = exchange.deciding();
+    let (mut req, id, peer) = pending(exchange, given)?;
+    req.reason = Some(reason.into());
+    decide(exchange, &mut req, Decision::Refused, "analyst");
+    match peer {
+        Some(peer) => {
+            let status = Status::Refused {
+                reason: reason.into(),
+            };
+            send(exchange, &peer, &id, &mut req, Outbound::Status(status))?;
+        }
+        None => {
+            let mut b = Batch::default();
+            put(&mut b, &id, &req)?;
+            for r in &req.records {
+                b.delete(Column::Exchange, k::naming(r, &id));
+            }
+            exchange.post().store().write_durable(b)?;
+        }
+    }
+    Ok(req)
+}
+
+/// Requests peers sent us, oldest first.
+pub fn incoming(exchange: &Exchange) -> Result<Vec<Incoming>, Error> {
+    let mut all: Vec<Incoming> = load_all(exchange.post().store(), k::INCOMING)?;
+    all.sort_by_key(|r| r.received_ms);
+    Ok(all)
+}
