@@ -180,6 +180,28 @@ fn ours(
         .filter(|o| o.peer_key == hex::encode(peer.as_bytes())))
 }
 
+/// Our request `id` to `peer` that an answer names, or the application
+/// to return instead (declined, its code in the `received` entry): the
+/// request is unknown (`unknown` logged), or, with `answered`, it has its
+/// answer already (`answered` logged).
+fn awaited<'p>(
+    exchange: &Exchange,
+    id: &[u8; 16],
+    peer: &liaison_config::Peer,
+    unknown: &str,
+    answered: Option<&str>,
+) -> Result<Result<Outgoing, Applied<'p>>, Error> {
+    let Some(out) = ours(exchange, id, peer.key.verifying_key())? else {
+        return declined(code::UNKNOWN_REQUEST, unknown, &peer.name).map(Err);
+    };
+    match answered {
+        Some(what) if !matches!(out.answer, Answer::Sent | Answer::Filed) => {
+            declined(code::DUPLICATE, what, &peer.name).map(Err)
+        }
+        _ => Ok(Ok(out)),
+    }
+}
+
 fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Applied<'p>, Error> {
     warn!(peer, "{what}");
     Ok(Applied::Handled(Handled {
@@ -196,20 +218,16 @@ pub(crate) fn on_reply<'p>(
     reply: Reply,
     _held: &Decisions,
 ) -> Result<Applied<'p>, Error> {
-    let Some(mut out) = ours(exchange, &reply.request, peer.key.verifying_key())? else {
-        return declined(
-            code::UNKNOWN_REQUEST,
-            "an answer to a request we did not send that peer",
-            &peer.name,
-        );
+    let mut out = match awaited(
+        exchange,
+        &reply.request,
+        peer,
+        "an answer to a request we did not send that peer",
+        Some("a second answer to a request already answered"),
+    )? {
+        Ok(out) => out,
+        Err(declined) => return Ok(declined),
     };
-    if !matches!(out.answer, Answer::Sent | Answer::Filed) {
-        return declined(
-            code::DUPLICATE,
-            "a second answer to a request already answered",
-            &peer.name,
-        );
-    }
     out.answered_ms = Some(exchange.post().now_ms());
     match reply.status {
         Status::Filed { deadline_ms } => {
@@ -250,20 +268,16 @@ pub(crate) fn on_report<'p>(
     _held: &Decisions,
 ) -> Result<Applied<'p>, Error> {
     let sender = peer.key.verifying_key();
-    let Some(mut out) = ours(exchange, &report.request, sender)? else {
-        return declined(
-            code::UNKNOWN_REQUEST,
-            "a report for a request we did not send that peer",
-            &peer.name,
-        );
+    let mut out = match awaited(
+        exchange,
+        &report.request,
+        peer,
+        "a report for a request we did not send that peer",
+        Some("a report for a request already answered"),
+    )? {
+        Ok(out) => out,
+        Err(declined) => return Ok(declined),
     };
-    if !matches!(out.answer, Answer::Sent | Answer::Filed) {
-        return declined(
-            code::DUPLICATE,
-            "a report for a request already answered",
-            &peer.name,
-        );
-    }
     let me = exchange
         .post()
         .identity()
@@ -332,12 +346,15 @@ pub(crate) fn on_notice<'p>(
     notice: Notice,
     _held: &Decisions,
 ) -> Result<Applied<'p>, Error> {
-    let Some(out) = ours(exchange, &notice.request, peer.key.verifying_key())? else {
-        return declined(
-            code::UNKNOWN_REQUEST,
-            "a notice about a report we never asked that peer for",
-            &peer.name,
-        );
+    let out = match awaited(
+        exchange,
+        &notice.request,
+        peer,
+        "a notice about a report we never asked that peer for",
+        None,
+    )? {
+        Ok(out) => out,
+        Err(declined) => return Ok(declined),
     };
     let mut mark = vec![notice.change as u8];
     mark.extend_from_slice(&notice.time_ms.to_be_bytes());
