@@ -26,6 +26,7 @@ use liaison_protocol::envelope::{self, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::files::FileError;
 use crate::post::{self, Post};
 use crate::router::Router;
 use crate::store::mailbox::Mailbox;
@@ -51,13 +52,8 @@ pub enum Kind {
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// Not a bundle, or a damaged one.
     #[error("{}: {problem}", path.display())]
     Format {
@@ -75,13 +71,6 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
 }
 
 /// Writes a bundle entry by entry; the count in the header is filled in
@@ -107,10 +96,10 @@ impl<'p> Writer<'p> {
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(io(path))?;
+            .map_err(FileError::at(path))?;
         let mut w = BufWriter::new(file);
         let head = [MAGIC, &[VERSION, kind as u8], from, to, &[0u8; 4]].concat();
-        w.write_all(&head).map_err(io(path))?;
+        w.write_all(&head).map_err(FileError::at(path))?;
         Ok(Writer { w, path, count: 0 })
     }
 
@@ -118,18 +107,22 @@ impl<'p> Writer<'p> {
         self.w
             .write_all(&(frame.len() as u32).to_be_bytes())
             .and_then(|()| self.w.write_all(frame))
-            .map_err(io(self.path))?;
+            .map_err(FileError::at(self.path))?;
         self.count += 1;
         Ok(())
     }
 
     fn finish(self) -> Result<u32, Error> {
         let path = self.path;
-        let mut file = self.w.into_inner().map_err(|e| io(path)(e.into_error()))?;
-        file.seek(SeekFrom::Start(COUNT_AT)).map_err(io(path))?;
+        let mut file = self
+            .w
+            .into_inner()
+            .map_err(|e| FileError::at(path)(e.into_error()))?;
+        file.seek(SeekFrom::Start(COUNT_AT))
+            .map_err(FileError::at(path))?;
         file.write_all(&self.count.to_be_bytes())
-            .map_err(io(path))?;
-        file.sync_all().map_err(io(path))?;
+            .map_err(FileError::at(path))?;
+        file.sync_all().map_err(FileError::at(path))?;
         Ok(self.count)
     }
 }
@@ -177,7 +170,7 @@ impl Reader {
 
     /// Opens a bundle and reads its header.
     pub fn open(path: &Path) -> Result<Reader, Error> {
-        let file = fs::File::open(path).map_err(io(path))?;
+        let file = fs::File::open(path).map_err(FileError::at(path))?;
         let mut reader = Reader {
             r: BufReader::new(file),
             path: path.to_owned(),
@@ -225,7 +218,7 @@ impl Reader {
     pub fn next_entry(&mut self) -> Result<Option<Vec<u8>>, Error> {
         if self.next == self.count {
             let mut rest = [0u8; 1];
-            if self.r.read(&mut rest).map_err(io(&self.path))? != 0 {
+            if self.r.read(&mut rest).map_err(FileError::at(&self.path))? != 0 {
                 return Err(self.bad(format!(
                     "bytes follow the last of its {} entries",
                     self.count
@@ -379,7 +372,7 @@ mod tests {
         // Never overwrites.
         assert!(matches!(
             Writer::create(&path, Kind::Receipts, &[1; 32], &[2; 32]),
-            Err(Error::Io { .. })
+            Err(Error::Io(_))
         ));
         let (r, frames) = read_all(&path).unwrap();
         assert_eq!((r.kind, r.from, r.to), (Kind::Receipts, [1; 32], [2; 32]));

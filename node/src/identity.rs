@@ -6,6 +6,7 @@
 //! never readable by others, not even for a moment. A key file that others
 //! can read is refused at load, as ssh does.
 
+use crate::files::FileError;
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -28,13 +29,8 @@ pub enum Error {
         path: PathBuf,
     },
     /// A key file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// A key file is readable by others.
     #[error("{} is readable by other users (mode {mode:o}): run `chmod 600 {}` (and `chmod 700` its folder)", path.display(), path.display())]
     Permissions {
@@ -93,10 +89,6 @@ impl Identity {
 
     /// Writes these keys to `dir`; fails if either file exists.
     pub fn write(&self, dir: &Path) -> Result<(), Error> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
         for name in [SIGNING_FILE, SEALING_FILE] {
             let path = dir.join(name);
             if path.exists() {
@@ -107,8 +99,8 @@ impl Identity {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(io(dir))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+            .map_err(FileError::at(dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(FileError::at(dir))?;
         for (name, text) in [
             (SIGNING_FILE, self.signing.to_file_text()),
             (SEALING_FILE, self.sealing.to_file_text()),
@@ -121,28 +113,19 @@ impl Identity {
                 .open(&path)
                 .map_err(|source| match source.kind() {
                     std::io::ErrorKind::AlreadyExists => Error::Exists { path: path.clone() },
-                    _ => Error::Io {
-                        path: path.clone(),
-                        source,
-                    },
+                    _ => FileError::at(&path)(source).into(),
                 })?;
-            file.write_all(text.as_bytes()).map_err(io(&path))?;
-            file.sync_all().map_err(io(&path))?;
+            file.write_all(text.as_bytes())
+                .map_err(FileError::at(&path))?;
+            file.sync_all().map_err(FileError::at(&path))?;
         }
         Ok(())
     }
 
     /// Reads the keys from `dir`.
     pub fn load(dir: &Path) -> Result<Identity, Error> {
-        let mode = fs::metadata(dir)
-            .map_err(|source| Error::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
+        let open = crate::files::open_to_others(dir).map_err(FileError::at(dir))?;
+        if let Some(mode) = open {
             return Err(Error::FolderPermissions {
                 path: dir.to_owned(),
                 mode,
@@ -150,18 +133,12 @@ impl Identity {
         }
         let read = |name: &str| -> Result<(PathBuf, zeroize::Zeroizing<String>), Error> {
             let path = dir.join(name);
-            let meta = fs::metadata(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let meta = fs::metadata(&path).map_err(FileError::at(&path))?;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(Error::Permissions { path, mode });
             }
-            let text = fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = fs::read_to_string(&path).map_err(FileError::at(&path))?;
             Ok((path, zeroize::Zeroizing::new(text)))
         };
         let (path, text) = read(SIGNING_FILE)?;

@@ -33,8 +33,8 @@
 //!   ([`store::records`], [`store::mailbox`], [`store::matching`],
 //!   [`store::audit`]).
 //! - At the bottom, importing nothing of the node: [`clock`] (the time,
-//!   from the system or pinned by a test), [`hex`], [`identity`] (the key
-//!   files), [`synth`] (synthetic records for tests and benchmarks), and
+//!   from the system or pinned by a test), [`hex`], [`files`] (file
+//!   errors, folders only the service may read), [`identity`] (the key files), [`synth`] (synthetic records for tests and benchmarks), and
 //!   the `liaison-protocol` and `liaison-config` crates.
 //!
 //! # A message's way through
@@ -66,6 +66,7 @@ pub mod cli;
 pub mod clock;
 pub mod daemon;
 pub mod exchange;
+pub mod files;
 pub mod find;
 pub mod hex;
 pub mod identity;

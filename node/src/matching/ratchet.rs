@@ -11,6 +11,7 @@
 //! (Blocks the old file occupied on disk are the file system's to reuse;
 //! an agency that needs more puts the key folder on an encrypted volume.)
 
+use crate::files::FileError;
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
@@ -29,13 +30,8 @@ pub const FILE: &str = "oprf.ratchet";
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing the file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The file is not a ratchet.
     #[error("{} is damaged: expected `EPOCH HEX64` on one line; restore it from backup (deleting it starts new keys, which peers refuse until the next epoch, because they hold this epoch's already)", path.display())]
     Damaged {
@@ -90,7 +86,7 @@ impl Ratchet {
                 r.save()?;
                 Ok(r)
             }
-            Err(source) => Err(Error::Io { path, source }),
+            Err(source) => Err(FileError { path, source }.into()),
         }
     }
 
@@ -148,10 +144,6 @@ impl Ratchet {
     /// Writes the file: a new file beside it, synced, renamed over it, and
     /// the folder synced, so a crash leaves the old chain or the new one.
     fn save(&self) -> Result<(), Error> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let tmp = self.path.with_extension("new");
         let _ = fs::remove_file(&tmp);
@@ -160,19 +152,20 @@ impl Ratchet {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)
-            .map_err(io(&tmp))?;
+            .map_err(FileError::at(&tmp))?;
         let mut text = Zeroizing::new(format!("{} ", self.epoch));
         for b in self.chain.iter() {
             text.push_str(&format!("{b:02x}"));
         }
         text.push('\n');
-        f.write_all(text.as_bytes()).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600)).map_err(io(&tmp))?;
-        fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
+        f.write_all(text.as_bytes()).map_err(FileError::at(&tmp))?;
+        f.sync_all().map_err(FileError::at(&tmp))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))
+            .map_err(FileError::at(&tmp))?;
+        fs::rename(&tmp, &self.path).map_err(FileError::at(&self.path))?;
         fs::File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
+            .map_err(FileError::at(dir))?;
         Ok(())
     }
 }

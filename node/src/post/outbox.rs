@@ -23,6 +23,7 @@ use crate::store::mailbox::Mailbox;
 use crate::store::Batch;
 
 impl Post {
+    /// Seals messages to `peer` and puts them in the outbox, durably, each
     /// logged as sent (under the `case` commitment, if given). Returns
     /// their outbox sequence numbers.
     pub fn queue(
@@ -53,18 +54,9 @@ impl Post {
 
     /// Puts sealed envelopes in `peer`'s outbox, durably, each logged as
     /// sent with its item count (under the `case` commitment, if given),
-    /// and wakes the peer's courier. Returns their sequence numbers.
-    pub fn enqueue(
-        &self,
-        peer: &Peer,
-        envelopes: Vec<(Envelope, u64)>,
-        case: Option<[u8; 32]>,
-    ) -> Result<Vec<u64>, Error> {
-        self.enqueue_with(peer, envelopes, case, Batch::default())
-    }
-
-    /// [`Post::enqueue`], committing `with` in the same atomic write: the
-    /// state change that records the envelopes as sent.
+    /// and wakes the peer's courier; commits `with` in the same atomic
+    /// write (the state change that records the envelopes as sent).
+    /// Returns their sequence numbers.
     pub fn enqueue_with(
         &self,
         peer: &Peer,

@@ -24,14 +24,20 @@ use super::{bad_request, internal, ApiError};
 use crate::daemon::Node;
 use crate::exchange::requester::{self, Ask, ReportView, Tombstone};
 use crate::exchange::retention::{self, Purged};
-use crate::exchange::{owner, Error, Incoming, Outgoing};
+use crate::exchange::{owner, Error, Exchange, Incoming, Outgoing};
 
-/// Runs `f` on a blocking thread: a refusal ([`Error::is_refusal`]) is
-/// the caller's bad request, anything else an internal error.
+/// Runs `f` on the follow-up on a blocking thread: a refusal
+/// ([`Error::is_refusal`]) is the caller's bad request, anything else an
+/// internal error.
 async fn decided<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+    node: &Node,
+    f: impl FnOnce(&Exchange) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await.map_err(internal)? {
+    let exchange = node.router.exchange().clone();
+    match tokio::task::spawn_blocking(move || f(&exchange))
+        .await
+        .map_err(internal)?
+    {
         Ok(t) => Ok(t),
         Err(e) if e.is_refusal() => Err(bad_request(e)),
         Err(e) => Err(internal(e)),
@@ -42,9 +48,8 @@ pub(super) async fn request(
     State(node): State<Arc<Node>>,
     Json(ask): Json<Ask>,
 ) -> Result<Json<Outgoing>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || requester::request(&exchange, &ask)).await?,
+        decided(&node, move |exchange| requester::request(exchange, &ask)).await?,
     ))
 }
 
@@ -60,12 +65,11 @@ pub struct Requests {
 }
 
 pub(super) async fn requests(State(node): State<Arc<Node>>) -> Result<Json<Requests>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || {
+        decided(&node, move |exchange| {
             Ok(Requests {
-                incoming: owner::incoming(&exchange)?,
-                outgoing: requester::outgoing(&exchange)?,
+                incoming: owner::incoming(exchange)?,
+                outgoing: requester::outgoing(exchange)?,
                 deadline_ms: exchange.settings().deadline_ms,
             })
         })
@@ -88,9 +92,11 @@ pub(super) async fn approve(
     State(node): State<Arc<Node>>,
     Json(a): Json<Approve>,
 ) -> Result<Json<Incoming>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || owner::approve(&exchange, &a.request, &a.redact)).await?,
+        decided(&node, move |exchange| {
+            owner::approve(exchange, &a.request, &a.redact)
+        })
+        .await?,
     ))
 }
 
@@ -108,9 +114,11 @@ pub(super) async fn refuse(
     State(node): State<Arc<Node>>,
     Json(r): Json<Refuse>,
 ) -> Result<Json<Incoming>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || owner::refuse(&exchange, &r.request, &r.reason)).await?,
+        decided(&node, move |exchange| {
+            owner::refuse(exchange, &r.request, &r.reason)
+        })
+        .await?,
     ))
 }
 
@@ -124,12 +132,11 @@ pub struct Reports {
 }
 
 pub(super) async fn reports(State(node): State<Arc<Node>>) -> Result<Json<Reports>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || {
+        decided(&node, move |exchange| {
             Ok(Reports {
-                reports: requester::reports(&exchange)?,
-                deleted: requester::tombstones(&exchange)?,
+                reports: requester::reports(exchange)?,
+                deleted: requester::tombstones(exchange)?,
             })
         })
         .await?,
@@ -140,16 +147,17 @@ pub(super) async fn report(
     State(node): State<Arc<Node>>,
     Path(id): Path<String>,
 ) -> Result<Json<ReportView>, ApiError> {
-    let exchange = node.router.exchange().clone();
     Ok(Json(
-        decided(move || requester::report(&exchange, &id)).await?,
+        decided(&node, move |exchange| requester::report(exchange, &id)).await?,
     ))
 }
 
 pub(super) async fn purge(State(node): State<Arc<Node>>) -> Result<Json<Purged>, ApiError> {
     let _writer = node.records_writer.lock().await;
-    let exchange = node.router.exchange().clone();
-    let purged = decided(move || retention::purge(&exchange, exchange.post().now_ms())).await?;
+    let purged = decided(&node, move |exchange| {
+        retention::purge(exchange, exchange.post().now_ms())
+    })
+    .await?;
     node.exchange_now.notify_one();
     Ok(Json(purged))
 }

@@ -22,6 +22,7 @@ use super::{bad_request, blocking, internal, ApiError};
 use crate::daemon::Node;
 use crate::matching::input::{self, Wanted};
 use crate::matching::querier::{self, Alert, StoredHit, Watch};
+use crate::matching::Matching;
 
 /// `POST /v1/match`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -207,10 +208,17 @@ pub(super) async fn run_match(
     }))
 }
 
-pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<StoredHit>>, ApiError> {
+/// Runs `f` on matching on a blocking thread; its errors are internal.
+async fn on_matching<T: Send + 'static>(
+    node: &Node,
+    f: impl FnOnce(&Matching) -> Result<T, crate::matching::Error> + Send + 'static,
+) -> Result<T, ApiError> {
     let matching = node.router.matching().clone();
-    let h = blocking(move || querier::hits(&matching)).await?;
-    Ok(Json(h))
+    blocking(move || f(&matching)).await
+}
+
+pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<StoredHit>>, ApiError> {
+    Ok(Json(on_matching(&node, querier::hits).await?))
 }
 
 /// `POST /v1/watch/add`.
@@ -273,9 +281,7 @@ pub(super) async fn watch_add(
 pub(super) async fn watch_list(
     State(node): State<Arc<Node>>,
 ) -> Result<Json<Vec<Watch>>, ApiError> {
-    let matching = node.router.matching().clone();
-    let w = blocking(move || querier::watches(&matching)).await?;
-    Ok(Json(w))
+    Ok(Json(on_matching(&node, querier::watches).await?))
 }
 
 /// `POST /v1/watch/remove`.
@@ -290,8 +296,7 @@ pub(super) async fn watch_remove(
     State(node): State<Arc<Node>>,
     Json(req): Json<WatchRemove>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let matching = node.router.matching().clone();
-    let removed = blocking(move || querier::watch_remove(&matching, req.id)).await?;
+    let removed = on_matching(&node, move |m| querier::watch_remove(m, req.id)).await?;
     if !removed {
         return Err(bad_request(format!(
             "no watchlist entry {}: see `liaison watch list`",
@@ -302,7 +307,5 @@ pub(super) async fn watch_remove(
 }
 
 pub(super) async fn alerts(State(node): State<Arc<Node>>) -> Result<Json<Vec<Alert>>, ApiError> {
-    let matching = node.router.matching().clone();
-    let a = blocking(move || querier::alerts(&matching)).await?;
-    Ok(Json(a))
+    Ok(Json(on_matching(&node, querier::alerts).await?))
 }

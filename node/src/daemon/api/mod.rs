@@ -492,7 +492,7 @@ fn absolute(p: &Path) -> Result<(), ApiError> {
 
 fn bundle_error(e: bundle::Error) -> ApiError {
     match e {
-        bundle::Error::Io { .. }
+        bundle::Error::Io(_)
         | bundle::Error::Format { .. }
         | bundle::Error::Post(crate::post::Error::UnknownPeer(_)) => bad_request(e),
         _ => internal(e),

@@ -202,6 +202,25 @@ fn awaited<'p>(
     }
 }
 
+/// An answer applied: its effects and item count, under the case our
+/// request was sent under.
+fn applied<'p>(effects: Batch, count: u64, case: [u8; 32]) -> Result<Applied<'p>, Error> {
+    Ok(Applied::Handled(Handled {
+        effects,
+        count,
+        case: Some(case),
+        ..Handled::default()
+    }))
+}
+
+/// The case commitment our request was sent under.
+fn case_of(exchange: &Exchange, out: &Outgoing) -> Result<[u8; 32], Error> {
+    Ok(exchange
+        .post()
+        .store()
+        .case_commitment(&out.reference, &out.basis)?)
+}
+
 fn declined<'p>(code: u16, what: &str, peer: &str) -> Result<Applied<'p>, Error> {
     warn!(peer, "{what}");
     Ok(Applied::Handled(Handled {
@@ -244,17 +263,7 @@ pub(crate) fn on_reply<'p>(
     info!(peer = %peer.name, request = %&out.id[..8], answer = ?out.answer, "the owner answered a follow-up request");
     let mut effects = Batch::default();
     effects.put_json(Column::Exchange, k::outgoing(&reply.request), &out)?;
-    Ok(Applied::Handled(Handled {
-        effects,
-        count: 1,
-        case: Some(
-            exchange
-                .post()
-                .store()
-                .case_commitment(&out.reference, &out.basis)?,
-        ),
-        ..Handled::default()
-    }))
+    applied(effects, 1, case_of(exchange, &out)?)
 }
 
 /// Keeps a report: the envelope exactly as it arrived, after checking it
@@ -324,17 +333,11 @@ pub(crate) fn on_report<'p>(
         effects.put(Column::Exchange, k::report(&report.request), value);
     }
     warn!(peer = %peer.name, request = %&out.id[..8], records = report.records.len(), "a report arrived: `liaison report show {}`", &out.id[..8]);
-    Ok(Applied::Handled(Handled {
+    applied(
         effects,
-        count: report.records.len() as u64,
-        case: Some(
-            exchange
-                .post()
-                .store()
-                .case_commitment(&out.reference, &out.basis)?,
-        ),
-        ..Handled::default()
-    }))
+        report.records.len() as u64,
+        case_of(exchange, &out)?,
+    )
 }
 
 /// Applies the owner's notice that a record it released to us changed:
@@ -358,12 +361,7 @@ pub(crate) fn on_notice<'p>(
     };
     let mut mark = vec![notice.change as u8];
     mark.extend_from_slice(&notice.time_ms.to_be_bytes());
-    let case = Some(
-        exchange
-            .post()
-            .store()
-            .case_commitment(&out.reference, &out.basis)?,
-    );
+    let case = case_of(exchange, &out)?;
     let mut effects = Batch::default();
     effects.put(
         Column::Exchange,
@@ -380,12 +378,7 @@ pub(crate) fn on_notice<'p>(
                 &peer.name,
             );
         }
-        return Ok(Applied::Handled(Handled {
-            effects,
-            count: 1,
-            case,
-            ..Handled::default()
-        }));
+        return applied(effects, 1, case);
     };
     if !view.records.iter().any(|r| r.id == notice.record) {
         return declined(
@@ -413,12 +406,7 @@ pub(crate) fn on_notice<'p>(
         )?;
     }
     warn!(peer = %peer.name, request = %&out.id[..8], change = notice.change.as_str(), deleted = delete && all_withdrawn, "the owner of a report we hold changed a record in it");
-    Ok(Applied::Handled(Handled {
-        effects,
-        count: 1,
-        case,
-        ..Handled::default()
-    }))
+    applied(effects, 1, case)
 }
 
 /// Whether our policy deletes a report whose records were all withdrawn.

@@ -35,7 +35,7 @@ use tracing::{info, warn};
 use super::{context, lock, Error, Matching};
 use crate::post::{Applied, Handled};
 use crate::store::keys::matching as k;
-use crate::store::Column;
+use crate::store::{Batch, Column};
 
 mod filters;
 mod hits;
@@ -269,7 +269,9 @@ fn send(
         }
     }
     let n = items.len();
-    matching.post().enqueue(peer, envelopes, case)?;
+    matching
+        .post()
+        .enqueue_with(peer, envelopes, case, Batch::default())?;
     Ok(n)
 }
 
