@@ -396,6 +396,9 @@ pub(crate) fn on_checkpoint<'p>(
                 .cosigned
                 .map(|c| (context::COSIGNATURE, c.to_text().into_bytes())),
             count: 1,
+            // [`Witnessing`] is held until the cosignature is queued too,
+            // so cosignatures leave in the order their checks committed.
+            hold_through_reply: true,
             ..Handled::default()
         }),
     })
