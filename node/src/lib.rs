@@ -71,6 +71,8 @@ pub mod find;
 pub mod hex;
 pub mod identity;
 pub mod ingest;
+#[cfg(test)]
+mod layers;
 pub mod matching;
 pub mod net;
 pub mod post;
