@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use liaison_protocol::SelectorKind;
 
 use super::lock;
-use crate::store::keys::matching as k;
-use crate::store::{Batch, Column, Error, Store};
+use crate::store::matching as stored;
+use crate::store::{Batch, Error, Store};
 
 /// Buckets per window.
 pub(crate) const BUCKETS: u64 = 24;
@@ -82,20 +82,8 @@ fn used(
     now: u64,
 ) -> Result<Vec<(u64, u64)>, Error> {
     let range = limits.buckets(now);
-    let keys: Vec<Vec<u8>> = range
-        .clone()
-        .map(|i| k::budget(&ask.peer, purpose, ask.kind.code(), i))
-        .collect();
-    let values = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
-    Ok(range
-        .zip(values)
-        .map(|(i, v)| {
-            let n = v
-                .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-                .unwrap_or(0);
-            (i, n)
-        })
-        .collect())
+    let counts = stored::budget_counts(store, &ask.peer, purpose, ask.kind, range.clone())?;
+    Ok(range.zip(counts).collect())
 }
 
 /// When enough of `used` (plus `reserved`) has expired for `n` more to
@@ -183,31 +171,10 @@ pub(crate) fn charge(
     };
     let first = *limits.buckets(now).start();
     for &purpose in purposes {
-        let prefix = k::budget_prefix(&ask.peer, purpose, ask.kind.code());
-        store.scan_prefix(Column::Matching, &prefix, |key, _| {
-            match k::budget_bucket(key) {
-                Some(i) if i < first => {
-                    batch.delete(Column::Matching, key.to_vec());
-                    true
-                }
-                _ => false,
-            }
-        })?;
-        let key = k::budget(
-            &ask.peer,
-            purpose,
-            ask.kind.code(),
-            now / limits.bucket_ms(),
-        );
-        let before = store
-            .get(Column::Matching, &key)?
-            .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
-        batch.put(
-            Column::Matching,
-            key,
-            (before + ask.n).to_be_bytes().to_vec(),
-        );
+        stored::delete_budget_before(store, batch, &ask.peer, purpose, ask.kind, first)?;
+        let bucket = now / limits.bucket_ms();
+        let before = stored::budget_count(store, &ask.peer, purpose, ask.kind, bucket)?;
+        stored::put_budget_count(batch, &ask.peer, purpose, ask.kind, bucket, before + ask.n);
     }
     Ok(())
 }

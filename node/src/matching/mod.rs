@@ -388,24 +388,15 @@ pub fn summary(
     store: &store::Store,
     peers: &[liaison_config::Peer],
 ) -> Result<Summary, store::Error> {
-    use crate::store::keys::matching as k;
-    use crate::store::Column;
+    use crate::store::matching as stored;
     let mut out = Summary::default();
     for p in peers {
         let key = p.key.verifying_key().to_bytes();
-        let mut serving = Vec::new();
-        store.scan_prefix(Column::Matching, &k::manifests(&key), |key, _| {
-            serving.extend(k::epoch_of(key));
-            true
-        })?;
-        let mut filters = Vec::new();
-        store.scan_prefix(Column::Matching, &k::peer_manifests(&key), |key, _| {
-            filters.extend(k::epoch_of(key));
-            true
-        })?;
+        let serving = stored::manifest_epochs(store, &key)?;
+        let filters = stored::peer_manifest_epochs(store, &key)?;
         let mut whole = Vec::new();
         for e in filters {
-            if store.get(Column::Matching, &k::filter(&key, e))?.is_some() {
+            if stored::filter(store, &key, e)?.is_some() {
                 whole.push(e);
             }
         }
@@ -414,26 +405,17 @@ pub fn summary(
         if p.match_red {
             out.match_red.push(p.name.clone());
         }
-        store.scan_prefix(Column::Hits, &k::unwatched_at(&key), |key, v| {
-            out.unwatched.extend(
-                k::epoch_of(key)
-                    .map(|e| (p.name.clone(), e, String::from_utf8_lossy(v).into_owned())),
-            );
-            true
-        })?;
+        out.unwatched.extend(
+            stored::unwatched(store, &key)?
+                .into_iter()
+                .map(|(e, reason)| (p.name.clone(), e, reason)),
+        );
     }
-    let count = |column, prefix: &[u8]| -> Result<u64, store::Error> {
-        let mut n = 0;
-        store.scan_prefix(column, prefix, |_, _| {
-            n += 1;
-            true
-        })?;
-        Ok(n)
-    };
-    out.hits = count(Column::Hits, k::HITS)?;
-    out.watches = count(Column::Hits, k::WATCHES)?;
-    out.alerts = count(Column::Hits, k::ALERTS)?;
-    out.evidence = count(Column::Matching, k::EVIDENCE)?;
+    let counts = stored::counts(store)?;
+    out.hits = counts.hits;
+    out.watches = counts.watches;
+    out.alerts = counts.alerts;
+    out.evidence = counts.evidence;
     Ok(out)
 }
 

@@ -18,10 +18,9 @@ use tracing::{info, warn};
 
 use super::{budget, context, Build, Error, Matching};
 use crate::post::{Applied, Handled};
-use crate::store::keys::{self, matching as k};
-use crate::store::matching::Drained;
+use crate::store::matching::{self as stored, Drained};
 use crate::store::records::Records;
-use crate::store::{self, Batch, Column};
+use crate::store::Batch;
 
 /// Tags written per store batch during a build.
 const WRITE_BATCH: usize = 16 * 1024;
@@ -34,23 +33,12 @@ pub fn manifest(
     peer: &[u8; 32],
     epoch: u64,
 ) -> Result<Option<SignedManifest>, Error> {
-    let Some(bytes) = matching
-        .post()
-        .store()
-        .get(Column::Matching, &k::manifest(peer, epoch))?
-    else {
+    let Some(bytes) = stored::manifest(matching.post().store(), peer, epoch)? else {
         return Ok(None);
     };
     SignedManifest::decode(&bytes)
         .map(Some)
-        .map_err(|e| Error::Store(corrupt(format!("our manifest: {e}"))))
-}
-
-fn corrupt(what: String) -> crate::store::Error {
-    crate::store::Error::Corrupt {
-        column: Column::Matching.name(),
-        what,
-    }
+        .map_err(|e| Error::Store(stored::corrupt(format!("our manifest: {e}"))))
 }
 
 /// The records of each `person_fuzzy` selector, at most
@@ -151,11 +139,7 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         let mut b = Batch::default();
         for (t, s) in chunk_tags.iter().zip(chunk_sels) {
             let records = fuzzy.get(s).map_or(&[][..], Vec::as_slice);
-            b.put(
-                Column::Tags,
-                k::tag(&pk, epoch, t),
-                keys::tag_value(s, records),
-            );
+            stored::put_tag(&mut b, &pk, epoch, t, s, records);
         }
         store.write(b)?;
     }
@@ -199,7 +183,7 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         matching.post().queue(peer, context::CHUNK, c, None)?;
     }
     let mut b = Batch::default();
-    b.put(Column::Matching, k::manifest(&pk, epoch), manifest_bytes);
+    stored::put_manifest(&mut b, &pk, epoch, manifest_bytes);
     let mut entry = Entry::new(Kind::Manifest, matching.post().now_ms());
     entry.context = context::MANIFEST.to_owned();
     entry.peer = Some(pk);
@@ -243,7 +227,7 @@ pub fn send_deltas(
         let mut selectors: Vec<(Selector, bool)> = Vec::new();
         let (mut fuzzy, mut fuzzy_red) = (FuzzyRecords::new(), FuzzyRecords::new());
         let mut damaged = false;
-        store::matching::drain(store, |key, entry| {
+        stored::drain(store, |key, entry| {
             drained.push(key.to_vec());
             match entry {
                 Drained::Selectors { red, items } => {
@@ -299,7 +283,7 @@ pub fn send_deltas(
         }
         let mut b = Batch::default();
         for key in drained {
-            b.delete(Column::Matching, key);
+            stored::delete_queued(&mut b, key);
         }
         store.write(b)?;
     }
@@ -322,22 +306,18 @@ fn delta(
     let pk = m.manifest.peer;
     let epoch = m.manifest.epoch;
     let tags = tags_by_kind(matching, &pk, epoch, selectors, |_| {})?;
-    let keys: Vec<Vec<u8>> = tags.iter().map(|t| k::tag(&pk, epoch, t)).collect();
-    let held = store.multi_get(Column::Tags, keys.iter().map(Vec::as_slice))?;
-    let seq_key = k::delta_seq(&pk, epoch);
-    let (mut seq, sent) = store
-        .get(Column::Matching, &seq_key)?
-        .map_or((0, 0), |v| decode_delta_seq(&v));
+    let held = stored::served_tags(store, &pk, epoch, &tags)?;
+    let (mut seq, sent) = stored::deltas_sent(store, &pk, epoch)?;
     let cap = matching.delta_cap();
     let room = cap.saturating_sub(sent);
     let mut b = Batch::default();
     let mut new = Vec::new();
     let mut over = 0usize;
-    for ((t, s), (key, had)) in tags.iter().zip(selectors).zip(keys.into_iter().zip(held)) {
+    for ((t, s), had) in tags.iter().zip(selectors).zip(held) {
         if let Some(v) = had {
             // Served already; a fuzzy key learns of its new records.
             if s.kind == SelectorKind::PersonFuzzy {
-                if let Some((_, mut ids)) = keys::decode_tag_value(&v) {
+                if let Some(mut ids) = stored::tag_records(&v) {
                     let before = ids.len();
                     for id in records(s) {
                         if ids.len() < MAX_RECORDS && !ids.contains(&id) {
@@ -345,7 +325,7 @@ fn delta(
                         }
                     }
                     if ids.len() > before {
-                        b.put(Column::Tags, key, keys::tag_value(s, &ids));
+                        stored::put_tag(&mut b, &pk, epoch, t, s, &ids);
                     }
                 }
             }
@@ -356,7 +336,7 @@ fn delta(
             over += 1;
             continue;
         }
-        b.put(Column::Tags, key, keys::tag_value(s, &records(s)));
+        stored::put_tag(&mut b, &pk, epoch, t, s, &records(s));
         new.push(matching::delta_image(t));
     }
     if over > 0 {
@@ -388,34 +368,13 @@ fn delta(
             .to_bytes()
         })
         .collect();
-    b.put(
-        Column::Matching,
-        seq_key,
-        encode_delta_seq(seq, sent + padded),
-    );
+    stored::put_deltas_sent(&mut b, &pk, epoch, seq, sent + padded);
     // Queued first, then recorded as served: a crash in between sends
     // the same tags again next time (harmless), never leaves them unsent.
     matching.post().queue(peer, context::DELTA, &bodies, None)?;
     store.write(b)?;
     info!(peer = %peer.name, epoch, tags = n, "delta sent");
     Ok(true)
-}
-
-/// The `d` value: the last delta number sent and the images sent so far
-/// (padding included). A value of 8 bytes (before the count) counts 0.
-fn decode_delta_seq(v: &[u8]) -> (u64, u64) {
-    let word = |i: usize| {
-        v.get(i..i + 8)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_be_bytes)
-    };
-    (word(0), word(8))
-}
-
-fn encode_delta_seq(seq: u64, sent: u64) -> Vec<u8> {
-    let mut v = seq.to_be_bytes().to_vec();
-    v.extend_from_slice(&sent.to_be_bytes());
-    v
 }
 
 /// Drops tags and manifests of epochs before `epoch` (their keys are
@@ -430,27 +389,15 @@ pub fn forget(
     let store = matching.post().store();
     for peer in peers {
         let pk = peer.key.verifying_key().to_bytes();
-        let mut old = Vec::new();
-        store.scan_prefix(Column::Matching, &k::manifests(&pk), |key, _| {
-            if let Some(e) = k::epoch_of(key) {
-                if e < epoch {
-                    old.push(e);
-                }
-            }
-            true
-        })?;
+        let old = stored::manifest_epochs(store, &pk)?
+            .into_iter()
+            .filter(|&e| e < epoch);
         for e in old {
             let mut b = Batch::default();
-            let mut n = 0;
-            store.scan_prefix(Column::Tags, &k::tags_prefix(&pk, e), |key, _| {
-                b.delete(Column::Tags, key.to_vec());
-                n += 1;
-                n < WRITE_BATCH
-            })?;
+            let n = stored::delete_tags(store, &mut b, &pk, e, WRITE_BATCH)?;
             if n < WRITE_BATCH {
                 // The last of its tags: the manifest goes too.
-                b.delete(Column::Matching, k::manifest(&pk, e));
-                b.delete(Column::Matching, k::delta_seq(&pk, e));
+                stored::delete_manifest(&mut b, &pk, e);
             }
             store.write(b)?;
         }

@@ -21,8 +21,8 @@ use tracing::{info, warn};
 use super::watch;
 use crate::matching::{Error, Filters, Matching};
 use crate::post::{Applied, Handled};
-use crate::store::keys::matching as k;
-use crate::store::{Batch, Column};
+use crate::store::matching as stored;
+use crate::store::Batch;
 
 /// Longest epoch a peer's manifest may have (31 days).
 const MAX_EPOCH_MS: u64 = 31 * 24 * 3600 * 1000;
@@ -39,7 +39,7 @@ pub fn usable(
 ) -> Result<Vec<SignedManifest>, Error> {
     let store = matching.post().store();
     let mut out = Vec::new();
-    store.scan_prefix(Column::Matching, &k::peer_manifests(owner), |_, v| {
+    stored::scan_peer_manifests(store, owner, |v| {
         if let Ok(m) = SignedManifest::decode(v) {
             out.push(m);
         }
@@ -48,8 +48,7 @@ pub fn usable(
     let mut usable = Vec::new();
     for m in out.into_iter().rev() {
         let e = m.manifest.epoch;
-        if m.manifest.ends_ms > now && store.get(Column::Matching, &k::filter(owner, e))?.is_some()
-        {
+        if m.manifest.ends_ms > now && stored::filter(store, owner, e)?.is_some() {
             usable.push(m);
         }
     }
@@ -102,13 +101,9 @@ fn accept_manifest(
     }
     let epoch = m.manifest.epoch;
     let store = matching.post().store();
-    let held = store.get(Column::Matching, &k::peer_manifest(&owner, epoch))?;
+    let held = stored::peer_manifest(store, &owner, epoch)?;
     if held.is_none() {
-        let mut n = 0;
-        store.scan_prefix(Column::Matching, &k::peer_manifests(&owner), |_, _| {
-            n += 1;
-            true
-        })?;
+        let n = stored::count_peer_manifests(store, &owner)?;
         if n >= MAX_MANIFESTS {
             warn!(peer = %peer.name, epoch, "refused a manifest: {n} of its epochs are held already");
             return Ok(None);
@@ -132,22 +127,9 @@ fn accept_manifest(
             return Ok(Some(Accepted::Older));
         }
         // A rebuild: its filter replaces the old one.
-        handled
-            .effects
-            .delete(Column::Matching, k::filter(&owner, epoch));
-        handled
-            .effects
-            .delete(Column::Matching, k::chunk_set(&owner, epoch));
-        store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, _| {
-            handled.effects.delete(Column::Matching, key.to_vec());
-            true
-        })?;
+        stored::delete_filter(store, &mut handled.effects, &owner, epoch)?;
     }
-    handled.effects.put(
-        Column::Matching,
-        k::peer_manifest(&owner, epoch),
-        m.to_bytes(),
-    );
+    stored::put_peer_manifest(&mut handled.effects, &owner, epoch, m.to_bytes());
     Ok(Some(Accepted::New))
 }
 
@@ -192,8 +174,7 @@ pub(crate) fn on_chunk<'p>(
         Some(Accepted::New) => true,
     };
     let manifest_hash = m.hash();
-    let whole = store
-        .get(Column::Matching, &k::filter(&owner, epoch))?
+    let whole = stored::filter(store, &owner, epoch)?
         .is_some_and(|v| v.get(..32) == Some(&manifest_hash[..]));
     if whole {
         // This manifest's filter is whole already: a resent chunk.
@@ -202,16 +183,9 @@ pub(crate) fn on_chunk<'p>(
     // Which chunks of this manifest's filter are held: a small set read
     // per arrival, so the stored chunks are read once, by the last one
     // (not all of them again for every chunk).
-    let set_key = k::chunk_set(&owner, epoch);
     let mut have = [0u8; 16];
     if !replaced {
-        if let Some(v) = store.get(Column::Matching, &set_key)? {
-            if v.get(..32) == Some(&manifest_hash[..]) {
-                if let Some(bits) = v.get(32..48) {
-                    have.copy_from_slice(bits);
-                }
-            }
-        }
+        have = stored::chunks_held(store, &owner, epoch, &manifest_hash)?;
     }
     let (byte, bit) = (chunk.index as usize / 8, 1u8 << (chunk.index % 8));
     if have[byte] & bit != 0 {
@@ -221,36 +195,21 @@ pub(crate) fn on_chunk<'p>(
     have[byte] |= bit;
     let held = have.iter().map(|b| b.count_ones()).sum::<u32>();
     if held < info.chunks {
-        handled.effects.put(
-            Column::Matching,
-            k::chunk(&owner, epoch, chunk.index),
-            chunk.data,
-        );
-        let mut value = manifest_hash.to_vec();
-        value.extend_from_slice(&have);
-        handled.effects.put(Column::Matching, set_key, value);
+        stored::put_chunk(&mut handled.effects, &owner, epoch, chunk.index, chunk.data);
+        stored::put_chunks_held(&mut handled.effects, &owner, epoch, &manifest_hash, &have);
         return Ok(Applied::Handled(handled));
     }
     let mut parts: Vec<Option<Vec<u8>>> = vec![None; info.chunks as usize];
-    store.scan_prefix(Column::Matching, &k::chunks(&owner, epoch), |key, v| {
-        if let Some(i) = key
-            .get(key.len() - 4..)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-        {
-            if let Some(slot) = parts.get_mut(i as usize) {
-                *slot = Some(v.to_vec());
-            }
+    stored::scan_chunks(store, &owner, epoch, |i, v| {
+        if let Some(slot) = parts.get_mut(i as usize) {
+            *slot = Some(v.to_vec());
         }
-        true
     })?;
     parts[chunk.index as usize] = Some(chunk.data.clone());
-    handled.effects.delete(Column::Matching, set_key);
+    stored::delete_chunks_held(&mut handled.effects, &owner, epoch);
     let bytes: Vec<u8> = parts.into_iter().flatten().flatten().collect();
     for i in 0..info.chunks {
-        handled
-            .effects
-            .delete(Column::Matching, k::chunk(&owner, epoch, i));
+        stored::delete_chunk(&mut handled.effects, &owner, epoch, i);
     }
     let hash: [u8; 32] = Sha256::digest(&bytes).into();
     let ok = hash == info.hash
@@ -262,11 +221,7 @@ pub(crate) fn on_chunk<'p>(
     }
     // Stored under the manifest it belongs to: an older version's filter
     // (same keys) answers until a newer one is whole.
-    let mut value = manifest_hash.to_vec();
-    value.extend_from_slice(&bytes);
-    handled
-        .effects
-        .put(Column::Matching, k::filter(&owner, epoch), value);
+    stored::put_filter(&mut handled.effects, &owner, epoch, &manifest_hash, &bytes);
     info!(peer = %peer.name, epoch, bucket = info.bucket, "filter received");
     handled.committed = Some(Box::new(|| matching.notify()));
     Ok(Applied::Handled(handled))
@@ -295,33 +250,20 @@ pub(crate) fn on_delta<'p>(
     if accept_manifest(matching, peer, &delta.manifest, &mut handled)?.is_none() {
         return Ok(Applied::Malformed);
     }
-    let keys: Vec<Vec<u8>> = delta
-        .images
-        .iter()
-        .map(|i| k::delta_image(&owner, epoch, i))
-        .collect();
-    let held = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
-    let count_key = k::delta_count(&owner, epoch);
-    let count = store
-        .get(Column::Matching, &count_key)?
-        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0);
-    let fresh = held.iter().filter(|h| h.is_none()).count() as u64;
+    let held = stored::delta_images_held(store, &owner, epoch, &delta.images)?;
+    let count = stored::delta_count(store, &owner, epoch)?;
+    let fresh = held.iter().filter(|h| !**h).count() as u64;
     let cap = matching.delta_cap();
     if count + fresh > cap {
         warn!(peer = %peer.name, epoch, held = count, more = fresh, cap, "refused a delta: past the tags one owner may have us hold for one epoch");
         return Ok(Applied::OverLimit);
     }
-    handled.effects.put(
-        Column::Matching,
-        count_key,
-        (count + fresh).to_be_bytes().to_vec(),
-    );
-    for ((image, key), had) in delta.images.iter().zip(keys).zip(held) {
-        if had.is_some() {
+    stored::put_delta_count(&mut handled.effects, &owner, epoch, count + fresh);
+    for (image, had) in delta.images.iter().zip(held) {
+        if had {
             continue;
         }
-        handled.effects.put(Column::Matching, key, Vec::new());
+        stored::put_delta_image(&mut handled.effects, &owner, epoch, image);
         watch::alert_new_image(
             matching,
             &mut handled.effects,
@@ -340,7 +282,7 @@ pub(crate) fn on_delta<'p>(
 pub fn forget(matching: &Matching, now: u64) -> Result<(), Error> {
     let store = matching.post().store();
     let mut old = Vec::new();
-    store.scan_prefix(Column::Matching, &k::peer_manifests(&[]), |key, v| {
+    stored::scan_all_peer_manifests(store, |key, v| {
         if let Ok(m) = SignedManifest::decode(v) {
             let len = m.manifest.ends_ms - m.manifest.starts_ms;
             if m.manifest.ends_ms.saturating_add(len) < now {
@@ -351,22 +293,7 @@ pub fn forget(matching: &Matching, now: u64) -> Result<(), Error> {
     })?;
     for (owner, epoch, key) in old {
         let mut b = Batch::default();
-        b.delete(Column::Matching, key);
-        b.delete(Column::Matching, k::filter(&owner, epoch));
-        b.delete(Column::Hits, k::renewed(&owner, epoch));
-        b.delete(Column::Hits, k::unwatched(&owner, epoch));
-        b.delete(Column::Matching, k::delta_count(&owner, epoch));
-        b.delete(Column::Matching, k::chunk_set(&owner, epoch));
-        for (column, prefix) in [
-            (Column::Matching, k::chunks(&owner, epoch)),
-            (Column::Matching, k::delta_images(&owner, epoch)),
-            (Column::Hits, k::watched_prefix(&owner, epoch)),
-        ] {
-            store.scan_prefix(column, &prefix, |key, _| {
-                b.delete(column, key.to_vec());
-                true
-            })?;
-        }
+        stored::forget_peer_epoch(store, &mut b, key, &owner, epoch)?;
         store.write(b)?;
     }
     Ok(())

@@ -11,11 +11,10 @@ use liaison_protocol::normalize::person::NamePart;
 use liaison_protocol::SelectorKind;
 use serde::{Deserialize, Serialize};
 
-use super::listed;
 use crate::hex;
 use crate::matching::{Error, Matching};
-use crate::store::keys::matching as k;
-use crate::store::{Batch, Column};
+use crate::store::matching as stored;
+use crate::store::Batch;
 
 /// A stored hit, as `liaison hits` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,7 +73,7 @@ pub fn strength_of(kinds: &[SelectorKind], differed: Option<NamePart>) -> Option
 pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> {
     let mut b = Batch::default();
     for h in hits {
-        b.put_json(Column::Hits, k::hit(h.time_ms, h.id), &h)?;
+        stored::put_hit(&mut b, h.time_ms, h.id, &h)?;
     }
     matching.post().store().write(b)?;
     Ok(())
@@ -82,7 +81,7 @@ pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> 
 
 /// Hits, oldest first.
 pub fn hits(matching: &Matching) -> Result<Vec<StoredHit>, Error> {
-    listed(matching, k::HITS)
+    Ok(stored::hits(matching.post().store())?)
 }
 
 /// Hex of a tag (re-exported for the API).

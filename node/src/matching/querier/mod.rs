@@ -34,8 +34,8 @@ use tracing::{info, warn};
 
 use super::{context, lock, Error, Matching};
 use crate::post::{Applied, Handled};
-use crate::store::keys::matching as k;
-use crate::store::{Batch, Column};
+use crate::store::matching as stored;
+use crate::store::Batch;
 
 mod filters;
 mod hits;
@@ -288,19 +288,16 @@ fn present(
     tags: &[[u8; 32]],
 ) -> Result<Vec<bool>, Error> {
     let store = matching.post().store();
-    let filter = match store.get(Column::Matching, &k::filter(owner, epoch))? {
+    let filter = match stored::filter(store, owner, epoch)? {
         Some(bytes) => bytes.get(32..).and_then(|b| Filter::decode(b).ok()),
         None => None,
     };
-    let keys: Vec<Vec<u8>> = tags
-        .iter()
-        .map(|t| k::delta_image(owner, epoch, &delta_image(t)))
-        .collect();
-    let deltas = store.multi_get(Column::Matching, keys.iter().map(Vec::as_slice))?;
+    let images: Vec<[u8; 32]> = tags.iter().map(delta_image).collect();
+    let deltas = stored::delta_images_held(store, owner, epoch, &images)?;
     Ok(tags
         .iter()
         .zip(deltas)
-        .map(|(t, d)| d.is_some() || filter.as_ref().is_some_and(|f| f.contains(t)))
+        .map(|(t, d)| d || filter.as_ref().is_some_and(|f| f.contains(t)))
         .collect())
 }
 
@@ -341,11 +338,7 @@ pub(crate) fn on_answer<'p>(
             if p.purpose == Purpose::Renewal {
                 warn!(peer = %peer.name, reason = %decline, "the watchlist's renewal was declined: it is not watched at this peer until a renewal succeeds");
                 // For `status`: a gap an analyst must know of.
-                handled.effects.put(
-                    Column::Hits,
-                    k::unwatched(&owner, p.epoch),
-                    decline.to_string().into_bytes(),
-                );
+                stored::put_unwatched(&mut handled.effects, &owner, p.epoch, &decline.to_string());
             }
             problem = Some(format!("{}: declined: {decline}", peer.name));
         }
@@ -356,11 +349,7 @@ pub(crate) fn on_answer<'p>(
                 let now = matching.post().now_ms();
                 let mut id = [0u8; 16];
                 id.copy_from_slice(&Sha256::digest(envelope)[..16]);
-                handled.effects.put(
-                    Column::Matching,
-                    k::evidence(&owner, now, &id),
-                    envelope.to_vec(),
-                );
+                stored::put_evidence(&mut handled.effects, &owner, now, &id, envelope.to_vec());
                 let mut entry = Entry::new(Kind::BadProof, now);
                 entry.context = context::ANSWER.to_owned();
                 entry.peer = Some(owner);
@@ -382,20 +371,18 @@ pub(crate) fn on_answer<'p>(
                 handled.guards.push(Box::new(matching.filters()));
                 let found = present(matching, &owner, p.epoch, &tags)?;
                 if p.purpose == Purpose::Renewal {
-                    handled
-                        .effects
-                        .put(Column::Hits, k::renewed(&owner, p.epoch), Vec::new());
-                    handled
-                        .effects
-                        .delete(Column::Hits, k::unwatched(&owner, p.epoch));
+                    stored::put_renewed(&mut handled.effects, &owner, p.epoch);
                 }
                 for ((item, tag), hit) in p.items.iter().zip(&tags).zip(found) {
                     if p.purpose == Purpose::Renewal {
                         if let Some(w) = item.watch {
-                            handled.effects.put(
-                                Column::Hits,
-                                k::watched(&owner, p.epoch, &delta_image(tag), w),
-                                vec![item.selector.kind.code()],
+                            stored::put_watched(
+                                &mut handled.effects,
+                                &owner,
+                                p.epoch,
+                                &delta_image(tag),
+                                w,
+                                item.selector.kind,
                             );
                             if hit {
                                 alert(
@@ -439,13 +426,4 @@ pub fn by_slot(hits: &[Hit]) -> HashMap<usize, Vec<&Hit>> {
         out.entry(h.slot).or_default().push(h);
     }
     out
-}
-
-/// Every JSON value in the `hits` column under `prefix`, in key order
-/// (one that does not decode is skipped).
-fn listed<T: serde::de::DeserializeOwned>(
-    matching: &Matching,
-    prefix: &[u8],
-) -> Result<Vec<T>, Error> {
-    Ok(matching.post().store().json_values(Column::Hits, prefix)?)
 }

@@ -20,10 +20,10 @@ use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-use super::{items, listed, send, usable, Item};
+use super::{items, send, usable, Item};
 use crate::matching::{lock, Error, Matching};
-use crate::store::keys::matching as k;
-use crate::store::{Batch, Column};
+use crate::store::matching as stored;
+use crate::store::Batch;
 
 /// A standing selector set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ pub fn watch_add(
             added_ms: matching.post().now_ms(),
             weak,
         };
-        b.put_json(Column::Hits, k::watch(w.id), &w)?;
+        stored::put_watch(&mut b, w.id, &w)?;
         added.push(w);
     }
     let items = items(added.iter().map(|w| (w.selectors.as_slice(), Some(w.id))));
@@ -104,31 +104,23 @@ pub fn watch_add(
 /// Removes a watchlist entry (and its tags); whether it existed.
 pub fn watch_remove(matching: &Matching, id: u64) -> Result<bool, Error> {
     let store = matching.post().store();
-    if store.get(Column::Hits, &k::watch(id))?.is_none() {
+    if !stored::has_watch(store, id)? {
         return Ok(false);
     }
     let mut b = Batch::default();
-    b.delete(Column::Hits, k::watch(id));
-    for prefix in [&b"W"[..], k::ALERTED] {
-        store.scan_prefix(Column::Hits, prefix, |key, _| {
-            if key.ends_with(&id.to_be_bytes()) {
-                b.delete(Column::Hits, key.to_vec());
-            }
-            true
-        })?;
-    }
+    stored::delete_watch(store, &mut b, id)?;
     store.write(b)?;
     Ok(true)
 }
 
 /// The watchlist.
 pub fn watches(matching: &Matching) -> Result<Vec<Watch>, Error> {
-    listed(matching, k::WATCHES)
+    Ok(stored::watches(matching.post().store())?)
 }
 
 /// Alerts, oldest first.
 pub fn alerts(matching: &Matching) -> Result<Vec<Alert>, Error> {
-    listed(matching, k::ALERTS)
+    Ok(stored::alerts(matching.post().store())?)
 }
 
 /// Sends `items` for renewal to each peer's usable manifests; with
@@ -149,11 +141,7 @@ fn renew_items(
                 // Renewed already (marked when an answer is applied), or
                 // its requests are in flight (since this start: after a
                 // restart their blinds are gone, so they go again).
-                if matching
-                    .post()
-                    .store()
-                    .get(Column::Hits, &k::renewed(&owner, epoch))?
-                    .is_some()
+                if stored::renewed(matching.post().store(), &owner, epoch)?
                     || !lock(&matching.renewing).insert((owner, epoch))
                 {
                     continue;
@@ -180,11 +168,7 @@ pub fn renew(matching: &Matching, peer: &Peer) -> Result<bool, Error> {
 }
 
 fn watch(matching: &Matching, id: u64) -> Result<Option<Watch>, Error> {
-    Ok(matching
-        .post()
-        .store()
-        .get(Column::Hits, &k::watch(id))?
-        .and_then(|v| serde_json::from_slice(&v).ok()))
+    Ok(stored::watch(matching.post().store(), id)?)
 }
 
 /// Raises an alert that `peer` holds watchlist entry `watch_id`, once per
@@ -201,21 +185,14 @@ pub(super) fn alert(
     how: &str,
 ) -> Result<(), Error> {
     let owner = peer.key.verifying_key().to_bytes();
-    let marker = k::alerted(&owner, watch_id);
-    if raised.contains(&watch_id)
-        || matching
-            .post()
-            .store()
-            .get(Column::Hits, &marker)?
-            .is_some()
-    {
+    if raised.contains(&watch_id) || stored::alerted(matching.post().store(), &owner, watch_id)? {
         return Ok(());
     }
     let Some(w) = watch(matching, watch_id)? else {
         return Ok(());
     };
     raised.push(watch_id);
-    batch.put(Column::Hits, marker, Vec::new());
+    stored::put_alerted(batch, &owner, watch_id);
     let now = matching.post().now_ms();
     let id = matching.next_id();
     let a = Alert {
@@ -228,7 +205,7 @@ pub(super) fn alert(
         how: how.to_owned(),
     };
     warn!(peer = %peer.name, watch = watch_id, how, "ALERT: a watched selector is held by a peer (see `liaison alerts`)");
-    batch.put_json(Column::Hits, k::alert(now, id), &a)?;
+    stored::put_alert(batch, now, id, &a)?;
     Ok(())
 }
 
@@ -243,23 +220,7 @@ pub(super) fn alert_new_image(
     epoch: u64,
     image: &[u8; 32],
 ) -> Result<(), Error> {
-    let mut watched = Vec::new();
-    let prefix = {
-        let mut p = k::watched_prefix(owner, epoch);
-        p.extend_from_slice(image);
-        p
-    };
-    matching
-        .post()
-        .store()
-        .scan_prefix(Column::Hits, &prefix, |key, v| {
-            let id = key.get(key.len() - 8..).and_then(|b| b.try_into().ok());
-            let kind = v.first().and_then(|c| SelectorKind::from_code(*c));
-            if let (Some(id), Some(kind)) = (id, kind) {
-                watched.push((u64::from_be_bytes(id), kind));
-            }
-            true
-        })?;
+    let watched = stored::watched(matching.post().store(), owner, epoch, image)?;
     for (w, kind) in watched {
         alert(matching, batch, raised, peer, w, kind, "new record")?;
     }

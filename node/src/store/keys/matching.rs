@@ -1,6 +1,6 @@
 //! Keys of the `tags`, `matching` and `hits` columns.
 //!
-//! Written and scanned by matching (`crate::matching`): the tags an owner
+//! Written and scanned by matching (the `matching` module): the tags an owner
 //! serves each peer, manifests, budgets, filters and deltas on both sides,
 //! evidence of failed proofs; and the querier's hits, watchlist and
 //! alerts, which `status`, `hits` and `watch` read back.
@@ -142,6 +142,9 @@ pub(crate) const WATCHES: &[u8] = b"w";
 pub(crate) fn watched_prefix(owner: &[u8; 32], epoch: u64) -> Vec<u8> {
     tagged(b'W', &[owner, &epoch.to_be_bytes()])
 }
+
+/// `hits`: prefix of all watched tags' images.
+pub(crate) const WATCHED: &[u8] = b"W";
 
 /// `hits`: a watched tag, by its delta image (what deltas carry).
 pub(crate) fn watched(owner: &[u8; 32], epoch: u64, image: &[u8; 32], id: u64) -> Vec<u8> {

@@ -1,16 +1,17 @@
-//! Matching's columns, typed: the queue of new records' selectors that
-//! the owner's deltas drain.
+//! The queue of new records' selectors that the owner's deltas drain,
+//! in the `matching` column.
 //!
-//! In: [`super::records::Records::put_batch`] queues the selectors of
+//! In: [`crate::store::records::Records::put_batch`] queues the selectors of
 //! every record it stores, in the same atomic batch as the record, so a
 //! record is never stored without reaching its peers' deltas (nor queued
 //! without being stored). Out: [`drain`], read by matching's owner role
-//! ([`crate::matching::owner::send_deltas`]), which deletes what it sent.
+//! (`matching::owner::send_deltas`), which deletes what it sent
+//! ([`delete_queued`]).
 
 use liaison_protocol::{Selector, SelectorKind};
 
-use super::keys::{self, matching as k};
-use super::{Batch, Column, Error, Store};
+use crate::store::keys::{self, matching as k};
+use crate::store::{Batch, Column, Error, Store};
 
 /// A selector of a newly stored record, with the record's id where the
 /// tag will need it (`person_fuzzy`, which the local index leaves out).
@@ -80,6 +81,11 @@ pub fn drain(store: &Store, mut f: impl FnMut(&[u8], Drained) -> bool) -> Result
         };
         f(key, entry)
     })
+}
+
+/// Deletes, in `batch`, the queue entry whose key [`drain`] handed out.
+pub fn delete_queued(batch: &mut Batch, key: Vec<u8>) {
+    batch.delete(Column::Matching, key);
 }
 
 /// Encodes queued selectors: each `len u32 ‖` [`keys::tag_value`].

@@ -1,0 +1,47 @@
+//! Matching's columns, typed: `tags`, `matching` and `hits`, read and
+//! written only through the named operations here, so matching
+//! (the `matching` module) never builds a key or decodes a stored value
+//! itself. The store imports nothing from matching: its values (hits,
+//! watchlist entries, alerts) are taken and given back as JSON of any
+//! type, and manifests as their bytes.
+//!
+//! By concern:
+//! - `queue`: the selectors of newly stored records, queued by
+//!   [`crate::store::records`] in the record's own batch and drained by
+//!   the owner's deltas (`queue_new`, [`drain`]);
+//! - `owner`: our manifests, the tags we serve, delta counts and the
+//!   peers' evaluation budgets, written when filters are built, deltas
+//!   sent and evaluations charged ([`manifest`], [`put_tag`],
+//!   [`budget_counts`]);
+//! - `querier`: the peers' manifests for us, filter chunks, filters,
+//!   delta images and evidence, written as peers' messages are applied
+//!   and read back to test answers ([`peer_manifest`], [`put_chunk`],
+//!   [`delta_images_held`], [`forget_peer_epoch`]);
+//! - `hits`: stored hits, the watchlist, its tag images, renewals and
+//!   alerts ([`put_hit`], [`put_watch`], [`put_alert`]).
+//!
+//! Writes go into the caller's [`crate::store::Batch`], so each commits
+//! with the message or change it belongs to.
+
+mod hits;
+mod owner;
+mod querier;
+mod queue;
+
+pub use hits::{
+    alerted, alerts, delete_watch, has_watch, hits, put_alert, put_alerted, put_hit, put_renewed,
+    put_unwatched, put_watch, put_watched, renewed, unwatched, watch, watched, watches,
+};
+pub use owner::{
+    budget_count, budget_counts, corrupt, delete_budget_before, delete_manifest, delete_tags,
+    deltas_sent, manifest, manifest_epochs, put_budget_count, put_deltas_sent, put_manifest,
+    put_tag, served_tags, tag_records,
+};
+pub use querier::{
+    chunks_held, count_peer_manifests, counts, delete_chunk, delete_chunks_held, delete_filter,
+    delta_count, delta_images_held, filter, forget_peer_epoch, peer_manifest, peer_manifest_epochs,
+    put_chunk, put_chunks_held, put_delta_count, put_delta_image, put_evidence, put_filter,
+    put_peer_manifest, scan_all_peer_manifests, scan_chunks, scan_peer_manifests, Counts,
+};
+pub(crate) use queue::queue_new;
+pub use queue::{delete_queued, drain, queued, Drained, Queued};
