@@ -40,7 +40,6 @@ use serde::{Deserialize, Serialize};
 use crate::hex;
 use crate::matching::Matching;
 use crate::post::Post;
-use crate::store::exchange::{ids_under, load, load_all};
 use crate::store::{self, Store};
 
 /// Message types of the follow-up.
@@ -477,7 +476,7 @@ pub struct Summary {
 pub fn summary(store: &Store, deadline: Duration, now: u64) -> Result<Summary, Error> {
     let deadline = deadline.as_millis() as u64;
     let mut s = Summary::default();
-    for r in load_all::<Incoming>(store, store::keys::exchange::INCOMING)? {
+    for r in store::exchange::all_incoming::<Incoming>(store)? {
         if r.decision == Decision::Pending {
             s.pending += 1;
             if now.saturating_sub(r.received_ms) > deadline {
@@ -485,11 +484,11 @@ pub fn summary(store: &Store, deadline: Duration, now: u64) -> Result<Summary, E
             }
         }
     }
-    for r in load_all::<Outgoing>(store, store::keys::exchange::OUTGOING)? {
+    for r in store::exchange::all_outgoing::<Outgoing>(store)? {
         if matches!(r.answer, Answer::Sent | Answer::Filed) {
             s.awaiting += 1;
         }
     }
-    s.reports = ids_under(store, store::keys::exchange::REPORTS)?.len() as u64;
+    s.reports = store::exchange::report_ids(store)?.len() as u64;
     Ok(s)
 }

@@ -10,11 +10,11 @@ use liaison_protocol::audit::{Entry, Kind};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use super::{load_all, Answer, Decision, Error, Exchange, Incoming, Outgoing};
+use super::{Answer, Decision, Error, Exchange, Incoming, Outgoing};
 use crate::hex;
-use crate::store::keys::{exchange as k, matching as m};
+use crate::store::exchange::{self as x, Found};
 use crate::store::records::Records;
-use crate::store::{Batch, Column};
+use crate::store::Batch;
 
 /// Deletes per write.
 const BATCH: usize = 4096;
@@ -59,26 +59,17 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
     };
 
     // Hits and alerts: keyed by time, so the due ones come first.
-    for (prefix, what, cutoff) in [
-        (m::HITS, "hits", now_ms.saturating_sub(settings.hit_ms)),
-        (m::ALERTS, "alerts", now_ms.saturating_sub(settings.hit_ms)),
+    for (found, what, cutoff) in [
+        (Found::Hits, "hits", now_ms.saturating_sub(settings.hit_ms)),
+        (
+            Found::Alerts,
+            "alerts",
+            now_ms.saturating_sub(settings.hit_ms),
+        ),
     ] {
         loop {
-            let mut due = Vec::new();
-            store.scan_prefix(Column::Hits, prefix, |key, _| {
-                let t = key
-                    .get(1..9)
-                    .and_then(|t| t.try_into().ok())
-                    .map_or(u64::MAX, u64::from_be_bytes);
-                if t >= cutoff {
-                    return false;
-                }
-                due.push(key.to_vec());
-                due.len() < BATCH
-            })?;
-            let n = due.len() as u64;
             let mut b = Batch::default();
-            due.into_iter().for_each(|key| b.delete(Column::Hits, key));
+            let n = x::purge_found(store, &mut b, found, cutoff, BATCH)?;
             logged(exchange, b, what, n)?;
             *(if what == "hits" {
                 &mut p.hits
@@ -95,28 +86,11 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
     // deletion time.
     let cutoff = now_ms.saturating_sub(settings.report_ms);
     let mut b = Batch::default();
-    let mut due = Vec::new();
-    store.scan_prefix(Column::Exchange, k::REPORTS, |key, v| {
-        let (t, _) = super::requester::stored_report(v);
-        if t < cutoff {
-            due.push(key.to_vec());
-        }
-        true
-    })?;
-    for key in due {
-        if let Some(id) = k::id_of(&key) {
-            store.scan_prefix(Column::Exchange, &k::marks(&id), |mk, _| {
-                b.delete(Column::Exchange, mk.to_vec());
-                true
-            })?;
-        }
-        b.delete(Column::Exchange, key);
-        p.reports += 1;
-    }
-    for t in load_all::<super::requester::Tombstone>(exchange.post().store(), k::TOMBSTONES)? {
+    p.reports += x::purge_reports(store, &mut b, cutoff)?;
+    for t in x::tombstones::<super::requester::Tombstone>(exchange.post().store())? {
         if t.deleted_ms < cutoff {
             if let Some(id) = hex::decode::<16>(&t.id) {
-                b.delete(Column::Exchange, k::tombstone(&id));
+                x::delete_tombstone(&mut b, &id);
                 p.reports += 1;
             }
         }
@@ -127,41 +101,38 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
     // report we hold is kept while the report is (it names the owner).
     let cutoff = now_ms.saturating_sub(settings.request_ms);
     let mut b = Batch::default();
-    for r in load_all::<Incoming>(exchange.post().store(), k::INCOMING)? {
+    for r in x::all_incoming::<Incoming>(exchange.post().store())? {
         let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.decided_ms) else {
             continue;
         };
         if r.decision == Decision::Pending || r.owed || t >= cutoff {
             continue;
         }
-        b.delete(Column::Exchange, k::incoming(&id));
+        x::delete_incoming(&mut b, &id);
         // A released record's naming entries stay: its recipient may hold
         // the report longer than we keep the request, and must still hear
         // of a withdrawal.
         if r.decision != Decision::Released {
             for rec in &r.records {
-                b.delete(Column::Exchange, k::naming(rec, &id));
+                x::delete_naming(&mut b, rec, &id);
             }
         }
         p.requests += 1;
     }
-    for r in load_all::<Outgoing>(exchange.post().store(), k::OUTGOING)? {
+    for r in x::all_outgoing::<Outgoing>(exchange.post().store())? {
         let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.answered_ms) else {
             continue;
         };
         if matches!(r.answer, Answer::Sent | Answer::Filed) || t >= cutoff {
             continue;
         }
-        if store.get(Column::Exchange, &k::report(&id))?.is_some() {
+        if x::has_report(store, &id)? {
             continue;
         }
-        b.delete(Column::Exchange, k::outgoing(&id));
-        b.delete(Column::Exchange, k::hit(r.hit));
+        x::delete_outgoing(&mut b, &id);
+        x::delete_hit_request(&mut b, r.hit);
         // Notices that came for a report that never did.
-        store.scan_prefix(Column::Exchange, &k::marks(&id), |mk, _| {
-            b.delete(Column::Exchange, mk.to_vec());
-            true
-        })?;
+        x::delete_marks(store, &mut b, &id)?;
         p.requests += 1;
     }
     logged(exchange, b, "requests", p.requests)?;

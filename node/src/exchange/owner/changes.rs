@@ -17,11 +17,11 @@ use tracing::{info, warn};
 
 use super::release::{report, send, Outbound};
 use super::{decide, filed_status, incoming, peer_of, put};
-use crate::exchange::{context, load, Decision, Error, Exchange, Incoming};
+use crate::exchange::{context, Decision, Error, Exchange, Incoming};
 use crate::hex;
-use crate::store::keys::exchange as k;
+use crate::store::exchange as x;
 use crate::store::records::Records;
-use crate::store::{Batch, Column};
+use crate::store::Batch;
 
 /// Sends the answers still owed: decisions made inside `receive` whose
 /// reply never reached the outbox (a crash in between). An automatic
@@ -88,29 +88,19 @@ fn save(exchange: &Exchange, id: &[u8; 16], req: &Incoming) -> Result<(), Error>
 pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
     let store = exchange.post().store();
     let _deciding = exchange.deciding();
-    let mut changed = Vec::new();
-    store.scan_prefix(Column::Exchange, k::CHANGED, |key, v| {
-        if let (Some(id), Some(&c)) = (k::changed_record(key), v.first()) {
-            changed.push((key.to_vec(), id.to_owned(), c));
-        }
-        changed.len() < 1024
-    })?;
+    let changed = x::changed(store, 1024)?;
     let mut sent = 0;
-    for (key, record, c) in changed {
-        let change = Change::from_u8(c).unwrap_or(Change::Withdrawn);
-        let mut naming = Vec::new();
-        store.scan_prefix(Column::Exchange, &k::naming_prefix(&record), |nk, v| {
-            if let (Some(req), Ok(peer)) = (k::naming_request(nk), <[u8; 32]>::try_from(v)) {
-                naming.push((nk.to_vec(), req, peer));
-            }
-            true
-        })?;
+    for queued in changed {
+        let record = queued.record.clone();
+        let change = Change::from_u8(queued.change).unwrap_or(Change::Withdrawn);
+        let naming = x::naming(store, &record)?;
         let mut b = Batch::default();
-        for (nk, id, pk) in naming {
+        for entry in naming {
+            let (id, pk) = (entry.request, entry.peer);
             let peer = VerifyingKey::from_bytes(&pk)
                 .ok()
                 .and_then(|key| exchange.post().peer_by_key(&key));
-            let req = load::<Incoming>(exchange.post().store(), &k::incoming(&id))?;
+            let req = x::incoming::<Incoming>(exchange.post().store(), &id)?;
             let case = match &req {
                 Some(r) => Some(store.case_commitment(&r.reference, &r.basis)?),
                 None => None,
@@ -164,10 +154,10 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                 _ => {}
             }
             if change != Change::Corrected {
-                b.delete(Column::Exchange, nk);
+                entry.delete(&mut b);
             }
         }
-        b.delete(Column::Exchange, key);
+        queued.delete(&mut b);
         store.write_durable(b)?;
     }
     Ok(sent)

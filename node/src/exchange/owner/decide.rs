@@ -12,20 +12,20 @@ use liaison_protocol::exchange::{Status, MAX_TEXT};
 
 use super::release::{report, send, Outbound};
 use super::{decide, peer_of, put};
-use crate::exchange::{load, load_all, pick, Decision, Error, Exchange, Incoming};
-use crate::store::keys::exchange as k;
-use crate::store::{Batch, Column};
+use crate::exchange::{pick, Decision, Error, Exchange, Incoming};
+use crate::store::exchange as x;
+use crate::store::Batch;
 
 /// A filed request, for a decision, with its peer if still trusted;
 /// refused if it was decided already.
 fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
     let id = pick(
         given,
-        crate::exchange::ids_under(exchange.post().store(), k::INCOMING)?.into_iter(),
+        x::incoming_ids(exchange.post().store())?.into_iter(),
         "request",
     )?;
     let req: Incoming =
-        load(exchange.post().store(), &k::incoming(&id))?.ok_or_else(|| Error::Unknown {
+        x::incoming(exchange.post().store(), &id)?.ok_or_else(|| Error::Unknown {
             what: "request",
             given: given.to_owned(),
             hint: "",
@@ -99,7 +99,7 @@ pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming
             let mut b = Batch::default();
             put(&mut b, &id, &req)?;
             for r in &req.records {
-                b.delete(Column::Exchange, k::naming(r, &id));
+                x::delete_naming(&mut b, r, &id);
             }
             exchange.post().store().write_durable(b)?;
         }
@@ -109,7 +109,7 @@ pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming
 
 /// Requests peers sent us, oldest first.
 pub fn incoming(exchange: &Exchange) -> Result<Vec<Incoming>, Error> {
-    let mut all: Vec<Incoming> = load_all(exchange.post().store(), k::INCOMING)?;
+    let mut all: Vec<Incoming> = x::all_incoming(exchange.post().store())?;
     all.sort_by_key(|r| r.received_ms);
     Ok(all)
 }

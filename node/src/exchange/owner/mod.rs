@@ -31,8 +31,7 @@ use liaison_protocol::exchange::Status;
 
 use super::{Decision, Exchange, Incoming};
 use crate::hex;
-use crate::store::keys::exchange as k;
-use crate::store::{self, Batch, Column};
+use crate::store::{self, Batch};
 
 mod changes;
 mod decide;
@@ -62,7 +61,7 @@ fn filed_status(exchange: &Exchange, received_ms: u64) -> Status {
 
 /// Stores `req` in `batch`.
 fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) -> Result<(), store::Error> {
-    batch.put_json(Column::Exchange, k::incoming(id), req)
+    store::exchange::put_incoming(batch, id, req)
 }
 
 /// Records a decision on `req`.

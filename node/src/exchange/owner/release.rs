@@ -19,9 +19,9 @@ use tracing::info;
 
 use super::put;
 use crate::exchange::{context, Decision, Error, Exchange, Incoming};
-use crate::store::keys::exchange as k;
+use crate::store::exchange as x;
 use crate::store::records::Records;
-use crate::store::{Batch, Column};
+use crate::store::Batch;
 
 /// The fields a report always carries: never redacted.
 const KEPT: [&str; 4] = ["id", "handling", "grading", "entities"];
@@ -194,7 +194,7 @@ pub(super) fn send(
     put(&mut with, id, req)?;
     if matches!(req.decision, Decision::Refused | Decision::Withdrawn) {
         for r in &req.records {
-            with.delete(Column::Exchange, k::naming(r, id));
+            x::delete_naming(&mut with, r, id);
         }
     }
     match out {

@@ -18,9 +18,9 @@ use super::{filed_status, incoming, put};
 use crate::exchange::{code, context, Decision, Decisions, Error, Exchange, Incoming};
 use crate::hex;
 use crate::post::{Applied, Handled};
-use crate::store::keys::exchange as k;
+use crate::store::exchange::{self as x, Daily};
 use crate::store::records::Records;
-use crate::store::{self, Batch, Column};
+use crate::store::{self, Batch};
 
 /// Applies a peer's request (inside [`Post::receive`](crate::post::Post::receive)): files it, and
 /// releases, waits or refuses by the peer's policy. The answer goes back
@@ -60,7 +60,7 @@ pub(crate) fn on_request<'p>(
     // salt): a peer may send so many a day.
     let day = now / DAY_MS;
     let tomorrow = liaison_protocol::matching::format_ms((day + 1) * DAY_MS);
-    let sent = day_count(store, &mut effects, &k::requests_prefix(&pk), day)?;
+    let sent = x::day_count(store, &mut effects, Daily::Requests, &pk, day)?;
     if sent >= u64::from(settings.requests_per_day) {
         warn!(peer = %peer.name, sent, "refused a follow-up request: the peer's requests for today are used up");
         return refused(
@@ -69,15 +69,11 @@ pub(crate) fn on_request<'p>(
             format!("{sent} of your requests arrived today, the most we take from one agency in a day: send more after {tomorrow}"),
         );
     }
-    effects.put(
-        Column::Exchange,
-        k::requests(&pk, day),
-        (sent + 1).to_be_bytes().to_vec(),
-    );
+    x::put_day_count(&mut effects, Daily::Requests, &pk, day, sent + 1);
     let case = match store.case_commitment_if_known(&req.reference, &req.basis)? {
         Some(c) => c,
         None => {
-            let opened = day_count(store, &mut effects, &k::cases_prefix(&pk), day)?;
+            let opened = x::day_count(store, &mut effects, Daily::Cases, &pk, day)?;
             if opened >= u64::from(settings.cases_per_day) {
                 warn!(peer = %peer.name, opened, "refused a follow-up request: the peer opened too many new case references today");
                 return refused(
@@ -86,11 +82,7 @@ pub(crate) fn on_request<'p>(
                     format!("{opened} requests under new case references arrived today, the most we take from one agency in a day: send requests under a case you used before, or after {tomorrow}"),
                 );
             }
-            effects.put(
-                Column::Exchange,
-                k::cases(&pk, day),
-                (opened + 1).to_be_bytes().to_vec(),
-            );
+            x::put_day_count(&mut effects, Daily::Cases, &pk, day, opened + 1);
             store::Store::case_commitment_in(&mut effects, &req.reference, &req.basis)
         }
     };
@@ -99,10 +91,7 @@ pub(crate) fn on_request<'p>(
     // A record reached only through one-letter keys is a weak hit, even
     // when the request also names strong tags of another record.
     let weak = ids.iter().any(|(_, weak)| *weak);
-    if store
-        .get(Column::Exchange, &k::incoming(&req.id))?
-        .is_some()
-    {
+    if x::has_incoming(store, &req.id)? {
         return Ok(Applied::Handled(Handled {
             effects,
             count: 1,
@@ -211,7 +200,7 @@ pub(crate) fn on_request<'p>(
     if filed.decision != Decision::Refused {
         let pk = peer.key.verifying_key().to_bytes();
         for id in &filed.records {
-            effects.put(Column::Exchange, k::naming(id, &req.id), pk.to_vec());
+            x::put_naming(&mut effects, id, &req.id, &pk);
         }
     }
     match filed.decision {
@@ -246,28 +235,3 @@ pub const MAX_WAITING: usize = 256;
 
 /// A day, ms: the request and new-case limits count per UTC day.
 const DAY_MS: u64 = 24 * 3600 * 1000;
-
-/// Today's count under a per-day counter `prefix` (peer ‖ day keys), and
-/// the counters of earlier days deleted in `effects`.
-fn day_count(
-    store: &store::Store,
-    effects: &mut Batch,
-    prefix: &[u8],
-    day: u64,
-) -> Result<u64, Error> {
-    let mut today = 0;
-    store.scan_prefix(Column::Exchange, prefix, |key, v| {
-        match key
-            .get(prefix.len()..)
-            .and_then(|d| d.try_into().ok())
-            .map(u64::from_be_bytes)
-        {
-            Some(d) if d == day => {
-                today = v.try_into().ok().map_or(0, u64::from_be_bytes);
-            }
-            _ => effects.delete(Column::Exchange, key.to_vec()),
-        }
-        true
-    })?;
-    Ok(today)
-}

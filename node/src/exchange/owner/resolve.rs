@@ -13,9 +13,8 @@ use liaison_protocol::exchange::{Tag, MAX_RECORDS};
 use liaison_protocol::SelectorKind;
 
 use crate::exchange::{Error, Exchange};
-use crate::store::keys;
+use crate::store::exchange::served_tag;
 use crate::store::records::{is_indexed, Records};
-use crate::store::Column;
 
 /// The record ids `tags` name among what we served `peer`: each tag is
 /// looked up in the tags of the epoch it names, and must be of a kind the
@@ -47,10 +46,7 @@ pub(super) fn resolve_weak(
         if !peer.kinds.contains(&t.kind) {
             continue;
         }
-        let Some(v) = store.get(Column::Tags, &keys::matching::tag(&pk, t.epoch, &t.tag))? else {
-            continue;
-        };
-        let Some((s, held)) = keys::decode_tag_value(&v) else {
+        let Some((s, held)) = served_tag(store, &pk, t.epoch, &t.tag)? else {
             continue;
         };
         if s.kind != t.kind {

@@ -24,16 +24,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::{code, context, load, load_all, Answer, Decisions, Error, Exchange, Outgoing};
+use super::{code, context, Answer, Decisions, Error, Exchange, Outgoing};
 use crate::hex;
 use crate::matching::querier;
 use crate::post::{Applied, Handled};
-use crate::store::keys::exchange as k;
-use crate::store::{Batch, Column};
+use crate::store::exchange as x;
+use crate::store::Batch;
 
 mod reports;
 
-pub(super) use reports::stored_report;
 use reports::{read, tombstone};
 pub use reports::{report, reports, tombstones, RecordView, ReportView, Tombstone};
 
@@ -66,7 +65,7 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
             given: ask.hit.to_string(),
             hint: ": `liaison hits` lists them",
         })?;
-    if let Some(v) = store.get(Column::Exchange, &k::hit(hit.id))? {
+    if let Some(v) = x::request_for_hit(store, hit.id)? {
         return Err(Error::FollowedUp {
             hit: hit.id,
             request: hex::encode(&v)[..8.min(v.len() * 2)].to_owned(),
@@ -154,8 +153,8 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
     let case = store.case_commitment(&out.reference, &out.basis)?;
     // Recorded in the same write that queues it.
     let mut b = Batch::default();
-    b.put_json(Column::Exchange, k::outgoing(&id), &out)?;
-    b.put(Column::Exchange, k::hit(hit.id), id.to_vec());
+    x::put_outgoing(&mut b, &id, &out)?;
+    x::put_hit_request(&mut b, hit.id, &id);
     exchange
         .post()
         .queue_with(&peer, context::REQUEST, &[body], Some(case), b)?;
@@ -165,7 +164,7 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
 
 /// Requests we sent, newest last.
 pub fn outgoing(exchange: &Exchange) -> Result<Vec<Outgoing>, Error> {
-    let mut all: Vec<Outgoing> = load_all(exchange.post().store(), k::OUTGOING)?;
+    let mut all: Vec<Outgoing> = x::all_outgoing(exchange.post().store())?;
     all.sort_by_key(|r| r.sent_ms);
     Ok(all)
 }
@@ -176,7 +175,7 @@ fn ours(
     id: &[u8; 16],
     peer: &VerifyingKey,
 ) -> Result<Option<Outgoing>, Error> {
-    Ok(load::<Outgoing>(exchange.post().store(), &k::outgoing(id))?
+    Ok(x::outgoing::<Outgoing>(exchange.post().store(), id)?
         .filter(|o| o.peer_key == hex::encode(peer.as_bytes())))
 }
 
@@ -262,7 +261,7 @@ pub(crate) fn on_reply<'p>(
     }
     info!(peer = %peer.name, request = %&out.id[..8], answer = ?out.answer, "the owner answered a follow-up request");
     let mut effects = Batch::default();
-    effects.put_json(Column::Exchange, k::outgoing(&reply.request), &out)?;
+    x::put_outgoing(&mut effects, &reply.request, &out)?;
     applied(effects, 1, case_of(exchange, &out)?)
 }
 
@@ -303,17 +302,14 @@ pub(crate) fn on_report<'p>(
     out.answer = Answer::Reported;
     out.answered_ms = Some(exchange.post().now_ms());
     let mut effects = Batch::default();
-    effects.put_json(Column::Exchange, k::outgoing(&report.request), &out)?;
+    x::put_outgoing(&mut effects, &report.request, &out)?;
     // A withdrawal notice can overtake its report (envelopes arrive on
     // parallel streams): its mark is already here, and by our policy the
     // report may be deleted on arrival.
     let mut withdrawn = true;
     for r in &report.records {
-        let mark = exchange
-            .post()
-            .store()
-            .get(Column::Exchange, &k::mark(&report.request, &r.id))?;
-        withdrawn &= mark.as_deref().and_then(|m| m.first()) == Some(&(Change::Withdrawn as u8));
+        let mark = x::mark(exchange.post().store(), &report.request, &r.id)?;
+        withdrawn &= mark.map(|m| m.change) == Some(Change::Withdrawn as u8);
     }
     if withdrawn && deletes(exchange) {
         let ids = report.records.iter().map(|r| r.id.clone()).collect();
@@ -328,9 +324,12 @@ pub(crate) fn on_report<'p>(
             hash,
         )?;
     } else {
-        let mut value = exchange.post().now_ms().to_be_bytes().to_vec();
-        value.extend_from_slice(envelope);
-        effects.put(Column::Exchange, k::report(&report.request), value);
+        x::put_report(
+            &mut effects,
+            &report.request,
+            exchange.post().now_ms(),
+            envelope,
+        );
     }
     warn!(peer = %peer.name, request = %&out.id[..8], records = report.records.len(), "a report arrived: `liaison report show {}`", &out.id[..8]);
     applied(
@@ -359,14 +358,14 @@ pub(crate) fn on_notice<'p>(
         Ok(out) => out,
         Err(declined) => return Ok(declined),
     };
-    let mut mark = vec![notice.change as u8];
-    mark.extend_from_slice(&notice.time_ms.to_be_bytes());
     let case = case_of(exchange, &out)?;
     let mut effects = Batch::default();
-    effects.put(
-        Column::Exchange,
-        k::mark(&notice.request, &notice.record),
-        mark,
+    x::put_mark(
+        &mut effects,
+        &notice.request,
+        &notice.record,
+        notice.change,
+        notice.time_ms,
     );
     let Some(view) = read(exchange, &notice.request)? else {
         // Before its report (parallel streams): kept, and applied when
@@ -393,7 +392,7 @@ pub(crate) fn on_notice<'p>(
     });
     let delete = deletes(exchange);
     if delete && all_withdrawn && view.verified {
-        effects.delete(Column::Exchange, k::report(&notice.request));
+        x::delete_report(&mut effects, &notice.request);
         let ids = view.records.iter().map(|r| r.id.clone()).collect();
         tombstone(
             exchange,

@@ -17,10 +17,10 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
-use crate::exchange::{context, load, load_all, pick, Error, Exchange, Outgoing};
+use crate::exchange::{context, pick, Error, Exchange, Outgoing};
 use crate::hex;
-use crate::store::keys::exchange as k;
-use crate::store::{self, Batch, Column};
+use crate::store::exchange as x;
+use crate::store::{self, Batch};
 
 /// Puts the tombstone of the report answering `id` in `effects`.
 pub(super) fn tombstone(
@@ -39,7 +39,7 @@ pub(super) fn tombstone(
         records,
         envelope,
     };
-    effects.put_json(Column::Exchange, k::tombstone(id), &tomb)?;
+    x::put_tombstone(effects, id, &tomb)?;
     Ok(())
 }
 
@@ -105,22 +105,13 @@ pub struct ReportView {
     pub records: Vec<RecordView>,
 }
 
-/// A stored report's value: when it arrived, and the envelope as it came.
-pub(in crate::exchange) fn stored_report(value: &[u8]) -> (u64, &[u8]) {
-    match value.split_at_checked(8) {
-        Some((t, b)) => (u64::from_be_bytes(t.try_into().unwrap_or_default()), b),
-        None => (0, &[][..]),
-    }
-}
-
 /// Reads and verifies one stored report.
 pub(super) fn read(exchange: &Exchange, id: &[u8; 16]) -> Result<Option<ReportView>, Error> {
     let store = exchange.post().store();
-    let Some(stored) = store.get(Column::Exchange, &k::report(id))? else {
+    let Some((received_ms, bytes)) = x::report(store, id)? else {
         return Ok(None);
     };
-    let out: Option<Outgoing> = load(exchange.post().store(), &k::outgoing(id))?;
-    let (received_ms, bytes) = stored_report(&stored);
+    let out: Option<Outgoing> = x::outgoing(exchange.post().store(), id)?;
     let mut view = ReportView {
         id: hex::encode(id),
         peer: out.as_ref().map(|o| o.peer.clone()).unwrap_or_default(),
@@ -134,25 +125,27 @@ pub(super) fn read(exchange: &Exchange, id: &[u8; 16]) -> Result<Option<ReportVi
         basis: out.as_ref().map(|o| o.basis.clone()).unwrap_or_default(),
         verified: false,
         problem: None,
-        envelope: hex::encode(&Sha256::digest(bytes)),
+        envelope: hex::encode(&Sha256::digest(&bytes)),
         records: Vec::new(),
     };
-    match verify(exchange, id, out.as_ref(), bytes) {
+    match verify(exchange, id, out.as_ref(), &bytes) {
         Ok(report) => {
             view.verified = true;
             view.originator = report.owner_name.clone();
             view.released_ms = report.released_ms;
             for r in report.records {
-                let mark = store.get(Column::Exchange, &k::mark(id, &r.id))?;
-                let (change, changed_ms) = match mark.as_deref() {
-                    Some([c, t @ ..]) if t.len() == 8 => (
+                let (change, changed_ms) = match x::mark(store, id, &r.id)? {
+                    Some(x::Mark {
+                        change,
+                        time_ms: Some(t),
+                    }) => (
                         Some(
-                            Change::from_u8(*c)
+                            Change::from_u8(change)
                                 .unwrap_or(Change::Withdrawn)
                                 .as_str()
                                 .to_owned(),
                         ),
-                        Some(u64::from_be_bytes(t.try_into().unwrap_or_default())),
+                        Some(t),
                     ),
                     _ => (None, None),
                 };
@@ -218,7 +211,7 @@ fn verify(
 /// Every report held, verified, oldest first; tombstones are not listed.
 pub fn reports(exchange: &Exchange) -> Result<Vec<ReportView>, Error> {
     let mut out = Vec::new();
-    for id in crate::exchange::ids_under(exchange.post().store(), k::REPORTS)? {
+    for id in x::report_ids(exchange.post().store())? {
         if let Some(v) = read(exchange, &id)? {
             out.push(v);
         }
@@ -229,12 +222,12 @@ pub fn reports(exchange: &Exchange) -> Result<Vec<ReportView>, Error> {
 
 /// One report, by its request id or a prefix of it.
 pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
-    let held = crate::exchange::ids_under(exchange.post().store(), k::REPORTS)?;
+    let held = x::report_ids(exchange.post().store())?;
     let id = match pick(given, held.into_iter(), "report") {
         Ok(id) => id,
         Err(e) => {
             // Deleted on withdrawal: say so rather than "no report".
-            for t in load_all::<Tombstone>(exchange.post().store(), k::TOMBSTONES)? {
+            for t in x::tombstones::<Tombstone>(exchange.post().store())? {
                 if t.id.starts_with(&given.to_ascii_lowercase()) && given.len() >= 6 {
                     return Err(Error::Deleted {
                         id: t.id[..8].to_owned(),
@@ -256,5 +249,5 @@ pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
 
 /// Reports deleted on withdrawal.
 pub fn tombstones(exchange: &Exchange) -> Result<Vec<Tombstone>, Error> {
-    Ok(load_all(exchange.post().store(), k::TOMBSTONES)?)
+    Ok(x::tombstones(exchange.post().store())?)
 }

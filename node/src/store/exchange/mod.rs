@@ -1,0 +1,73 @@
+//! The follow-up's columns, typed: requests in and out, the entries that
+//! name a request's records, the per-peer day counters, the queue of
+//! changed records, reports, marks and tombstones, each a JSON value (or
+//! bytes: an envelope, a counter, a peer key) under its key; and the two
+//! reads and purges of matching's columns that the follow-up makes (a
+//! served tag, hits and alerts past retention).
+//!
+//! In: values from [`crate::exchange`] (generic here: the store does not
+//! know the follow-up's types), written in its batches, and the records
+//! layer's changed-record queue. Out: the same values read back for the
+//! follow-up, a value that no longer decodes reported as the store's
+//! corruption. Nothing here writes on its own: every write goes into the
+//! caller's [`Batch`].
+//!
+//! - `owner`: what the owner's side keeps (requests peers sent us, the
+//!   entries naming their records, the day counters, the changed-record
+//!   queue, the tags we served);
+//! - `requester`: what the requester's side keeps (requests we sent, the
+//!   hit each answers, reports, marks, tombstones);
+//! - `retention`: the purges of reports, marks, hits and alerts.
+
+use super::keys::exchange as k;
+use super::{Batch, Column, Error, Store};
+
+mod owner;
+mod requester;
+mod retention;
+
+pub(crate) use owner::{
+    all_incoming, changed, day_count, delete_incoming, delete_naming, has_incoming, incoming,
+    incoming_ids, naming, put_day_count, put_incoming, put_naming, served_tag, Daily,
+};
+pub(crate) use requester::{
+    all_outgoing, delete_hit_request, delete_outgoing, delete_report, delete_tombstone, has_report,
+    mark, outgoing, put_hit_request, put_mark, put_outgoing, put_report, put_tombstone, report,
+    report_ids, request_for_hit, tombstones, Mark,
+};
+pub(crate) use retention::{delete_marks, purge_found, purge_reports, Found};
+
+/// Reads one JSON value; a damaged one is the store's corruption.
+fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Option<T>, Error> {
+    match store.get(Column::Exchange, key)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                column: Column::Exchange.name(),
+                what: format!("a request does not decode: {e}"),
+            }),
+    }
+}
+
+/// Every JSON value under a prefix, in key order.
+fn load_all<T: serde::de::DeserializeOwned>(store: &Store, prefix: &[u8]) -> Result<Vec<T>, Error> {
+    store.json_values(Column::Exchange, prefix)
+}
+
+/// The ids under a one-byte prefix of the exchange column.
+fn ids_under(store: &Store, prefix: &[u8]) -> Result<Vec<[u8; 16]>, Error> {
+    let mut out = Vec::new();
+    store.scan_prefix(Column::Exchange, prefix, |key, _| {
+        if let Some(id) = k::id_of(key) {
+            out.push(id);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Puts the JSON `value` at `key` in `batch`.
+fn put_json(batch: &mut Batch, key: Vec<u8>, value: &impl serde::Serialize) -> Result<(), Error> {
+    batch.put_json(Column::Exchange, key, value)
+}
