@@ -29,9 +29,10 @@
 //!   message type but its own ping.
 //! - [`net`]: one task owns the libp2p Swarm; a handle talks to it.
 //! - [`store`]: RocksDB, one column family per kind of data, one module
-//!   for their keys (`store::keys`), typed layers over it
+//!   for their keys (`store::keys`), a typed layer over it per domain
 //!   ([`store::records`], [`store::mailbox`], [`store::matching`],
-//!   [`store::audit`]).
+//!   [`store::exchange`], [`store::audit`]): the domains name no column
+//!   and no key.
 //! - At the bottom, importing nothing of the node: [`clock`] (the time,
 //!   from the system or pinned by a test), [`hex`], [`files`] (file
 //!   errors, folders only the service may read), [`identity`] (the key files), [`synth`] (synthetic records for tests and benchmarks), and

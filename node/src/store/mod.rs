@@ -5,9 +5,11 @@
 //!   RocksDB's own types leaves this module.
 //! - `keys`: every key encoding.
 //! - [`records`]: the typed layer for records and the selector index.
-//! - [`matching`]: the typed layer for matching's columns (so far the
-//!   queue of new selectors that deltas drain); [`exchange`]: the
-//!   follow-up's JSON values.
+//! - [`matching`]: the typed layer for matching's columns (our manifests,
+//!   served tags and budgets; peers' manifests, filters and deltas; hits,
+//!   the watchlist and alerts; the queue of new selectors).
+//! - [`exchange`]: the typed layer for the follow-up's column (requests
+//!   both ways, reports, marks, tombstones, the changed-record queue).
 //! - [`mailbox`]: the typed layer for the outbox, the inbox of seen
 //!   message ids and per-peer counters.
 //! - [`audit`]: the append-only Merkle log; every other module appends
