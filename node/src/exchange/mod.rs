@@ -476,7 +476,7 @@ pub struct Summary {
 pub fn summary(store: &Store, deadline: Duration, now: u64) -> Result<Summary, Error> {
     let deadline = deadline.as_millis() as u64;
     let mut s = Summary::default();
-    for r in store::exchange::all_incoming::<Incoming>(store)? {
+    for r in store::exchange::INCOMING.all::<Incoming>(store)? {
         if r.decision == Decision::Pending {
             s.pending += 1;
             if now.saturating_sub(r.received_ms) > deadline {
@@ -484,7 +484,7 @@ pub fn summary(store: &Store, deadline: Duration, now: u64) -> Result<Summary, E
             }
         }
     }
-    for r in store::exchange::all_outgoing::<Outgoing>(store)? {
+    for r in store::exchange::OUTGOING.all::<Outgoing>(store)? {
         if matches!(r.answer, Answer::Sent | Answer::Filed) {
             s.awaiting += 1;
         }

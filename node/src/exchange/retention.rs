@@ -87,10 +87,10 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
     let cutoff = now_ms.saturating_sub(settings.report_ms);
     let mut b = Batch::default();
     p.reports += x::purge_reports(store, &mut b, cutoff)?;
-    for t in x::tombstones::<super::requester::Tombstone>(exchange.post().store())? {
+    for t in x::TOMBSTONES.all::<super::requester::Tombstone>(exchange.post().store())? {
         if t.deleted_ms < cutoff {
             if let Some(id) = hex::decode::<16>(&t.id) {
-                x::delete_tombstone(&mut b, &id);
+                x::TOMBSTONES.delete(&mut b, &id);
                 p.reports += 1;
             }
         }
@@ -101,14 +101,14 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
     // report we hold is kept while the report is (it names the owner).
     let cutoff = now_ms.saturating_sub(settings.request_ms);
     let mut b = Batch::default();
-    for r in x::all_incoming::<Incoming>(exchange.post().store())? {
+    for r in x::INCOMING.all::<Incoming>(exchange.post().store())? {
         let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.decided_ms) else {
             continue;
         };
         if r.decision == Decision::Pending || r.owed || t >= cutoff {
             continue;
         }
-        x::delete_incoming(&mut b, &id);
+        x::INCOMING.delete(&mut b, &id);
         // A released record's naming entries stay: its recipient may hold
         // the report longer than we keep the request, and must still hear
         // of a withdrawal.
@@ -119,7 +119,7 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
         }
         p.requests += 1;
     }
-    for r in x::all_outgoing::<Outgoing>(exchange.post().store())? {
+    for r in x::OUTGOING.all::<Outgoing>(exchange.post().store())? {
         let (Some(id), Some(t)) = (hex::decode::<16>(&r.id), r.answered_ms) else {
             continue;
         };
@@ -129,7 +129,7 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
         if x::has_report(store, &id)? {
             continue;
         }
-        x::delete_outgoing(&mut b, &id);
+        x::OUTGOING.delete(&mut b, &id);
         x::delete_hit_request(&mut b, r.hit);
         // Notices that came for a report that never did.
         x::delete_marks(store, &mut b, &id)?;

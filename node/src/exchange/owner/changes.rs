@@ -100,7 +100,7 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
             let peer = VerifyingKey::from_bytes(&pk)
                 .ok()
                 .and_then(|key| exchange.post().peer_by_key(&key));
-            let req = x::incoming::<Incoming>(exchange.post().store(), &id)?;
+            let req = x::INCOMING.get::<Incoming>(exchange.post().store(), &id)?;
             let case = match &req {
                 Some(r) => Some(store.case_commitment(&r.reference, &r.basis)?),
                 None => None,

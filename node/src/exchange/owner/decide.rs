@@ -21,11 +21,12 @@ use crate::store::Batch;
 fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Option<Peer>), Error> {
     let id = pick(
         given,
-        x::incoming_ids(exchange.post().store())?.into_iter(),
+        x::INCOMING.ids(exchange.post().store())?.into_iter(),
         "request",
     )?;
-    let req: Incoming =
-        x::incoming(exchange.post().store(), &id)?.ok_or_else(|| Error::Unknown {
+    let req: Incoming = x::INCOMING
+        .get(exchange.post().store(), &id)?
+        .ok_or_else(|| Error::Unknown {
             what: "request",
             given: given.to_owned(),
             hint: "",
@@ -109,7 +110,7 @@ pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming
 
 /// Requests peers sent us, oldest first.
 pub fn incoming(exchange: &Exchange) -> Result<Vec<Incoming>, Error> {
-    let mut all: Vec<Incoming> = x::all_incoming(exchange.post().store())?;
+    let mut all: Vec<Incoming> = x::INCOMING.all(exchange.post().store())?;
     all.sort_by_key(|r| r.received_ms);
     Ok(all)
 }

@@ -61,7 +61,7 @@ fn filed_status(exchange: &Exchange, received_ms: u64) -> Status {
 
 /// Stores `req` in `batch`.
 fn put(batch: &mut Batch, id: &[u8; 16], req: &Incoming) -> Result<(), store::Error> {
-    store::exchange::put_incoming(batch, id, req)
+    store::exchange::INCOMING.put(batch, id, req)
 }
 
 /// Records a decision on `req`.

@@ -91,7 +91,7 @@ pub(crate) fn on_request<'p>(
     // A record reached only through one-letter keys is a weak hit, even
     // when the request also names strong tags of another record.
     let weak = ids.iter().any(|(_, weak)| *weak);
-    if x::has_incoming(store, &req.id)? {
+    if x::INCOMING.exists(store, &req.id)? {
         return Ok(Applied::Handled(Handled {
             effects,
             count: 1,

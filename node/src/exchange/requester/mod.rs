@@ -153,7 +153,7 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
     let case = store.case_commitment(&out.reference, &out.basis)?;
     // Recorded in the same write that queues it.
     let mut b = Batch::default();
-    x::put_outgoing(&mut b, &id, &out)?;
+    x::OUTGOING.put(&mut b, &id, &out)?;
     x::put_hit_request(&mut b, hit.id, &id);
     exchange
         .post()
@@ -164,7 +164,7 @@ pub fn request(exchange: &Exchange, ask: &Ask) -> Result<Outgoing, Error> {
 
 /// Requests we sent, newest last.
 pub fn outgoing(exchange: &Exchange) -> Result<Vec<Outgoing>, Error> {
-    let mut all: Vec<Outgoing> = x::all_outgoing(exchange.post().store())?;
+    let mut all: Vec<Outgoing> = x::OUTGOING.all(exchange.post().store())?;
     all.sort_by_key(|r| r.sent_ms);
     Ok(all)
 }
@@ -175,7 +175,8 @@ fn ours(
     id: &[u8; 16],
     peer: &VerifyingKey,
 ) -> Result<Option<Outgoing>, Error> {
-    Ok(x::outgoing::<Outgoing>(exchange.post().store(), id)?
+    Ok(x::OUTGOING
+        .get::<Outgoing>(exchange.post().store(), id)?
         .filter(|o| o.peer_key == hex::encode(peer.as_bytes())))
 }
 
@@ -261,7 +262,7 @@ pub(crate) fn on_reply<'p>(
     }
     info!(peer = %peer.name, request = %&out.id[..8], answer = ?out.answer, "the owner answered a follow-up request");
     let mut effects = Batch::default();
-    x::put_outgoing(&mut effects, &reply.request, &out)?;
+    x::OUTGOING.put(&mut effects, &reply.request, &out)?;
     applied(effects, 1, case_of(exchange, &out)?)
 }
 
@@ -302,7 +303,7 @@ pub(crate) fn on_report<'p>(
     out.answer = Answer::Reported;
     out.answered_ms = Some(exchange.post().now_ms());
     let mut effects = Batch::default();
-    x::put_outgoing(&mut effects, &report.request, &out)?;
+    x::OUTGOING.put(&mut effects, &report.request, &out)?;
     // A withdrawal notice can overtake its report (envelopes arrive on
     // parallel streams): its mark is already here, and by our policy the
     // report may be deleted on arrival.

@@ -39,7 +39,7 @@ pub(super) fn tombstone(
         records,
         envelope,
     };
-    x::put_tombstone(effects, id, &tomb)?;
+    x::TOMBSTONES.put(effects, id, &tomb)?;
     Ok(())
 }
 
@@ -111,7 +111,7 @@ pub(super) fn read(exchange: &Exchange, id: &[u8; 16]) -> Result<Option<ReportVi
     let Some((received_ms, bytes)) = x::report(store, id)? else {
         return Ok(None);
     };
-    let out: Option<Outgoing> = x::outgoing(exchange.post().store(), id)?;
+    let out: Option<Outgoing> = x::OUTGOING.get(exchange.post().store(), id)?;
     let mut view = ReportView {
         id: hex::encode(id),
         peer: out.as_ref().map(|o| o.peer.clone()).unwrap_or_default(),
@@ -227,7 +227,7 @@ pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
         Ok(id) => id,
         Err(e) => {
             // Deleted on withdrawal: say so rather than "no report".
-            for t in x::tombstones::<Tombstone>(exchange.post().store())? {
+            for t in x::TOMBSTONES.all::<Tombstone>(exchange.post().store())? {
                 if t.id.starts_with(&given.to_ascii_lowercase()) && given.len() >= 6 {
                     return Err(Error::Deleted {
                         id: t.id[..8].to_owned(),
@@ -249,5 +249,5 @@ pub fn report(exchange: &Exchange, given: &str) -> Result<ReportView, Error> {
 
 /// Reports deleted on withdrawal.
 pub fn tombstones(exchange: &Exchange) -> Result<Vec<Tombstone>, Error> {
-    Ok(x::tombstones(exchange.post().store())?)
+    Ok(x::TOMBSTONES.all(exchange.post().store())?)
 }

@@ -73,7 +73,7 @@ pub fn strength_of(kinds: &[SelectorKind], differed: Option<NamePart>) -> Option
 pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> {
     let mut b = Batch::default();
     for h in hits {
-        stored::put_hit(&mut b, h.time_ms, h.id, &h)?;
+        stored::HITS.put(&mut b, h.time_ms, h.id, &h)?;
     }
     matching.post().store().write(b)?;
     Ok(())
@@ -81,7 +81,7 @@ pub fn store_hits(matching: &Matching, hits: &[StoredHit]) -> Result<(), Error> 
 
 /// Hits, oldest first.
 pub fn hits(matching: &Matching) -> Result<Vec<StoredHit>, Error> {
-    Ok(stored::hits(matching.post().store())?)
+    Ok(stored::HITS.all(matching.post().store())?)
 }
 
 /// Hex of a tag (re-exported for the API).

@@ -120,7 +120,7 @@ pub fn watches(matching: &Matching) -> Result<Vec<Watch>, Error> {
 
 /// Alerts, oldest first.
 pub fn alerts(matching: &Matching) -> Result<Vec<Alert>, Error> {
-    Ok(stored::alerts(matching.post().store())?)
+    Ok(stored::ALERTS.all(matching.post().store())?)
 }
 
 /// Sends `items` for renewal to each peer's usable manifests; with
@@ -205,7 +205,7 @@ pub(super) fn alert(
         how: how.to_owned(),
     };
     warn!(peer = %peer.name, watch = watch_id, how, "ALERT: a watched selector is held by a peer (see `liaison alerts`)");
-    stored::put_alert(batch, now, id, &a)?;
+    stored::ALERTS.put(batch, now, id, &a)?;
     Ok(())
 }
 

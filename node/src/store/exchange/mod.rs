@@ -27,14 +27,81 @@ mod requester;
 mod retention;
 
 pub(crate) use owner::{
-    all_incoming, changed, day_count, delete_incoming, delete_naming, has_incoming, incoming,
-    incoming_ids, naming, put_day_count, put_incoming, put_naming, served_tag, Daily,
+    changed, day_count, delete_naming, naming, put_day_count, put_naming, served_tag, Daily,
 };
 pub(crate) use requester::{
-    all_outgoing, delete_hit_request, delete_outgoing, delete_report, delete_tombstone, has_report,
-    mark, outgoing, put_hit_request, put_mark, put_outgoing, put_report, put_tombstone, report,
-    report_ids, request_for_hit, tombstones, Mark,
+    delete_hit_request, delete_report, has_report, mark, put_hit_request, put_mark, put_report,
+    report, report_ids, request_for_hit, Mark,
 };
+
+/// A family of JSON values in the follow-up's column, one per request id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Values {
+    key: fn(&[u8; 16]) -> Vec<u8>,
+    prefix: &'static [u8],
+}
+
+/// The requests peers sent us, as the owner filed them.
+pub(crate) const INCOMING: Values = Values {
+    key: k::incoming,
+    prefix: k::INCOMING,
+};
+
+/// The requests we sent, with their answers so far.
+pub(crate) const OUTGOING: Values = Values {
+    key: k::outgoing,
+    prefix: k::OUTGOING,
+};
+
+/// What is left of reports deleted on their owner's withdrawal.
+pub(crate) const TOMBSTONES: Values = Values {
+    key: k::tombstone,
+    prefix: k::TOMBSTONES,
+};
+
+impl Values {
+    /// The value for `id`, if stored.
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(
+        self,
+        store: &Store,
+        id: &[u8; 16],
+    ) -> Result<Option<T>, Error> {
+        load(store, &(self.key)(id))
+    }
+
+    /// Whether a value is stored for `id` (it is not decoded).
+    pub(crate) fn exists(self, store: &Store, id: &[u8; 16]) -> Result<bool, Error> {
+        Ok(store.get(Column::Exchange, &(self.key)(id))?.is_some())
+    }
+
+    /// Every value that decodes, in id order.
+    pub(crate) fn all<T: serde::de::DeserializeOwned>(
+        self,
+        store: &Store,
+    ) -> Result<Vec<T>, Error> {
+        load_all(store, self.prefix)
+    }
+
+    /// The ids stored, in order.
+    pub(crate) fn ids(self, store: &Store) -> Result<Vec<[u8; 16]>, Error> {
+        ids_under(store, self.prefix)
+    }
+
+    /// Stores `value` for `id`, as JSON, in `batch`.
+    pub(crate) fn put(
+        self,
+        batch: &mut Batch,
+        id: &[u8; 16],
+        value: &impl serde::Serialize,
+    ) -> Result<(), Error> {
+        put_json(batch, (self.key)(id), value)
+    }
+
+    /// Deletes the value for `id`, in `batch`.
+    pub(crate) fn delete(self, batch: &mut Batch, id: &[u8; 16]) {
+        batch.delete(Column::Exchange, (self.key)(id));
+    }
+}
 pub(crate) use retention::{delete_marks, purge_found, purge_reports, Found};
 
 /// Reads one JSON value; a damaged one is the store's corruption.

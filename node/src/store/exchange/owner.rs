@@ -12,46 +12,9 @@
 
 use liaison_protocol::Selector;
 
-use super::{ids_under, k, load, load_all, put_json};
+use super::k;
 use crate::store::keys::{self, matching as m};
 use crate::store::{Batch, Column, Error, Store};
-
-/// The request peers sent us with id `id`, if filed.
-pub(crate) fn incoming<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    id: &[u8; 16],
-) -> Result<Option<T>, Error> {
-    load(store, &k::incoming(id))
-}
-
-/// Whether a request with id `id` was filed (its value is not decoded).
-pub(crate) fn has_incoming(store: &Store, id: &[u8; 16]) -> Result<bool, Error> {
-    Ok(store.get(Column::Exchange, &k::incoming(id))?.is_some())
-}
-
-/// Every request peers sent us that decodes, in id order.
-pub(crate) fn all_incoming<T: serde::de::DeserializeOwned>(store: &Store) -> Result<Vec<T>, Error> {
-    load_all(store, k::INCOMING)
-}
-
-/// The ids of the requests peers sent us, in order.
-pub(crate) fn incoming_ids(store: &Store) -> Result<Vec<[u8; 16]>, Error> {
-    ids_under(store, k::INCOMING)
-}
-
-/// Stores the request `id` peers sent us, as JSON, in `batch`.
-pub(crate) fn put_incoming(
-    batch: &mut Batch,
-    id: &[u8; 16],
-    value: &impl serde::Serialize,
-) -> Result<(), Error> {
-    put_json(batch, k::incoming(id), value)
-}
-
-/// Deletes the request `id` peers sent us, in `batch`.
-pub(crate) fn delete_incoming(batch: &mut Batch, id: &[u8; 16]) {
-    batch.delete(Column::Exchange, k::incoming(id));
-}
 
 /// Records, in `batch`, that request `request` from `peer` names `record`
 /// (so the peer hears when the record changes).

@@ -11,35 +11,8 @@
 
 use liaison_protocol::exchange::Change;
 
-use super::{ids_under, k, load, load_all, put_json};
+use super::{ids_under, k};
 use crate::store::{Batch, Column, Error, Store};
-
-/// Our request `id`, if we sent it.
-pub(crate) fn outgoing<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    id: &[u8; 16],
-) -> Result<Option<T>, Error> {
-    load(store, &k::outgoing(id))
-}
-
-/// Every request we sent that decodes, in id order.
-pub(crate) fn all_outgoing<T: serde::de::DeserializeOwned>(store: &Store) -> Result<Vec<T>, Error> {
-    load_all(store, k::OUTGOING)
-}
-
-/// Stores our request `id`, as JSON, in `batch`.
-pub(crate) fn put_outgoing(
-    batch: &mut Batch,
-    id: &[u8; 16],
-    value: &impl serde::Serialize,
-) -> Result<(), Error> {
-    put_json(batch, k::outgoing(id), value)
-}
-
-/// Deletes our request `id`, in `batch`.
-pub(crate) fn delete_outgoing(batch: &mut Batch, id: &[u8; 16]) {
-    batch.delete(Column::Exchange, k::outgoing(id));
-}
 
 /// The id of the request we sent for hit `hit`, as stored, if any.
 pub(crate) fn request_for_hit(store: &Store, hit: u64) -> Result<Option<Vec<u8>>, Error> {
@@ -132,24 +105,4 @@ pub(crate) fn put_mark(
     let mut value = vec![change as u8];
     value.extend_from_slice(&time_ms.to_be_bytes());
     batch.put(Column::Exchange, k::mark(request, record), value);
-}
-
-/// Stores, in `batch`, the tombstone of the report answering `request`,
-/// as JSON.
-pub(crate) fn put_tombstone(
-    batch: &mut Batch,
-    request: &[u8; 16],
-    value: &impl serde::Serialize,
-) -> Result<(), Error> {
-    put_json(batch, k::tombstone(request), value)
-}
-
-/// Every tombstone that decodes, in id order.
-pub(crate) fn tombstones<T: serde::de::DeserializeOwned>(store: &Store) -> Result<Vec<T>, Error> {
-    load_all(store, k::TOMBSTONES)
-}
-
-/// Deletes, in `batch`, the tombstone of the report answering `request`.
-pub(crate) fn delete_tombstone(batch: &mut Batch, request: &[u8; 16]) {
-    batch.delete(Column::Exchange, k::tombstone(request));
 }

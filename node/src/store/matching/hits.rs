@@ -14,19 +14,42 @@ use liaison_protocol::SelectorKind;
 use crate::store::keys::matching as k;
 use crate::store::{Batch, Column, Error, Store};
 
-/// Records, in `batch`, a stored hit made at `time_ms` with id `id`.
-pub fn put_hit(
-    batch: &mut Batch,
-    time_ms: u64,
-    id: u64,
-    hit: &impl serde::Serialize,
-) -> Result<(), Error> {
-    batch.put_json(Column::Hits, k::hit(time_ms, id), hit)
+/// A timeline of JSON values in the `hits` column, each keyed by when it
+/// was made and its id, read back oldest first.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeline {
+    key: fn(u64, u64) -> Vec<u8>,
+    prefix: &'static [u8],
 }
 
-/// Stored hits, oldest first (one that does not decode is skipped).
-pub fn hits<T: serde::de::DeserializeOwned>(store: &Store) -> Result<Vec<T>, Error> {
-    store.json_values(Column::Hits, k::HITS)
+/// Stored hits.
+pub const HITS: Timeline = Timeline {
+    key: k::hit,
+    prefix: k::HITS,
+};
+
+/// Alerts raised on the watchlist.
+pub const ALERTS: Timeline = Timeline {
+    key: k::alert,
+    prefix: k::ALERTS,
+};
+
+impl Timeline {
+    /// Records, in `batch`, `value` made at `time_ms` with id `id`.
+    pub fn put(
+        self,
+        batch: &mut Batch,
+        time_ms: u64,
+        id: u64,
+        value: &impl serde::Serialize,
+    ) -> Result<(), Error> {
+        batch.put_json(Column::Hits, (self.key)(time_ms, id), value)
+    }
+
+    /// Every value, oldest first (one that does not decode is skipped).
+    pub fn all<T: serde::de::DeserializeOwned>(self, store: &Store) -> Result<Vec<T>, Error> {
+        store.json_values(Column::Hits, self.prefix)
+    }
 }
 
 /// Records, in `batch`, watchlist entry `id`.
@@ -119,21 +142,6 @@ pub fn alerted(store: &Store, owner: &[u8; 32], watch_id: u64) -> Result<bool, E
 /// `watch_id` at `owner`.
 pub fn put_alerted(batch: &mut Batch, owner: &[u8; 32], watch_id: u64) {
     batch.put(Column::Hits, k::alerted(owner, watch_id), Vec::new());
-}
-
-/// Records, in `batch`, an alert raised at `time_ms` with id `id`.
-pub fn put_alert(
-    batch: &mut Batch,
-    time_ms: u64,
-    id: u64,
-    alert: &impl serde::Serialize,
-) -> Result<(), Error> {
-    batch.put_json(Column::Hits, k::alert(time_ms, id), alert)
-}
-
-/// Alerts, oldest first (one that does not decode is skipped).
-pub fn alerts<T: serde::de::DeserializeOwned>(store: &Store) -> Result<Vec<T>, Error> {
-    store.json_values(Column::Hits, k::ALERTS)
 }
 
 /// Whether the watchlist was renewed with `owner` for `epoch`.

@@ -18,10 +18,13 @@
 //!   and read back to test answers ([`peer_manifest`], [`put_chunk`],
 //!   [`delta_images_held`], [`forget_peer_epoch`]);
 //! - `hits`: stored hits, the watchlist, its tag images, renewals and
-//!   alerts ([`put_hit`], [`put_watch`], [`put_alert`]).
+//!   alerts ([`HITS`], [`put_watch`], [`ALERTS`]).
 //!
 //! Writes go into the caller's [`crate::store::Batch`], so each commits
 //! with the message or change it belongs to.
+
+use crate::store::keys::matching as k;
+use crate::store::{Column, Error, Store};
 
 mod hits;
 mod owner;
@@ -29,8 +32,8 @@ mod querier;
 mod queue;
 
 pub use hits::{
-    alerted, alerts, delete_watch, has_watch, hits, put_alert, put_alerted, put_hit, put_renewed,
-    put_unwatched, put_watch, put_watched, renewed, unwatched, watch, watched, watches,
+    alerted, delete_watch, has_watch, put_alerted, put_renewed, put_unwatched, put_watch,
+    put_watched, renewed, unwatched, watch, watched, watches, Timeline, ALERTS, HITS,
 };
 pub use owner::{
     budget_count, budget_counts, corrupt, delete_budget_before, delete_manifest, delete_tags,
@@ -44,4 +47,15 @@ pub use querier::{
     put_peer_manifest, scan_all_peer_manifests, scan_chunks, scan_peer_manifests, Counts,
 };
 pub(crate) use queue::queue_new;
+
+/// The epochs in the keys under `prefix` (each ending in its epoch),
+/// in key order.
+fn epochs_under(store: &Store, prefix: &[u8]) -> Result<Vec<u64>, Error> {
+    let mut out = Vec::new();
+    store.scan_prefix(Column::Matching, prefix, |key, _| {
+        out.extend(k::epoch_of(key));
+        true
+    })?;
+    Ok(out)
+}
 pub use queue::{delete_queued, drain, queued, Drained, Queued};

@@ -34,12 +34,7 @@ pub fn put_manifest(batch: &mut Batch, peer: &[u8; 32], epoch: u64, bytes: Vec<u
 
 /// The epochs we hold a manifest for `peer` of, oldest first.
 pub fn manifest_epochs(store: &Store, peer: &[u8; 32]) -> Result<Vec<u64>, Error> {
-    let mut out = Vec::new();
-    store.scan_prefix(Column::Matching, &k::manifests(peer), |key, _| {
-        out.extend(k::epoch_of(key));
-        true
-    })?;
-    Ok(out)
+    super::epochs_under(store, &k::manifests(peer))
 }
 
 /// Deletes, in `batch`, our manifest for `peer` in `epoch` and the count

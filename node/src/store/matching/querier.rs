@@ -48,12 +48,7 @@ pub fn count_peer_manifests(store: &Store, owner: &[u8; 32]) -> Result<usize, Er
 
 /// The epochs of the owner's manifests for us, oldest first.
 pub fn peer_manifest_epochs(store: &Store, owner: &[u8; 32]) -> Result<Vec<u64>, Error> {
-    let mut out = Vec::new();
-    store.scan_prefix(Column::Matching, &k::peer_manifests(owner), |key, _| {
-        out.extend(k::epoch_of(key));
-        true
-    })?;
-    Ok(out)
+    super::epochs_under(store, &k::peer_manifests(owner))
 }
 
 /// Hands `f` every peer's manifest for us: its key (for
