@@ -59,7 +59,7 @@ pub fn put_watch(batch: &mut Batch, id: u64, watch: &impl serde::Serialize) -> R
 
 /// Whether watchlist entry `id` exists.
 pub fn has_watch(store: &Store, id: u64) -> Result<bool, Error> {
-    Ok(store.get(Column::Hits, &k::watch(id))?.is_some())
+    marked(store, &k::watch(id))
 }
 
 /// Watchlist entry `id`, if it exists and decodes.
@@ -133,9 +133,7 @@ pub fn watched(
 
 /// Whether an alert was raised for watchlist entry `watch_id` at `owner`.
 pub fn alerted(store: &Store, owner: &[u8; 32], watch_id: u64) -> Result<bool, Error> {
-    Ok(store
-        .get(Column::Hits, &k::alerted(owner, watch_id))?
-        .is_some())
+    marked(store, &k::alerted(owner, watch_id))
 }
 
 /// Records, in `batch`, that an alert was raised for watchlist entry
@@ -146,9 +144,12 @@ pub fn put_alerted(batch: &mut Batch, owner: &[u8; 32], watch_id: u64) {
 
 /// Whether the watchlist was renewed with `owner` for `epoch`.
 pub fn renewed(store: &Store, owner: &[u8; 32], epoch: u64) -> Result<bool, Error> {
-    Ok(store
-        .get(Column::Hits, &k::renewed(owner, epoch))?
-        .is_some())
+    marked(store, &k::renewed(owner, epoch))
+}
+
+/// Whether `key` is held in the `hits` column (its value unread).
+fn marked(store: &Store, key: &[u8]) -> Result<bool, Error> {
+    Ok(store.get(Column::Hits, key)?.is_some())
 }
 
 /// Records, in `batch`, that the watchlist was renewed with `owner` for
