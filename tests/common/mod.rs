@@ -66,7 +66,8 @@ impl Run {
 
 /// Waits for `child` to exit, killing it and failing after `timeout`.
 pub(crate) fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
-    let (tx, rx) = mpsc::channel();
+    // One exit status.
+    let (tx, rx) = mpsc::sync_channel(1);
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
@@ -196,6 +197,10 @@ impl Node {
             .spawn()
             .expect("the liaison binary starts");
         let stderr = child.stderr.take().expect("stderr piped");
+        // Unbounded on purpose: a test daemon's log lines must never wait
+        // on a test that reads them only when it looks for one, or the
+        // daemon would block writing its log. They end with the test.
+        #[allow(clippy::disallowed_methods)]
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
