@@ -143,21 +143,25 @@ fn fresh_token(data_dir: &Path) -> Result<String, StartError> {
 
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("local API: cannot {what} {}: {source}", path.display())]
+#[error("local API: cannot {what} {at}: {source}")]
 pub struct StartError {
     /// What was being done.
     what: &'static str,
     /// The file or address it was done to.
-    path: std::path::PathBuf,
+    at: String,
     /// The system's error.
     source: std::io::Error,
 }
 
 impl StartError {
     fn io(what: &'static str, path: &Path, source: std::io::Error) -> StartError {
+        StartError::at(what, path.display(), source)
+    }
+
+    fn at(what: &'static str, at: impl std::fmt::Display, source: std::io::Error) -> StartError {
         StartError {
             what,
-            path: path.to_owned(),
+            at: at.to_string(),
             source,
         }
     }
@@ -213,13 +217,12 @@ pub(super) async fn start(
     let tcp = match listen {
         None => None,
         Some(listen) => {
-            let here = Path::new("api.listen");
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .map_err(|e| StartError::io("listen on the address of", here, e))?;
+                .map_err(|e| StartError::at("listen on", format!("{listen} (api.listen)"), e))?;
             let addr = listener
                 .local_addr()
-                .map_err(|e| StartError::io("read the address bound for", here, e))?;
+                .map_err(|e| StartError::at("read the address bound for", listen, e))?;
             let tmp = data_dir.join("api.addr.tmp");
             fs::write(&tmp, format!("{addr}\n"))
                 .and_then(|()| fs::rename(&tmp, addr_file(data_dir)))
