@@ -12,7 +12,8 @@ use tracing::info;
 
 use super::{Answer, Decision, Error, Exchange, Incoming, Outgoing};
 use crate::hex;
-use crate::store::exchange::{self as x, Found};
+use crate::store::exchange as x;
+use crate::store::matching::{ALERTS, HITS};
 use crate::store::records::Records;
 use crate::store::Batch;
 
@@ -60,16 +61,12 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
 
     // Hits and alerts: keyed by time, so the due ones come first.
     for (found, what, cutoff) in [
-        (Found::Hits, "hits", now_ms.saturating_sub(settings.hit_ms)),
-        (
-            Found::Alerts,
-            "alerts",
-            now_ms.saturating_sub(settings.hit_ms),
-        ),
+        (HITS, "hits", now_ms.saturating_sub(settings.hit_ms)),
+        (ALERTS, "alerts", now_ms.saturating_sub(settings.hit_ms)),
     ] {
         loop {
             let mut b = Batch::default();
-            let n = x::purge_found(store, &mut b, found, cutoff, BATCH)?;
+            let n = found.purge_before(store, &mut b, cutoff, BATCH)?;
             logged(exchange, b, what, n)?;
             *(if what == "hits" {
                 &mut p.hits

@@ -13,7 +13,7 @@ use liaison_protocol::exchange::{Tag, MAX_RECORDS};
 use liaison_protocol::SelectorKind;
 
 use crate::exchange::{Error, Exchange};
-use crate::store::exchange::served_tag;
+use crate::store::matching::served_tag;
 use crate::store::records::{is_indexed, Records};
 
 /// The record ids `tags` name among what we served `peer`: each tag is

@@ -1,9 +1,9 @@
 //! The follow-up's columns, typed: requests in and out, the entries that
 //! name a request's records, the per-peer day counters, the queue of
 //! changed records, reports, marks and tombstones, each a JSON value (or
-//! bytes: an envelope, a counter, a peer key) under its key; and the two
-//! reads and purges of matching's columns that the follow-up makes (a
-//! served tag, hits and alerts past retention).
+//! bytes: an envelope, a counter, a peer key) under its key. What the
+//! follow-up reads and purges of matching's columns (a served tag, hits
+//! and alerts past retention) goes through `store::matching`.
 //!
 //! In: values from [`crate::exchange`] (generic here: the store does not
 //! know the follow-up's types), written in its batches, and the records
@@ -14,10 +14,10 @@
 //!
 //! - `owner`: what the owner's side keeps (requests peers sent us, the
 //!   entries naming their records, the day counters, the changed-record
-//!   queue, the tags we served);
+//!   queue);
 //! - `requester`: what the requester's side keeps (requests we sent, the
 //!   hit each answers, reports, marks, tombstones);
-//! - `retention`: the purges of reports, marks, hits and alerts.
+//! - `retention`: the purges of reports and marks.
 
 use super::keys::exchange as k;
 use super::{Batch, Column, Error, Store};
@@ -27,7 +27,7 @@ mod requester;
 mod retention;
 
 pub(crate) use owner::{
-    changed, day_count, delete_naming, naming, put_day_count, put_naming, served_tag, Daily,
+    changed, day_count, delete_naming, naming, put_day_count, put_naming, Daily,
 };
 pub(crate) use requester::{
     delete_hit_request, delete_report, has_report, mark, put_hit_request, put_mark, put_report,
@@ -102,7 +102,7 @@ impl Values {
         batch.delete(Column::Exchange, (self.key)(id));
     }
 }
-pub(crate) use retention::{delete_marks, purge_found, purge_reports, Found};
+pub(crate) use retention::{delete_marks, purge_reports};
 
 /// Reads one JSON value; a damaged one is the store's corruption.
 fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Option<T>, Error> {

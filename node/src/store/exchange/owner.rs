@@ -1,19 +1,17 @@
 //! The owner's side of the follow-up, in the store: the requests peers
 //! sent us (JSON values of [`crate::exchange`]'s filed request), the
 //! entries naming each requested record (value: the requester's key),
-//! the per-peer day counters, the queue of changed records, and the tags
-//! we served a peer (matching's column, read here to resolve a request).
+//! the per-peer day counters, and the queue of changed records. (The
+//! tags we served a peer, which resolve a request, are matching's:
+//! `store::matching::served_tag`.)
 //!
 //! In: the owner's handlers and analysts' decisions in
 //! [`crate::exchange`], writing into their batches; the changed-record
 //! queue filled by the records layer on withdrawal, correction and
-//! expiry; the served tags written by matching. Out: the same values read
+//! expiry. Out: the same values read
 //! back for the owner's side and its scheduled work.
 
-use liaison_protocol::Selector;
-
 use super::k;
-use crate::store::keys::{self, matching as m};
 use crate::store::{Batch, Column, Error, Store};
 
 /// Records, in `batch`, that request `request` from `peer` names `record`
@@ -158,19 +156,4 @@ pub(crate) fn changed(store: &Store, max: usize) -> Result<Vec<Changed>, Error> 
         out.len() < max
     })?;
     Ok(out)
-}
-
-/// The tag `tag` of `epoch` as we served it to `peer`: its selector and
-/// the records it carries, or `None` if we never served it (or its entry
-/// does not decode). Reads matching's tags column, for resolving a
-/// request.
-pub(crate) fn served_tag(
-    store: &Store,
-    peer: &[u8; 32],
-    epoch: u64,
-    tag: &[u8; 32],
-) -> Result<Option<(Selector, Vec<String>)>, Error> {
-    Ok(store
-        .get(Column::Tags, &m::tag(peer, epoch, tag))?
-        .and_then(|v| keys::decode_tag_value(&v)))
 }

@@ -1,7 +1,6 @@
 //! The follow-up's purges past retention, in the store: received reports
-//! with their marks, the marks of a request, and the hits and alerts that
-//! matching found (matching's hits column, which the follow-up's
-//! retention purges).
+//! with their marks, and the marks of a request. (The hits and alerts it
+//! purges are matching's: `store::matching`'s timelines.)
 //!
 //! In: [`crate::exchange`]'s retention, with its cutoffs and its batches.
 //! Out: deletes in those batches, and how many items they remove (for
@@ -9,48 +8,7 @@
 
 use super::k;
 use super::requester::split_report;
-use crate::store::keys::matching as m;
 use crate::store::{Batch, Column, Error, Store};
-
-/// What matching found, as retention purges it: each keyed by time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Found {
-    /// Hits.
-    Hits,
-    /// Alerts.
-    Alerts,
-}
-
-/// Deletes, in `batch`, the oldest of `what` from before `cutoff_ms`, at
-/// most `max` of them; returns how many.
-pub(crate) fn purge_found(
-    store: &Store,
-    batch: &mut Batch,
-    what: Found,
-    cutoff_ms: u64,
-    max: usize,
-) -> Result<u64, Error> {
-    let prefix = match what {
-        Found::Hits => m::HITS,
-        Found::Alerts => m::ALERTS,
-    };
-    let mut due = Vec::new();
-    store.scan_prefix(Column::Hits, prefix, |key, _| {
-        let t = key
-            .get(1..9)
-            .and_then(|t| t.try_into().ok())
-            .map_or(u64::MAX, u64::from_be_bytes);
-        if t >= cutoff_ms {
-            return false;
-        }
-        due.push(key.to_vec());
-        due.len() < max
-    })?;
-    let n = due.len() as u64;
-    due.into_iter()
-        .for_each(|key| batch.delete(Column::Hits, key));
-    Ok(n)
-}
 
 /// Deletes, in `batch`, every report that arrived before `cutoff_ms`,
 /// each with its marks; returns how many reports.

@@ -50,6 +50,33 @@ impl Timeline {
     pub fn all<T: serde::de::DeserializeOwned>(self, store: &Store) -> Result<Vec<T>, Error> {
         store.json_values(Column::Hits, self.prefix)
     }
+
+    /// Deletes, in `batch`, the oldest values made before `cutoff_ms`, at
+    /// most `max` of them; returns how many.
+    pub fn purge_before(
+        self,
+        store: &Store,
+        batch: &mut Batch,
+        cutoff_ms: u64,
+        max: usize,
+    ) -> Result<u64, Error> {
+        let mut due = Vec::new();
+        store.scan_prefix(Column::Hits, self.prefix, |key, _| {
+            let t = key
+                .get(1..9)
+                .and_then(|t| t.try_into().ok())
+                .map_or(u64::MAX, u64::from_be_bytes);
+            if t >= cutoff_ms {
+                return false;
+            }
+            due.push(key.to_vec());
+            due.len() < max
+        })?;
+        let n = due.len() as u64;
+        due.into_iter()
+            .for_each(|key| batch.delete(Column::Hits, key));
+        Ok(n)
+    }
 }
 
 /// Records, in `batch`, watchlist entry `id`.

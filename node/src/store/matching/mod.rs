@@ -38,7 +38,7 @@ pub use hits::{
 pub use owner::{
     budget_count, budget_counts, corrupt, delete_budget_before, delete_manifest, delete_tags,
     deltas_sent, manifest, manifest_epochs, put_budget_count, put_deltas_sent, put_manifest,
-    put_tag, served_tags, tag_records,
+    put_tag, served_tag, served_tags, tag_records,
 };
 pub use querier::{
     chunks_held, count_peer_manifests, counts, delete_chunk, delete_chunks_held, delete_filter,

@@ -73,6 +73,20 @@ pub fn served_tags(
     store.multi_get(Column::Tags, keys.iter().map(Vec::as_slice))
 }
 
+/// The tag `tag` of `epoch` as we served it to `peer`: its selector and
+/// the records it carries, or `None` if we never served it (or its entry
+/// does not decode). Read by the follow-up to resolve a request.
+pub fn served_tag(
+    store: &Store,
+    peer: &[u8; 32],
+    epoch: u64,
+    tag: &[u8; 32],
+) -> Result<Option<(Selector, Vec<String>)>, Error> {
+    Ok(store
+        .get(Column::Tags, &k::tag(peer, epoch, tag))?
+        .and_then(|v| keys::decode_tag_value(&v)))
+}
+
 /// The records a served tag's value names (`person_fuzzy` only); `None`
 /// if it does not decode.
 pub fn tag_records(value: &[u8]) -> Option<Vec<String>> {
