@@ -93,10 +93,7 @@ pub fn collect(
         crate::exchange::summary(store, config.exchange.deadline, crate::clock::system_ms())
             .map_err(|e| match e {
                 crate::exchange::Error::Store(e) => e,
-                other => store::Error::Corrupt {
-                    column: "exchange.v1",
-                    what: other.to_string(),
-                },
+                other => store::Column::Exchange.corrupt(other.to_string()),
             })?;
     matching.builds = builds.unwrap_or_default();
     let counts = Records::new(store).counts()?;

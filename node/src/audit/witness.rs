@@ -197,10 +197,7 @@ pub fn publish(witness: &Witness, peers: &[Peer], last: u64) -> Result<u64, Erro
         }
         let proof = tree::consistency_proof(store.as_ref(), from, size).map_err(|e| match e {
             tree::ProofError::Source(e) => Error::Store(e),
-            other => Error::Store(crate::store::Error::Corrupt {
-                column: "audit.v1",
-                what: other.to_string(),
-            }),
+            other => Error::Store(crate::store::Column::Audit.corrupt(other.to_string())),
         })?;
         let push = Push {
             checkpoint: signed.clone(),

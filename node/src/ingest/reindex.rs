@@ -78,10 +78,7 @@ fn stale(store: &Store, country: Option<Country>) -> Result<(Reindex, Vec<String
         let record: Record = match serde_json::from_slice(json) {
             Ok(r) => r,
             Err(e) => {
-                failure = Some(crate::store::Error::Corrupt {
-                    column: "records.v1",
-                    what: format!("record {id}: {e}"),
-                });
+                failure = Some(crate::store::Column::Records.corrupt(format!("record {id}: {e}")));
                 return false;
             }
         };

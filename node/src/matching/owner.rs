@@ -33,12 +33,7 @@ pub fn manifest(
     peer: &[u8; 32],
     epoch: u64,
 ) -> Result<Option<SignedManifest>, Error> {
-    let Some(bytes) = stored::manifest(matching.post().store(), peer, epoch)? else {
-        return Ok(None);
-    };
-    SignedManifest::decode(&bytes)
-        .map(Some)
-        .map_err(|e| Error::Store(stored::corrupt(format!("our manifest: {e}"))))
+    Ok(stored::manifest(matching.post().store(), peer, epoch)?)
 }
 
 /// The records of each `person_fuzzy` selector, at most

@@ -26,20 +26,15 @@ use super::{keys, Batch, Column, Error, Store};
 /// Fork evidence: the peer's key, when, and the evidence text.
 pub type ForkEvidence = ([u8; 32], u64, Vec<u8>);
 
-fn corrupt(what: String) -> Error {
-    Error::Corrupt {
-        column: Column::Audit.name(),
-        what,
-    }
-}
-
 impl Subtrees for Store {
     type Error = Error;
 
     fn subtree(&self, level: u8, index: u64) -> Result<Hash, Error> {
         self.get(Column::Audit, &keys::audit::node(level, index))?
             .and_then(|v| Hash::try_from(v.as_slice()).ok())
-            .ok_or_else(|| corrupt(format!("tree node ({level}, {index}) is missing")))
+            .ok_or_else(|| {
+                Column::Audit.corrupt(format!("tree node ({level}, {index}) is missing"))
+            })
     }
 }
 
@@ -191,7 +186,7 @@ impl Store {
             Some(v) => u64::from_be_bytes(
                 v.as_slice()
                     .try_into()
-                    .map_err(|_| corrupt("the tree size".into()))?,
+                    .map_err(|_| Column::Audit.corrupt("the tree size"))?,
             ),
         };
         let frontier = Frontier::at(self, size)?;
@@ -258,7 +253,8 @@ impl Store {
             match keys::audit::index_of(k) {
                 Some(i) => visit(i, v),
                 None => {
-                    result = Err(corrupt(format!("an entry key of {} bytes", k.len())));
+                    result =
+                        Err(Column::Audit.corrupt(format!("an entry key of {} bytes", k.len())));
                     false
                 }
             }
@@ -312,7 +308,7 @@ impl Store {
         self.get(Column::Audit, &keys::audit::checkpoint(size))?
             .map(|v| {
                 SignedCheckpoint::parse(&v)
-                    .map_err(|e| corrupt(format!("checkpoint of size {size}: {e}")))
+                    .map_err(|e| Column::Audit.corrupt(format!("checkpoint of size {size}: {e}")))
             })
             .transpose()
     }
@@ -324,7 +320,9 @@ impl Store {
         self.scan_prefix(Column::Audit, &[keys::audit::CHECKPOINT], |k, v| {
             match SignedCheckpoint::parse(v) {
                 Ok(c) => out.push(c),
-                Err(e) => bad = Some(corrupt(format!("checkpoint key {k:02x?}: {e}"))),
+                Err(e) => {
+                    bad = Some(Column::Audit.corrupt(format!("checkpoint key {k:02x?}: {e}")))
+                }
             }
             bad.is_none()
         })?;
@@ -336,7 +334,7 @@ impl Store {
         self.get(Column::Audit, &keys::audit::witnessed(peer))?
             .map(|v| {
                 SignedCheckpoint::parse(&v)
-                    .map_err(|e| corrupt(format!("witnessed checkpoint: {e}")))
+                    .map_err(|e| Column::Audit.corrupt(format!("witnessed checkpoint: {e}")))
             })
             .transpose()
     }
@@ -357,7 +355,7 @@ impl Store {
             .map(|v| {
                 <[u8; 8]>::try_from(v.as_slice())
                     .map(u64::from_be_bytes)
-                    .map_err(|_| corrupt("a witness size is not 8 bytes".into()))
+                    .map_err(|_| Column::Audit.corrupt("a witness size is not 8 bytes"))
             })
             .transpose()
     }
@@ -419,7 +417,7 @@ impl Store {
             .map(|v| {
                 <[u8; 8]>::try_from(v.as_slice())
                     .map(u64::from_be_bytes)
-                    .map_err(|_| corrupt("an audit counter is not 8 bytes".into()))
+                    .map_err(|_| Column::Audit.corrupt("an audit counter is not 8 bytes"))
             })
             .transpose()
     }
@@ -450,7 +448,7 @@ impl Store {
         let _guard = self.key_lock(&key);
         let salt = match self.get(Column::Audit, &key)? {
             Some(v) => <[u8; 32]>::try_from(v.as_slice())
-                .map_err(|_| corrupt("a case salt is not 32 bytes".into()))?,
+                .map_err(|_| Column::Audit.corrupt("a case salt is not 32 bytes"))?,
             None => {
                 let mut salt = [0u8; 32];
                 rand_core::OsRng.fill_bytes(&mut salt);
@@ -474,7 +472,7 @@ impl Store {
         Ok(match self.get(Column::Audit, &key)? {
             Some(v) => Some(case::commitment(
                 &<[u8; 32]>::try_from(v.as_slice())
-                    .map_err(|_| corrupt("a case salt is not 32 bytes".into()))?,
+                    .map_err(|_| Column::Audit.corrupt("a case salt is not 32 bytes"))?,
                 reference,
                 basis,
             )),

@@ -58,10 +58,7 @@ impl Seen {
 
     fn decode(v: &[u8]) -> Result<Seen, Error> {
         if v.len() < 40 {
-            return Err(Error::Corrupt {
-                column: Column::Inbox.name(),
-                what: "an entry shorter than its hash and time".into(),
-            });
+            return Err(Column::Inbox.corrupt("an entry shorter than its hash and time"));
         }
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&v[..32]);
@@ -194,11 +191,9 @@ impl<'s> Mailbox<'s> {
             let step = match keys::outbox_seq(k) {
                 Some(seq) if seq >= from => visit(seq, v),
                 Some(_) => Ok(true),
-                None => Err(Error::Corrupt {
-                    column: Column::Outbox.name(),
-                    what: format!("a key of {} bytes", k.len()),
-                }
-                .into()),
+                None => Err(Column::Outbox
+                    .corrupt(format!("a key of {} bytes", k.len()))
+                    .into()),
             };
             match step {
                 Ok(more) => more,

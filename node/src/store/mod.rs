@@ -106,6 +106,15 @@ impl Column {
             Column::Expiry => "expiry.v1",
         }
     }
+
+    /// A value of this column that does not decode, as the store's
+    /// corruption.
+    pub(crate) fn corrupt(self, what: impl Into<String>) -> Error {
+        Error::Corrupt {
+            column: self.name(),
+            what: what.into(),
+        }
+    }
 }
 
 /// A store operation that failed.

@@ -35,10 +35,7 @@ pub struct Exported {
 fn proof_error(e: tree::ProofError<store::Error>) -> store::Error {
     match e {
         tree::ProofError::Source(e) => e,
-        other => store::Error::Corrupt {
-            column: "audit.v1",
-            what: other.to_string(),
-        },
+        other => store::Column::Audit.corrupt(other.to_string()),
     }
 }
 

@@ -110,10 +110,7 @@ fn load<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Opt
         None => Ok(None),
         Some(v) => serde_json::from_slice(&v)
             .map(Some)
-            .map_err(|e| Error::Corrupt {
-                column: Column::Exchange.name(),
-                what: format!("a request does not decode: {e}"),
-            }),
+            .map_err(|e| Column::Exchange.corrupt(format!("a request does not decode: {e}"))),
     }
 }
 

@@ -9,22 +9,26 @@
 //! delta holds, whether a request names our manifest, and whether a batch
 //! fits in its peer's budget; `liaison status` reads the epochs served.
 
+use liaison_protocol::matching::SignedManifest;
 use liaison_protocol::{Selector, SelectorKind};
 
 use crate::store::keys::{self, matching as k};
 use crate::store::{Batch, Column, Error, Store};
 
-/// A damaged value in the `matching` column, as the store's corruption.
-pub fn corrupt(what: String) -> Error {
-    Error::Corrupt {
-        column: Column::Matching.name(),
-        what,
-    }
-}
-
-/// Our signed manifest for `peer` in `epoch` (its bytes), if built.
-pub fn manifest(store: &Store, peer: &[u8; 32], epoch: u64) -> Result<Option<Vec<u8>>, Error> {
-    store.get(Column::Matching, &k::manifest(peer, epoch))
+/// Our signed manifest for `peer` in `epoch`, if built; one that no
+/// longer decodes is the store's corruption.
+pub fn manifest(
+    store: &Store,
+    peer: &[u8; 32],
+    epoch: u64,
+) -> Result<Option<SignedManifest>, Error> {
+    store
+        .get(Column::Matching, &k::manifest(peer, epoch))?
+        .map(|bytes| {
+            SignedManifest::decode(&bytes)
+                .map_err(|e| Column::Matching.corrupt(format!("our manifest: {e}")))
+        })
+        .transpose()
 }
 
 /// Records, in `batch`, our signed manifest for `peer` in `epoch`.

@@ -18,20 +18,13 @@ use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::index::canonical;
-use super::{Error, StoredRecord};
+use super::{Column, Error, StoredRecord};
 
 const FORMAT: u8 = 2;
 /// The format before the flags byte.
 const FORMAT_1: u8 = 1;
 /// Flag: the record's handling code is `TLP:RED`.
 const RED: u8 = 1;
-
-pub(super) fn corrupt(what: impl Into<String>) -> Error {
-    Error::Corrupt {
-        column: "records.v1",
-        what: what.into(),
-    }
-}
 
 fn put_selector(out: &mut Vec<u8>, s: &Selector) {
     out.push(s.kind.code());
@@ -137,7 +130,7 @@ struct Reader<'a>(&'a [u8]);
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if self.0.len() < n {
-            return Err(corrupt("value is truncated"));
+            return Err(Column::Records.corrupt("value is truncated"));
         }
         let (head, rest) = self.0.split_at(n);
         self.0 = rest;
@@ -160,7 +153,7 @@ impl<'a> Reader<'a> {
         Ok(i64::from_be_bytes(a))
     }
     fn str(&mut self, n: usize) -> Result<&'a str, Error> {
-        std::str::from_utf8(self.take(n)?).map_err(|_| corrupt("text is not UTF-8"))
+        std::str::from_utf8(self.take(n)?).map_err(|_| Column::Records.corrupt("text is not UTF-8"))
     }
 }
 
@@ -180,7 +173,7 @@ pub(super) fn decode_head(bytes: &[u8]) -> Result<Head<'_>, Error> {
     let red = match r.u8()? {
         FORMAT => Some(r.u8()? & RED != 0),
         FORMAT_1 => None,
-        _ => return Err(corrupt("unknown record format")),
+        _ => return Err(Column::Records.corrupt("unknown record format")),
     };
     let ingested_at = r.i64()?;
     let n = r.u16()? as usize;
@@ -188,8 +181,8 @@ pub(super) fn decode_head(bytes: &[u8]) -> Result<Head<'_>, Error> {
     let count = r.u32()? as usize;
     let mut selectors = Vec::with_capacity(count.min(1024));
     for _ in 0..count {
-        let kind =
-            SelectorKind::from_code(r.u8()?).ok_or_else(|| corrupt("unknown selector kind"))?;
+        let kind = SelectorKind::from_code(r.u8()?)
+            .ok_or_else(|| Column::Records.corrupt("unknown selector kind"))?;
         let version = r.u8()?;
         let len = r.u16()? as usize;
         selectors.push(Selector {
@@ -216,7 +209,8 @@ pub fn decode(bytes: &[u8]) -> Result<StoredRecord, Error> {
         json,
         ..
     } = decode_head(bytes)?;
-    let record = serde_json::from_slice(json).map_err(|e| corrupt(format!("record JSON: {e}")))?;
+    let record = serde_json::from_slice(json)
+        .map_err(|e| Column::Records.corrupt(format!("record JSON: {e}")))?;
     Ok(StoredRecord {
         record,
         selectors,

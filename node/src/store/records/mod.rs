@@ -37,7 +37,7 @@ pub use format::{decode, Prepared};
 pub use index::is_indexed;
 pub(crate) use removal::index_expiry_once;
 
-use format::{corrupt, decode_head, Head};
+use format::{decode_head, Head};
 use index::{canonical, diff, read_u64, Deltas};
 use removal::{unexpire, CORRECTED};
 
@@ -216,10 +216,7 @@ impl<'a> Records<'a> {
             !bad && ids.len() < limit
         })?;
         if bad {
-            return Err(Error::Corrupt {
-                column: "selectors.v1",
-                what: "index entry with a record id that is not UTF-8".into(),
-            });
+            return Err(Column::Selectors.corrupt("index entry with a record id that is not UTF-8"));
         }
         Ok(ids)
     }
@@ -270,8 +267,8 @@ impl<'a> Records<'a> {
             return Ok(None);
         };
         let head = decode_head(&value)?;
-        let record: Record =
-            serde_json::from_slice(head.json).map_err(|e| corrupt(format!("record JSON: {e}")))?;
+        let record: Record = serde_json::from_slice(head.json)
+            .map_err(|e| Column::Records.corrupt(format!("record JSON: {e}")))?;
         Ok(Some(
             Prepared::with_json(
                 id.to_owned(),
@@ -303,7 +300,7 @@ impl<'a> Records<'a> {
                 Some(red) => red,
                 None => {
                     let r: Record = serde_json::from_slice(head.json)
-                        .map_err(|e| corrupt(format!("record JSON: {e}")))?;
+                        .map_err(|e| Column::Records.corrupt(format!("record JSON: {e}")))?;
                     r.handling == Handling::Red
                 }
             };
@@ -320,7 +317,7 @@ impl<'a> Records<'a> {
         let mut failure = None;
         self.store.scan_prefix(Column::Records, b"", |k, v| {
             let step = std::str::from_utf8(k)
-                .map_err(|_| corrupt("record id is not UTF-8"))
+                .map_err(|_| Column::Records.corrupt("record id is not UTF-8"))
                 .and_then(|id| visit(id, decode_head(v)?));
             step.unwrap_or_else(|e| {
                 failure = Some(e);
@@ -342,10 +339,7 @@ impl<'a> Records<'a> {
             |k, _| match keys::decode_selector_entry(k) {
                 Some((s, id)) => visit(s, id),
                 None => {
-                    failure = Some(Error::Corrupt {
-                        column: "selectors.v1",
-                        what: "index key does not decode".into(),
-                    });
+                    failure = Some(Column::Selectors.corrupt("index key does not decode"));
                     false
                 }
             },

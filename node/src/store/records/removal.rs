@@ -10,7 +10,7 @@
 //! follow-up requests named the record; [`crate::exchange`] drains it.
 
 use super::keys;
-use super::{canonical, corrupt, diff, read_u64, Deltas, Meta};
+use super::{canonical, diff, read_u64, Deltas, Meta};
 use super::{decode, Batch, Column, Error, Records, Store, StoredRecord};
 
 /// Change codes queued for [`crate::exchange`]: the values of
@@ -43,7 +43,7 @@ pub(crate) fn index_expiry_once(store: &Store) -> Result<(), Error> {
             }
             (Ok(_), Ok(None)) => {}
             (_, Err(e)) => failure = Some(e),
-            (Err(_), _) => failure = Some(corrupt("record id is not UTF-8")),
+            (Err(_), _) => failure = Some(Column::Records.corrupt("record id is not UTF-8")),
         }
         failure.is_none()
     })?;
@@ -146,10 +146,7 @@ impl Records<'_> {
                     }
                 })?;
             if bad {
-                return Err(Error::Corrupt {
-                    column: "expiry.v1",
-                    what: "a by-time key does not decode".into(),
-                });
+                return Err(Column::Expiry.corrupt("a by-time key does not decode"));
             }
             if due.is_empty() {
                 return Ok(total);
