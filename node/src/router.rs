@@ -8,9 +8,10 @@
 //! ([`crate::matching`]), the follow-up's ([`crate::exchange`]) and
 //! witnessing ([`crate::audit::witness`]). What every handler would
 //! otherwise begin with is written once: the body decoded (a body that
-//! does not decode is refused as malformed before any handler runs), and
-//! the domain's lock taken where a whole message type runs under it,
-//! handed to the handler as proof and held until the change commits.
+//! does not decode is refused as malformed before any handler runs or any
+//! lock is taken), then the domain's lock taken where a whole message
+//! type runs under it, handed to the handler as proof and held until the
+//! change commits.
 //! Out: the handler's [`Applied`], which the inbox commits; nothing here
 //! touches the store but to note that a peer's log grew.
 //!
@@ -145,60 +146,54 @@ impl Apply for Router {
         use matching::{context as m, owner as m_owner, querier};
         use witness::context as w;
         let (body, envelope) = (message.body, message.envelope);
+        let (matching, exchange) = (&*self.matching, &*self.exchange);
         let applied = match message.context {
             post::context::PING => Applied::Handled(post::Handled::default()),
-            w::CHECKPOINT | w::COSIGNATURE => {
+            // Each domain's lock is taken once the body has decoded (a
+            // peer's garbage never holds it) and kept until the commit.
+            w::CHECKPOINT => decoded(body, |push: Push| {
                 let held = self.witness.witnessing();
-                let applied = match message.context {
-                    w::CHECKPOINT => decoded(body, |push: Push| {
-                        witness::on_checkpoint(&self.witness, peer, &push, &held)
-                    })?,
-                    _ => witness::on_cosignature(&self.witness, peer, body, &held)?,
-                };
-                applied.holding(held)
+                witness::on_checkpoint(&self.witness, peer, &push, &held).map(|a| a.holding(held))
+            })?,
+            w::COSIGNATURE => {
+                let held = self.witness.witnessing();
+                witness::on_cosignature(&self.witness, peer, body, &held)?.holding(held)
             }
-            m::CHUNK | m::DELTA => {
-                // One change of a peer's filter state at a time: the last
-                // chunk of an epoch assembles the filter.
-                let held = self.matching.filters();
-                let matching = &*self.matching;
-                let applied = match message.context {
-                    m::CHUNK => decoded(body, |chunk| {
-                        querier::on_chunk(matching, peer, chunk, &held)
-                    })?,
-                    _ => decoded(body, |delta| {
-                        querier::on_delta(matching, peer, delta, &held)
-                    })?,
-                };
-                applied.holding(held)
-            }
+            // One change of a peer's filter state at a time: the last
+            // chunk of an epoch assembles the filter.
+            m::CHUNK => decoded(body, |chunk| {
+                let held = matching.filters();
+                querier::on_chunk(matching, peer, chunk, &held).map(|a| a.holding(held))
+            })?,
+            m::DELTA => decoded(body, |delta| {
+                let held = matching.filters();
+                querier::on_delta(matching, peer, delta, &held).map(|a| a.holding(held))
+            })?,
             m::EVALUATE => decoded(body, |req| {
-                m_owner::evaluate(&self.matching, peer, message.id.0, req)
+                m_owner::evaluate(matching, peer, message.id.0, req)
             })?,
             m::ANSWER => decoded(body, |answer| {
-                querier::on_answer(&self.matching, peer, answer, envelope)
+                querier::on_answer(matching, peer, answer, envelope)
             })?,
-            x::REQUEST | x::REPLY | x::REPORT | x::NOTICE => {
-                // One change of a request's state at a time: a reply and
-                // the report it precedes may be applied on two workers.
-                let held = self.exchange.deciding();
-                let exchange = &*self.exchange;
-                let applied = match message.context {
-                    x::REQUEST => {
-                        decoded(body, |req| x_owner::on_request(exchange, peer, req, &held))?
-                    }
-                    x::REPLY => decoded(body, |reply| {
-                        requester::on_reply(exchange, peer, reply, &held)
-                    })?,
-                    x::REPORT => decoded(body, |report| {
-                        requester::on_report(exchange, peer, report, envelope, &held)
-                    })?,
-                    _ => decoded(body, |notice| {
-                        requester::on_notice(exchange, peer, notice, &held)
-                    })?,
-                };
-                applied.holding(held)
-            }
+            // One change of a request's state at a time: a reply and the
+            // report it precedes may be applied on two workers.
+            x::REQUEST => decoded(body, |req| {
+                let held = exchange.deciding();
+                x_owner::on_request(exchange, peer, req, &held).map(|a| a.holding(held))
+            })?,
+            x::REPLY => decoded(body, |reply| {
+                let held = exchange.deciding();
+                requester::on_reply(exchange, peer, reply, &held).map(|a| a.holding(held))
+            })?,
+            x::REPORT => decoded(body, |report| {
+                let held = exchange.deciding();
+                requester::on_report(exchange, peer, report, envelope, &held)
+                    .map(|a| a.holding(held))
+            })?,
+            x::NOTICE => decoded(body, |notice| {
+                let held = exchange.deciding();
+                requester::on_notice(exchange, peer, notice, &held).map(|a| a.holding(held))
+            })?,
             _ => Applied::Unknown,
         };
         // The peer's log grew by this message: it owes its witnesses a
