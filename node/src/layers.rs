@@ -21,6 +21,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("post", 2),
     ("ingest", 2),
     ("find", 2),
+    ("users", 2),
     // The domains: matching, witnessing and the auditor's commands, then
     // the follow-up (which follows up matching's hits).
     ("matching", 3),

@@ -83,3 +83,4 @@ pub mod store;
 pub mod synth;
 #[cfg(test)]
 mod testkit;
+pub mod users;

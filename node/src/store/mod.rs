@@ -29,6 +29,7 @@ pub(crate) mod keys;
 pub mod mailbox;
 pub mod matching;
 pub mod records;
+pub(crate) mod users;
 
 use std::path::{Path, PathBuf};
 
@@ -73,10 +74,12 @@ pub enum Column {
     Exchange,
     /// When records expire: id → time, and time ‖ id.
     Expiry,
+    /// The node's local accounts and their API tokens' hashes.
+    Users,
 }
 
 impl Column {
-    const ALL: [Column; 11] = [
+    const ALL: [Column; 12] = [
         Column::Records,
         Column::Selectors,
         Column::Meta,
@@ -88,6 +91,7 @@ impl Column {
         Column::Hits,
         Column::Exchange,
         Column::Expiry,
+        Column::Users,
     ];
 
     /// The column family's name; the suffix is its encoding version.
@@ -104,6 +108,7 @@ impl Column {
             Column::Hits => "hits.v1",
             Column::Exchange => "exchange.v1",
             Column::Expiry => "expiry.v1",
+            Column::Users => "users.v1",
         }
     }
 

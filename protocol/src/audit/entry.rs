@@ -12,10 +12,14 @@
 //! version (1) ‖ kind (1) ‖ time, Unix ms (8) ‖ flags (1) ‖ context len (1)
 //! ‖ context ‖ code (2) ‖ count (8) ‖ [peer (32)] ‖ [message id (16)]
 //! ‖ [envelope hash (32)] ‖ [case commitment (32)] ‖ [receipt len (2) ‖ receipt]
+//! ‖ [user len (1) ‖ user]
 //! ```
 //!
 //! Bracketed fields are present when their flag bit is set (peer 0x01,
-//! message id 0x02, hash 0x04, case 0x08, receipt 0x10). The encoding is
+//! message id 0x02, hash 0x04, case 0x08, receipt 0x10, user 0x20). The
+//! user is the local account an action was taken under ([`Kind::Local`],
+//! and decisions): a name of 1 to [`MAX_USER`] bytes of `a-z 0-9 . _ -`,
+//! never a selector or a record's content. The encoding is
 //! canonical: [`Entry::decode`] refuses unknown flags, unknown kinds and
 //! trailing bytes, so one entry has exactly one byte string and so one leaf
 //! hash.
@@ -27,15 +31,18 @@ use crate::wire::{self, Reader};
 
 /// Version byte of the entry layout.
 pub const ENTRY_VERSION: u8 = 1;
+/// Longest user name an entry carries.
+pub const MAX_USER: usize = 64;
 /// Largest encoded entry.
 pub const MAX_ENTRY: usize =
-    1 + 1 + 8 + 1 + 1 + MAX_CONTEXT + 2 + 8 + 32 + 16 + 32 + 32 + 2 + RECEIPT_LEN;
+    1 + 1 + 8 + 1 + 1 + MAX_CONTEXT + 2 + 8 + 32 + 16 + 32 + 32 + 2 + RECEIPT_LEN + 1 + MAX_USER;
 
 const PEER: u8 = 0x01;
 const MESSAGE_ID: u8 = 0x02;
 const HASH: u8 = 0x04;
 const CASE: u8 = 0x08;
 const RECEIPT: u8 = 0x10;
+const USER: u8 = 0x20;
 
 /// What an entry records. The codes are stable: exports carry them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,11 +80,26 @@ pub enum Kind {
     /// peer's manifest committed to; `hash` is the envelope's, and the
     /// envelope is kept as evidence.
     BadProof = 11,
+    /// Something a local user did or tried: `user` names them, `context`
+    /// the action (`find`, `match`, `approve`, `login`, `user-add`...),
+    /// `code` its outcome ([`LOCAL_DONE`], [`LOCAL_DENIED`],
+    /// [`LOCAL_FAILED`]), `count` how many items it touched, `case` the
+    /// case commitment it was made under, `message_id` the request it
+    /// named, `peer` the agency it concerned. Never a selector's value.
+    Local = 12,
 }
+
+/// A [`Kind::Local`] action that was carried out.
+pub const LOCAL_DONE: u16 = 0;
+/// A [`Kind::Local`] action refused: the user lacks the right.
+pub const LOCAL_DENIED: u16 = 1;
+/// A [`Kind::Local`] action that failed: a wrong password, a locked or
+/// disabled account.
+pub const LOCAL_FAILED: u16 = 2;
 
 impl Kind {
     /// Every kind, by code.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Sent,
         Kind::Receipted,
         Kind::Received,
@@ -89,6 +111,7 @@ impl Kind {
         Kind::Manifest,
         Kind::KeyDestroyed,
         Kind::BadProof,
+        Kind::Local,
     ];
 
     /// The kind with this code.
@@ -110,6 +133,7 @@ impl Kind {
             Kind::Manifest => "manifest",
             Kind::KeyDestroyed => "key-destroyed",
             Kind::BadProof => "bad-proof",
+            Kind::Local => "local",
         }
     }
 }
@@ -146,6 +170,8 @@ pub struct Entry {
     pub case: Option<[u8; 32]>,
     /// A signed receipt from the counterparty, as received.
     pub receipt: Option<Vec<u8>>,
+    /// The local user the entry was made for.
+    pub user: Option<String>,
 }
 
 impl Entry {
@@ -162,7 +188,23 @@ impl Entry {
             hash: None,
             case: None,
             receipt: None,
+            user: None,
         }
+    }
+
+    /// Whether `name` may be a user name: 1 to [`MAX_USER`] bytes of
+    /// lower-case ASCII letters, digits, `.`, `_` and `-`, starting with a
+    /// letter or digit.
+    pub fn valid_user(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= MAX_USER
+            && name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
     }
 
     /// The canonical bytes (the Merkle leaf).
@@ -179,6 +221,7 @@ impl Entry {
             (self.hash.is_some(), HASH),
             (self.case.is_some(), CASE),
             (self.receipt.is_some(), RECEIPT),
+            (self.user.is_some(), USER),
         ]
         .iter()
         .filter(|(set, _)| *set)
@@ -209,6 +252,11 @@ impl Entry {
             out.extend_from_slice(&(r.len() as u16).to_be_bytes());
             out.extend_from_slice(r);
         }
+        if let Some(u) = &self.user {
+            let u = &u.as_bytes()[..u.len().min(MAX_USER)];
+            out.push(u.len() as u8);
+            out.extend_from_slice(u);
+        }
         out
     }
 
@@ -227,7 +275,7 @@ impl Entry {
         })?;
         let time_ms = r.u64("time")?;
         let flags = r.u8("flags")?;
-        if flags & !(PEER | MESSAGE_ID | HASH | CASE | RECEIPT) != 0 {
+        if flags & !(PEER | MESSAGE_ID | HASH | CASE | RECEIPT | USER) != 0 {
             return Err(wire::Error::Malformed {
                 field: "flags",
                 problem: "unknown flag bits",
@@ -268,6 +316,19 @@ impl Entry {
         } else {
             None
         };
+        let user = if flags & USER != 0 {
+            let len = r.u8("user")? as usize;
+            let name = std::str::from_utf8(r.take(len, "user")?)
+                .ok()
+                .filter(|n| Entry::valid_user(n))
+                .ok_or(wire::Error::Malformed {
+                    field: "user",
+                    problem: "not a user name",
+                })?;
+            Some(name.to_owned())
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Entry {
             kind,
@@ -280,6 +341,7 @@ impl Entry {
             hash,
             case,
             receipt,
+            user,
         })
     }
 }

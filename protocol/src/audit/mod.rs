@@ -17,7 +17,7 @@ pub mod export;
 pub mod note;
 pub mod tree;
 
-pub use entry::{Entry, Kind};
+pub use entry::{Entry, Kind, LOCAL_DENIED, LOCAL_DONE, LOCAL_FAILED, MAX_USER};
 
 #[cfg(test)]
 mod tests;

@@ -366,12 +366,13 @@ fn sample_entry(i: u64, peer: &AgencyKey) -> Entry {
 
 proptest! {
     #[test]
-    fn entry_round_trips(kind in 0usize..8, time: u64, code: u16, count: u64,
+    fn entry_round_trips(kind in 0usize..Kind::ALL.len(), time: u64, code: u16, count: u64,
                          context in "[a-z/.-]{0,64}", peer: Option<[u8; 32]>,
                          id: Option<[u8; 16]>, hash: Option<[u8; 32]>,
-                         case: Option<[u8; 32]>, receipt in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=crate::envelope::RECEIPT_LEN))) {
+                         case: Option<[u8; 32]>, receipt in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=crate::envelope::RECEIPT_LEN)),
+                         user in proptest::option::of("[a-z0-9][a-z0-9._-]{0,63}")) {
         let e = Entry { kind: Kind::ALL[kind], time_ms: time, context, code, count, peer,
-                        message_id: id.map(MessageId), hash, case, receipt };
+                        message_id: id.map(MessageId), hash, case, receipt, user };
         let bytes = e.to_bytes();
         prop_assert_eq!(Entry::decode(&bytes), Ok(e));
         for cut in 0..bytes.len() {
@@ -388,6 +389,25 @@ proptest! {
             prop_assert_eq!(e.to_bytes(), bytes);
         }
     }
+}
+
+#[test]
+fn an_entry_refuses_a_user_that_is_not_a_name() {
+    let mut e = Entry::new(Kind::Local, 1);
+    e.user = Some("ivanov".into());
+    let good = e.to_bytes();
+    assert_eq!(
+        Entry::decode(&good).map(|d| d.user),
+        Ok(Some("ivanov".into()))
+    );
+    for bad in [&b""[..], b"Ivanov", b"-x", b"a b", "иванов".as_bytes()] {
+        let mut bytes = good[..good.len() - 7].to_vec();
+        bytes.push(bad.len() as u8);
+        bytes.extend_from_slice(bad);
+        assert!(Entry::decode(&bytes).is_err(), "{bad:?}");
+    }
+    assert!(!Entry::valid_user(&"a".repeat(65)));
+    assert!(Entry::valid_user(&"a".repeat(64)));
 }
 
 #[test]

@@ -52,6 +52,8 @@
 //! | `exchange`  | `t` ‖ request id (16)                            | a report deleted on withdrawal: its tombstone (JSON) |
 //! | `expiry`    | `i` ‖ record id                                  | when the record expires, Unix s (u64) |
 //! | `expiry`    | `t` ‖ time u64 ‖ record id                       | empty: records by expiry |
+//! | `users`     | `u` ‖ name                                       | a local account (JSON) |
+//! | `users`     | `t` ‖ SHA-256 of an API token (32)               | the account's name |
 //!
 //! One file per column's layout: `selectors` (the `records` and
 //! `selectors` columns, and the `tags` value), `mailbox` (`outbox`,
@@ -71,6 +73,7 @@ pub(crate) mod matching;
 mod selectors;
 #[cfg(test)]
 mod tests;
+pub(crate) mod users;
 
 pub(crate) use mailbox::{
     decode_peer_counter, inbox, outbox, outbox_prefix, outbox_seq, peer_counter, PeerCounter,
