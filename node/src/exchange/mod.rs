@@ -187,6 +187,14 @@ pub enum Error {
         /// The most allowed.
         max: usize,
     },
+    /// A decision whose decider is not named as a user.
+    #[error("{given:?} cannot name who decided: give the user's account name, 1 to {max} bytes (`policy` and `owner` are the node's own)")]
+    Decider {
+        /// The name given.
+        given: String,
+        /// The most allowed.
+        max: usize,
+    },
     /// A refusal without its reason.
     #[error("give the requester a reason: --reason TEXT, 1 to {max} bytes")]
     NoReason {
@@ -364,7 +372,9 @@ pub struct Incoming {
     pub decision: Decision,
     /// When it was decided, Unix ms.
     pub decided_ms: Option<u64>,
-    /// `policy` or `analyst`.
+    /// Who decided: `policy`, `owner` (its records were withdrawn), or
+    /// the deciding user's account name (`ivanov`); a release under the
+    /// two-person rule names both supervisors, `ivanov+petrova`.
     pub decided_by: Option<String>,
     /// The refusal's reason.
     pub reason: Option<String>,

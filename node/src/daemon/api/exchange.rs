@@ -94,7 +94,7 @@ pub(super) async fn approve(
 ) -> Result<Json<Incoming>, ApiError> {
     Ok(Json(
         decided(&node, move |exchange| {
-            owner::approve(exchange, &a.request, &a.redact)
+            owner::approve(exchange, &a.request, &a.redact, "local")
         })
         .await?,
     ))
@@ -116,7 +116,7 @@ pub(super) async fn refuse(
 ) -> Result<Json<Incoming>, ApiError> {
     Ok(Json(
         decided(&node, move |exchange| {
-            owner::refuse(exchange, &r.request, &r.reason)
+            owner::refuse(exchange, &r.request, &r.reason, "local")
         })
         .await?,
     ))

@@ -1,7 +1,8 @@
 //! The analysts' decisions on requests peers filed: approval (with
-//! redactions) or refusal, and the list of filed requests.
+//! redactions) or refusal, each recorded under the deciding user's name,
+//! and the list of filed requests.
 //!
-//! In: an analyst's decision or listing through the daemon's API or the
+//! In: a user's decision or listing through the daemon's API or the
 //! CLI, naming a request by its id or a prefix of it; the request from
 //! the store's exchange column. Out: the report or refusal sealed and
 //! queued as an envelope through the [`Post`](crate::post::Post), in the
@@ -51,15 +52,33 @@ fn pending(exchange: &Exchange, given: &str) -> Result<(Incoming, [u8; 16], Opti
     Ok((req, id, peer))
 }
 
-/// An analyst's approval: releases the request's records (less the
-/// redacted fields) to the requester. Records the policy never releases
-/// to that peer stay out, whatever the analyst says. The decision and the
-/// report's outbox entry commit together.
+/// Longest decider's name recorded.
+const MAX_DECIDER: usize = 64;
+
+/// `by` as the decider to record: a user's account name, never one of
+/// the names the node records for its own decisions.
+fn decider(by: &str) -> Result<&str, Error> {
+    let name = by.trim();
+    if name.is_empty() || name.len() > MAX_DECIDER || matches!(name, "policy" | "owner") {
+        return Err(Error::Decider {
+            given: by.to_owned(),
+            max: MAX_DECIDER,
+        });
+    }
+    Ok(name)
+}
+
+/// The approval of the user `by`: releases the request's records (less
+/// the redacted fields) to the requester. Records the policy never
+/// releases to that peer stay out, whatever the user says. The decision
+/// and the report's outbox entry commit together.
 pub fn approve(
     exchange: &Exchange,
     given: &str,
     redact_fields: &[String],
+    by: &str,
 ) -> Result<Incoming, Error> {
+    let by = decider(by)?;
     let _deciding = exchange.deciding();
     let (mut req, id, peer) = pending(exchange, given)?;
     let peer = peer.ok_or_else(|| Error::Untrusted {
@@ -73,14 +92,16 @@ pub fn approve(
         }
     })?;
     req.redacted = redact_fields.to_vec();
-    decide(exchange, &mut req, Decision::Released, "analyst");
+    decide(exchange, &mut req, Decision::Released, by);
     send(exchange, &peer, &id, &mut req, Outbound::Report(report))?;
     Ok(req)
 }
 
-/// An analyst's refusal, with the reason the requester will read. A
-/// request from a peer no longer trusted is closed here without a reply.
-pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming, Error> {
+/// The refusal of the user `by`, with the reason the requester will
+/// read. A request from a peer no longer trusted is closed here without a
+/// reply.
+pub fn refuse(exchange: &Exchange, given: &str, reason: &str, by: &str) -> Result<Incoming, Error> {
+    let by = decider(by)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > MAX_TEXT {
         return Err(Error::NoReason { max: MAX_TEXT });
@@ -88,7 +109,7 @@ pub fn refuse(exchange: &Exchange, given: &str, reason: &str) -> Result<Incoming
     let _deciding = exchange.deciding();
     let (mut req, id, peer) = pending(exchange, given)?;
     req.reason = Some(reason.into());
-    decide(exchange, &mut req, Decision::Refused, "analyst");
+    decide(exchange, &mut req, Decision::Refused, by);
     match peer {
         Some(peer) => {
             let status = Status::Refused {
