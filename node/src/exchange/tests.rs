@@ -15,6 +15,8 @@ use crate::store::keys::exchange as k;
 use crate::store::records::{Prepared, Records};
 use crate::testkit::*;
 
+mod two_person;
+
 /// a (requester), b (owner), c (a third agency), all trusting each other;
 /// `b_for_a` is b's `[[peers]]` extra for a (its release policy), `a_x`
 /// lines of a's `[exchange]`.

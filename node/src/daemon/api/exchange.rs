@@ -95,6 +95,7 @@ pub(super) async fn approve(
     Ok(Json(
         decided(&node, move |exchange| {
             owner::approve(exchange, &a.request, &a.redact, "local")
+                .map(owner::Approved::into_request)
         })
         .await?,
     ))

@@ -25,8 +25,9 @@ use crate::store::Batch;
 
 /// Sends the answers still owed: decisions made inside `receive` whose
 /// reply never reached the outbox (a crash in between). An automatic
-/// release is made again only if the policy still says so and the report
-/// can still be built; otherwise the request goes back to the analyst, or
+/// release is made again only if the policy still says so, no record's
+/// code has come to need two supervisors, and the report can still be
+/// built; otherwise the request goes back to the analyst, or
 /// is answered "withdrawn" if none of its records is held. Returns how
 /// many answers were queued.
 pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
@@ -45,9 +46,10 @@ pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
                         held.push(s.record.handling);
                     }
                 }
+                let two_person = exchange.settings().two_person;
                 let still_auto = held
                     .iter()
-                    .all(|h| peer.release.decide(*h) == Release::Auto);
+                    .all(|h| peer.release.decide(*h) == Release::Auto && !two_person.contains(h));
                 let built = report(exchange, &peer, &id, &req.records, &req.redacted)?;
                 match built {
                     _ if held.is_empty() => {
