@@ -85,8 +85,9 @@ fn save(exchange: &Exchange, id: &[u8; 16], req: &Incoming) -> Result<(), Error>
 
 /// Tells requesters about records that changed (the queue that
 /// withdrawal, correction and expiry fill): a request still waiting is
-/// answered "withdrawn"; a peer that received the record gets a signed
-/// notice. Returns how many notices and answers were queued.
+/// answered "withdrawn" once none of its records is held, and loses any
+/// supervisor's approval it had; a peer that received the record gets a
+/// signed notice. Returns how many notices and answers were queued.
 pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
     let store = exchange.post().store();
     let _deciding = exchange.deciding();
@@ -126,6 +127,7 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                         .map(|(r, h)| (r.clone(), h.clone()))
                         .unzip();
                     (req.records, req.handling) = (records, handling);
+                    void_approvals(&mut req);
                     if req.records.is_empty() {
                         decide(exchange, &mut req, Decision::Withdrawn, "owner");
                         send(
@@ -139,6 +141,12 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                     } else {
                         put(&mut b, &id, &req)?;
                     }
+                }
+                (Decision::Pending, Change::Corrected, _, Some(mut req))
+                    if !req.approvals.is_empty() =>
+                {
+                    void_approvals(&mut req);
+                    put(&mut b, &id, &req)?;
                 }
                 (Decision::Released, _, Some(peer), _) => {
                     let notice = Notice {
@@ -163,6 +171,16 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
         store.write_durable(b)?;
     }
     Ok(sent)
+}
+
+/// Forgets the approvals of a pending request whose records changed:
+/// each supervisor approved what they saw, so under the two-person rule
+/// both look again at what would go now.
+fn void_approvals(req: &mut Incoming) {
+    if !req.approvals.is_empty() {
+        warn!(peer = %req.peer, request = %&req.id[..8], "a record changed under a supervisor's approval: the request waits for its approvals again");
+        req.approvals.clear();
+    }
 }
 
 /// Raises the reminder for each request waiting past the deadline (once

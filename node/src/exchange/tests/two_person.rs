@@ -1,7 +1,7 @@
 //! The two-person rule (`[exchange] two_person`): a release of a listed
 //! handling code waits for a second, different supervisor; one refusal
 //! closes it; policy never releases it; stored requests from before the
-//! rule still decode.
+//! rule still decode; a record changed under an approval voids it.
 
 use super::*;
 use liaison_protocol::record::Handling;
@@ -159,4 +159,26 @@ fn a_request_stored_before_the_rule_decodes_and_takes_approvals() {
     assert!(filed(&b, &id).approvals.is_empty());
     let r = owner::approve(b.exchange(), &id, &[], "ivanov").unwrap();
     assert!(matches!(r, owner::Approved::Waiting { .. }), "{r:?}");
+}
+
+#[test]
+fn a_record_corrected_under_an_approval_needs_both_supervisors_again() {
+    let (a, b) = two_person();
+    hold(&b, "KG-S", "TLP:AMBER+STRICT", "+996775444444", "");
+    let id = filed_at_b(&a, &b, "+996775444444");
+    owner::approve(b.exchange(), &id, &[], "ivanov").unwrap();
+    hold(
+        &b,
+        "KG-S",
+        "TLP:AMBER+STRICT",
+        "+996775444444",
+        r#","country":"KGZ""#,
+    );
+    owner::drain_changed(b.exchange()).unwrap();
+    let req = filed(&b, &id);
+    assert_eq!(req.decision, Decision::Pending);
+    assert!(req.approvals.is_empty());
+    let r = owner::approve(b.exchange(), &id, &[], "petrova").unwrap();
+    assert!(matches!(r, owner::Approved::Waiting { .. }), "{r:?}");
+    assert_eq!(queued(&b, &a), 0);
 }
