@@ -167,6 +167,9 @@ pub struct Exchange {
     /// New case references one peer's requests may open per day (each is
     /// a durable write of a salt).
     pub cases_per_day: u32,
+    /// Handling codes whose release needs two different supervisors'
+    /// approvals; never released automatically.
+    pub two_person: BTreeSet<Handling>,
 }
 
 /// `[node]`, validated.
@@ -508,6 +511,20 @@ impl RawConfig {
         };
         let default_budget = m.budget;
         let x = &self.exchange;
+        let mut two_person = BTreeSet::new();
+        for (i, code) in x.two_person.iter().enumerate() {
+            let key = || format!("exchange.two_person[{i}]");
+            let h = code
+                .parse::<Handling>()
+                .map_err(|e| invalid(key(), e.to_string()))?;
+            if h == Handling::Red {
+                return Err(invalid(
+                    key(),
+                    "TLP:RED is never released, so no approval releases it: take it out".into(),
+                ));
+            }
+            two_person.insert(h);
+        }
         let period =
             |key: &str, text: &str| at_least("exchange", key, text, Duration::from_secs(1));
         let exchange = Exchange {
@@ -528,9 +545,16 @@ impl RawConfig {
             purge_interval: period("purge_interval", &x.purge_interval)?,
             requests_per_day: x.requests_per_day,
             cases_per_day: x.cases_per_day,
+            two_person,
         };
-        let base_policy = policy(&Policy::default(), x.release.as_ref(), "exchange.release")
-            .map_err(|(key, problem)| invalid(key, problem))?;
+        let two_person = &exchange.two_person;
+        let base_policy = policy(
+            &Policy::default(),
+            x.release.as_ref(),
+            "exchange.release",
+            two_person,
+        )
+        .map_err(|(key, problem)| invalid(key, problem))?;
         let network = Network {
             max_message_age,
             max_clock_skew,
@@ -612,8 +636,13 @@ impl RawConfig {
             for kind in SelectorKind::ALL {
                 budget.entry(kind).or_insert(fallback);
             }
-            let release = policy(&base_policy, p.release.as_ref(), &key_path("release"))
-                .map_err(|(key, problem)| invalid(key, problem))?;
+            let release = policy(
+                &base_policy,
+                p.release.as_ref(),
+                &key_path("release"),
+                two_person,
+            )
+            .map_err(|(key, problem)| invalid(key, problem))?;
             peers.push(Peer {
                 name: p.name,
                 key,
@@ -640,15 +669,16 @@ impl RawConfig {
 }
 
 /// `base` with the entries of a `release` table over it. `TLP:RED`
-/// named as anything but `never`, or `TLP:AMBER+STRICT` as `auto`, is
-/// refused: the file must not say what the node will not do. A `default`
-/// covers the codes not named and is capped the same way silently
-/// (`default = "auto"` releases `TLP:AMBER+STRICT` manually, `TLP:RED`
-/// never).
+/// named as anything but `never`, or `TLP:AMBER+STRICT` or a code of
+/// `two_person` as `auto`, is refused: the file must not say what the
+/// node will not do. A `default` covers the codes not named and is capped
+/// the same way silently (`default = "auto"` releases `TLP:AMBER+STRICT`
+/// and the `two_person` codes manually, `TLP:RED` never).
 fn policy(
     base: &Policy,
     table: Option<&BTreeMap<String, String>>,
     at: &str,
+    two_person: &BTreeSet<Handling>,
 ) -> Result<Policy, (String, String)> {
     let Some(table) = table else {
         return Ok(base.clone());
@@ -692,11 +722,20 @@ fn policy(
                     .into(),
             ));
         }
+        if two_person.contains(&h) && r == Release::Auto {
+            return Err((
+                format!("{at}.{k:?}"),
+                format!("{h} needs two supervisors (exchange.two_person), so it is never released automatically: write \"manual\" or \"never\", or take it out of exchange.two_person"),
+            ));
+        }
         map.insert(h, r);
     }
     let mut p = Policy(map);
     for h in Handling::ALL {
-        let d = p.decide(h);
+        let mut d = p.decide(h);
+        if two_person.contains(&h) {
+            d = d.max(Release::Manual);
+        }
         p.0.insert(h, d);
     }
     Ok(p)

@@ -77,6 +77,14 @@ pub struct RawExchange {
     /// further new case is refused with a reason. Default 100.
     #[serde(default = "default_cases_per_day")]
     pub cases_per_day: u32,
+    /// Handling codes whose release needs two different supervisors: the
+    /// first approval is recorded and the request waits for a second by
+    /// someone else (`["TLP:AMBER+STRICT"]`). A request for a record of
+    /// such a code is never released automatically, whatever `release`
+    /// says. `TLP:RED` is never released, so it has no place here.
+    /// Default: none.
+    #[serde(default)]
+    pub two_person: Vec<String>,
 }
 
 impl Default for RawExchange {
@@ -91,6 +99,7 @@ impl Default for RawExchange {
             purge_interval: default_purge_interval(),
             requests_per_day: default_requests_per_day(),
             cases_per_day: default_cases_per_day(),
+            two_person: Vec::new(),
         }
     }
 }

@@ -102,6 +102,9 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# TLP:RED is never released and TLP:AMBER+STRICT never automatically. A peer's\n");
     t.push_str("# own `release = { ... }` overrides it code by code.\n");
     t.push_str("release = { default = \"manual\" }\n");
+    t.push_str("# Handling codes whose release needs two different supervisors: the first\n");
+    t.push_str("# approval waits for a second by someone else. Never released automatically.\n");
+    t.push_str("two_person = []   # e.g. [\"TLP:AMBER+STRICT\"]\n");
     t.push_str("# A request waiting this long raises a reminder (Prüm II: 48 hours).\n");
     t.push_str("deadline = \"48h\"\n");
     t.push_str("# A report whose owner withdraws its record: \"mark\" it or \"delete\" it.\n");

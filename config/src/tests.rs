@@ -233,3 +233,51 @@ fn release_policy_layers_and_refuses_what_the_node_will_not_do() {
         "{e}"
     );
 }
+
+#[test]
+fn two_person_codes_parse_default_to_none_and_are_never_automatic() {
+    let c = Config::from_text(Path::new("/x/liaison.toml"), MINIMAL).unwrap();
+    assert!(c.exchange.two_person.is_empty());
+
+    let example = std::fs::read_to_string(examples_dir().join("kg-border.toml")).unwrap();
+    let mut raw: RawConfig = toml::from_str(&example).unwrap();
+    raw.exchange.two_person = vec!["TLP:AMBER+STRICT".into(), "tlp:amber".into()];
+    raw.peers[0].release = Some([("default".into(), "auto".into())].into());
+    let c = raw.clone().validate(Path::new("/x/liaison.toml")).unwrap();
+    assert_eq!(
+        c.exchange.two_person,
+        [Handling::Amber, Handling::AmberStrict].into()
+    );
+    // default = "auto" is capped for a two-person code, not for others.
+    let p0 = &c.peers[0].release;
+    assert_eq!(p0.decide(Handling::Amber), Release::Manual);
+    assert_eq!(p0.decide(Handling::Green), Release::Auto);
+
+    for (codes, key, fix) in [
+        (
+            vec!["TLP:AMBER", "TLP:PURPLE"],
+            "exchange.two_person[1]",
+            "TLP:AMBER+STRICT",
+        ),
+        (vec!["TLP:RED"], "exchange.two_person[0]", "never released"),
+    ] {
+        let mut bad = raw.clone();
+        bad.exchange.two_person = codes.into_iter().map(String::from).collect();
+        let e = bad
+            .validate(Path::new("/x/liaison.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key) && e.contains(fix), "{e}");
+    }
+    // Naming a two-person code `auto` says what the node will not do.
+    let mut bad = raw;
+    bad.peers[1].release = Some([("TLP:AMBER".into(), "auto".into())].into());
+    let e = bad
+        .validate(Path::new("/x/liaison.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("peers[1].release") && e.contains("exchange.two_person"),
+        "{e}"
+    );
+}

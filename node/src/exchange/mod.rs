@@ -31,10 +31,12 @@ pub mod retention;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use liaison_config::{Config, OnWithdrawal};
+use liaison_protocol::record::Handling;
 use serde::{Deserialize, Serialize};
 
 use crate::hex;
@@ -187,6 +189,25 @@ pub enum Error {
         /// The most allowed.
         max: usize,
     },
+    /// A decision whose decider is not named as a user.
+    #[error("{given:?} cannot name who decided: give the user's account name, 1 to {max} bytes (`policy` and `owner` are the node's own)")]
+    Decider {
+        /// The name given.
+        given: String,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A second approval by the supervisor who gave the first, of a
+    /// request under the two-person rule.
+    #[error("request {id} already has {by}'s approval: the two-person rule for {codes} needs a second supervisor; nothing was changed")]
+    SameApprover {
+        /// The request's first 8 hex digits.
+        id: String,
+        /// The supervisor.
+        by: String,
+        /// The handling codes that need two, as `TLP:AMBER+STRICT`.
+        codes: String,
+    },
     /// A refusal without its reason.
     #[error("give the requester a reason: --reason TEXT, 1 to {max} bytes")]
     NoReason {
@@ -216,7 +237,7 @@ impl Error {
 }
 
 /// `[exchange]`, as the node uses it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How long a request waits before a reminder, ms.
     pub deadline_ms: u64,
@@ -234,6 +255,9 @@ pub struct Settings {
     pub requests_per_day: u32,
     /// New case references one peer may open per day.
     pub cases_per_day: u32,
+    /// Handling codes whose release needs two different supervisors
+    /// (never released by policy).
+    pub two_person: BTreeSet<Handling>,
 }
 
 impl Settings {
@@ -250,6 +274,7 @@ impl Settings {
             purge_interval: exchange.purge_interval,
             requests_per_day: exchange.requests_per_day,
             cases_per_day: exchange.cases_per_day,
+            two_person: exchange.two_person.clone(),
         }
     }
 }
@@ -295,10 +320,10 @@ impl Exchange {
 
     /// The settings in force.
     pub fn settings(&self) -> Settings {
-        *self
-            .settings
+        self.settings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// New settings (after a config reload).
@@ -364,12 +389,19 @@ pub struct Incoming {
     pub decision: Decision,
     /// When it was decided, Unix ms.
     pub decided_ms: Option<u64>,
-    /// `policy` or `analyst`.
+    /// Who decided: `policy`, `owner` (its records were withdrawn), or
+    /// the deciding user's account name (`ivanov`); a release under the
+    /// two-person rule names both supervisors, `ivanov+petrova`.
     pub decided_by: Option<String>,
     /// The refusal's reason.
     pub reason: Option<String>,
     /// Fields redacted from the release.
     pub redacted: Vec<String>,
+    /// The supervisors' approvals so far, oldest first: under the
+    /// two-person rule the first waits here for a second by someone
+    /// else. Empty for a decision by policy.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
     /// Records the policy never releases to this peer (left out).
     pub withheld: Vec<String>,
     /// Whether the deadline reminder was raised.
@@ -379,6 +411,17 @@ pub struct Incoming {
     /// and its reply's commit.
     #[serde(default)]
     pub owed: bool,
+}
+
+/// One supervisor's approval of a request a peer filed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The supervisor's account name.
+    pub by: String,
+    /// When, Unix ms.
+    pub at_ms: u64,
+    /// The fields they asked to redact.
+    pub redacted: Vec<String>,
 }
 
 /// Where a request we sent stands.

@@ -15,6 +15,8 @@ use crate::store::keys::exchange as k;
 use crate::store::records::{Prepared, Records};
 use crate::testkit::*;
 
+mod two_person;
+
 /// a (requester), b (owner), c (a third agency), all trusting each other;
 /// `b_for_a` is b's `[[peers]]` extra for a (its release policy), `a_x`
 /// lines of a's `[exchange]`.
@@ -239,7 +241,7 @@ match_red = true"#,
     assert_eq!(inc.decision, Decision::Refused);
     assert_eq!(inc.withheld, vec!["KG-RED".to_owned()]);
     // Nor by hand.
-    let e = invalid(owner::approve(b.exchange(), &out.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &out.id, &[], "ivanov"));
     assert!(e.contains("already answered"), "{e}");
     // b sent a no report at all, only the refusal.
     let sent: Vec<String> = log_entries(b.post.store())
@@ -267,24 +269,33 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
         b.exchange(),
         &first.id,
         &["p1.passport".into()],
+        "ivanov",
     ));
     assert!(e.contains("p1.passport") && e.contains("REF.FIELD"), "{e}");
     let e = invalid(owner::approve(
         b.exchange(),
         &first.id,
         &["handling".into()],
+        "ivanov",
     ));
     assert!(e.contains("handling"), "{e}");
-    let e = invalid(owner::approve(b.exchange(), "zz", &[]));
+    let e = invalid(owner::approve(b.exchange(), "zz", &[], "ivanov"));
     assert!(e.contains("6 hex digits"), "{e}");
-    let e = invalid(owner::approve(b.exchange(), "abcdef", &[]));
+    let e = invalid(owner::approve(b.exchange(), "abcdef", &[], "ivanov"));
     assert!(e.contains("no request"), "{e}");
+    for nobody in [" ", "policy", "owner"] {
+        let e = invalid(owner::approve(b.exchange(), &first.id, &[], nobody));
+        assert!(e.contains("account name"), "{e}");
+        let e = invalid(owner::refuse(b.exchange(), &first.id, "no", nobody));
+        assert!(e.contains("account name"), "{e}");
+    }
     assert_eq!(filed(&b, &first.id).decision, Decision::Pending);
 
     owner::approve(
         b.exchange(),
         &first.id[..8],
         &["summary".into(), "p1.dob".into()],
+        "ivanov",
     )
     .unwrap();
     deliver(&b, &a);
@@ -298,22 +309,24 @@ fn manual_requests_wait_then_are_approved_with_redactions_or_refused_with_a_reas
     assert!(rec.record.get("summary").is_none());
     assert!(rec.record["entities"][0].get("dob").is_none());
     assert_eq!(rec.record["entities"][0]["surname"], "Kurbanov");
-    let e = invalid(owner::approve(b.exchange(), &first.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &first.id, &[], "ivanov"));
     assert!(
-        e.contains("already answered") && e.contains("analyst"),
+        e.contains("already answered") && e.contains("by ivanov"),
         "{e}"
     );
 
     let second = ask(&a, hit(&a, &b, "+996775333333"));
     round(&a, &b);
-    let e = invalid(owner::refuse(b.exchange(), &second.id, "  "));
+    let e = invalid(owner::refuse(b.exchange(), &second.id, "  ", "ivanov"));
     assert!(e.contains("reason"), "{e}");
     owner::refuse(
         b.exchange(),
         &second.id,
         "not within Art. 5: ask through the prosecutor",
+        "petrova",
     )
     .unwrap();
+    assert_eq!(filed(&b, &second.id).decided_by.as_deref(), Some("petrova"));
     deliver(&b, &a);
     let got = answer(&a, &second.id);
     assert_eq!(got.answer, Answer::Refused);
@@ -522,7 +535,7 @@ fn correction_and_withdrawal_reach_the_copy_and_the_waiting_request() {
     assert_eq!(requester::tombstones(a.exchange()).unwrap().len(), 1);
     assert_eq!(answer(&a, &waiting.id).answer, Answer::Withdrawn);
     assert_eq!(filed(&b, &waiting.id).decision, Decision::Withdrawn);
-    let e = invalid(owner::approve(b.exchange(), &waiting.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &waiting.id, &[], "ivanov"));
     assert!(e.contains("already answered"), "{e}");
 }
 
@@ -774,9 +787,9 @@ fn a_record_too_large_to_release_waits_for_a_redaction_and_an_untrusted_requeste
     let out = ask(&a, hit(&a, &b, "+996775987817"));
     round(&a, &b);
     assert_eq!(answer(&a, &out.id).answer, Answer::Filed);
-    let e = invalid(owner::approve(b.exchange(), &out.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &out.id, &[], "ivanov"));
     assert!(e.contains("redact"), "{e}");
-    owner::approve(b.exchange(), &out.id, &["notes".into()]).unwrap();
+    owner::approve(b.exchange(), &out.id, &["notes".into()], "ivanov").unwrap();
     deliver(&b, &a);
     let v = requester::report(a.exchange(), &out.id).unwrap();
     assert!(v.verified && v.records[0].record.get("notes").is_none());
@@ -787,9 +800,9 @@ fn a_record_too_large_to_release_waits_for_a_redaction_and_an_untrusted_requeste
     let second = ask(&a, hit(&a, &b, "+996775000222"));
     round(&a, &b);
     b.post.set_peers(&[b.post.peer("c").unwrap()]);
-    let e = invalid(owner::approve(b.exchange(), &second.id, &[]));
+    let e = invalid(owner::approve(b.exchange(), &second.id, &[], "ivanov"));
     assert!(e.contains("no longer a trusted peer"), "{e}");
-    let r = owner::refuse(b.exchange(), &second.id, "agreement ended").unwrap();
+    let r = owner::refuse(b.exchange(), &second.id, "agreement ended", "ivanov").unwrap();
     assert_eq!(r.decision, Decision::Refused);
 }
 

@@ -94,7 +94,8 @@ pub(super) async fn approve(
 ) -> Result<Json<Incoming>, ApiError> {
     Ok(Json(
         decided(&node, move |exchange| {
-            owner::approve(exchange, &a.request, &a.redact)
+            owner::approve(exchange, &a.request, &a.redact, "local")
+                .map(owner::Approved::into_request)
         })
         .await?,
     ))
@@ -116,7 +117,7 @@ pub(super) async fn refuse(
 ) -> Result<Json<Incoming>, ApiError> {
     Ok(Json(
         decided(&node, move |exchange| {
-            owner::refuse(exchange, &r.request, &r.reason)
+            owner::refuse(exchange, &r.request, &r.reason, "local")
         })
         .await?,
     ))

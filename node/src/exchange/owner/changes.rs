@@ -25,8 +25,9 @@ use crate::store::Batch;
 
 /// Sends the answers still owed: decisions made inside `receive` whose
 /// reply never reached the outbox (a crash in between). An automatic
-/// release is made again only if the policy still says so and the report
-/// can still be built; otherwise the request goes back to the analyst, or
+/// release is made again only if the policy still says so, no record's
+/// code has come to need two supervisors, and the report can still be
+/// built; otherwise the request goes back to the analyst, or
 /// is answered "withdrawn" if none of its records is held. Returns how
 /// many answers were queued.
 pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
@@ -45,9 +46,10 @@ pub fn resend_owed(exchange: &Exchange) -> Result<usize, Error> {
                         held.push(s.record.handling);
                     }
                 }
+                let two_person = exchange.settings().two_person;
                 let still_auto = held
                     .iter()
-                    .all(|h| peer.release.decide(*h) == Release::Auto);
+                    .all(|h| peer.release.decide(*h) == Release::Auto && !two_person.contains(h));
                 let built = report(exchange, &peer, &id, &req.records, &req.redacted)?;
                 match built {
                     _ if held.is_empty() => {
@@ -83,8 +85,9 @@ fn save(exchange: &Exchange, id: &[u8; 16], req: &Incoming) -> Result<(), Error>
 
 /// Tells requesters about records that changed (the queue that
 /// withdrawal, correction and expiry fill): a request still waiting is
-/// answered "withdrawn"; a peer that received the record gets a signed
-/// notice. Returns how many notices and answers were queued.
+/// answered "withdrawn" once none of its records is held, and loses any
+/// supervisor's approval it had; a peer that received the record gets a
+/// signed notice. Returns how many notices and answers were queued.
 pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
     let store = exchange.post().store();
     let _deciding = exchange.deciding();
@@ -124,6 +127,7 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                         .map(|(r, h)| (r.clone(), h.clone()))
                         .unzip();
                     (req.records, req.handling) = (records, handling);
+                    void_approvals(&mut req);
                     if req.records.is_empty() {
                         decide(exchange, &mut req, Decision::Withdrawn, "owner");
                         send(
@@ -137,6 +141,12 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
                     } else {
                         put(&mut b, &id, &req)?;
                     }
+                }
+                (Decision::Pending, Change::Corrected, _, Some(mut req))
+                    if !req.approvals.is_empty() =>
+                {
+                    void_approvals(&mut req);
+                    put(&mut b, &id, &req)?;
                 }
                 (Decision::Released, _, Some(peer), _) => {
                     let notice = Notice {
@@ -161,6 +171,16 @@ pub fn drain_changed(exchange: &Exchange) -> Result<usize, Error> {
         store.write_durable(b)?;
     }
     Ok(sent)
+}
+
+/// Forgets the approvals of a pending request whose records changed:
+/// each supervisor approved what they saw, so under the two-person rule
+/// both look again at what would go now.
+fn void_approvals(req: &mut Incoming) {
+    if !req.approvals.is_empty() {
+        warn!(peer = %req.peer, request = %&req.id[..8], "a record changed under a supervisor's approval: the request waits for its approvals again");
+        req.approvals.clear();
+    }
 }
 
 /// Raises the reminder for each request waiting past the deadline (once

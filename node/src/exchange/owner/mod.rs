@@ -16,7 +16,8 @@
 //!   policy and the per-peer limits (`on_request`);
 //! - `release`: building a report, with redaction, and sending an answer
 //!   with the write that records it;
-//! - `decide`: the analysts' decisions and the list of filed requests
+//! - `decide`: the analysts' decisions, under the two-person rule where
+//!   `[exchange] two_person` asks for it, and the list of filed requests
 //!   ([`approve`], [`refuse`], [`incoming`]);
 //! - `changes`: answers still owed, notices when a requested or released
 //!   record changes, reminders ([`resend_owed`], [`drain_changed`],
@@ -40,7 +41,7 @@ mod request;
 mod resolve;
 
 pub use changes::{drain_changed, remind, resend_owed};
-pub use decide::{approve, incoming, refuse};
+pub use decide::{approve, incoming, refuse, Approved};
 pub(crate) use request::on_request;
 pub use request::MAX_WAITING;
 pub use resolve::resolve;

@@ -152,18 +152,21 @@ pub(crate) fn on_request<'p>(
         decided_by: None,
         reason: None,
         redacted: Vec::new(),
+        approvals: Vec::new(),
         withheld: Vec::new(),
         reminded: false,
         owed: false,
     };
     // A weak hit names the wrong person about half the time: an analyst
-    // looks before anything leaves.
+    // looks before anything leaves. A two-person code needs two people,
+    // whatever the policy says (the config refuses `auto` for one, and
+    // caps a `default = "auto"`; this holds after a reload too).
     let mut automatic = !filed.weak;
     for (id, handling) in held {
         match peer.release.decide(handling) {
             Release::Never => filed.withheld.push(id),
             r => {
-                automatic &= r == Release::Auto;
+                automatic &= r == Release::Auto && !settings.two_person.contains(&handling);
                 filed.records.push(id);
                 filed.handling.push(handling.as_str().to_owned());
             }
