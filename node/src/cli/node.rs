@@ -64,6 +64,7 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
         country: a.country.as_deref(),
         federation: a.federation.as_deref(),
         listen: &a.listen,
+        tls: false,
     });
     // Validate before writing anything, so a bad --name or --listen leaves
     // no half-made node behind. The error names the option's config key.
