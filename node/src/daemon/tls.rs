@@ -1,14 +1,14 @@
 //! HTTPS for the API's TCP listener, so `[api] listen` may leave
 //! loopback without sending the bearer token in clear.
 //!
-//! A connection goes: accepted by [`serve`]'s loop while fewer than
-//! [`MAX_CONNECTIONS`] are open, then in its own task the TLS handshake
-//! (TLS 1.3, ALPN `http/1.1`, at most [`HANDSHAKE_TIMEOUT`], so a slow or
-//! silent client never holds up accepting), then HTTP/1.1 served by the
-//! same axum router as the Unix socket. The node's cancellation token
-//! stops accepting and shuts each connection down gracefully.
+//! A connection goes: accepted by `serve`'s loop while fewer than 256
+//! are open, then in its own task the TLS handshake (TLS 1.3, ALPN
+//! `http/1.1`, at most 10 s, so a slow or silent client never holds up
+//! accepting), then HTTP/1.1 served by the same axum router as the Unix
+//! socket. The node's cancellation token stops accepting and shuts each
+//! connection down gracefully.
 //!
-//! [`acceptor`] reads the configured PEM files (refusing a key that group
+//! `acceptor` reads the configured PEM files (refusing a key that group
 //! or others may read); [`self_signed`] makes a pair for
 //! `liaison init --tls` and [`fingerprint`] the SHA-256 a browser shows.
 
@@ -237,7 +237,7 @@ pub fn fingerprint(cert: &Path) -> Result<String, TlsError> {
 /// Makes a self-signed certificate for the API and its key, ECDSA P-256,
 /// valid from an hour ago for 825 days, for `names` (host names or IP
 /// addresses) and `localhost` and `127.0.0.1`: writes
-/// [`liaison_config::TLS_CERT_FILE`] (mode 0644) and
+/// [`liaison_config::TLS_CERT_FILE`] (mode 0644, less the umask) and
 /// [`liaison_config::TLS_KEY_FILE`] (mode 0600) into `dir`, neither of
 /// which may exist yet. Returns the certificate's [`fingerprint`].
 pub fn self_signed(dir: &Path, names: &[String]) -> Result<String, TlsError> {

@@ -193,8 +193,8 @@ async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next)
 }
 
 /// Binds the API and serves it until the node's token is cancelled, over
-/// `tls` on the TCP listener if given. Call with the store open: that is what makes a socket file left by a
-/// crashed daemon safe to replace.
+/// `tls` on the TCP listener if given. Call with the store open: that is
+/// what makes a socket file left by a crashed daemon safe to replace.
 pub(super) async fn start(
     node: Arc<Node>,
     listen: Option<SocketAddr>,
