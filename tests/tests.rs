@@ -3,6 +3,8 @@
 //!
 //! - [`common`]: building and running the binary, nodes in temp dirs,
 //!   waits with timeouts.
+//! - [`api`]: the API's TCP listener over TLS (`init --tls`): HTTPS
+//!   answers with the certificate init printed, plain HTTP gets none.
 //! - [`audit`]: witnessed logs, exports that agree, and a log that
 //!   verifies after kill -9.
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
@@ -17,6 +19,7 @@
 //!   sockets open, dial steering, and local users reading the store or
 //!   squatting the daemon's port.
 
+mod api;
 mod audit;
 mod cli;
 mod common;

@@ -27,7 +27,7 @@ use liaison_protocol::{Country, SelectorKind};
 pub use multiaddr::Multiaddr;
 
 pub use raw::RawConfig;
-pub use template::{new_config_text, NewNode};
+pub use template::{new_config_text, NewNode, TLS_CERT_FILE, TLS_KEY_FILE};
 
 /// The conventional file name inside a node's folder.
 pub const FILE_NAME: &str = "liaison.toml";
@@ -238,9 +238,24 @@ pub struct Matching {
 /// `[api]`, validated.
 #[derive(Clone, Debug)]
 pub struct Api {
-    /// A loopback TCP address the API also listens on, for the agency's
-    /// own tools; the CLI always uses the Unix socket in the data folder.
+    /// A TCP address the API also listens on, for the agency's own tools;
+    /// the CLI always uses the Unix socket in the data folder. Loopback
+    /// unless [`Api::tls`] is set.
     pub listen: Option<std::net::SocketAddr>,
+    /// The certificate and key the TCP listener serves HTTPS with; `None`:
+    /// plain HTTP.
+    pub tls: Option<Tls>,
+}
+
+/// `[api] tls_cert` and `tls_key`, validated: both given, as absolute
+/// paths. Whether the files exist and parse is the daemon's to check
+/// when it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// The PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The PEM private key.
+    pub key: PathBuf,
 }
 
 /// A trusted agency, validated.
@@ -448,16 +463,38 @@ impl RawConfig {
                 )
             })?),
         };
-        if let Some(api_listen) = api_listen.filter(|a| !a.ip().is_loopback()) {
+        let tls = match (self.api.tls_cert.trim(), self.api.tls_key.trim()) {
+            ("", "") => None,
+            (cert, "") => {
+                return Err(invalid(
+                    "api.tls_key".into(),
+                    format!("api.tls_cert is {cert:?} but no key is given: set tls_key to the certificate's PEM private key, like \"api-key.pem\", or set neither"),
+                ))
+            }
+            ("", key) => {
+                return Err(invalid(
+                    "api.tls_cert".into(),
+                    format!("api.tls_key is {key:?} but no certificate is given: set tls_cert to the key's PEM certificate, like \"api-cert.pem\", or set neither"),
+                ))
+            }
+            (cert, key) => Some(Tls {
+                cert: resolve(cert),
+                key: resolve(key),
+            }),
+        };
+        if let Some(api_listen) = api_listen.filter(|a| !a.ip().is_loopback() && tls.is_none()) {
             // Plain HTTP with a bearer token: fine on loopback, not on a LAN.
             return Err(invalid(
                 "api.listen".into(),
                 format!(
-                    "{api_listen} is not a loopback address: the API has no TLS, so it only listens on 127.0.0.1 or ::1 (put a TLS proxy in front for remote tools)"
+                    "{api_listen} is not a loopback address, and plain HTTP would send the API's token in clear: set api.tls_cert and api.tls_key to a PEM certificate and key (`liaison init --tls` makes a self-signed pair for a new node), or listen on 127.0.0.1 or ::1"
                 ),
             ));
         }
-        let api = Api { listen: api_listen };
+        let api = Api {
+            listen: api_listen,
+            tls,
+        };
         let audit = Audit {
             checkpoint_interval: humantime::parse_duration(&self.audit.checkpoint_interval)
                 .ok()

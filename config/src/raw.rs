@@ -228,14 +228,28 @@ pub struct RawApi {
     /// agency's own tools (port 0: a free one, written to
     /// `DATA_DIR/api.addr`). Every request needs the bearer token in
     /// `DATA_DIR/api.token` (mode 0600). Default `""`: no TCP listener.
+    /// An address other than loopback needs `tls_cert` and `tls_key`.
     #[serde(default = "default_api_listen")]
     pub listen: String,
+    /// The PEM certificate (chain, leaf first) the TCP listener presents,
+    /// relative to this file; with `tls_key`, `listen` speaks HTTPS only.
+    /// `liaison init --tls` makes a self-signed one. Default `""`: plain
+    /// HTTP, loopback only.
+    #[serde(default)]
+    pub tls_cert: String,
+    /// The PEM private key of `tls_cert`, relative to this file; the
+    /// daemon refuses it if group or others may read it (mode 0600).
+    /// Default `""`.
+    #[serde(default)]
+    pub tls_key: String,
 }
 
 impl Default for RawApi {
     fn default() -> Self {
         RawApi {
             listen: default_api_listen(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
         }
     }
 }

@@ -13,7 +13,15 @@ pub struct NewNode<'a> {
     pub federation: Option<&'a str>,
     /// Listen addresses, if given (else the defaults).
     pub listen: &'a [String],
+    /// Whether `[api]` names the certificate and key `liaison init --tls`
+    /// writes beside the config ([`TLS_CERT_FILE`], [`TLS_KEY_FILE`]).
+    pub tls: bool,
 }
+
+/// The API's certificate as `liaison init --tls` names it, beside the config.
+pub const TLS_CERT_FILE: &str = "api-cert.pem";
+/// The API's private key as `liaison init --tls` names it, beside the config.
+pub const TLS_KEY_FILE: &str = "api-key.pem";
 
 fn quoted(s: &str) -> String {
     // TOML basic strings share JSON's escapes for everything we emit.
@@ -78,7 +86,16 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# 0600), which the CLI uses; every request needs the bearer token in\n");
     t.push_str("# DATA_DIR/api.token. `listen` adds a loopback TCP address for the agency's\n");
     t.push_str("# own tools (port 0: a free one, written to DATA_DIR/api.addr).\n");
-    t.push_str("listen = \"\"\n\n");
+    t.push_str("listen = \"\"\n");
+    t.push_str("# With a PEM certificate and key (relative to this file; the key mode 0600)\n");
+    t.push_str("# `listen` speaks HTTPS only and may be any address, not just loopback.\n");
+    t.push_str("# `liaison init --tls` writes a self-signed pair and prints its fingerprint.\n");
+    if n.tls {
+        let _ = writeln!(t, "tls_cert = {}", quoted(TLS_CERT_FILE));
+        let _ = writeln!(t, "tls_key = {}\n", quoted(TLS_KEY_FILE));
+    } else {
+        t.push_str("tls_cert = \"\"\ntls_key = \"\"\n\n");
+    }
     t.push_str("[audit]\n");
     t.push_str("# How often to sign a checkpoint of the audit log and send it to the peers\n");
     t.push_str("# to witness (cosign).\n");

@@ -53,17 +53,86 @@ fn init_template_validates_with_and_without_options() {
         country: Some("TJK"),
         federation: Some("central-asia"),
         listen: &["/ip4/127.0.0.1/tcp/0".to_owned()],
+        tls: true,
     });
     let c = Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
     assert_eq!(c.node.country.unwrap().alpha3(), "TJK");
     assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
+    assert_eq!(
+        c.api.tls,
+        Some(Tls {
+            cert: PathBuf::from("/x").join(TLS_CERT_FILE),
+            key: PathBuf::from("/x").join(TLS_KEY_FILE),
+        })
+    );
     let text = new_config_text(&NewNode {
         name: "a",
         country: None,
         federation: None,
         listen: &[],
+        tls: false,
     });
-    Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
+    let c = Config::from_text(Path::new("/x/liaison.toml"), &text).unwrap();
+    assert_eq!(c.api.tls, None);
+    assert_eq!(c.api.listen, None);
+}
+
+#[test]
+fn api_tls_takes_both_files_and_is_needed_off_loopback() {
+    let load = |api: &str| {
+        Config::from_text(
+            Path::new("/srv/kg/liaison.toml"),
+            &format!("{MINIMAL}[api]\n{api}"),
+        )
+    };
+    // Relative to the config's folder, absolute as written.
+    let c = load("tls_cert = \"tls/cert.pem\"\ntls_key = \"/etc/liaison/key.pem\"\n").unwrap();
+    assert_eq!(
+        c.api.tls,
+        Some(Tls {
+            cert: PathBuf::from("/srv/kg/tls/cert.pem"),
+            key: PathBuf::from("/etc/liaison/key.pem"),
+        })
+    );
+    // Any address with TLS; loopback without.
+    let c = load("listen = \"0.0.0.0:7780\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n").unwrap();
+    assert_eq!(c.api.listen, Some("0.0.0.0:7780".parse().unwrap()));
+    let c = load("listen = \"[::1]:7780\"\n").unwrap();
+    assert_eq!(
+        (c.api.listen.map(|a| a.port()), c.api.tls),
+        (Some(7780), None)
+    );
+    let cases = [
+        (
+            "tls_cert = \"c.pem\"\n",
+            "api.tls_key",
+            "set tls_key to the certificate's PEM private key",
+        ),
+        (
+            "tls_key = \"k.pem\"\ntls_cert = \" \"\n",
+            "api.tls_cert",
+            "set tls_cert to the key's PEM certificate",
+        ),
+        (
+            "listen = \"192.0.2.7:7780\"\n",
+            "api.listen",
+            "set api.tls_cert and api.tls_key",
+        ),
+        (
+            "listen = \"0.0.0.0:7780\"\ntls_cert = \"c.pem\"\n",
+            "api.tls_key",
+            "or set neither",
+        ),
+    ];
+    for (api, key, fix) in cases {
+        let e = load(api).unwrap_err().to_string();
+        assert!(e.contains(&format!("key `{key}`")), "{api:?} gave {e}");
+        assert!(e.contains(fix), "{api:?} gave {e}");
+    }
+    let e = load("listen = \"192.0.2.7:7780\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("liaison init --tls"), "{e}");
 }
 
 #[test]

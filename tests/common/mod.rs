@@ -16,7 +16,24 @@ pub(crate) fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // Without the variables `cargo test` sets for this crate
+        // (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...): ring's build script
+        // tracks them, so inheriting them made this build and the next
+        // `cargo test` each rebuild ring and everything over it (rustls,
+        // QUIC, libp2p, the node: some 40 s each on two cores).
+        for (name, _) in std::env::vars_os() {
+            let set_for_crate = name.to_str().is_some_and(|n| {
+                n.starts_with("CARGO_PKG_")
+                    || n.starts_with("CARGO_MANIFEST_")
+                    || n == "CARGO_CRATE_NAME"
+                    || n == "CARGO_PRIMARY_PACKAGE"
+            });
+            if set_for_crate {
+                build.env_remove(name);
+            }
+        }
+        let out = build
             .args([
                 "build",
                 "--quiet",

@@ -208,6 +208,15 @@ pub(super) struct InitArgs {
     /// The federation's id.
     #[arg(long)]
     pub(super) federation: Option<String>,
+    /// Also make a self-signed certificate and key for the API's TCP
+    /// listener (`api-cert.pem`, `api-key.pem` in the node folder), name
+    /// them in `[api]` and print the certificate's fingerprint.
+    #[arg(long)]
+    pub(super) tls: bool,
+    /// A host name or IP address tools reach the API at, for the
+    /// certificate beside `localhost` and `127.0.0.1` (repeatable).
+    #[arg(long, requires = "tls", value_name = "HOST")]
+    pub(super) tls_name: Vec<String>,
 }
 
 /// `liaison ingest`.

@@ -17,6 +17,7 @@ use super::args::{InitArgs, PeerCommand, PingArgs};
 use super::client::Client;
 use super::peers;
 use super::{access, Access};
+use crate::daemon::tls;
 use crate::identity::Identity;
 use crate::status;
 use crate::store::Store;
@@ -64,6 +65,7 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
         country: a.country.as_deref(),
         federation: a.federation.as_deref(),
         listen: &a.listen,
+        tls: a.tls,
     });
     // Validate before writing anything, so a bad --name or --listen leaves
     // no half-made node behind. The error names the option's config key.
@@ -72,6 +74,14 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
     // nobody else's to read, even if it was made beforehand with wider
     // permissions.
     make_private(&a.dir)?;
+    // Before the keys: a bad --tls-name stops init before any key is made.
+    let tls = match &config.api.tls {
+        Some(files) => {
+            let dir = files.cert.parent().unwrap_or(&a.dir);
+            Some((files, tls::self_signed(dir, &a.tls_name)?))
+        }
+        None => None,
+    };
     let identity = Identity::create(&config.node.key_dir, &mut rand_core::OsRng)?;
     std::fs::write(&config_path, text)
         .with_context(|| format!("writing {}", config_path.display()))?;
@@ -95,6 +105,23 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
         config.node.key_dir.display()
     );
     println!("Config:      {}", config_path.display());
+    if let Some((files, fingerprint)) = tls {
+        println!();
+        println!(
+            "API certificate (self-signed, for localhost, 127.0.0.1{}): {}",
+            a.tls_name
+                .iter()
+                .map(|n| format!(", {}", n.trim()))
+                .collect::<String>(),
+            files.cert.display()
+        );
+        println!("  key: {} (mode 0600)", files.key.display());
+        println!("  SHA-256 fingerprint (check that the browser shows the same):");
+        println!("  {fingerprint}");
+        println!(
+            "  [api] listen = \"0.0.0.0:7780\" (or this host's address) serves the API over HTTPS"
+        );
+    }
     println!(
         "Next: liaison --config {} ingest FILE...",
         config_path.display()

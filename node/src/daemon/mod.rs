@@ -7,7 +7,8 @@
 //!   at once) and its receipt back through [`net::Handle::respond`];
 //! - one courier per peer (`courier`): delivers that peer's outbox with
 //!   backoff, woken when something is queued or the peer connects;
-//! - the local HTTP API ([`api`]);
+//! - the local HTTP API ([`api`]), over TLS ([`tls`]) on its TCP listener
+//!   when `[api] tls_cert` and `tls_key` are set;
 //! - housekeeping: forgets message ids too old to replay, hourly.
 //! - checkpoints: at `[audit] checkpoint_interval`, signs a checkpoint of
 //!   the audit log if it grew and sends it to every peer to witness.
@@ -17,6 +18,7 @@
 
 pub mod api;
 mod courier;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +60,9 @@ pub enum Error {
     /// The API could not start.
     #[error(transparent)]
     Api(#[from] api::StartError),
+    /// The API's TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// Matching's keys could not be opened.
     #[error("matching keys: {0}")]
     MatchingKeys(#[source] crate::matching::Error),
@@ -158,6 +163,13 @@ pub fn run(config: Config) -> Result<(), Error> {
 
 async fn serve(config: Config) -> Result<(), Error> {
     let identity = Identity::load(&config.node.key_dir)?;
+    // Read before anything starts, so a bad certificate or key stops the
+    // daemon naming the file.
+    let api_tls = match (&config.api.listen, &config.api.tls) {
+        (Some(_), Some(files)) => Some(tls::acceptor(&files.cert, &files.key)?),
+        _ => None,
+    };
+    let scheme = if api_tls.is_some() { "https" } else { "http" };
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(*identity.signing.seed())
         .map_err(|e| net::StartError::Transport(e.to_string()))?;
     let data_dir = config.node.data_dir.clone();
@@ -207,8 +219,11 @@ async fn serve(config: Config) -> Result<(), Error> {
         }
     });
 
-    let api = api::start(node.clone(), api_listen, &data_dir).await?;
-    let tcp = api.addr.map(|a| format!(", {a}")).unwrap_or_default();
+    let api = api::start(node.clone(), api_listen, api_tls, &data_dir).await?;
+    let tcp = api
+        .addr
+        .map(|a| format!(", {scheme}://{a}"))
+        .unwrap_or_default();
     info!(api = %api.socket.display(), "daemon running");
     // A line for scripts and tests waiting for the daemon to be up.
     println!(

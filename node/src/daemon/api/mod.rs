@@ -192,12 +192,13 @@ async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// Binds the API and serves it until the node's token is cancelled. Call
-/// with the store open: that is what makes a socket file left by a
-/// crashed daemon safe to replace.
+/// Binds the API and serves it until the node's token is cancelled, over
+/// `tls` on the TCP listener if given. Call with the store open: that is
+/// what makes a socket file left by a crashed daemon safe to replace.
 pub(super) async fn start(
     node: Arc<Node>,
     listen: Option<SocketAddr>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     data_dir: &Path,
 ) -> Result<Api, StartError> {
     let token = Arc::new(fresh_token(data_dir)?);
@@ -266,17 +267,20 @@ pub(super) async fn start(
     let addr = tcp.as_ref().map(|(_, a)| *a);
     if let Some((listener, _)) = tcp {
         let (app, cancel) = (app.clone(), cancel.clone());
-        tasks.push(tokio::spawn(
-            async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(cancel.cancelled_owned())
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "API server (TCP) failed");
+        tasks.push(match tls {
+            Some(acceptor) => super::tls::serve(listener, acceptor, app, cancel),
+            None => tokio::spawn(
+                async move {
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(cancel.cancelled_owned())
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "API server (TCP) failed");
+                    }
                 }
-            }
-            .in_current_span(),
-        ));
+                .in_current_span(),
+            ),
+        });
     }
     tasks.push(tokio::spawn(
         async move {
