@@ -501,7 +501,7 @@ pub fn new_token(store: &Store, actor: &str, name: &str, now_ms: u64) -> Result<
     let token = format!("lsn_{}", crate::hex::encode(&bytes));
     let hash = token_hash(&token);
     change(store, actor, name, "user-token", now_ms, |u, b| {
-        if let Some(old) = u.token.as_deref().and_then(|h| crate::hex::decode::<32>(h)) {
+        if let Some(old) = u.token.as_deref().and_then(crate::hex::decode::<32>) {
             column::delete_token(b, &old);
         }
         column::put_token(b, &hash, name);
