@@ -27,6 +27,10 @@ pub struct Cli {
         default_value = "liaison.toml"
     )]
     pub(super) config: PathBuf,
+    /// The user to act as: its roles apply and the audit log names it
+    /// (default: the OS account's name).
+    #[arg(long, global = true, env = "LIAISON_USER")]
+    pub(super) user: Option<String>,
     #[command(subcommand)]
     pub(super) command: Command,
 }
@@ -40,6 +44,8 @@ pub(super) enum Command {
     Demo(DemoArgs),
     /// Write synthetic records in the region's spellings (for load tests).
     Generate(GenerateArgs),
+    /// Write the API's OpenAPI 3.1 document (what `/api/openapi.json` serves).
+    Openapi(OpenapiArgs),
     /// The commands that act on an existing node, read from `--config`.
     #[command(flatten)]
     Node(NodeCommand),
@@ -102,6 +108,9 @@ pub(super) enum NodeCommand {
     Report(exchange::ReportCommand),
     /// Purge now what is past its retention (the daemon also does, on schedule).
     Purge(JsonArg),
+    /// The node's users: who may do what, under whose name the log records it.
+    #[command(subcommand)]
+    User(super::people::Command),
 }
 
 /// `liaison export-bundle`.
@@ -293,4 +302,12 @@ pub(super) struct GenerateArgs {
     /// Random seed, for reproducible files.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
+}
+
+/// `liaison openapi`.
+#[derive(Debug, Args)]
+pub(super) struct OpenapiArgs {
+    /// Write it here (default: standard output).
+    #[arg(long)]
+    pub(super) out: Option<PathBuf>,
 }

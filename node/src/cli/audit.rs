@@ -11,6 +11,7 @@ use liaison_protocol::keys::AgencyKey;
 
 use super::flags::JsonArg;
 use super::{access, Access};
+use crate::users::Right;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
@@ -65,6 +66,10 @@ pub(super) struct ShowArgs {
     /// Only entries made under this case reference.
     #[arg(long)]
     case: Option<String>,
+    /// Only entries made for this local user (what they did, tried, and
+    /// their sign-ins).
+    #[arg(long)]
+    user: Option<String>,
     /// At most this many, the newest.
     #[arg(long, default_value_t = 200)]
     limit: usize,
@@ -188,8 +193,8 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
     };
     match command {
         Command::Verify(a) => {
-            let checked = match access(config)? {
-                Access::Daemon(c) => c.get::<verify::Checked>("/v1/audit/verify")?,
+            let checked = match access(config, Right::Audit, Some("audit-verify"))? {
+                Access::Daemon(c) => c.get::<verify::Checked>("/api/v1/audit/verification")?,
                 Access::Store(store) => {
                     let identity = crate::identity::Identity::load(&config.node.key_dir)?;
                     verify::verify_store(&store, &identity, &config.node.federation, &config.peers)?
@@ -222,9 +227,9 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                 .map(|t| parse_time(t, false))
                 .transpose()?;
             let to_ms = a.to.as_deref().map(|t| parse_time(t, true)).transpose()?;
-            let done = match access(config)? {
+            let done = match access(config, Right::Audit, Some("audit-export"))? {
                 Access::Daemon(c) => c.post::<_, verify::Exported>(
-                    "/v1/audit/export",
+                    "/api/v1/local/audit/export",
                     &crate::daemon::api::audit::ExportRequest {
                         out: out.clone(),
                         from_ms,
@@ -257,15 +262,8 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
         }
         Command::VerifyFile(a) => verify_file(a),
         Command::Show(a) => {
-            let shown = match access(config)? {
-                Access::Daemon(c) => c.post::<_, Vec<verify::Shown>>(
-                    "/v1/audit/show",
-                    &crate::daemon::api::audit::ShowRequest {
-                        peer: a.peer,
-                        case: a.case,
-                        limit: a.limit,
-                    },
-                )?,
+            let shown = match access(config, Right::Audit, None)? {
+                Access::Daemon(c) => newest_entries(&c, &a)?,
                 Access::Store(store) => {
                     let peer = a
                         .peer
@@ -281,13 +279,20 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                                 })
                         })
                         .transpose()?;
-                    verify::show(
+                    let filter = verify::Filter {
+                        peer: peer.as_ref(),
+                        case: a.case.as_deref(),
+                        user: a.user.as_deref(),
+                        ..verify::Filter::default()
+                    };
+                    verify::page(
                         &store,
                         &config.peers,
-                        peer.as_ref(),
-                        a.case.as_deref(),
+                        &filter,
+                        verify::Cursor::Newest { before: None },
                         a.limit,
                     )?
+                    .0
                 }
             };
             if a.json {
@@ -299,7 +304,11 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
                         s.index,
                         s.time,
                         s.kind,
-                        s.peer.as_deref().unwrap_or("-"),
+                        s.user
+                            .as_ref()
+                            .map(|u| format!("@{u}"))
+                            .or_else(|| s.peer.clone())
+                            .unwrap_or_else(|| "-".into()),
                         s.context,
                         s.message.as_deref().unwrap_or(""),
                         if s.count > 1 {
@@ -318,7 +327,8 @@ pub(super) fn run(config: &Config, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::OpenCase(a) => {
-            let Access::Store(store) = access(config)? else {
+            let Access::Store(store) = access(config, Right::Audit, Some("audit-open-case"))?
+            else {
                 bail!("stop the daemon first: opening a case reads its salts from the store directly, so they never travel over the API");
             };
             let openings = verify::case_openings(&store, &a.case)?;
@@ -394,4 +404,40 @@ fn verify_file(a: Box<VerifyFileArgs>) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The newest `a.limit` entries through the daemon, in log order: pages
+/// of the newest before the last page's first, until enough.
+fn newest_entries(
+    c: &super::client::Client,
+    a: &ShowArgs,
+) -> Result<Vec<crate::audit::verify::Shown>> {
+    use super::client::url_segment;
+    let mut filters = String::new();
+    for (k, v) in [("peer", &a.peer), ("case", &a.case), ("user", &a.user)] {
+        if let Some(v) = v {
+            filters.push_str(&format!("&{k}={}", url_segment(v)));
+        }
+    }
+    let mut out = std::collections::VecDeque::new();
+    let mut cursor: Option<String> = None;
+    while out.len() < a.limit {
+        let want = (a.limit - out.len()).min(crate::daemon::api::wire::MAX_PAGE);
+        let url = format!(
+            "/api/v1/audit/entries?order=newest&limit={want}{filters}{}",
+            cursor
+                .as_ref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default()
+        );
+        let page: crate::daemon::api::wire::Page<crate::audit::verify::Shown> = c.get(&url)?;
+        for e in page.items.into_iter().rev() {
+            out.push_front(e);
+        }
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    Ok(out.into())
 }

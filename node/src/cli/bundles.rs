@@ -19,6 +19,7 @@ use super::{access, Access};
 use crate::daemon;
 use crate::identity::Identity;
 use crate::store::Store;
+use crate::users::Right;
 
 /// The node's domains over the store opened directly (no daemon).
 fn offline_router(config: &Config, store: Store) -> Result<crate::router::Router> {
@@ -33,10 +34,10 @@ fn offline_router(config: &Config, store: Store) -> Result<crate::router::Router
 /// `liaison export-bundle`: the envelopes waiting for a peer, to a new file.
 pub(super) fn export_bundle(config: &Config, a: ExportBundleArgs) -> Result<ExitCode> {
     let out = std::path::absolute(&a.out).with_context(|| format!("{}", a.out.display()))?;
-    let n = match access(config)? {
+    let n = match access(config, Right::Transport, Some("bundle-export"))? {
         Access::Daemon(client) => {
             let r: daemon::api::Exported = client.post(
-                "/v1/bundle/export",
+                "/api/v1/local/bundles/export",
                 &daemon::api::ExportRequest {
                     peer: a.peer.clone(),
                     out: out.clone(),
@@ -68,9 +69,9 @@ pub(super) fn import_bundle(config: &Config, a: ImportBundleArgs) -> Result<Exit
             PathBuf::from(name)
         }
     };
-    let done = match access(config)? {
+    let done = match access(config, Right::Transport, Some("bundle-import"))? {
         Access::Daemon(client) => client.post(
-            "/v1/bundle/import",
+            "/api/v1/local/bundles/import",
             &daemon::api::ImportRequest {
                 file: file.clone(),
                 receipts_out,

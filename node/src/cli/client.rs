@@ -6,8 +6,10 @@
 //! can be listening on it: a daemon killed with `kill -9` leaves a file
 //! that refuses connections, which counts as not running. (A TCP port
 //! named in a file could be taken by anyone after a crash, and would be
-//! sent case references and legal bases.) Every request also carries the
-//! bearer token from `DATA_DIR/api.token`.
+//! sent case references and legal bases.) Every request names the user
+//! the CLI acts as ([`acting_as`]: `--user`, `LIAISON_USER`, or the OS
+//! account's name), whose roles the daemon applies and under whose name
+//! it logs the action.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,11 +27,36 @@ use crate::daemon;
 /// Time to wait for the daemon's answer (pings wait up to 10 s each).
 const TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The user this process acts as, once set.
+static ACTING_AS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the user the CLI acts as (once, at start; later calls are no-ops).
+pub fn set_acting_as(name: &str) {
+    let _ = ACTING_AS.set(name.to_owned());
+}
+
+/// The user the CLI acts as: the one set, else the OS account's name
+/// (`USER` or `LOGNAME`, lower-cased) if it can be a user name, else
+/// `operator`.
+pub fn acting_as() -> String {
+    ACTING_AS.get().cloned().unwrap_or_else(os_account)
+}
+
+/// The OS account's name as a user name (`operator` if it cannot be one).
+pub fn os_account() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|n| n.to_lowercase())
+        .find(|n| liaison_protocol::audit::Entry::valid_user(n))
+        .unwrap_or_else(|| "operator".to_owned())
+}
+
 /// A connection to the running daemon.
 #[derive(Debug)]
 pub struct Client {
     socket: PathBuf,
-    token: String,
+    user: String,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -56,18 +83,13 @@ impl Client {
                 })
             }
         }
-        let token_path = daemon::token_file(data_dir);
-        let token = std::fs::read_to_string(&token_path)
-            .with_context(|| format!("reading the API token {}", token_path.display()))?
-            .trim()
-            .to_owned();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the client's runtime")?;
         Ok(Some(Client {
             socket,
-            token,
+            user: acting_as(),
             runtime,
         }))
     }
@@ -92,7 +114,7 @@ impl Client {
                 .method(method)
                 .uri(path)
                 .header(header::HOST, "liaison")
-                .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+                .header(daemon::api::auth::USER_HEADER, &self.user)
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from(body)))
                 .context("building the request")?;
@@ -119,8 +141,14 @@ impl Client {
         (status, body): (hyper::StatusCode, serde_json::Value),
     ) -> Result<T> {
         if !status.is_success() {
-            let message = body["error"].as_str().unwrap_or("no message").to_owned();
-            return Err(anyhow!("the daemon refused {path}: {message} ({status})"));
+            let message = body["detail"].as_str().unwrap_or("no message").to_owned();
+            let field = body["field"]
+                .as_str()
+                .map(|f| format!(" [{f}]"))
+                .unwrap_or_default();
+            return Err(anyhow!(
+                "the daemon refused {path}: {message}{field} ({status})"
+            ));
         }
         Ok(serde_json::from_value::<T>(body)?)
     }
@@ -130,9 +158,77 @@ impl Client {
         Self::answer(path, self.call(Method::GET, path, Vec::new())?)
     }
 
+    /// Whether the acting user's roles grant `right`.
+    pub fn may(&self, right: crate::users::Right) -> Result<bool> {
+        let me: daemon::api::people::Session = self.get("/api/v1/session")?;
+        Ok(me.roles.iter().any(|r| r.grants(right)))
+    }
+
+    /// Requests both ways: incoming only if the user may decide them.
+    pub fn requests(&self, deadline_ms: u64) -> Result<daemon::api::exchange::Requests> {
+        let incoming = if self.may(crate::users::Right::Decide)? {
+            self.get_all("/api/v1/requests/incoming")?
+        } else {
+            Vec::new()
+        };
+        Ok(daemon::api::exchange::Requests {
+            incoming,
+            outgoing: self.get_all("/api/v1/requests/outgoing")?,
+            deadline_ms,
+        })
+    }
+
+    /// Reports held and deleted.
+    pub fn reports(&self) -> Result<daemon::api::exchange::Reports> {
+        Ok(daemon::api::exchange::Reports {
+            reports: self.get_all("/api/v1/reports")?,
+            deleted: self.get_all("/api/v1/reports/deleted")?,
+        })
+    }
+
+    /// `DELETE path`.
+    pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Self::answer(path, self.call(Method::DELETE, path, Vec::new())?)
+    }
+
+    /// Every item of the paged list at `path`, page by page.
+    pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                None => format!("{path}{sep}limit={}", daemon::api::wire::MAX_PAGE),
+                Some(c) => format!(
+                    "{path}{sep}limit={}&cursor={c}",
+                    daemon::api::wire::MAX_PAGE
+                ),
+            };
+            let page: daemon::api::wire::Page<T> = self.get(&url)?;
+            out.extend(page.items);
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// `POST path` with a JSON body.
     pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         let body = serde_json::to_vec(body)?;
         Self::answer(path, self.call(Method::POST, path, body)?)
     }
+}
+
+/// `text` as one percent-encoded URL path segment or query value.
+pub fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -27,10 +27,10 @@ use sha2::{Digest as _, Sha256};
 
 use super::client::Client;
 use super::print::print_match;
-use crate::daemon::api::exchange::{Approve, Reports, Requests};
+use crate::daemon::api::exchange::{Approval, Approve, Reports, Requests};
 use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
+use crate::daemon::api::records::Withdrawn;
 use crate::daemon::api::records::{IngestReply, IngestRequest};
-use crate::daemon::api::records::{WithdrawRequest, Withdrawn};
 use crate::exchange::requester::{Ask, ReportView};
 use crate::exchange::{Incoming, Outgoing};
 use crate::identity::Identity;
@@ -193,7 +193,7 @@ fn wait<T>(what: &str, mut check: impl FnMut() -> Result<Option<T>>) -> Result<T
 fn listening_port(d: &Daemon) -> Result<u16> {
     let client = d.client()?;
     wait(&format!("{}'s listen address", d.name), || {
-        let s: Status = client.get("/v1/status")?;
+        let s: Status = client.get("/api/v1/status")?;
         Ok(s.listen.iter().find_map(|a| {
             a.strip_prefix("/ip4/127.0.0.1/tcp/")
                 .and_then(|p| p.parse::<u16>().ok())
@@ -290,14 +290,16 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     for (d, agency) in daemons.iter().zip(&AGENCIES) {
         std::fs::write(&d.config.path, config_text(agency, &ports))
             .with_context(|| format!("writing {}", d.config.path.display()))?;
-        let _: serde_json::Value = d.client()?.post("/v1/reload", &serde_json::json!({}))?;
+        let _: serde_json::Value = d
+            .client()?
+            .post("/api/v1/config/reload", &serde_json::json!({}))?;
     }
     // Each builds a filter of OPRF tags for each peer, under a key for that
     // peer alone, and sends it; matching starts when they are in.
     for d in &daemons {
         let client = d.client()?;
         wait(&format!("{}'s filters from its peers", d.name), || {
-            let s: Status = client.get("/v1/status")?;
+            let s: Status = client.get("/api/v1/status")?;
             Ok(s.matching
                 .filters
                 .values()
@@ -324,7 +326,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     let query = root.join("kz-customs").join(QUERY.0);
     std::fs::write(&query, QUERY.1)?;
     let reply: MatchReply = kz.client()?.post(
-        "/v1/match",
+        "/api/v1/local/match",
         &MatchRequest {
             file: query.clone(),
             peer: None,
@@ -351,7 +353,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
 
     println!();
     println!("-- 2. kz-customs asks kg-border for the record behind its hit; kg-border decides.");
-    let hits: Vec<StoredHit> = kz.client()?.get("/v1/hits")?;
+    let hits: Vec<StoredHit> = kz.client()?.get_all("/api/v1/hits")?;
     let Some(hit) = hits
         .iter()
         .find(|h| h.peer == "kg-border" && h.entity.contains("KURBANOV"))
@@ -359,7 +361,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         bail!("kz-customs has no hit on KURBANOV at kg-border");
     };
     let out: Outgoing = kz.client()?.post(
-        "/v1/request",
+        "/api/v1/requests/outgoing",
         &Ask {
             hit: hit.id,
             case: None,
@@ -367,7 +369,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         },
     )?;
     let filed: Incoming = wait("kg-border to file the request", || {
-        let r: Requests = kg.client()?.get("/v1/requests")?;
+        let r: Requests = kg.client()?.requests(0)?;
         Ok(r.incoming.into_iter().find(|i| i.id == out.id))
     })?;
     println!(
@@ -379,16 +381,15 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         filed.handling.join(", ")
     );
     println!("   Only now does kg-border learn which of its records matched. Its policy: TLP:AMBER waits for an analyst.");
-    let _: Incoming = kg.client()?.post(
-        "/v1/approve",
+    let _: Approval = kg.client()?.post(
+        &format!("/api/v1/requests/incoming/{}/approval", out.id),
         &Approve {
-            request: out.id.clone(),
             redact: vec!["v1".into()],
         },
     )?;
     println!("   kg-border's analyst approves it, redacting the vehicle (v1).");
     let report: ReportView = wait("the report at kz-customs", || {
-        let r: Reports = kz.client()?.get("/v1/reports")?;
+        let r: Reports = kz.client()?.reports()?;
         Ok(r.reports.into_iter().find(|v| v.id == out.id))
     })?;
     match report.records.first() {
@@ -413,15 +414,13 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
             println!("!! the report did not verify: {:?}", report.problem);
         }
     }
-    let withdrawn: Withdrawn = kg.client()?.post(
-        "/v1/withdraw",
-        &WithdrawRequest {
-            id: filed.records.first().cloned().unwrap_or_default(),
-        },
-    )?;
+    let withdrawn: Withdrawn = kg.client()?.delete(&format!(
+        "/api/v1/records/{}",
+        super::client::url_segment(filed.records.first().map_or("", String::as_str))
+    ))?;
     let started = Instant::now();
     wait("the withdrawal notice at kz-customs", || {
-        let r: Reports = kz.client()?.get("/v1/reports")?;
+        let r: Reports = kz.client()?.reports()?;
         Ok(r.reports.into_iter().find(|v| v.id == out.id).filter(|v| {
             v.records
                 .first()
@@ -442,7 +441,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     let watch = root.join("kg-border").join(WATCH.0);
     std::fs::write(&watch, WATCH.1)?;
     let added: WatchAdded = kg.client()?.post(
-        "/v1/watch/add",
+        "/api/v1/local/watchlist",
         &WatchAdd {
             file: watch,
             weak: false,
@@ -453,7 +452,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     }
     // The renewal answers come back, then tj-drug-control records the number.
     wait("kg-border's watchlist to be evaluated", || {
-        let s: Status = kg.client()?.get("/v1/status")?;
+        let s: Status = kg.client()?.get("/api/v1/status")?;
         Ok((s.outbox == 0).then_some(()))
     })?;
     println!(
@@ -463,7 +462,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     let new = root.join("tj-drug-control").join(NEW_RECORD.0);
     std::fs::write(&new, NEW_RECORD.1)?;
     let _: IngestReply = tj.client()?.post(
-        "/v1/ingest",
+        "/api/v1/local/ingest",
         &IngestRequest {
             files: vec![new],
             format: None,
@@ -471,7 +470,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     )?;
     let started = Instant::now();
     let alerts: Vec<Alert> = wait("kg-border's alert", || {
-        let a: Vec<Alert> = kg.client()?.get("/v1/alerts")?;
+        let a: Vec<Alert> = kg.client()?.get_all("/api/v1/alerts")?;
         Ok((!a.is_empty()).then_some(a))
     })?;
     for a in &alerts {
@@ -495,7 +494,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     let enumeration = root.join("kz-customs").join("enumeration.csv");
     std::fs::write(&enumeration, text)?;
     let reply: MatchReply = kz.client()?.post(
-        "/v1/match",
+        "/api/v1/local/match",
         &MatchRequest {
             file: enumeration,
             peer: Some("tj-drug-control".into()),
@@ -515,7 +514,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
     println!();
     println!("-- 5. The auditors' view: each node's log is a Merkle tree of every exchange, witnessed by its peers.");
     for d in &daemons {
-        let v: serde_json::Value = d.client()?.get("/v1/audit/verify")?;
+        let v: serde_json::Value = d.client()?.get("/api/v1/audit/verification")?;
         let problems = v["problems"].as_array().map_or(0, Vec::len);
         println!(
             "   {}: {} entries, {} peer receipts checked, {} problems",

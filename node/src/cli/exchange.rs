@@ -8,10 +8,11 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use liaison_config::Config;
 
+use super::client::url_segment;
 use super::daemon;
 use super::flags::{CaseArgs, JsonArg};
 use super::print::time;
-use crate::daemon::api::exchange::{Approve, Refuse, Reports, Requests};
+use crate::daemon::api::exchange::{Approval, Approve, Refuse, Reports, Requests};
 use crate::exchange::requester::{Ask, ReportView};
 use crate::exchange::retention::Purged;
 use crate::exchange::{Answer, Decision, Incoming, Outgoing};
@@ -87,7 +88,7 @@ fn age(ms: u64) -> String {
 
 pub(super) fn request(config: &Config, a: RequestArgs) -> Result<ExitCode> {
     let out: Outgoing = daemon(config)?.post(
-        "/v1/request",
+        "/api/v1/requests/outgoing",
         &Ask {
             hit: a.hit,
             case: a.case.pair(),
@@ -192,7 +193,7 @@ fn outgoing_line(r: &Outgoing) -> String {
 }
 
 pub(super) fn requests(config: &Config, json: bool) -> Result<ExitCode> {
-    let r: Requests = daemon(config)?.get("/v1/requests")?;
+    let r: Requests = daemon(config)?.requests(deadline_ms(config))?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -209,15 +210,23 @@ pub(super) fn requests(config: &Config, json: bool) -> Result<ExitCode> {
 }
 
 pub(super) fn approve(config: &Config, a: ApproveArgs) -> Result<ExitCode> {
-    let r: Incoming = daemon(config)?.post(
-        "/v1/approve",
-        &Approve {
-            request: a.request,
-            redact: a.redact,
-        },
+    let approval: Approval = daemon(config)?.post(
+        &format!(
+            "/api/v1/requests/incoming/{}/approval",
+            url_segment(&a.request)
+        ),
+        &Approve { redact: a.redact },
     )?;
+    let r = &approval.request;
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        println!("{}", serde_json::to_string(&approval)?);
+    } else if !approval.released {
+        println!(
+            "approved by you; request {} from {} waits for a second supervisor (two-person rule for {})",
+            short(&r.id),
+            r.peer,
+            approval.waiting_for.join(", ")
+        );
     } else {
         println!(
             "released {} to {}{}",
@@ -235,11 +244,11 @@ pub(super) fn approve(config: &Config, a: ApproveArgs) -> Result<ExitCode> {
 
 pub(super) fn refuse(config: &Config, a: RefuseArgs) -> Result<ExitCode> {
     let r: Incoming = daemon(config)?.post(
-        "/v1/refuse",
-        &Refuse {
-            request: a.request,
-            reason: a.reason,
-        },
+        &format!(
+            "/api/v1/requests/incoming/{}/refusal",
+            url_segment(&a.request)
+        ),
+        &Refuse { reason: a.reason },
     )?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -301,7 +310,7 @@ fn print_report(r: &ReportView) {
 }
 
 pub(super) fn reports(config: &Config, json: bool) -> Result<ExitCode> {
-    let r: Reports = daemon(config)?.get("/v1/reports")?;
+    let r: Reports = daemon(config)?.reports()?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -355,7 +364,7 @@ pub(super) fn report(config: &Config, cmd: ReportCommand) -> Result<ExitCode> {
             a.id
         );
     }
-    let r: ReportView = daemon(config)?.get(&format!("/v1/reports/{}", a.id))?;
+    let r: ReportView = daemon(config)?.get(&format!("/api/v1/reports/{}", a.id))?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
@@ -369,7 +378,7 @@ pub(super) fn report(config: &Config, cmd: ReportCommand) -> Result<ExitCode> {
 }
 
 pub(super) fn purge(config: &Config, a: JsonArg) -> Result<ExitCode> {
-    let p: Purged = daemon(config)?.post("/v1/purge", &serde_json::json!({}))?;
+    let p: Purged = daemon(config)?.post("/api/v1/store/purge", &serde_json::json!({}))?;
     if a.json {
         println!("{}", serde_json::to_string(&p)?);
     } else {
@@ -379,4 +388,9 @@ pub(super) fn purge(config: &Config, a: JsonArg) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reminder deadline of requests peers send us, ms.
+pub(super) fn deadline_ms(config: &Config) -> u64 {
+    u64::try_from(config.exchange.deadline.as_millis()).unwrap_or(u64::MAX)
 }

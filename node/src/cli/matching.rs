@@ -11,7 +11,7 @@ use liaison_config::Config;
 use super::daemon;
 use super::flags::{CaseArgs, JsonArg};
 use super::print::{print_match, time};
-use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded, WatchRemove};
+use crate::daemon::api::matching::{MatchReply, MatchRequest, WatchAdd, WatchAdded};
 use crate::matching::querier::{Alert, StoredHit, Watch};
 
 #[derive(Debug, Args)]
@@ -64,7 +64,7 @@ fn absolute(file: &Path) -> Result<PathBuf> {
 pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
     let client = daemon(config)?;
     let reply: MatchReply = client.post(
-        "/v1/match",
+        "/api/v1/local/match",
         &MatchRequest {
             file: absolute(&a.file)?,
             peer: a.peer,
@@ -86,7 +86,7 @@ pub(super) fn run_match(config: &Config, a: MatchArgs) -> Result<ExitCode> {
 }
 
 pub(super) fn hits(config: &Config, json: bool) -> Result<ExitCode> {
-    let hits: Vec<StoredHit> = daemon(config)?.get("/v1/hits")?;
+    let hits: Vec<StoredHit> = daemon(config)?.get_all("/api/v1/hits")?;
     if json {
         println!("{}", serde_json::to_string(&hits)?);
         return Ok(ExitCode::SUCCESS);
@@ -121,7 +121,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
     match c {
         WatchCommand::Add(a) => {
             let added: WatchAdded = client.post(
-                "/v1/watch/add",
+                "/api/v1/local/watchlist",
                 &WatchAdd {
                     file: absolute(&a.file)?,
                     weak: a.weak,
@@ -150,7 +150,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
             })
         }
         WatchCommand::List(a) => {
-            let list: Vec<Watch> = client.get("/v1/watch")?;
+            let list: Vec<Watch> = client.get_all("/api/v1/watchlist")?;
             if a.json {
                 println!("{}", serde_json::to_string(&list)?);
             } else {
@@ -172,8 +172,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         WatchCommand::Remove(a) => {
-            let _: serde_json::Value =
-                client.post("/v1/watch/remove", &WatchRemove { id: a.id })?;
+            let _: serde_json::Value = client.delete(&format!("/api/v1/watchlist/{}", a.id))?;
             println!("stopped watching {}", a.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -181,7 +180,7 @@ pub(super) fn watch(config: &Config, c: WatchCommand) -> Result<ExitCode> {
 }
 
 pub(super) fn alerts(config: &Config, json: bool) -> Result<ExitCode> {
-    let alerts: Vec<Alert> = daemon(config)?.get("/v1/alerts")?;
+    let alerts: Vec<Alert> = daemon(config)?.get_all("/api/v1/alerts")?;
     if json {
         println!("{}", serde_json::to_string(&alerts)?);
         return Ok(ExitCode::SUCCESS);

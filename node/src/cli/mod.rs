@@ -6,6 +6,10 @@
 //! input (refused lines, nothing found); 2 it could not run (bad config,
 //! missing file, store in use).
 //!
+//! Every command acts as a user (`--user`, `LIAISON_USER`, or the OS
+//! account's name: [`client::acting_as`]), whose roles apply and under
+//! whose name its actions are logged, through the daemon or on the store.
+//!
 //! This module parses the arguments ([`Cli`], in `args`), loads the
 //! config, dispatches to the command's module and turns an error into exit
 //! code 2; it also holds what the commands share to reach the node
@@ -18,6 +22,7 @@
 //! - `bundles`: `export-bundle`, `import-bundle`;
 //! - `audit`, `matching`, `exchange`: the audit log; `match`, `hits`,
 //!   `watch`, `alerts`; the follow-up requests and reports;
+//! - `people`: `user add|list|disable|enable|passwd|token`;
 //! - [`demo`]: `liaison demo`.
 //!
 //! `print` holds the printing the commands and the demo share; it imports
@@ -34,6 +39,7 @@ mod flags;
 mod matching;
 mod node;
 pub mod peers;
+mod people;
 mod print;
 mod records;
 
@@ -48,6 +54,7 @@ use clap::Parser as _;
 use liaison_config::Config;
 
 use crate::store::Store;
+use crate::users::{self, Right};
 use args::{Command, NodeCommand};
 use client::Client;
 
@@ -81,10 +88,22 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(user) = &cli.user {
+        client::set_acting_as(user);
+    }
     match cli.command {
         Command::Init(a) => node::init(a),
         Command::Demo(a) => demo::run(a.dir.as_deref()),
         Command::Generate(a) => records::generate(a),
+        Command::Openapi(a) => {
+            let text = crate::daemon::api::openapi_text();
+            match a.out {
+                None => print!("{text}"),
+                Some(out) => std::fs::write(&out, text)
+                    .with_context(|| format!("writing {}", out.display()))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         // The auditor's machine has no node: these need no config.
         Command::Node(NodeCommand::Audit(c)) if c.offline() => audit::run_offline(c),
         Command::Node(command) => {
@@ -117,6 +136,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::Reports(a) => exchange::reports(&config, a.json),
                 NodeCommand::Report(c) => exchange::report(&config, c),
                 NodeCommand::Purge(a) => exchange::purge(&config, a),
+                NodeCommand::User(c) => people::run(&config, c),
             }
         }
     }
@@ -132,7 +152,8 @@ fn load_config(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
-/// The daemon if it runs, else the store itself.
+/// The daemon if it runs, else the store itself (opened for the acting
+/// user, whose right was checked and whose action was logged).
 enum Access {
     /// Its local API.
     Daemon(Client),
@@ -145,15 +166,22 @@ enum Access {
 const DAEMON_START_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The running daemon, else the store (waiting for a daemon that is
-/// starting and holds the store without serving its API yet).
-fn access(config: &Config) -> Result<Access> {
+/// starting and holds the store without serving its API yet). With the
+/// store, the acting user's `right` is checked here as the daemon would
+/// (once the node has accounts), and `action`, if any, is logged under
+/// its name before the command runs; through the daemon, the daemon does
+/// both.
+fn access(config: &Config, right: Right, action: Option<&str>) -> Result<Access> {
     let deadline = std::time::Instant::now() + DAEMON_START_WAIT;
     loop {
         if let Some(client) = Client::find(&config.node.data_dir)? {
             return Ok(Access::Daemon(client));
         }
         match Store::open(&config.node.data_dir) {
-            Ok(store) => return Ok(Access::Store(store)),
+            Ok(store) => {
+                acting_on_store(&store, right, action)?;
+                return Ok(Access::Store(store));
+            }
             Err(crate::store::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -163,6 +191,30 @@ fn access(config: &Config) -> Result<Access> {
             }
         }
     }
+}
+
+/// Checks the acting user's `right` on a store opened here and logs
+/// `action` under its name.
+fn acting_on_store(store: &Store, right: Right, action: Option<&str>) -> Result<()> {
+    let user = client::acting_as();
+    let now = crate::clock::system_ms();
+    let action_name = action.unwrap_or("");
+    if users::any(store)? {
+        users::authorize(store, &user, right, action_name, now)?;
+    }
+    if let Some(action) = action {
+        store.append(
+            crate::store::Batch::default(),
+            &[users::local(
+                action,
+                &user,
+                liaison_protocol::audit::LOCAL_DONE,
+                now,
+            )],
+            true,
+        )?;
+    }
+    Ok(())
 }
 
 /// The running daemon: matching and follow-up requests go nowhere else.

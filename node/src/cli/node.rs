@@ -21,6 +21,7 @@ use crate::daemon::tls;
 use crate::identity::Identity;
 use crate::status;
 use crate::store::Store;
+use crate::users::Right;
 
 /// Creates `dir` (mode 0700) or narrows an existing one to 0700, saying so.
 fn make_private(dir: &std::path::Path) -> Result<()> {
@@ -85,7 +86,20 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
     let identity = Identity::create(&config.node.key_dir, &mut rand_core::OsRng)?;
     std::fs::write(&config_path, text)
         .with_context(|| format!("writing {}", config_path.display()))?;
-    drop(open_store(&config)?);
+    let store = open_store(&config)?;
+    // The person installing the node is its first user: the OS account
+    // (or --user), as supervisor and admin, so the CLI acts under a name
+    // from the start. An admin adds the others (`liaison user add`).
+    let operator = super::client::acting_as();
+    crate::users::add(
+        &store,
+        &operator,
+        &operator,
+        &[crate::users::Role::Supervisor, crate::users::Role::Admin],
+        None,
+        crate::clock::system_ms(),
+    )?;
+    drop(store);
     let key = identity.agency_key();
     println!("Created node {} in {}", config.node.name, a.dir.display());
     println!();
@@ -105,6 +119,9 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
         config.node.key_dir.display()
     );
     println!("Config:      {}", config_path.display());
+    println!(
+        "First user:  {operator} (supervisor, admin); the CLI acts as it. `liaison user passwd {operator}` lets it sign in from a browser, `liaison user add` makes the others."
+    );
     if let Some((files, fingerprint)) = tls {
         println!();
         println!(
@@ -141,8 +158,8 @@ pub(super) fn status(config: &Config, json: bool) -> Result<ExitCode> {
 }
 
 fn node_status(config: &Config) -> Result<status::Status> {
-    Ok(match access(config)? {
-        Access::Daemon(client) => client.get::<status::Status>("/v1/status")?,
+    Ok(match access(config, Right::Status, None)? {
+        Access::Daemon(client) => client.get::<status::Status>("/api/v1/status")?,
         Access::Store(store) => {
             let identity = Identity::load(&config.node.key_dir)?;
             status::collect(config, &identity, &store, None, None)?
@@ -153,7 +170,10 @@ fn node_status(config: &Config) -> Result<status::Status> {
 /// `liaison peer add|list|remove`: add and remove edit the config, then
 /// reload a running daemon.
 pub(super) fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode> {
-    let changed = match command {
+    if !matches!(command, PeerCommand::List(_)) {
+        return peer_change(config, command);
+    }
+    match command {
         PeerCommand::List(a) => {
             let s = node_status(config)?;
             if a.json {
@@ -174,8 +194,24 @@ pub(super) fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode
                     );
                 }
             }
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
+        _ => peer_change(config, command),
+    }
+}
+
+/// `liaison peer add|remove`: the acting user needs the admin role; the
+/// change is logged under its name.
+fn peer_change(config: &Config, command: PeerCommand) -> Result<ExitCode> {
+    let access = access(config, Right::ManagePeers, None)?;
+    if let Access::Daemon(client) = &access {
+        let me: crate::daemon::api::people::Session = client.get("/api/v1/session")?;
+        if !me.roles.iter().any(|r| r.grants(Right::ManagePeers)) {
+            return Err(crate::users::denied(&me.user, Right::ManagePeers).into());
+        }
+    }
+    let (change, name, key) = match command {
+        PeerCommand::List(_) => return Ok(ExitCode::SUCCESS),
         PeerCommand::Add(a) => {
             let new = peers::add(
                 &config.path,
@@ -198,18 +234,43 @@ pub(super) fn peer_cmd(config: &Config, command: PeerCommand) -> Result<ExitCode
                 a.name,
                 added.key.fingerprint()
             );
-            new
+            ("add", a.name, Some(*added.key.verifying_key().as_bytes()))
         }
         PeerCommand::Remove(a) => {
-            let new = peers::remove(&config.path, &a.name)?;
+            let key = config
+                .peers
+                .iter()
+                .find(|p| p.name == a.name)
+                .map(|p| *p.key.verifying_key().as_bytes());
+            peers::remove(&config.path, &a.name)?;
             println!("{} no longer trusts {}", config.node.name, a.name);
-            new
+            ("remove", a.name, key)
         }
     };
-    drop(changed);
-    if let Some(client) = Client::find(&config.node.data_dir)? {
-        let _: serde_json::Value = client.post("/v1/reload", &serde_json::json!({}))?;
-        println!("the running daemon has the new peer list");
+    match access {
+        Access::Daemon(client) => {
+            let _: serde_json::Value = client.post(
+                "/api/v1/local/peer-changes",
+                &crate::daemon::api::people::PeerChange {
+                    change: change.into(),
+                    peer: name,
+                    key: key.map(|k| crate::hex::encode(&k)),
+                },
+            )?;
+            let _: serde_json::Value =
+                client.post("/api/v1/config/reload", &serde_json::json!({}))?;
+            println!("the running daemon has the new peer list");
+        }
+        Access::Store(store) => {
+            let mut entry = crate::users::local(
+                &format!("peer-change:{change}:{name}"),
+                &super::client::acting_as(),
+                liaison_protocol::audit::LOCAL_DONE,
+                crate::clock::system_ms(),
+            );
+            entry.peer = key;
+            store.append(crate::store::Batch::default(), &[entry], true)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -223,7 +284,7 @@ pub(super) fn ping(config: &Config, a: PingArgs) -> Result<ExitCode> {
         );
     };
     let reply: serde_json::Value = client.post(
-        "/v1/ping",
+        "/api/v1/pings",
         &serde_json::json!({
             "peer": a.peer, "count": a.count, "queue": a.queue, "size": a.size,
             "case": a.case.pair(),

@@ -17,10 +17,11 @@ use liaison_protocol::date::Date;
 use liaison_protocol::SelectorKind;
 
 use super::args::{FindArgs, GenerateArgs, IngestArgs, ShowArgs, WithdrawArgs};
-use super::client::Client;
+use super::client::{url_segment, Client};
 use super::{access, Access};
 use crate::ingest::{self, Observer, RefusedLine, Summary};
 use crate::store::records::Records;
+use crate::users::Right;
 use crate::{daemon, find, synth};
 
 /// Draws a progress bar on a terminal and prints refusals as they come.
@@ -78,7 +79,7 @@ impl Observer for Progress {
 
 /// `liaison ingest`: into the store with a progress bar, or through the daemon.
 pub(super) fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
-    let store = match access(config)? {
+    let store = match access(config, Right::Records, Some("ingest"))? {
         Access::Store(store) => store,
         Access::Daemon(client) => return ingest_via_daemon(&client, a),
     };
@@ -121,7 +122,7 @@ fn ingest_via_daemon(client: &Client, a: IngestArgs) -> Result<ExitCode> {
         .map(|f| std::path::absolute(f).with_context(|| format!("{}", f.display())))
         .collect::<Result<Vec<_>>>()?;
     let reply: daemon::api::records::IngestReply = client.post(
-        "/v1/ingest",
+        "/api/v1/local/ingest",
         &daemon::api::records::IngestRequest {
             files,
             format: a.format,
@@ -198,9 +199,9 @@ pub(super) fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
     if selectors.is_empty() {
         bail!("{:?} does not read as any identifier: name its kind with --kind, or give --dob for a person", a.value);
     }
-    let v = match access(config)? {
+    let v = match access(config, Right::Search, Some("find"))? {
         Access::Daemon(client) => client.post(
-            "/v1/find",
+            "/api/v1/searches",
             &serde_json::json!({ "selectors": selectors, "limit": a.limit }),
         )?,
         Access::Store(store) => {
@@ -237,9 +238,9 @@ pub(super) fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
 
 /// `liaison show`: one record as stored, pretty-printed JSON.
 pub(super) fn show(config: &Config, a: ShowArgs) -> Result<ExitCode> {
-    let v = match access(config)? {
+    let v = match access(config, Right::Records, Some("record-show"))? {
         Access::Daemon(client) => {
-            let path = format!("/v1/records/{}", url_segment(&a.id));
+            let path = format!("/api/v1/records/{}", url_segment(&a.id));
             client.get::<serde_json::Value>(&path)?
         }
         Access::Store(store) => {
@@ -253,26 +254,12 @@ pub(super) fn show(config: &Config, a: ShowArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `id` as one URL path segment: unreserved characters as they are, the
-/// rest percent-encoded byte by byte.
-fn url_segment(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// `liaison withdraw`: a record and its index entries.
 pub(super) fn withdraw(config: &Config, a: WithdrawArgs) -> Result<ExitCode> {
-    let (id, entries) = match access(config)? {
+    let (id, entries) = match access(config, Right::Withdraw, Some("withdraw"))? {
         Access::Daemon(client) => {
             let w: daemon::api::records::Withdrawn =
-                client.post("/v1/withdraw", &serde_json::json!({ "id": a.id }))?;
+                client.delete(&format!("/api/v1/records/{}", url_segment(&a.id)))?;
             (w.id, w.index_entries)
         }
         Access::Store(store) => match Records::new(&store).withdraw(&a.id)? {
@@ -286,10 +273,11 @@ pub(super) fn withdraw(config: &Config, a: WithdrawArgs) -> Result<ExitCode> {
 
 /// `liaison check`: the store's consistency, and records indexed under older rules.
 pub(super) fn check(config: &Config, json: bool) -> Result<ExitCode> {
-    let (report, stale) = match access(config)? {
-        Access::Daemon(client) => {
-            client.get::<(crate::store::check::Report, ingest::reindex::Reindex)>("/v1/check")?
-        }
+    let (report, stale) = match access(config, Right::Upkeep, None)? {
+        Access::Daemon(client) => client
+            .get::<(crate::store::check::Report, ingest::reindex::Reindex)>(
+                "/api/v1/store/check",
+            )?,
         Access::Store(store) => (
             crate::store::check::run(&Records::new(&store))?,
             ingest::reindex::scan(&store, config.node.country)?,
@@ -321,8 +309,10 @@ pub(super) fn check(config: &Config, json: bool) -> Result<ExitCode> {
 
 /// `liaison reindex`: moves the index entries of records indexed under older rules.
 pub(super) fn reindex(config: &Config, json: bool) -> Result<ExitCode> {
-    let done = match access(config)? {
-        Access::Daemon(client) => client.post::<_, ingest::reindex::Reindex>("/v1/reindex", &())?,
+    let done = match access(config, Right::Upkeep, Some("reindex"))? {
+        Access::Daemon(client) => {
+            client.post::<_, ingest::reindex::Reindex>("/api/v1/store/reindex", &())?
+        }
         Access::Store(store) => {
             ingest::reindex::run(&store, config.node.country, config.ingest.batch_size.get())?
         }

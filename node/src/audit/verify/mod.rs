@@ -24,7 +24,7 @@ mod show;
 pub use chain::{verify_store, Checked};
 pub use export::{export_to, ExportError, Exported};
 pub use file::{verify_file, FileReport};
-pub use show::{case_openings, show, CaseOpening, Shown};
+pub use show::{case_openings, page, show, CaseOpening, Cursor, Filter, Shown};
 
 /// Checks the receipt a receipt entry holds: signed by the entry's peer,
 /// for the envelope `sender` sent with the entry's id and hash. Used on

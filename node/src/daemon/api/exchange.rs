@@ -1,26 +1,23 @@
 //! Follow-up routes: `liaison request`, `requests`, `approve`, `refuse`,
 //! `reports`, `report show` and `purge`.
 //!
-//! | route | does |
-//! |---|---|
-//! | `POST /v1/request` | `{hit, case, note}`: a follow-up request to the hit's owner |
-//! | `GET /v1/requests` | requests received and sent |
-//! | `POST /v1/approve` | `{request, redact}`: release a waiting request's records |
-//! | `POST /v1/refuse` | `{request, reason}` |
-//! | `GET /v1/reports` | reports received, each verified as it is read |
-//! | `GET /v1/reports/{id}` | one report (id or a prefix of 6+ hex digits) |
-//! | `POST /v1/purge` | purge what is past its retention now |
-//!
-//! A request that names something missing or already decided is a 400
-//! with the reason; nothing is changed.
+//! Requests are resources: `incoming` (peers' requests to us, for
+//! supervisors) with `approval` and `refusal` sub-resources, and
+//! `outgoing` (ours). A decision is made under the signed-in user's name,
+//! which the two-person rule counts. A request that names something
+//! missing or already decided is a 400 with the reason; nothing is
+//! changed.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
-use super::{bad_request, internal, ApiError};
+use super::auth::{Audited, Principal};
+use super::records::audited;
+use super::wire::{bad_request, internal, sortable, ApiError, JsonBody, Page, PageQuery};
 use crate::daemon::Node;
 use crate::exchange::requester::{self, Ask, ReportView, Tombstone};
 use crate::exchange::retention::{self, Purged};
@@ -44,19 +41,154 @@ async fn decided<T: Send + 'static>(
     }
 }
 
-pub(super) async fn request(
-    State(node): State<Arc<Node>>,
-    Json(ask): Json<Ask>,
-) -> Result<Json<Outgoing>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| requester::request(exchange, &ask)).await?,
-    ))
+/// `POST /api/v1/requests/outgoing`: what [`Ask`] takes.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskBody {
+    /// The hit's id (`GET /api/v1/hits`).
+    pub hit: u64,
+    /// Case reference and legal basis; by default the hit's own case.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub case: Option<(String, String)>,
+    /// A note for the owner's analyst.
+    #[serde(default)]
+    pub note: String,
 }
 
-/// `GET /v1/requests`.
+fn request_id(hex: &str) -> Option<[u8; 16]> {
+    crate::hex::decode::<16>(hex)
+}
+
+pub(super) async fn request(
+    State(node): State<Arc<Node>>,
+    JsonBody(ask): JsonBody<AskBody>,
+) -> Result<Response, ApiError> {
+    let ask = Ask {
+        hit: ask.hit,
+        case: ask.case,
+        note: ask.note,
+    };
+    let case = ask.case.clone();
+    let out = decided(&node, move |exchange| requester::request(exchange, &ask)).await?;
+    let store = node.post.store().clone();
+    let (reference, basis) = case.unwrap_or_else(|| (out.reference.clone(), out.basis.clone()));
+    let case = super::blocking(move || store.case_commitment_if_known(&reference, &basis)).await?;
+    let extra = Audited {
+        case,
+        request: request_id(&out.id),
+        peer: crate::hex::decode::<32>(&out.peer_key),
+        count: 1,
+        ..Audited::default()
+    };
+    Ok(audited(Json(out), extra))
+}
+
+pub(super) async fn incoming(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Incoming>>, ApiError> {
+    let all = decided(&node, owner::incoming).await?;
+    Ok(Json(page.page(all, |r| {
+        format!("{}{}", sortable(r.received_ms), r.id)
+    })?))
+}
+
+pub(super) async fn outgoing(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Outgoing>>, ApiError> {
+    let mut all = decided(&node, requester::outgoing).await?;
+    all.sort_by_key(|o| (o.sent_ms, o.id.clone()));
+    Ok(Json(page.page(all, |o| {
+        format!("{}{}", sortable(o.sent_ms), o.id)
+    })?))
+}
+
+/// `POST /api/v1/requests/incoming/{id}/approval`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    /// Fields to redact (`field`, or `record-id:field`).
+    #[serde(default)]
+    pub redact: Vec<String>,
+}
+
+/// The answer to an approval.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Approval {
+    /// The request as it now stands.
+    pub request: Incoming,
+    /// Released now, or waiting for a second supervisor.
+    pub released: bool,
+    /// The handling codes whose two-person rule it waits on.
+    #[serde(default)]
+    pub waiting_for: Vec<String>,
+}
+
+fn decision_audit(req: &Incoming) -> Audited {
+    Audited {
+        request: request_id(&req.id),
+        peer: crate::hex::decode::<32>(&req.peer_key),
+        count: req.records.len() as u64,
+        ..Audited::default()
+    }
+}
+
+pub(super) async fn approve(
+    State(node): State<Arc<Node>>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    JsonBody(a): JsonBody<Approve>,
+) -> Result<Response, ApiError> {
+    let approved = decided(&node, move |exchange| {
+        owner::approve(exchange, &id, &a.redact, &who.name)
+    })
+    .await?;
+    let answer = match approved {
+        owner::Approved::Released(request) => Approval {
+            request,
+            released: true,
+            waiting_for: Vec::new(),
+        },
+        owner::Approved::Waiting { request, codes } => Approval {
+            request,
+            released: false,
+            waiting_for: codes.iter().map(ToString::to_string).collect(),
+        },
+    };
+    let extra = decision_audit(&answer.request);
+    Ok(audited(Json(answer), extra))
+}
+
+/// `POST /api/v1/requests/incoming/{id}/refusal`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refuse {
+    /// Why: the requester reads it.
+    pub reason: String,
+}
+
+pub(super) async fn refuse(
+    State(node): State<Arc<Node>>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    JsonBody(r): JsonBody<Refuse>,
+) -> Result<Response, ApiError> {
+    let refused = decided(&node, move |exchange| {
+        owner::refuse(exchange, &id, &r.reason, &who.name)
+    })
+    .await?;
+    let extra = decision_audit(&refused);
+    Ok(audited(Json(refused), extra))
+}
+
+/// Requests both ways, as `liaison requests` and the demo show them
+/// (gathered from the two paged lists).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Requests {
-    /// Requests peers sent us, oldest first.
+    /// Requests peers sent us, oldest first (empty for a user who may not
+    /// decide them).
     pub incoming: Vec<Incoming>,
     /// Requests we sent, oldest first.
     pub outgoing: Vec<Outgoing>,
@@ -64,66 +196,7 @@ pub struct Requests {
     pub deadline_ms: u64,
 }
 
-pub(super) async fn requests(State(node): State<Arc<Node>>) -> Result<Json<Requests>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| {
-            Ok(Requests {
-                incoming: owner::incoming(exchange)?,
-                outgoing: requester::outgoing(exchange)?,
-                deadline_ms: exchange.settings().deadline_ms,
-            })
-        })
-        .await?,
-    ))
-}
-
-/// `POST /v1/approve`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Approve {
-    /// The request id (or 6+ leading hex digits).
-    pub request: String,
-    /// Fields to redact.
-    #[serde(default)]
-    pub redact: Vec<String>,
-}
-
-pub(super) async fn approve(
-    State(node): State<Arc<Node>>,
-    Json(a): Json<Approve>,
-) -> Result<Json<Incoming>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| {
-            owner::approve(exchange, &a.request, &a.redact, "local")
-                .map(owner::Approved::into_request)
-        })
-        .await?,
-    ))
-}
-
-/// `POST /v1/refuse`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Refuse {
-    /// The request id (or 6+ leading hex digits).
-    pub request: String,
-    /// Why: the requester reads it.
-    pub reason: String,
-}
-
-pub(super) async fn refuse(
-    State(node): State<Arc<Node>>,
-    Json(r): Json<Refuse>,
-) -> Result<Json<Incoming>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| {
-            owner::refuse(exchange, &r.request, &r.reason, "local")
-        })
-        .await?,
-    ))
-}
-
-/// `GET /v1/reports`.
+/// Reports, as `liaison reports` and the demo show them.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reports {
     /// Reports held, verified as read.
@@ -132,25 +205,38 @@ pub struct Reports {
     pub deleted: Vec<Tombstone>,
 }
 
-pub(super) async fn reports(State(node): State<Arc<Node>>) -> Result<Json<Reports>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| {
-            Ok(Reports {
-                reports: requester::reports(exchange)?,
-                deleted: requester::tombstones(exchange)?,
-            })
-        })
-        .await?,
-    ))
+pub(super) async fn reports(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<ReportView>>, ApiError> {
+    let all = decided(&node, requester::reports).await?;
+    Ok(Json(page.page(all, |r| {
+        format!("{}{}", sortable(r.received_ms), r.id)
+    })?))
+}
+
+/// Reports deleted when their owner withdrew them.
+pub(super) async fn deleted(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Tombstone>>, ApiError> {
+    let all = decided(&node, requester::tombstones).await?;
+    Ok(Json(page.page(all, |t| {
+        format!("{}{}", sortable(t.deleted_ms), t.id)
+    })?))
 }
 
 pub(super) async fn report(
     State(node): State<Arc<Node>>,
     Path(id): Path<String>,
-) -> Result<Json<ReportView>, ApiError> {
-    Ok(Json(
-        decided(&node, move |exchange| requester::report(exchange, &id)).await?,
-    ))
+) -> Result<Response, ApiError> {
+    let view = decided(&node, move |exchange| requester::report(exchange, &id)).await?;
+    let extra = Audited {
+        request: request_id(&view.id),
+        count: 1,
+        ..Audited::default()
+    };
+    Ok(audited(Json(view), extra))
 }
 
 pub(super) async fn purge(State(node): State<Arc<Node>>) -> Result<Json<Purged>, ApiError> {

@@ -1,40 +1,60 @@
 //! Matching routes: `liaison match`, `hits`, `watch` and `alerts`.
 //!
-//! | route | does |
-//! |---|---|
-//! | `POST /v1/match` | `{file, peer, case}`: hit/no-hit for every entity in the file |
-//! | `GET /v1/hits` | stored hits |
-//! | `POST /v1/watch/add` | `{file}`: every entity in it becomes a watchlist entry |
-//! | `GET /v1/watch` | the watchlist |
-//! | `POST /v1/watch/remove` | `{id}` |
-//! | `GET /v1/alerts` | alerts raised by the watchlist |
+//! Matches and watchlist entries come in the body (`content`: the file's
+//! text, NDJSON, CSV or call records), or for the CLI from a file on the
+//! node's disk (`/api/v1/local/...`). Hits, the watchlist and alerts are
+//! listed in pages.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use axum::Json;
 use liaison_protocol::SelectorKind;
 use serde::{Deserialize, Serialize};
 
-use super::{bad_request, blocking, internal, ApiError};
+use super::auth::Audited;
+use super::blocking;
+use super::records::audited;
+use super::wire::{
+    bad_request, internal, not_found, sortable, ApiError, JsonBody, Page, PageQuery, MAX_UPLOAD,
+};
 use crate::daemon::Node;
 use crate::matching::input::{self, Wanted};
 use crate::matching::querier::{self, Alert, StoredHit, Watch};
 use crate::matching::Matching;
 
-/// `POST /v1/match`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/local/match`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRequest {
     /// Absolute path of the file to match.
+    #[schema(value_type = String)]
     pub file: PathBuf,
     /// Only this peer (else every peer).
     #[serde(default)]
     pub peer: Option<String>,
     /// The analyst's case reference and legal basis.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub case: Option<(String, String)>,
+}
+
+/// `POST /api/v1/matches`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchUpload {
+    /// The entities, as a file would hold them (NDJSON, CSV or call
+    /// records).
+    pub content: String,
+    /// Only this peer (else every peer).
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// The case reference and legal basis the match is made under.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
     pub case: Option<(String, String)>,
 }
 
@@ -88,24 +108,76 @@ pub struct MatchReply {
 
 pub(super) async fn run_match(
     State(node): State<Arc<Node>>,
-    Json(req): Json<MatchRequest>,
-) -> Result<Json<MatchReply>, ApiError> {
+    JsonBody(req): JsonBody<MatchRequest>,
+) -> Result<Response, ApiError> {
     super::absolute(&req.file)?;
+    let shown = req.file.display().to_string();
+    match_file(&node, req.file, shown, req.peer, req.case).await
+}
+
+pub(super) async fn upload_match(
+    State(node): State<Arc<Node>>,
+    JsonBody(req): JsonBody<MatchUpload, MAX_UPLOAD>,
+) -> Result<Response, ApiError> {
+    let file = upload_file(&node, req.content).await?;
+    let path = file.path().to_owned();
+    let r = match_file(&node, path, "body".into(), req.peer, req.case).await;
+    drop(file);
+    r
+}
+
+/// `content` in a private temporary file in the data folder.
+async fn upload_file(node: &Node, content: String) -> Result<tempfile::NamedTempFile, ApiError> {
+    if content.trim().is_empty() {
+        return Err(bad_request("content is empty: give the entities").at("content"));
+    }
+    let dir = node.config.lock().map_err(internal)?.node.data_dir.clone();
+    blocking(move || {
+        use std::io::Write as _;
+        let mut f = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(&dir)?;
+        f.write_all(content.as_bytes())?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await
+}
+
+/// Replaces a temporary file's path in messages by what the caller sent.
+fn shown(lines: &mut [String], path: &std::path::Path, as_: &str) {
+    let p = path.display().to_string();
+    for l in lines {
+        *l = l.replace(&p, as_);
+    }
+}
+
+async fn match_file(
+    node: &Arc<Node>,
+    file: PathBuf,
+    shown_as: String,
+    peer: Option<String>,
+    case: Option<(String, String)>,
+) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     let config = node.config.lock().map_err(internal)?.clone();
-    let peers: Vec<_> = match &req.peer {
+    let peers: Vec<_> = match &peer {
         None => config.peers.clone(),
-        Some(name) => vec![node.post.peer(name).map_err(bad_request)?],
+        Some(name) => vec![node
+            .post
+            .peer(name)
+            .map_err(|e| bad_request(e).at("peer"))?],
     };
     let matching = node.router.matching().clone();
     let (country, max_line) = (config.node.country, config.ingest.max_line_bytes.get());
-    let file = req.file.clone();
-    let read = tokio::task::spawn_blocking(move || input::read_file(&file, country, max_line))
+    let path = file.clone();
+    let mut read = tokio::task::spawn_blocking(move || input::read_file(&path, country, max_line))
         .await
         .map_err(internal)?
-        .map_err(|e| bad_request(format!("{}: {e}", req.file.display())))?;
+        .map_err(|e| bad_request(format!("{shown_as}: {e}")))?;
+    shown(&mut read.bad, &file, &shown_as);
+    shown(&mut read.warnings, &file, &shown_as);
     let wanted = read.wanted;
-    let case = match &req.case {
+    let case = match &case {
         None => None,
         Some((reference, basis)) => {
             let (matching, r, b) = (matching.clone(), reference.clone(), basis.clone());
@@ -196,7 +268,17 @@ pub(super) async fn run_match(
     }
     let p = matching.clone();
     blocking(move || querier::store_hits(&p, &stored)).await?;
-    Ok(Json(MatchReply {
+    let entities = wanted.len() as u64;
+    let results: Vec<EntityResult> = results
+        .into_iter()
+        .map(|mut r| {
+            if r.source.starts_with(&file.display().to_string()) {
+                r.source = r.source.replacen(&file.display().to_string(), &shown_as, 1);
+            }
+            r
+        })
+        .collect();
+    let reply = Json(MatchReply {
         results,
         bad: read.bad,
         warnings: read.warnings,
@@ -205,7 +287,15 @@ pub(super) async fn run_match(
         problems,
         complete,
         seconds: started.elapsed().as_secs_f64(),
-    }))
+    });
+    Ok(audited(
+        reply,
+        Audited {
+            case,
+            count: entities,
+            ..Audited::default()
+        },
+    ))
 }
 
 /// Runs `f` on matching on a blocking thread; its errors are internal.
@@ -217,15 +307,20 @@ async fn on_matching<T: Send + 'static>(
     blocking(move || f(&matching)).await
 }
 
-pub(super) async fn hits(State(node): State<Arc<Node>>) -> Result<Json<Vec<StoredHit>>, ApiError> {
-    Ok(Json(on_matching(&node, querier::hits).await?))
+pub(super) async fn hits(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<StoredHit>>, ApiError> {
+    let all = on_matching(&node, querier::hits).await?;
+    Ok(Json(page.page(all, |h| sortable(h.id))?))
 }
 
-/// `POST /v1/watch/add`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/local/watchlist`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchAdd {
     /// Absolute path of the file.
+    #[schema(value_type = String)]
     pub file: PathBuf,
     /// Alert on weak person hits too (one-letter name keys).
     #[serde(default)]
@@ -244,14 +339,56 @@ pub struct WatchAdded {
     pub warnings: Vec<String>,
 }
 
+/// `POST /api/v1/watchlist`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchUpload {
+    /// The entities, as a file would hold them.
+    pub content: String,
+    /// Alert on weak person hits too (one-letter name keys).
+    #[serde(default)]
+    pub weak: bool,
+}
+
+pub(super) async fn watch_upload(
+    State(node): State<Arc<Node>>,
+    JsonBody(req): JsonBody<WatchUpload, MAX_UPLOAD>,
+) -> Result<Response, ApiError> {
+    let file = upload_file(&node, req.content).await?;
+    let path = file.path().to_owned();
+    let mut r = watch_file(&node, path.clone(), req.weak).await?;
+    shown(&mut r.bad, &path, "body");
+    shown(&mut r.warnings, &path, "body");
+    drop(file);
+    let count = r.added.len() as u64;
+    Ok(audited(
+        Json(r),
+        Audited {
+            count,
+            ..Audited::default()
+        },
+    ))
+}
+
 pub(super) async fn watch_add(
     State(node): State<Arc<Node>>,
-    Json(req): Json<WatchAdd>,
-) -> Result<Json<WatchAdded>, ApiError> {
+    JsonBody(req): JsonBody<WatchAdd>,
+) -> Result<Response, ApiError> {
     super::absolute(&req.file)?;
+    let r = watch_file(&node, req.file, req.weak).await?;
+    let count = r.added.len() as u64;
+    Ok(audited(
+        Json(r),
+        Audited {
+            count,
+            ..Audited::default()
+        },
+    ))
+}
+
+async fn watch_file(node: &Node, file: PathBuf, weak: bool) -> Result<WatchAdded, ApiError> {
     let config = node.config.lock().map_err(internal)?.clone();
     let matching = node.router.matching().clone();
-    let file = req.file.clone();
     let added = tokio::task::spawn_blocking(move || {
         let read = input::read_file(
             &file,
@@ -265,8 +402,7 @@ pub(super) async fn watch_add(
             .map(|w| (w.label.clone(), w.source.clone(), w.selectors.clone()))
             .collect();
         let labels: Vec<String> = read.wanted.iter().map(|w| w.label.clone()).collect();
-        let ids =
-            querier::watch_add(&matching, &config.peers, entries, req.weak).map_err(internal)?;
+        let ids = querier::watch_add(&matching, &config.peers, entries, weak).map_err(internal)?;
         Ok::<_, ApiError>(WatchAdded {
             added: ids.into_iter().zip(labels).collect(),
             bad: read.bad,
@@ -275,37 +411,37 @@ pub(super) async fn watch_add(
     })
     .await
     .map_err(internal)??;
-    Ok(Json(added))
+    Ok(added)
 }
 
 pub(super) async fn watch_list(
     State(node): State<Arc<Node>>,
-) -> Result<Json<Vec<Watch>>, ApiError> {
-    Ok(Json(on_matching(&node, querier::watches).await?))
-}
-
-/// `POST /v1/watch/remove`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WatchRemove {
-    /// The entry's id.
-    pub id: u64,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Watch>>, ApiError> {
+    let all = on_matching(&node, querier::watches).await?;
+    Ok(Json(page.page(all, |w| sortable(w.id))?))
 }
 
 pub(super) async fn watch_remove(
     State(node): State<Arc<Node>>,
-    Json(req): Json<WatchRemove>,
+    Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let removed = on_matching(&node, move |m| querier::watch_remove(m, req.id)).await?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| bad_request("a watchlist entry's id is a number").at("id"))?;
+    let removed = on_matching(&node, move |m| querier::watch_remove(m, id)).await?;
     if !removed {
-        return Err(bad_request(format!(
-            "no watchlist entry {}: see `liaison watch list`",
-            req.id
-        )));
+        return Err(
+            not_found(format!("no watchlist entry {id}: see `liaison watch list`")).at("id"),
+        );
     }
-    Ok(Json(serde_json::json!({ "removed": req.id })))
+    Ok(Json(serde_json::json!({ "removed": id })))
 }
 
-pub(super) async fn alerts(State(node): State<Arc<Node>>) -> Result<Json<Vec<Alert>>, ApiError> {
-    Ok(Json(on_matching(&node, querier::alerts).await?))
+pub(super) async fn alerts(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Alert>>, ApiError> {
+    let all = on_matching(&node, querier::alerts).await?;
+    Ok(Json(page.page(all, |a| sortable(a.id))?))
 }

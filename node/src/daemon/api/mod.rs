@@ -1,46 +1,44 @@
-//! The daemon's local HTTP API (JSON, bearer token).
+//! The daemon's HTTP API (`/api/v1`, JSON, RFC 9457 problems).
 //!
 //! Served on the Unix socket `DATA_DIR/api.sock` (mode 0600, in a data
 //! folder of mode 0700: only the service account reaches it), which is
-//! what the CLI (`cli::client`) uses: a socket file is bound to the
-//! running daemon, so after a crash nobody else can take its place the
-//! way another process could take a TCP port named in a stale file.
-//! `[api] listen` adds a loopback TCP listener for the agency's own tools
-//! (its address in `DATA_DIR/api.addr`). The token is 32 random bytes
-//! (hex) in `DATA_DIR/api.token`, mode 0600, made anew at each start.
+//! what the CLI (`cli::client`) uses, naming its user in a header; and,
+//! with `[api] listen`, on TCP (loopback plain HTTP, or any address over
+//! TLS) for browsers and the agency's tools, who sign in as users
+//! (`auth`). A socket file is bound to the running daemon, so after a
+//! crash nobody else can take its place the way another process could
+//! take a TCP port named in a stale file.
 //!
-//! | route | does |
-//! |---|---|
-//! | `GET /v1/status` | [`crate::status::Status`] with live connections |
-//! | `POST /v1/reload` | re-reads the config's peers (after `peer add/remove`) |
-//! | `POST /v1/ping` | `{peer, count, queue, size}`: signed round trips, or pings queued in the outbox |
-//!
-//! | `POST /v1/bundle/export` | `{peer, out}`: the peer's outbox to a file |
-//! | `POST /v1/bundle/import` | `{file, receipts_out}`: envelopes or receipts from a file |
-//!
-//! and the record routes of [`records`], the audit routes of [`audit`] and
-//! the matching routes of [`matching`]. Paths are absolute: the daemon
-//! does not know the caller's folder.
+//! - `routes`: the one route table, the router and the OpenAPI document
+//!   built from it;
+//! - `auth`: principals, sessions, each route's right and audit entry;
+//! - `wire`: problems, JSON bodies, pages;
+//! - the handlers: this file (status, peers, reload, pings, bundles),
+//!   [`records`], [`matching`], [`exchange`], [`audit`], `people` (users
+//!   and sessions) and `events` (the event stream).
 
 pub mod audit;
+pub mod auth;
+mod events;
 pub mod exchange;
 pub mod matching;
+pub mod people;
 pub mod records;
+pub mod routes;
+pub mod wire;
 
 use std::fs;
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware;
+use axum::response::Response;
+use axum::Json;
 use liaison_config::Config;
 use liaison_protocol::envelope::{self, Outcome, Receipt};
 use rand_core_09::{OsRng, TryRngCore as _};
@@ -51,9 +49,9 @@ use tracing::{info, Instrument as _};
 use super::Node;
 use crate::post::context;
 use crate::{bundle, status};
+pub use routes::{openapi, openapi_text};
+use wire::{bad_request, internal, ApiError, JsonBody, Page, PageQuery};
 
-/// Largest request body the API reads.
-const MAX_BODY: usize = 64 * 1024;
 /// How long one ping waits for its receipt.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most pings per request.
@@ -81,24 +79,6 @@ pub(super) struct Api {
     pub(super) tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// An API error: a status and a message for the CLI to print.
-#[derive(Debug)]
-struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
-
-fn bad_request(e: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, e.to_string())
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-}
-
 /// Runs store work `f` on a blocking thread; its error (or the thread's)
 /// is an internal error.
 async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
@@ -108,37 +88,6 @@ async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
         .await
         .map_err(internal)?
         .map_err(internal)
-}
-
-/// Makes a fresh token for this run: 32 random bytes in hex, written to a
-/// temporary file (mode 0600), synced, then renamed over `api.token`. A
-/// new token each start means one read from a stale `api.addr` (a port
-/// someone else took after a crash) is worth nothing afterwards.
-fn fresh_token(data_dir: &Path) -> Result<String, StartError> {
-    let path = super::token_file(data_dir);
-    let tmp = data_dir.join("api.token.tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut bytes = [0u8; 32];
-    OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
-        StartError::io(
-            "draw the API token from the OS for",
-            &path,
-            std::io::Error::other(e),
-        )
-    })?;
-    let token = crate::hex::encode(&bytes);
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        writeln!(f, "{token}")?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| StartError::io("write the API token", &path, e))?;
-    Ok(token)
 }
 
 /// Why the API could not start.
@@ -167,31 +116,6 @@ impl StartError {
     }
 }
 
-fn same(a: &[u8], b: &[u8]) -> bool {
-    // Constant time in the contents: the token is a secret. An empty
-    // expected token never matches (it would mean no authentication).
-    !b.is_empty()
-        && a.len() == b.len()
-        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn auth(State(expected): State<Arc<String>>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !same(given.as_bytes(), expected.as_bytes()) {
-        return ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token (it is in DATA_DIR/api.token)".into(),
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
 /// Binds the API and serves it until the node's token is cancelled, over
 /// `tls` on the TCP listener if given. Call with the store open: that is
 /// what makes a socket file left by a crashed daemon safe to replace.
@@ -201,7 +125,7 @@ pub(super) async fn start(
     tls: Option<tokio_rustls::TlsAcceptor>,
     data_dir: &Path,
 ) -> Result<Api, StartError> {
-    let token = Arc::new(fresh_token(data_dir)?);
+    let _ = fs::remove_file(super::token_file(data_dir));
     let socket = socket_file(data_dir);
     match fs::remove_file(&socket) {
         Ok(()) => {
@@ -231,37 +155,24 @@ pub(super) async fn start(
             Some((listener, addr))
         }
     };
-    let app = Router::new()
-        .route("/v1/status", get(status))
-        .route("/v1/reload", post(reload))
-        .route("/v1/ping", post(ping))
-        .route("/v1/ingest", post(records::ingest))
-        .route("/v1/find", post(records::find))
-        .route("/v1/records/{id}", get(records::show))
-        .route("/v1/withdraw", post(records::withdraw))
-        .route("/v1/check", get(records::check))
-        .route("/v1/reindex", post(records::reindex))
-        .route("/v1/bundle/export", post(bundle_export))
-        .route("/v1/bundle/import", post(bundle_import))
-        .route("/v1/audit/verify", get(audit::verify_log))
-        .route("/v1/audit/export", post(audit::export))
-        .route("/v1/audit/show", post(audit::show))
-        .route("/v1/match", post(matching::run_match))
-        .route("/v1/hits", get(matching::hits))
-        .route("/v1/watch", get(matching::watch_list))
-        .route("/v1/watch/add", post(matching::watch_add))
-        .route("/v1/watch/remove", post(matching::watch_remove))
-        .route("/v1/alerts", get(matching::alerts))
-        .route("/v1/request", post(exchange::request))
-        .route("/v1/requests", get(exchange::requests))
-        .route("/v1/approve", post(exchange::approve))
-        .route("/v1/refuse", post(exchange::refuse))
-        .route("/v1/reports", get(exchange::reports))
-        .route("/v1/reports/{id}", get(exchange::report))
-        .route("/v1/purge", post(exchange::purge))
-        .layer(middleware::from_fn_with_state(token, auth))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+    let auth = Arc::new(auth::Auth {
+        node: node.clone(),
+        sessions: auth::Sessions::default(),
+        streams: Arc::new(tokio::sync::Semaphore::new(events::MAX_STREAMS)),
+    });
+    let app = routes::router(&auth)
+        .fallback(|| async {
+            wire::not_found("no such route: the API's routes are listed at /api/openapi.json")
+        })
+        .layer(middleware::from_fn_with_state(
+            auth.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::Extension(auth))
+        .layer(middleware::map_response(secure_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_UPLOAD))
         .with_state(node.clone());
+    let socket_app = app.clone().layer(axum::Extension(auth::Via::Socket));
     let cancel = node.cancel.clone();
     let mut tasks = Vec::new();
     let addr = tcp.as_ref().map(|(_, a)| *a);
@@ -284,7 +195,7 @@ pub(super) async fn start(
     }
     tasks.push(tokio::spawn(
         async move {
-            let served = axum::serve(unix, app)
+            let served = axum::serve(unix, socket_app)
                 .with_graceful_shutdown(cancel.cancelled_owned())
                 .await;
             if let Err(e) = served {
@@ -339,10 +250,12 @@ async fn reload(State(node): State<Arc<Node>>) -> Result<Json<Reloaded>, ApiErro
 }
 
 /// `POST /v1/ping`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PingRequest {
+    /// The peer's name.
     peer: String,
+    /// How many (1 to 10,000).
     #[serde(default = "one")]
     count: u32,
     /// Queue the pings in the outbox instead of waiting for each.
@@ -354,6 +267,7 @@ struct PingRequest {
     /// The analyst's case reference and legal basis: the audit log records
     /// a salted commitment to them with each ping.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
     case: Option<(String, String)>,
 }
 
@@ -373,7 +287,7 @@ struct PingReply {
 
 async fn ping(
     State(node): State<Arc<Node>>,
-    Json(req): Json<PingRequest>,
+    JsonBody(req): JsonBody<PingRequest>,
 ) -> Result<Json<PingReply>, ApiError> {
     if req.count == 0 || req.count > MAX_PINGS {
         return Err(bad_request(format!("count must be 1 to {MAX_PINGS}")));
@@ -469,13 +383,14 @@ async fn ping(
     Ok(Json(reply))
 }
 
-/// `POST /v1/bundle/export`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/local/bundles/export`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// Peer name.
     pub peer: String,
     /// Absolute path of the new file.
+    #[schema(value_type = String)]
     pub out: PathBuf,
 }
 
@@ -508,7 +423,7 @@ fn bundle_error(e: bundle::Error) -> ApiError {
 
 async fn bundle_export(
     State(node): State<Arc<Node>>,
-    Json(req): Json<ExportRequest>,
+    JsonBody(req): JsonBody<ExportRequest>,
 ) -> Result<Json<Exported>, ApiError> {
     absolute(&req.out)?;
     let post = node.post.clone();
@@ -519,19 +434,21 @@ async fn bundle_export(
     Ok(Json(Exported { envelopes }))
 }
 
-/// `POST /v1/bundle/import`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/local/bundles/import`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// Absolute path of the bundle.
+    #[schema(value_type = String)]
     pub file: PathBuf,
     /// Absolute path for the receipts of imported envelopes.
+    #[schema(value_type = String)]
     pub receipts_out: PathBuf,
 }
 
 async fn bundle_import(
     State(node): State<Arc<Node>>,
-    Json(req): Json<ImportRequest>,
+    JsonBody(req): JsonBody<ImportRequest>,
 ) -> Result<Json<bundle::Imported>, ApiError> {
     absolute(&req.file)?;
     absolute(&req.receipts_out)?;
@@ -557,4 +474,51 @@ async fn bundle_import(
         }
     }
     Ok(Json(done))
+}
+
+/// Headers on every answer: nothing cached, no sniffing, no framing.
+async fn secure_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// A trusted agency, as `GET /api/v1/peers` lists it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PeerView {
+    /// Its name.
+    pub name: String,
+    /// Its agency key (hex), to compare with what the agency says.
+    pub key: String,
+    /// The addresses it is dialled at.
+    pub addrs: Vec<String>,
+    /// Whether it is connected now.
+    pub connected: bool,
+}
+
+async fn peers(
+    State(node): State<Arc<Node>>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PeerView>>, ApiError> {
+    let net = node.net.status().await.map_err(internal)?;
+    let peers = node.config.lock().map_err(internal)?.peers.clone();
+    let views = peers
+        .iter()
+        .map(|p| PeerView {
+            name: p.name.clone(),
+            key: crate::hex::encode(p.key.verifying_key().as_bytes()),
+            addrs: p.addrs.iter().map(|a| a.to_string()).collect(),
+            connected: net.connected.contains_key(&p.name),
+        })
+        .collect();
+    Ok(Json(page.page(views, |p: &PeerView| p.name.clone())?))
 }

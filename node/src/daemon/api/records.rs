@@ -1,15 +1,8 @@
-//! The record commands while the daemon holds the store: the CLI's
-//! `ingest`, `find`, `show`, `withdraw` and `check` call these routes and
-//! print the same output as when they open the store themselves.
-//!
-//! | route | does |
-//! |---|---|
-//! | `POST /v1/ingest` | `{files, format}`: absolute paths the daemon reads |
-//! | `POST /v1/find` | `{selectors, limit}`: records under any of them |
-//! | `GET /v1/records/{id}` | one record as stored |
-//! | `POST /v1/withdraw` | `{id}` |
-//! | `GET /v1/check` | the store's consistency report, and records indexed under older rules |
-//! | `POST /v1/reindex` | re-indexes those records |
+//! The record routes: load records (from the body, or for the CLI from
+//! files on the node's disk), find, show, withdraw, and the store's
+//! check and reindex. The CLI's `ingest`, `find`, `show`, `withdraw` and
+//! `check` print the same output through these as when they open the
+//! store themselves.
 //!
 //! Record writers (ingest, withdraw) take the node's records lock in
 //! turn: the record counters assume one writer at a time.
@@ -17,13 +10,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
 use axum::Json;
-use liaison_protocol::Selector;
+use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
 
-use super::{bad_request, blocking, internal, ApiError};
+use super::auth::Audited;
+use super::blocking;
+use super::wire::{bad_request, body_bytes, internal, not_found, ApiError, JsonBody, MAX_UPLOAD};
 use crate::daemon::Node;
 use crate::find;
 use crate::ingest::reindex::{self, Reindex};
@@ -34,14 +28,26 @@ use crate::store::records::Records;
 /// Refused lines returned in full; past this, only counted.
 pub const MAX_REFUSALS_RETURNED: usize = 1000;
 
-/// `POST /v1/ingest`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/local/ingest`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
     /// Absolute paths, read by the daemon in order.
+    #[schema(value_type = Vec<String>)]
     pub files: Vec<PathBuf>,
-    /// Force a format.
+    /// Force a format: `ndjson`, `csv` or `cdr`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub format: Option<Format>,
+}
+
+/// `POST /api/v1/records`: the body's format.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// `ndjson`, `csv` or `cdr` (detected when absent).
+    #[param(value_type = Option<String>)]
     pub format: Option<Format>,
 }
 
@@ -81,14 +87,78 @@ impl Observer for Collect {
 
 pub(super) async fn ingest(
     State(node): State<Arc<Node>>,
-    Json(req): Json<IngestRequest>,
-) -> Result<Json<IngestReply>, ApiError> {
+    JsonBody(req): JsonBody<IngestRequest>,
+) -> Result<axum::response::Response, ApiError> {
     for p in &req.files {
         super::absolute(p)?;
     }
+    let reply = ingest_files(&node, req.files, req.format).await?;
+    let count = reply.summary.stored + reply.summary.updated;
+    Ok(audited(
+        Json(reply),
+        Audited {
+            count,
+            ..Audited::default()
+        },
+    ))
+}
+
+/// A response carrying what its audit entry adds.
+pub(super) fn audited(
+    r: impl axum::response::IntoResponse,
+    a: Audited,
+) -> axum::response::Response {
+    let mut r = r.into_response();
+    r.extensions_mut().insert(a);
+    r
+}
+
+/// Stores records from the body (a file as it is): the body goes to a
+/// private temporary file in the data folder, read like any file.
+pub(super) async fn upload(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<UploadQuery>,
+    request: Request,
+) -> Result<axum::response::Response, ApiError> {
+    let bytes = body_bytes(request, &(), MAX_UPLOAD).await?;
+    if bytes.is_empty() {
+        return Err(bad_request("the body is empty: send the file's content").at("body"));
+    }
+    let dir = node.config.lock().map_err(internal)?.node.data_dir.clone();
+    let file = blocking(move || {
+        use std::io::Write as _;
+        let mut f = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(&dir)?;
+        f.write_all(&bytes)?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await?;
+    let path = file.path().to_owned();
+    let mut reply = ingest_files(&node, vec![path.clone()], q.format).await?;
+    let shown = path.display().to_string();
+    for line in reply.refused.iter_mut().chain(reply.warnings.iter_mut()) {
+        *line = line.replace(&shown, "body");
+    }
+    drop(file);
+    let count = reply.summary.stored + reply.summary.updated;
+    Ok(audited(
+        Json(reply),
+        Audited {
+            count,
+            ..Audited::default()
+        },
+    ))
+}
+
+async fn ingest_files(
+    node: &Arc<Node>,
+    files: Vec<PathBuf>,
+    format: Option<Format>,
+) -> Result<IngestReply, ApiError> {
     let config = node.config.lock().map_err(internal)?.clone();
     let opts = ingest::Options {
-        format: req.format,
+        format,
         batch_size: config.ingest.batch_size.get(),
         max_line: config.ingest.max_line_bytes.get(),
         country: config.node.country,
@@ -98,7 +168,7 @@ pub(super) async fn ingest(
     let started = std::time::Instant::now();
     let (summary, collect) = tokio::task::spawn_blocking(move || {
         let mut collect = Collect::default();
-        ingest::run(&store, &req.files, &opts, &mut collect).map(|s| (s, collect))
+        ingest::run(&store, &files, &opts, &mut collect).map(|s| (s, collect))
     })
     .await
     .map_err(internal)?
@@ -108,42 +178,87 @@ pub(super) async fn ingest(
     })?;
     // Corrections of records a peer requested: the requesters hear now.
     node.exchange_now.notify_one();
-    Ok(Json(IngestReply {
+    Ok(IngestReply {
         summary,
         refused: collect.refused,
         warnings: collect.warnings,
         seconds: started.elapsed().as_secs_f64(),
-    }))
+    })
 }
 
-/// `POST /v1/find`: the CLI reads the value into selectors itself (its
-/// errors are about what the user typed), the daemon looks them up.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /api/v1/searches`: selectors the CLI read itself (its errors
+/// are about what the user typed), or a value for the node to read.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindRequest {
     /// Selectors to look up.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub selectors: Vec<Selector>,
-    /// Most records.
+    /// Or: an identifier written in any form.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Read `value` only as this kind.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<SelectorKind>,
+    /// Date of birth (YYYY-MM-DD or DD.MM.YYYY): `value` is a person's name.
+    #[serde(default)]
+    pub dob: Option<String>,
+    /// Most records (1 to 1000).
     pub limit: usize,
 }
 
 pub(super) async fn find(
     State(node): State<Arc<Node>>,
-    Json(req): Json<FindRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    JsonBody(req): JsonBody<FindRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    if !(1..=1000).contains(&req.limit) {
+        return Err(bad_request("limit must be 1 to 1000").at("limit"));
+    }
+    let mut selectors = req.selectors;
+    if let Some(value) = &req.value {
+        let dob = req
+            .dob
+            .as_deref()
+            .map(str::parse::<liaison_protocol::date::Date>)
+            .transpose()
+            .map_err(|e| bad_request(format!("dob: {e}")).at("dob"))?;
+        let country = node.config.lock().map_err(internal)?.node.country;
+        let read = find::query_selectors(value, req.kind, dob, country).map_err(|e| {
+            bad_request(format!(
+                "the value does not read as an identifier: {}",
+                e.error
+            ))
+            .at("value")
+        })?;
+        selectors.extend(read);
+    }
+    if selectors.is_empty() {
+        return Err(bad_request(
+            "nothing to look up: give selectors, or a value (with kind, or dob for a person)",
+        )
+        .at("value"));
+    }
     let store = node.post.store().clone();
-    let v = tokio::task::spawn_blocking(move || {
-        find::lookup(&Records::new(&store), &req.selectors, req.limit)
-            .map(|found| find::to_json(&req.selectors, &found))
+    let limit = req.limit;
+    let v = blocking(move || {
+        find::lookup(&Records::new(&store), &selectors, limit)
+            .map(|found| find::to_json(&selectors, &found))
     })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
-    Ok(Json(v))
+    .await?;
+    let count = v["records"].as_array().map_or(0, |r| r.len() as u64);
+    Ok(audited(
+        Json(v),
+        Audited {
+            count,
+            ..Audited::default()
+        },
+    ))
 }
 
 fn no_record(id: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, format!("no record with id {id:?}"))
+    not_found(format!("no record with id {id:?}")).at("id")
 }
 
 pub(super) async fn show(
@@ -157,14 +272,6 @@ pub(super) async fn show(
         .ok_or_else(|| no_record(&id))
 }
 
-/// `POST /v1/withdraw`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WithdrawRequest {
-    /// Record id.
-    pub id: String,
-}
-
 /// Its answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Withdrawn {
@@ -176,11 +283,11 @@ pub struct Withdrawn {
 
 pub(super) async fn withdraw(
     State(node): State<Arc<Node>>,
-    Json(req): Json<WithdrawRequest>,
+    Path(given): Path<String>,
 ) -> Result<Json<Withdrawn>, ApiError> {
     let _writer = node.records_writer.lock().await;
     let store = node.post.store().clone();
-    let id = req.id.clone();
+    let id = given.clone();
     let exchange = node.router.exchange().clone();
     let r = blocking(move || {
         let _deciding = exchange.deciding();
@@ -195,7 +302,7 @@ pub(super) async fn withdraw(
             index_entries: r.selectors.len(),
         })
     })
-    .ok_or_else(|| no_record(&req.id))
+    .ok_or_else(|| no_record(&given))
 }
 
 pub(super) async fn check(
@@ -213,7 +320,7 @@ pub(super) async fn check(
     Ok(Json(report))
 }
 
-/// `POST /v1/reindex`: re-indexes records stored under older rules.
+/// `POST /api/v1/store/reindex`: re-indexes records stored under older rules.
 pub(super) async fn reindex(State(node): State<Arc<Node>>) -> Result<Json<Reindex>, ApiError> {
     let (country, batch) = {
         let config = node.config.lock().map_err(internal)?;
