@@ -1,6 +1,6 @@
 //! The API's TCP listener over TLS: a node made with `init --tls` and
 //! `[api] listen` set serves HTTPS with the certificate whose fingerprint
-//! init printed, answers `/v1/status` (401 without the token, 200 with
+//! init printed, answers `/api/v1/status` (401 without a token, 200 with
 //! it), gives plain HTTP no HTTP answer, and refuses to start with a key
 //! others may read.
 
@@ -190,11 +190,23 @@ async fn init_tls_serves_the_api_over_https_only() {
     let addr = std::fs::read_to_string(node.join("data/api.addr")).unwrap();
     let addr: SocketAddr = addr.trim().parse().unwrap();
     assert!(line.contains(&format!("https://{addr}")), "{line}");
-    let token = std::fs::read_to_string(node.join("data/api.token")).unwrap();
+    let config_s = config.to_str().unwrap();
+    let made = liaison_in(
+        dir.path(),
+        &[
+            "--config",
+            config_s,
+            "user",
+            "token",
+            crate::common::OPERATOR,
+        ],
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    let token = made.stdout.trim().to_owned();
 
     let client = connector(&cert);
     let (status, _, served) =
-        tokio::time::timeout(WAIT, get_tls(&client, addr, "/v1/status", None))
+        tokio::time::timeout(WAIT, get_tls(&client, addr, "/api/v1/status", None))
             .await
             .expect("an answer in time");
     assert_eq!(status, 401);
@@ -204,7 +216,7 @@ async fn init_tls_serves_the_api_over_https_only() {
     );
     let (status, body, _) = tokio::time::timeout(
         WAIT,
-        get_tls(&client, addr, "/v1/status", Some(token.trim())),
+        get_tls(&client, addr, "/api/v1/status", Some(token.trim())),
     )
     .await
     .expect("an answer in time");
@@ -214,7 +226,7 @@ async fn init_tls_serves_the_api_over_https_only() {
 
     // Plain HTTP on the same port: no HTTP answer, just a TLS alert.
     let plain = TcpStream::connect(addr).await.unwrap();
-    let refused = tokio::time::timeout(WAIT, get(plain, "/v1/status", Some(token.trim())))
+    let refused = tokio::time::timeout(WAIT, get(plain, "/api/v1/status", Some(token.trim())))
         .await
         .expect("the daemon ends a connection that is not TLS");
     assert!(refused.is_err(), "plain HTTP was answered: {refused:?}");

@@ -14,6 +14,9 @@
 //!   retention between three daemons.
 //! - [`federation`]: daemons on loopback: connect, refuse strangers,
 //!   deliver the outbox exactly once across stops and kill -9.
+//! - [`people`]: users and roles across every route of the OpenAPI
+//!   document, browser sessions, and a day's actions in the audit log
+//!   under each person's name.
 //! - [`hostile`]: hostile peers and hosts, one module per attack: a
 //!   trusted peer misbehaving on the wire or flooding, strangers holding
 //!   sockets open, dial steering, and local users reading the store or
@@ -29,3 +32,4 @@ mod exchange;
 mod federation;
 mod hostile;
 mod matching;
+mod people;

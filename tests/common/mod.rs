@@ -122,6 +122,9 @@ pub(crate) fn liaison_in(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .current_dir(dir)
         .env_remove("LIAISON_CONFIG")
+        // Every command acts as the user `init` made, whatever the OS
+        // account running the tests is called.
+        .env("LIAISON_USER", OPERATOR)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -130,6 +133,9 @@ pub(crate) fn liaison_in(dir: &Path, args: &[&str]) -> Run {
         .expect("the liaison binary starts");
     Run::from(wait_with_timeout(child, COMMAND_TIMEOUT))
 }
+
+/// The user `init` makes and the tests' commands act as.
+pub(crate) const OPERATOR: &str = "operator";
 
 /// One agency node in a temporary folder, made with `liaison init`.
 pub(crate) struct Node {
@@ -233,4 +239,24 @@ impl Node {
 /// The demo's sample files.
 pub(crate) fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples")
+}
+
+/// Runs `liaison ARGS` in `dir` with `input` on standard input.
+pub(crate) fn liaison_with_input(dir: &Path, args: &[&str], input: &str) -> Run {
+    use std::io::Write as _;
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LIAISON_CONFIG")
+        .env("LIAISON_USER", OPERATOR)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the liaison binary starts");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("stdin writable");
+    }
+    Run::from(wait_with_timeout(child, COMMAND_TIMEOUT))
 }

@@ -29,8 +29,8 @@ pub struct Cli {
     pub(super) config: PathBuf,
     /// The user to act as: its roles apply and the audit log names it
     /// (default: the OS account's name).
-    #[arg(long, global = true, env = "LIAISON_USER")]
-    pub(super) user: Option<String>,
+    #[arg(long = "as", value_name = "USER", global = true, env = "LIAISON_USER")]
+    pub(super) acting_as: Option<String>,
     #[command(subcommand)]
     pub(super) command: Command,
 }

@@ -7,7 +7,7 @@
 //! that refuses connections, which counts as not running. (A TCP port
 //! named in a file could be taken by anyone after a crash, and would be
 //! sent case references and legal bases.) Every request names the user
-//! the CLI acts as ([`acting_as`]: `--user`, `LIAISON_USER`, or the OS
+//! the CLI acts as ([`acting_as`]: `--as`, `LIAISON_USER`, or the OS
 //! account's name), whose roles the daemon applies and under whose name
 //! it logs the action.
 

@@ -6,7 +6,7 @@
 //! input (refused lines, nothing found); 2 it could not run (bad config,
 //! missing file, store in use).
 //!
-//! Every command acts as a user (`--user`, `LIAISON_USER`, or the OS
+//! Every command acts as a user (`--as`, `LIAISON_USER`, or the OS
 //! account's name: [`client::acting_as`]), whose roles apply and under
 //! whose name its actions are logged, through the daemon or on the store.
 //!
@@ -88,7 +88,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Some(user) = &cli.user {
+    if let Some(user) = &cli.acting_as {
         client::set_acting_as(user);
     }
     match cli.command {

@@ -88,14 +88,19 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
         .with_context(|| format!("writing {}", config_path.display()))?;
     let store = open_store(&config)?;
     // The person installing the node is its first user: the OS account
-    // (or --user), as supervisor and admin, so the CLI acts under a name
-    // from the start. An admin adds the others (`liaison user add`).
+    // (or --as), with every role, so the CLI acts under a name from the
+    // start. An admin then adds the agency's people, each with their one
+    // role (`liaison user add`).
     let operator = super::client::acting_as();
     crate::users::add(
         &store,
         &operator,
         &operator,
-        &[crate::users::Role::Supervisor, crate::users::Role::Admin],
+        &[
+            crate::users::Role::Supervisor,
+            crate::users::Role::Auditor,
+            crate::users::Role::Admin,
+        ],
         None,
         crate::clock::system_ms(),
     )?;
@@ -120,7 +125,7 @@ pub(super) fn init(a: InitArgs) -> Result<ExitCode> {
     );
     println!("Config:      {}", config_path.display());
     println!(
-        "First user:  {operator} (supervisor, admin); the CLI acts as it. `liaison user passwd {operator}` lets it sign in from a browser, `liaison user add` makes the others."
+        "First user:  {operator} (supervisor, auditor, admin): the CLI acts as it (`--as USER` for another). `liaison user add NAME --role ROLE` makes the agency's people; `liaison user passwd NAME` lets one sign in from a browser."
     );
     if let Some((files, fingerprint)) = tls {
         println!();

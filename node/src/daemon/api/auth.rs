@@ -275,7 +275,7 @@ async fn principal(
             Some(Some(u)) if !u.disabled => Ok(Principal { name: u.name, roles: u.roles, via, session: None }),
             Some(Some(_)) => Err(unauthorized(&users::Error::Disabled(name).to_string())),
             Some(None) => Err(unauthorized(&format!(
-                "no user {name:?} on this node: pass --user NAME (or set LIAISON_USER) to one `liaison user list` shows"
+                "no user {name:?} on this node: act as one `liaison user list` shows (--as NAME, or LIAISON_USER)"
             ))),
         };
     }
