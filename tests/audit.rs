@@ -125,10 +125,25 @@ fn case_commitments_open_only_with_the_salt() {
         .run(&["audit", "show", "--case", "KG-2026-0113", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     // The two sends carry the commitment (their receipts follow by
-    // message id); the third ping does not.
-    assert_eq!(run.json().as_array().map(Vec::len), Some(2), "{run:?}");
+    // message id), and so does the operator's local entry for the ping
+    // command; the third ping does not.
+    let under_case: Vec<String> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(under_case, ["sent", "sent", "local"], "{run:?}");
     let log = fed[0].node.run(&["audit", "show", "--json"]);
-    assert_eq!(log.json().as_array().map(Vec::len), Some(6), "{log:?}");
+    let exchanged = log
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "local")
+        .count();
+    assert_eq!(exchanged, 6, "{log:?}");
     assert!(
         !log.stdout.contains("KG-2026-0113"),
         "the log holds only commitments"
@@ -149,7 +164,7 @@ fn case_commitments_open_only_with_the_salt() {
     );
     assert!(
         run.stdout
-            .contains("2 log entries were made under this case"),
+            .contains("3 log entries were made under this case"),
         "{run:?}"
     );
     let run = fed[0]

@@ -169,6 +169,7 @@ pub(super) async fn start(
             auth::authenticate,
         ))
         .layer(axum::Extension(auth))
+        .layer(middleware::map_response(problems))
         .layer(middleware::map_response(secure_headers))
         .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_UPLOAD))
         .with_state(node.clone());
@@ -288,7 +289,7 @@ struct PingReply {
 async fn ping(
     State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<PingRequest>,
-) -> Result<Json<PingReply>, ApiError> {
+) -> Result<Response, ApiError> {
     if req.count == 0 || req.count > MAX_PINGS {
         return Err(bad_request(format!("count must be 1 to {MAX_PINGS}")));
     }
@@ -330,7 +331,8 @@ async fn ping(
                 .map_err(internal)?
                 .map_err(internal)?;
         node.wake(peer.key.verifying_key().as_bytes());
-        return Ok(Json(reply));
+        let extra = ping_audit(case, &peer, req.count);
+        return Ok(records::audited(Json(reply), extra));
     }
     let peer_id = crate::identity::peer_id(&peer.key);
     let me = node.post.identity().signing.verifying_key();
@@ -380,7 +382,18 @@ async fn ping(
             Err(e) => reply.failed.push(e),
         }
     }
-    Ok(Json(reply))
+    let extra = ping_audit(case, &peer, req.count);
+    Ok(records::audited(Json(reply), extra))
+}
+
+/// What a ping's local entry carries: its case, its peer, how many.
+fn ping_audit(case: Option<[u8; 32]>, peer: &liaison_config::Peer, count: u32) -> auth::Audited {
+    auth::Audited {
+        case,
+        peer: Some(*peer.key.verifying_key().as_bytes()),
+        count: u64::from(count),
+        ..auth::Audited::default()
+    }
 }
 
 /// `POST /api/v1/local/bundles/export`.
@@ -474,6 +487,43 @@ async fn bundle_import(
         }
     }
     Ok(Json(done))
+}
+
+/// An error answered by axum itself (a path or query that does not
+/// parse, a method the route does not take) as a problem document like
+/// every other: its text is the detail, and the parameter it names, if
+/// any, the field.
+async fn problems(r: Response) -> Response {
+    use axum::response::IntoResponse as _;
+    let status = r.status();
+    let problem = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || problem {
+        return r;
+    }
+    let (_, body) = r.into_parts();
+    let text = axum::body::to_bytes(body, wire::MAX_BODY)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    // "Failed to deserialize query string: limit: invalid digit ..."
+    let field = detail
+        .split_once(": ")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map(|(f, _)| f.to_owned())
+        .filter(|f| !f.contains(' '));
+    let mut e = ApiError::new(status, detail);
+    if let Some(f) = field {
+        e = e.at(f);
+    }
+    e.into_response()
 }
 
 /// Headers on every answer: nothing cached, no sniffing, no framing.
