@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps demo test lint ci bench bench-net bench-match bench-quality
+.PHONY: deps demo test lint ci bench bench-net bench-api bench-match bench-quality
 
 deps:
 	@scripts/deps
@@ -36,6 +36,12 @@ bench: deps
 bench-net: deps
 	cargo build --locked --release -p liaison
 	scripts/bench-net
+
+# The API on loopback: GET /api/v1/status and a one-entity match against
+# two peers (p50, p99).
+bench-api: deps
+	cargo build --locked --release -p liaison
+	scripts/bench-api
 
 # Matching end to end: 10,000 query selectors against a peer holding 1,000,000.
 bench-match: deps

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{liaison_with_input, Node, OPERATOR};
+use crate::common::{liaison_env, liaison_with_input, Node, OPERATOR};
 use crate::federation::{federation_with, wait_for, Agency};
 
 /// Longest wait for one answer.
@@ -498,18 +498,40 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
             .ok_or(v.to_string())
     });
 
-    // Two-person rule: one supervisor's approval leaves it waiting...
-    let first = ok(&kg.node, &["--as", "osmonov", "approve", &id]);
+    // Two-person rule: on the socket's word alone (the CLI naming a user)
+    // no approval counts: each supervisor proves who they are.
+    let unproven = kg.node.run(&["--as", "osmonov", "approve", &id]);
+    assert_eq!(unproven.code, 2, "{unproven:?}");
+    assert!(unproven.stderr.contains("LIAISON_TOKEN"), "{unproven:?}");
+    let token = |user: &str| {
+        ok(&kg.node, &["user", "token", user])
+            .stdout
+            .trim()
+            .to_owned()
+    };
+    let (osmonov, bekova) = (token("osmonov"), token("bekova"));
+    let config = kg.node.config.to_str().expect("utf-8");
+    let approve = |user: &str, token: &str| {
+        liaison_env(
+            kg.node.dir.path(),
+            &["--config", config, "--as", user, "approve", &id],
+            &[("LIAISON_TOKEN", token)],
+        )
+    };
+    // One supervisor's approval leaves it waiting...
+    let first = approve("osmonov", &osmonov);
+    assert_eq!(first.code, 0, "{first:?}");
     assert!(
         first.stdout.contains("waits for a second supervisor"),
         "{first:?}"
     );
     // ...the same supervisor again is refused...
-    let again = kg.node.run(&["--as", "osmonov", "approve", &id]);
+    let again = approve("osmonov", &osmonov);
     assert_eq!(again.code, 2, "{again:?}");
     assert!(again.stderr.contains("second supervisor"), "{again:?}");
     // ...and a second one releases.
-    let second = ok(&kg.node, &["--as", "bekova", "approve", &id]);
+    let second = approve("bekova", &bekova);
+    assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stdout.contains("released"), "{second:?}");
     wait_for("the report at kz-customs", || {
         let v = kz.node.run(&["reports", "--json"]).json();
@@ -554,7 +576,11 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
         s(&[("match", 0), ("request", 0), ("report-show", 0)])
     );
     assert_eq!(actions(kz, "kasymov")[0], ("match".to_owned(), 1));
-    assert_eq!(actions(kg, "osmonov"), s(&[("approve", 0), ("approve", 2)]));
+    // The unproven attempt is refused (a failure) before anything changes.
+    assert_eq!(
+        actions(kg, "osmonov"),
+        s(&[("approve", 2), ("approve", 0), ("approve", 2)])
+    );
     assert_eq!(actions(kg, "bekova"), s(&[("approve", 0)]));
     // The analyst's match entry carries the case commitment, not the case.
     let shown = ok(
@@ -594,7 +620,10 @@ impl Rng {
     }
 
     fn string(&mut self) -> String {
-        let pieces = ["a", "Z", "0", "9", "-", ".", "_", " ", "/", "%", "+", "\"", "\\", "ё", "Ж", "ш", "\u{0}", "\u{202e}", "😀", "{", "'", "TLP:RED", "../"];
+        let pieces = [
+            "a", "Z", "0", "9", "-", ".", "_", " ", "/", "%", "+", "\"", "\\", "ё", "Ж", "ш",
+            "\u{0}", "\u{202e}", "😀", "{", "'", "TLP:RED", "../",
+        ];
         let len = *self.pick(&[0, 1, 3, 8, 40, 300]);
         (0..len).map(|_| *self.pick(&pieces)).collect()
     }
@@ -602,11 +631,25 @@ impl Rng {
     /// A value for `schema`: mostly of its type, sometimes not.
     fn value(&mut self, schema: &Value, depth: u32) -> Value {
         if self.below(12) == 0 || depth > 3 {
-            return self.pick(&[json!(null), json!(-1), json!("x"), json!([]), json!({}), json!(1e300), json!(u64::MAX)]).clone();
+            return self
+                .pick(&[
+                    json!(null),
+                    json!(-1),
+                    json!("x"),
+                    json!([]),
+                    json!({}),
+                    json!(1e300),
+                    json!(u64::MAX),
+                ])
+                .clone();
         }
         let kind = match &schema["type"] {
             Value::String(t) => t.clone(),
-            Value::Array(ts) => ts.get(self.below(ts.len().max(1) as u64) as usize).and_then(Value::as_str).unwrap_or("null").to_owned(),
+            Value::Array(ts) => ts
+                .get(self.below(ts.len().max(1) as u64) as usize)
+                .and_then(Value::as_str)
+                .unwrap_or("null")
+                .to_owned(),
             _ => "string".to_owned(),
         };
         match kind.as_str() {
@@ -626,7 +669,11 @@ impl Rng {
             }
             "array" => {
                 let n = self.below(4);
-                Value::Array((0..n).map(|_| self.value(&schema["items"], depth + 1)).collect())
+                Value::Array(
+                    (0..n)
+                        .map(|_| self.value(&schema["items"], depth + 1))
+                        .collect(),
+                )
             }
             "integer" | "number" => json!(*self.pick(&[0i64, 1, 5, 1000, 1001, -3, i64::MAX])),
             "boolean" => json!(self.below(2) == 0),
@@ -665,7 +712,10 @@ fn encode(text: &str) -> String {
 fn random_requests_from_the_document_get_no_5xx_and_problems_for_refusals() {
     let kg = one_node();
     let api = Api::of(&kg.node);
-    let token = ok(&kg.node, &["user", "token", OPERATOR]).stdout.trim().to_owned();
+    let token = ok(&kg.node, &["user", "token", OPERATOR])
+        .stdout
+        .trim()
+        .to_owned();
     let bearer = format!("Bearer {token}");
     let doc = api.tcp("GET", "/api/openapi.json", &[], None).json();
     let mut rng = Rng(0x5eed_2026_1203);
@@ -687,7 +737,11 @@ fn random_requests_from_the_document_get_no_5xx_and_problems_for_refusals() {
                     if p["in"] == "query" && rng.below(2) == 0 {
                         let v = rng.value(&p["schema"], 1);
                         let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                        query.push(format!("{}={}", p["name"].as_str().unwrap_or("x"), encode(&text)));
+                        query.push(format!(
+                            "{}={}",
+                            p["name"].as_str().unwrap_or("x"),
+                            encode(&text)
+                        ));
                     }
                 }
                 if !query.is_empty() {
@@ -709,14 +763,27 @@ fn random_requests_from_the_document_get_no_5xx_and_problems_for_refusals() {
                 let what = format!("{method} {path} {body:?}");
                 assert!(a.status < 500, "{what}: {a:?}");
                 if a.status >= 400 {
-                    assert!(a.headers.contains("content-type: application/problem+json"), "{what}: {a:?}");
+                    assert!(
+                        a.headers.contains("content-type: application/problem+json"),
+                        "{what}: {a:?}"
+                    );
                     let p = a.json();
                     assert_eq!(p["status"], a.status, "{what}: {a:?}");
-                    assert!(p["title"].is_string() && p["detail"].is_string() && p["type"].is_string(), "{what}: {a:?}");
+                    assert!(
+                        p["title"].is_string() && p["detail"].is_string() && p["type"].is_string(),
+                        "{what}: {a:?}"
+                    );
                 } else if a.headers.contains("application/json") {
-                    let v: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{what}: {e}: {a:?}"));
-                    if op["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["name"] == "cursor")) {
-                        assert!(v["items"].is_array(), "{what}: a list answers a page: {a:?}");
+                    let v: Value = serde_json::from_str(&a.body)
+                        .unwrap_or_else(|e| panic!("{what}: {e}: {a:?}"));
+                    if op["parameters"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["name"] == "cursor"))
+                    {
+                        assert!(
+                            v["items"].is_array(),
+                            "{what}: a list answers a page: {a:?}"
+                        );
                     }
                 }
                 sent += 1;

@@ -118,8 +118,14 @@ pub(crate) fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
 
 /// Runs `liaison ARGS` in `dir` with a timeout.
 pub(crate) fn liaison_in(dir: &Path, args: &[&str]) -> Run {
+    liaison_env(dir, args, &[])
+}
+
+/// [`liaison_in`] with environment variables set.
+pub(crate) fn liaison_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let child = Command::new(binary())
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("LIAISON_CONFIG")
         // Every command acts as the user `init` made, whatever the OS

@@ -57,6 +57,9 @@ pub fn os_account() -> String {
 pub struct Client {
     socket: PathBuf,
     user: String,
+    /// The user's own API token (`LIAISON_TOKEN`), which proves who it is
+    /// where the socket's word is not enough (the two-person rule).
+    token: Option<String>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -90,6 +93,9 @@ impl Client {
         Ok(Some(Client {
             socket,
             user: acting_as(),
+            token: std::env::var("LIAISON_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
             runtime,
         }))
     }
@@ -115,6 +121,12 @@ impl Client {
                 .uri(path)
                 .header(header::HOST, "liaison")
                 .header(daemon::api::auth::USER_HEADER, &self.user)
+                .header(
+                    header::AUTHORIZATION,
+                    self.token
+                        .as_deref()
+                        .map_or(String::new(), |t| format!("Bearer {t}")),
+                )
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from(body)))
                 .context("building the request")?;

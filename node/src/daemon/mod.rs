@@ -508,7 +508,8 @@ async fn exchange(node: Arc<Node>) {
     }
 }
 
-/// The data dir's files the daemon and the CLI share.
+/// The bearer token file daemons before user accounts wrote at each
+/// start; removed at start now (the CLI names its user on the socket).
 pub fn token_file(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("api.token")
 }

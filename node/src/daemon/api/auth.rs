@@ -39,7 +39,7 @@ pub const IDLE: Duration = Duration::from_secs(30 * 60);
 /// A session ends this long after sign-in, however busy.
 pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 /// Sign-in attempts the node takes in a minute, from everyone together.
-pub const SIGN_INS_PER_MINUTE: usize = 30;
+pub const SIGN_INS_PER_MINUTE: usize = 120;
 /// Sessions held at once; the oldest goes first past this.
 const MAX_SESSIONS: usize = 10_000;
 /// The session cookie.
@@ -69,6 +69,9 @@ pub struct Principal {
     pub via: Via,
     /// The session, if signed in from a browser (its id's hash).
     pub session: Option<[u8; 32]>,
+    /// Whether the user proved who it is (a token, a session). A name the
+    /// CLI gives on the socket is the service account's word for it.
+    pub proven: bool,
 }
 
 impl Principal {
@@ -87,11 +90,43 @@ struct Session {
     seen_ms: u64,
 }
 
-/// The daemon's sessions and its sign-in throttle.
-#[derive(Debug, Default)]
+/// The daemon's sessions and its sign-in throttles.
 pub struct Sessions {
     open: Mutex<HashMap<[u8; 32], Session>>,
     attempts: Mutex<VecDeque<u64>>,
+    by_name: Mutex<HashMap<String, VecDeque<u64>>>,
+    /// Argon2 hashes at once (46 MiB each).
+    pub hashing: tokio::sync::Semaphore,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the session ids' hashes or the CSRF tokens.
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+/// Argon2 hashes the daemon runs at once: on 2 cores more only queue.
+pub const HASHING: usize = 2;
+/// Sign-in attempts one account name gets in a minute.
+pub const SIGN_INS_PER_NAME: usize = 10;
+
+impl Default for Sessions {
+    fn default() -> Sessions {
+        Sessions::new()
+    }
+}
+
+impl Sessions {
+    /// No sessions yet.
+    pub fn new() -> Sessions {
+        Sessions {
+            open: Mutex::default(),
+            attempts: Mutex::default(),
+            by_name: Mutex::default(),
+            hashing: tokio::sync::Semaphore::new(HASHING),
+        }
+    }
 }
 
 /// Why a session was not taken.
@@ -165,17 +200,48 @@ impl Sessions {
         self.open_map().remove(key);
     }
 
-    /// Whether another sign-in may be tried now (and counts it).
-    pub fn may_try(&self, now_ms: u64) -> bool {
-        let mut a = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        while a.front().is_some_and(|t| *t + 60_000 <= now_ms) {
-            a.pop_front();
+    /// Whether another sign-in as `name` may be tried now (and counts
+    /// it): at most [`SIGN_INS_PER_NAME`] a minute for one name, so
+    /// guessing at one account does not keep the others out, and
+    /// [`SIGN_INS_PER_MINUTE`] in all, which bounds the hashing. `Some`
+    /// with whether this is the first refusal in the window (the one to
+    /// log), `None` when it may go on.
+    pub fn throttled(&self, name: &str, now_ms: u64) -> Option<bool> {
+        fn window(q: &mut VecDeque<u64>, now_ms: u64) {
+            while q.front().is_some_and(|t| *t + 60_000 <= now_ms) {
+                q.pop_front();
+            }
         }
-        if a.len() >= SIGN_INS_PER_MINUTE {
-            return false;
+        let mut by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
+        if by_name.len() > MAX_SESSIONS {
+            by_name.retain(|_, q| q.back().is_some_and(|t| *t + 60_000 > now_ms));
         }
-        a.push_back(now_ms);
-        true
+        let q = by_name.entry(name.chars().take(64).collect()).or_default();
+        window(q, now_ms);
+        let mut all = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        window(&mut all, now_ms);
+        if q.len() >= SIGN_INS_PER_NAME || all.len() >= SIGN_INS_PER_MINUTE {
+            let first = q.len() == SIGN_INS_PER_NAME;
+            // Counted past the limit, so only the first refusal is logged.
+            q.push_back(now_ms);
+            return Some(first);
+        }
+        q.push_back(now_ms);
+        all.push_back(now_ms);
+        None
+    }
+
+    /// Ends every session of `user` (its password changed, it was
+    /// disabled).
+    pub fn close_user(&self, user: &str) {
+        self.open_map().retain(|_, s| s.user != user);
+    }
+
+    /// Whether the session whose id hashes to `key` is still open.
+    pub fn is_open(&self, key: &[u8; 32], now_ms: u64) -> bool {
+        self.open_map()
+            .get(key)
+            .is_some_and(|s| !expired(s, now_ms))
     }
 }
 
@@ -248,7 +314,16 @@ async fn principal(
 ) -> Result<Principal, ApiError> {
     let store = auth.node.post.store().clone();
     let now = auth.node.post.now_ms();
-    if via == Via::Socket {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        });
+    if via == Via::Socket && bearer.is_none() {
         let name = headers
             .get(USER_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -271,23 +346,31 @@ async fn principal(
                 roles: Role::ALL.to_vec(),
                 via,
                 session: None,
+                proven: false,
             }),
-            Some(Some(u)) if !u.disabled => Ok(Principal { name: u.name, roles: u.roles, via, session: None }),
+            Some(Some(u)) if !u.disabled => Ok(Principal {
+                name: u.name,
+                roles: u.roles,
+                via,
+                session: None,
+                proven: false,
+            }),
             Some(Some(_)) => Err(unauthorized(&users::Error::Disabled(name).to_string())),
             Some(None) => Err(unauthorized(&format!(
                 "no user {name:?} on this node: act as one `liaison user list` shows (--as NAME, or LIAISON_USER)"
             ))),
         };
     }
-    if let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        let token = token.trim().to_owned();
+    if let Some(token) = bearer {
         let user = super::blocking(move || users::by_token(&store, &token)).await?;
         return user
-            .map(|u| Principal { name: u.name, roles: u.roles, via, session: None })
+            .map(|u| Principal {
+                name: u.name,
+                roles: u.roles,
+                via,
+                session: None,
+                proven: true,
+            })
             .ok_or_else(|| unauthorized("the bearer token is not one of this node's (revoked, replaced, or its user disabled): ask an admin for `liaison user token NAME`"));
     }
     let Some(id) = cookie(headers, COOKIE) else {
@@ -323,6 +406,7 @@ async fn principal(
             roles: u.roles,
             via,
             session: Some(key),
+            proven: true,
         }),
         _ => {
             auth.sessions.close(&key);
@@ -357,6 +441,8 @@ pub struct Needs {
     pub action: Option<&'static str>,
     /// Only on the socket (the route reads or writes the server's files).
     pub socket_only: bool,
+    /// Anyone may call it (the document, signing in).
+    pub public: bool,
 }
 
 /// Refuses a principal without the route's right (a 403, logged), runs
@@ -367,8 +453,11 @@ pub async fn authorize(
     next: Next,
 ) -> Response {
     let Some(p) = request.extensions().get::<Principal>().cloned() else {
-        // A public route: nothing to check.
-        return next.run(request).await;
+        if needs.public {
+            return next.run(request).await;
+        }
+        // Fail closed: a route that is not public never runs for nobody.
+        return unauthorized("sign in first").into_response();
     };
     if needs.socket_only && p.via != Via::Socket {
         return ApiError::new(
@@ -441,7 +530,7 @@ mod tests {
 
     #[test]
     fn a_session_ends_when_idle_or_old_and_on_sign_out() {
-        let s = Sessions::default();
+        let s = Sessions::new();
         let (id, csrf) = s.open("ivanov", T).expect("open");
         let (user, c, key) = s.check(&id, T + 1000).expect("fresh");
         assert_eq!((user.as_str(), c.as_str()), ("ivanov", csrf.as_str()));
@@ -470,13 +559,23 @@ mod tests {
     }
 
     #[test]
-    fn sign_ins_are_throttled_per_minute() {
-        let s = Sessions::default();
-        for i in 0..SIGN_INS_PER_MINUTE as u64 {
-            assert!(s.may_try(T + i));
+    fn sign_ins_are_throttled_per_name_and_in_all() {
+        let s = Sessions::new();
+        for i in 0..SIGN_INS_PER_NAME as u64 {
+            assert_eq!(s.throttled("ivanov", T + i), None);
         }
-        assert!(!s.may_try(T + 100));
-        assert!(s.may_try(T + 60_001));
+        // The first refusal is the one logged; the next are only refused.
+        assert_eq!(s.throttled("ivanov", T + 100), Some(true));
+        assert_eq!(s.throttled("ivanov", T + 101), Some(false));
+        // Another name is not kept out by guesses at the first...
+        assert_eq!(s.throttled("petrova", T + 102), None);
+        // ...until the node's own limit.
+        for i in 0..SIGN_INS_PER_MINUTE as u64 {
+            let _ = s.throttled(&format!("n{i}"), T + 200);
+        }
+        assert!(s.throttled("sidorova", T + 300).is_some());
+        // A minute on, everyone may try again.
+        assert_eq!(s.throttled("ivanov", T + 100 + 60_001 + 60_000), None);
     }
 
     #[test]

@@ -141,17 +141,24 @@ pub(super) async fn stream(
         ));
     };
     let first = look(&node, &who).await;
-    let state = (node, who, first, Vec::<Event>::new(), permit);
+    let state = (node, auth, who, first, Vec::<Event>::new(), permit);
     let events = futures::stream::unfold(
         state,
-        |(node, who, mut seen, mut queue, permit)| async move {
+        |(node, auth, who, mut seen, mut queue, permit)| async move {
             loop {
                 if let Some(e) = queue.pop() {
-                    return Some((Ok::<_, Infallible>(e), (node, who, seen, queue, permit)));
+                    return Some((
+                        Ok::<_, Infallible>(e),
+                        (node, auth, who, seen, queue, permit),
+                    ));
                 }
                 tokio::select! {
                     () = node.cancel.cancelled() => return None,
                     () = tokio::time::sleep(EVERY) => {}
+                }
+                if !still_allowed(&node, &auth, &who).await {
+                    // Signed out, expired, disabled: the stream ends too.
+                    return None;
                 }
                 let now = look(&node, &who).await;
                 queue = news(&seen, &now);
@@ -161,6 +168,28 @@ pub(super) async fn stream(
         },
     );
     Ok(sse(events))
+}
+
+/// Whether `who` may still read the stream: its session open, its
+/// account there and enabled (a node without accounts: its operator).
+async fn still_allowed(node: &Node, auth: &Auth, who: &Principal) -> bool {
+    if let Some(key) = &who.session {
+        if !auth.sessions.is_open(key, node.post.now_ms()) {
+            return false;
+        }
+    }
+    let store = node.post.store().clone();
+    let name = who.name.clone();
+    tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::users::Error>(match crate::users::get(&store, &name)? {
+            Some(u) => !u.disabled,
+            None => !crate::users::any(&store)?,
+        })
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or(false)
 }
 
 fn sse(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {

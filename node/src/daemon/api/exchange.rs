@@ -141,6 +141,9 @@ pub(super) async fn approve(
     Path(id): Path<String>,
     JsonBody(a): JsonBody<Approve>,
 ) -> Result<Response, ApiError> {
+    if !who.proven {
+        two_people_need_proof(&node, &id).await?;
+    }
     let approved = decided(&node, move |exchange| {
         owner::approve(exchange, &id, &a.redact, &who.name)
     })
@@ -159,6 +162,36 @@ pub(super) async fn approve(
     };
     let extra = decision_audit(&answer.request);
     Ok(audited(Json(answer), extra))
+}
+
+/// Refuses an approval on the socket's word alone (the CLI naming a user,
+/// not proving it) where the two-person rule applies: anyone with the
+/// service account could otherwise approve as two supervisors. Such an
+/// approval needs the supervisor's own token (`LIAISON_TOKEN`) or session.
+async fn two_people_need_proof(node: &Node, given: &str) -> Result<(), ApiError> {
+    let given = given.to_lowercase();
+    let codes = decided(node, move |exchange| {
+        let two = exchange.settings().two_person;
+        let codes: Vec<String> = owner::incoming(exchange)?
+            .into_iter()
+            .filter(|r| r.id.starts_with(&given))
+            .flat_map(|r| r.handling)
+            .filter(|h| two.iter().any(|t| t.to_string() == *h))
+            .collect();
+        Ok(codes)
+    })
+    .await?;
+    if codes.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        format!(
+            "the two-person rule for {} needs each supervisor to prove who they are: set LIAISON_TOKEN to your own API token (an admin makes it with `liaison user token NAME`), or approve from a signed-in browser",
+            codes.join(", ")
+        ),
+    )
+    .at("Authorization"))
 }
 
 /// `POST /api/v1/requests/incoming/{id}/refusal`.

@@ -176,6 +176,11 @@ async fn match_file(
         .map_err(|e| bad_request(format!("{shown_as}: {e}")))?;
     shown(&mut read.bad, &file, &shown_as);
     shown(&mut read.warnings, &file, &shown_as);
+    // Stored hits keep their source: never a temporary file's path.
+    let path_text = file.display().to_string();
+    for w in &mut read.wanted {
+        w.source = w.source.replacen(&path_text, &shown_as, 1);
+    }
     let wanted = read.wanted;
     let case = match &case {
         None => None,
@@ -269,15 +274,6 @@ async fn match_file(
     let p = matching.clone();
     blocking(move || querier::store_hits(&p, &stored)).await?;
     let entities = wanted.len() as u64;
-    let results: Vec<EntityResult> = results
-        .into_iter()
-        .map(|mut r| {
-            if r.source.starts_with(&file.display().to_string()) {
-                r.source = r.source.replacen(&file.display().to_string(), &shown_as, 1);
-            }
-            r
-        })
-        .collect();
     let reply = Json(MatchReply {
         results,
         bad: read.bad,

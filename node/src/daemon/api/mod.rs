@@ -157,7 +157,7 @@ pub(super) async fn start(
     };
     let auth = Arc::new(auth::Auth {
         node: node.clone(),
-        sessions: auth::Sessions::default(),
+        sessions: auth::Sessions::new(),
         streams: Arc::new(tokio::sync::Semaphore::new(events::MAX_STREAMS)),
     });
     let app = routes::router(&auth)
@@ -535,6 +535,10 @@ async fn secure_headers(mut r: Response) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

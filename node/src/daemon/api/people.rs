@@ -22,7 +22,7 @@ use crate::users::{self, Account, Role};
 fn user_error(e: users::Error) -> ApiError {
     use users::Error as E;
     match e {
-        E::BadName(_) | E::Exists(_) => bad_request(e).at("name"),
+        E::BadName(_) | E::Exists(_) | E::LastAdmin(_) => bad_request(e).at("name"),
         E::NoRole => bad_request(e).at("roles"),
         E::BadPassword => bad_request(e).at("password"),
         E::Unknown(_) => not_found(e).at("name"),
@@ -53,7 +53,7 @@ pub(super) async fn list(
 }
 
 /// `POST /api/v1/users`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// The name (a-z, 0-9, `.`, `_`, `-`; up to 64).
@@ -103,7 +103,7 @@ pub(super) async fn add(
 }
 
 /// `POST /api/v1/users/{name}/password`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Password {
     /// The new password (12 to 1024 bytes).
@@ -112,6 +112,7 @@ pub struct Password {
 
 pub(super) async fn password(
     State(node): State<Arc<Node>>,
+    Extension(auth): Extension<Arc<Auth>>,
     Extension(who): Extension<Principal>,
     Path(name): Path<String>,
     JsonBody(req): JsonBody<Password>,
@@ -120,11 +121,12 @@ pub(super) async fn password(
     let now = node.post.now_ms();
     let user =
         on_users(move || users::set_password(&store, &who.name, &name, &req.password, now)).await?;
+    auth.sessions.close_user(&user.name);
     Ok(Json(user.account(now)))
 }
 
 /// A new API token: shown this once.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct NewToken {
     /// The account.
     pub user: String,
@@ -146,6 +148,7 @@ pub(super) async fn token(
 
 async fn set_enabled(
     node: &Node,
+    auth: &Auth,
     who: Principal,
     name: String,
     enabled: bool,
@@ -153,27 +156,32 @@ async fn set_enabled(
     let store = node.post.store().clone();
     let now = node.post.now_ms();
     let user = on_users(move || users::set_enabled(&store, &who.name, &name, enabled, now)).await?;
+    if !enabled {
+        auth.sessions.close_user(&user.name);
+    }
     Ok(Json(user.account(now)))
 }
 
 pub(super) async fn disable(
     State(node): State<Arc<Node>>,
+    Extension(auth): Extension<Arc<Auth>>,
     Extension(who): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    set_enabled(&node, who, name, false).await
+    set_enabled(&node, &auth, who, name, false).await
 }
 
 pub(super) async fn enable(
     State(node): State<Arc<Node>>,
+    Extension(auth): Extension<Arc<Auth>>,
     Extension(who): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    set_enabled(&node, who, name, true).await
+    set_enabled(&node, &auth, who, name, true).await
 }
 
 /// `POST /api/v1/session`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     /// The user's name.
@@ -183,7 +191,7 @@ pub struct SignIn {
 }
 
 /// Who is signed in.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Session {
     /// The user.
     pub user: String,
@@ -208,20 +216,24 @@ pub(super) async fn sign_in(
     JsonBody(req): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
     let now = node.post.now_ms();
-    if !auth.sessions.may_try(now) {
-        super::auth::log(
-            &auth,
-            &req.name,
-            "login-throttled",
-            liaison_protocol::audit::LOCAL_FAILED,
-            Audited::default(),
-        )
-        .await;
+    if let Some(first) = auth.sessions.throttled(&req.name, now) {
+        if first {
+            // Once per name and minute: a flood does not flood the log.
+            super::auth::log(
+                &auth,
+                &req.name,
+                "login-throttled",
+                liaison_protocol::audit::LOCAL_FAILED,
+                Audited::default(),
+            )
+            .await;
+        }
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-ins in the last minute on this node: wait a minute",
+            "too many sign-ins for this name, or on this node, in the last minute: wait a minute",
         ));
     }
+    let _hashing = auth.sessions.hashing.acquire().await.map_err(internal)?;
     let store = node.post.store().clone();
     let user = on_users(move || users::sign_in(&store, &req.name, &req.password, now)).await?;
     let (id, csrf) = auth.sessions.open(&user.name, now)?;
@@ -295,4 +307,44 @@ pub(super) async fn peer_change(JsonBody(req): JsonBody<PeerChange>) -> Result<R
         ..Audited::default()
     };
     Ok(audited(Json(serde_json::json!({ "logged": true })), extra))
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }

@@ -93,6 +93,7 @@ impl Route {
                 right,
                 action,
                 socket_only: path.starts_with("/api/v1/local/"),
+                public: false,
             },
             public: false,
             summary,
@@ -147,6 +148,7 @@ impl Route {
 
     fn public(mut self) -> Route {
         self.public = true;
+        self.needs.public = true;
         self
     }
 }
@@ -171,21 +173,21 @@ pub(super) fn table() -> Vec<Route> {
         Route::new(M::POST, "/api/v1/store/purge", Some(R::Upkeep), Some("purge"), "upkeep", "Purge what is past its retention now.", exchange::purge),
         Route::new(M::POST, "/api/v1/matches", Some(R::Match), Some("match"), "matching", "Hit/no-hit for every entity in the body, against every peer or one.", matching::upload_match).json_limit::<matching::MatchUpload>(MAX_UPLOAD),
         Route::new(M::POST, "/api/v1/local/match", Some(R::Match), Some("match"), "local", "Hit/no-hit for every entity in a file on the node's disk.", matching::run_match).json::<matching::MatchRequest>(),
-        Route::new(M::GET, "/api/v1/hits", Some(R::Match), None, "matching", "Hits found by matches, oldest first.", matching::hits).paged(),
-        Route::new(M::GET, "/api/v1/watchlist", Some(R::Watch), None, "matching", "Standing selectors.", matching::watch_list).paged(),
+        Route::new(M::GET, "/api/v1/hits", Some(R::Match), Some("hits-read"), "matching", "Hits found by matches, oldest first.", matching::hits).paged(),
+        Route::new(M::GET, "/api/v1/watchlist", Some(R::Watch), Some("watchlist-read"), "matching", "Standing selectors.", matching::watch_list).paged(),
         Route::new(M::POST, "/api/v1/watchlist", Some(R::Watch), Some("watch-add"), "matching", "Watch every entity in the body.", matching::watch_upload).json_limit::<matching::WatchUpload>(MAX_UPLOAD),
         Route::new(M::POST, "/api/v1/local/watchlist", Some(R::Watch), Some("watch-add"), "local", "Watch every entity in a file on the node's disk.", matching::watch_add).json::<matching::WatchAdd>(),
         Route::new(M::DELETE, "/api/v1/watchlist/{id}", Some(R::Watch), Some("watch-remove"), "matching", "Stop watching an entry.", matching::watch_remove),
-        Route::new(M::GET, "/api/v1/alerts", Some(R::Watch), None, "matching", "Alerts raised by the watchlist, oldest first.", matching::alerts).paged(),
-        Route::new(M::GET, "/api/v1/requests/incoming", Some(R::Decide), None, "exchange", "Follow-up requests peers sent us, oldest first.", exchange::incoming).paged(),
+        Route::new(M::GET, "/api/v1/alerts", Some(R::Watch), Some("alerts-read"), "matching", "Alerts raised by the watchlist, oldest first.", matching::alerts).paged(),
+        Route::new(M::GET, "/api/v1/requests/incoming", Some(R::Decide), Some("requests-read"), "exchange", "Follow-up requests peers sent us, oldest first.", exchange::incoming).paged(),
         Route::new(M::POST, "/api/v1/requests/incoming/{id}/approval", Some(R::Decide), Some("approve"), "exchange", "Approve a waiting request (with redactions): its records are released, or wait for a second supervisor under the two-person rule.", exchange::approve).json::<exchange::Approve>(),
         Route::new(M::POST, "/api/v1/requests/incoming/{id}/refusal", Some(R::Decide), Some("refuse"), "exchange", "Refuse a waiting request, with a reason the requester reads.", exchange::refuse).json::<exchange::Refuse>(),
-        Route::new(M::GET, "/api/v1/requests/outgoing", Some(R::Request), None, "exchange", "Follow-up requests we sent, with their answers, oldest first.", exchange::outgoing).paged(),
+        Route::new(M::GET, "/api/v1/requests/outgoing", Some(R::Request), Some("requests-read"), "exchange", "Follow-up requests we sent, with their answers, oldest first.", exchange::outgoing).paged(),
         Route::new(M::POST, "/api/v1/requests/outgoing", Some(R::Request), Some("request"), "exchange", "Ask a hit's owner for the record behind it.", exchange::request).json::<exchange::AskBody>(),
-        Route::new(M::GET, "/api/v1/reports", Some(R::Reports), None, "exchange", "Reports received, each verified as it is read.", exchange::reports).paged(),
-        Route::new(M::GET, "/api/v1/reports/deleted", Some(R::Reports), None, "exchange", "Reports deleted when their owner withdrew them.", exchange::deleted).paged(),
+        Route::new(M::GET, "/api/v1/reports", Some(R::Reports), Some("reports-read"), "exchange", "Reports received, each verified as it is read.", exchange::reports).paged(),
+        Route::new(M::GET, "/api/v1/reports/deleted", Some(R::Reports), Some("reports-read"), "exchange", "Reports deleted when their owner withdrew them.", exchange::deleted).paged(),
         Route::new(M::GET, "/api/v1/reports/{id}", Some(R::Reports), Some("report-show"), "exchange", "One report (its id, or 6+ leading hex digits).", exchange::report),
-        Route::new(M::GET, "/api/v1/audit/entries", Some(R::Audit), None, "audit", "Audit log entries, filtered by peer, case, user and time.", audit::entries).query::<audit::EntriesQuery>(),
+        Route::new(M::GET, "/api/v1/audit/entries", Some(R::Audit), Some("audit-read"), "audit", "Audit log entries, filtered by peer, case, user and time.", audit::entries).query::<audit::EntriesQuery>(),
         Route::new(M::GET, "/api/v1/audit/verification", Some(R::Audit), Some("audit-verify"), "audit", "Verify the whole log now: tree, checkpoints, witnesses.", audit::verify_log),
         Route::new(M::POST, "/api/v1/local/audit/export", Some(R::Audit), Some("audit-export"), "local", "Export the log (or a time range) to a file on the node's disk.", audit::export).json::<audit::ExportRequest>(),
         Route::new(M::POST, "/api/v1/local/bundles/export", Some(R::Transport), Some("bundle-export"), "local", "Write a peer's outbox to a file, for removable media.", super::bundle_export).json::<super::ExportRequest>(),

@@ -233,14 +233,20 @@ impl PageQuery {
                     })?,
             ),
         };
-        let mut rest: Vec<T> = items
+        let mut rest: Vec<(String, T)> = items
             .into_iter()
-            .filter(|i| after.as_ref().is_none_or(|a| key(i) > *a))
+            .map(|i| (key(&i), i))
+            .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
             .collect();
-        let next =
-            (rest.len() > limit).then(|| crate::hex::encode(key(&rest[limit - 1]).as_bytes()));
+        // Paged in the order of the key the cursor names, whatever order
+        // the list came in.
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        let next = (rest.len() > limit).then(|| crate::hex::encode(rest[limit - 1].0.as_bytes()));
         rest.truncate(limit);
-        Ok(Page { items: rest, next })
+        Ok(Page {
+            items: rest.into_iter().map(|(_, i)| i).collect(),
+            next,
+        })
     }
 }
 
