@@ -245,6 +245,8 @@ pub struct Api {
     /// The certificate and key the TCP listener serves HTTPS with; `None`:
     /// plain HTTP.
     pub tls: Option<Tls>,
+    /// OS account → the user the CLI acts as when it runs under it.
+    pub os_users: std::collections::BTreeMap<String, String>,
 }
 
 /// `[api] tls_cert` and `tls_key`, validated: both given, as absolute
@@ -491,9 +493,27 @@ impl RawConfig {
                 ),
             ));
         }
+        for (os, user) in &self.api.os_users {
+            let ok = !user.is_empty()
+                && user.len() <= 40
+                && user
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            if !ok {
+                return Err(invalid(
+                    format!("api.os_users.{os}"),
+                    format!("{user:?} is not a user name: 1 to 40 of a-z, 0-9, '.', '_', '-' (as `liaison user list` shows them)"),
+                ));
+            }
+        }
         let api = Api {
             listen: api_listen,
             tls,
+            os_users: self.api.os_users.clone(),
         };
         let audit = Audit {
             checkpoint_interval: humantime::parse_duration(&self.audit.checkpoint_interval)

@@ -226,8 +226,8 @@ pub struct RawApi {
     /// `DATA_DIR/api.sock` (mode 0600: the service account only), which
     /// is what the CLI uses. `listen` adds a loopback `host:port` for the
     /// agency's own tools (port 0: a free one, written to
-    /// `DATA_DIR/api.addr`). Every request needs the bearer token in
-    /// `DATA_DIR/api.token` (mode 0600). Default `""`: no TCP listener.
+    /// `DATA_DIR/api.addr`). Every request there is a user's: a bearer
+    /// token or a signed-in session. Default `""`: no TCP listener.
     /// An address other than loopback needs `tls_cert` and `tls_key`.
     #[serde(default = "default_api_listen")]
     pub listen: String,
@@ -242,6 +242,11 @@ pub struct RawApi {
     /// Default `""`.
     #[serde(default)]
     pub tls_key: String,
+    /// The CLI's user for each OS account on this machine that runs it
+    /// (`{ "aivanova" = "ivanova" }`); an account not listed acts as the
+    /// user of its own name, and `--as` overrides both. Default empty.
+    #[serde(default)]
+    pub os_users: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for RawApi {
@@ -250,6 +255,7 @@ impl Default for RawApi {
             listen: default_api_listen(),
             tls_cert: String::new(),
             tls_key: String::new(),
+            os_users: Default::default(),
         }
     }
 }

@@ -83,9 +83,9 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("# How far ahead of this clock a peer's may be.\nmax_clock_skew = \"5m\"\n\n");
     t.push_str("[api]\n");
     t.push_str("# The local HTTP API is served on the Unix socket DATA_DIR/api.sock (mode\n");
-    t.push_str("# 0600), which the CLI uses; every request needs the bearer token in\n");
-    t.push_str("# DATA_DIR/api.token. `listen` adds a loopback TCP address for the agency's\n");
-    t.push_str("# own tools (port 0: a free one, written to DATA_DIR/api.addr).\n");
+    t.push_str("# 0600), which the CLI uses, acting as a user (see os_users). `listen` adds\n");
+    t.push_str("# a TCP address for browsers and the agency's tools, where each request is a\n");
+    t.push_str("# user's token or session (port 0: a free one, written to DATA_DIR/api.addr).\n");
     t.push_str("listen = \"\"\n");
     t.push_str("# With a PEM certificate and key (relative to this file; the key mode 0600)\n");
     t.push_str("# `listen` speaks HTTPS only and may be any address, not just loopback.\n");
@@ -96,6 +96,9 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     } else {
         t.push_str("tls_cert = \"\"\ntls_key = \"\"\n\n");
     }
+    t.push_str("# The CLI acts as the user named like the OS account running it, or as\n");
+    t.push_str("# mapped here (`--as USER` overrides): { \"aivanova\" = \"ivanova\" }.\n");
+    t.push_str("[api.os_users]\n\n");
     t.push_str("[audit]\n");
     t.push_str("# How often to sign a checkpoint of the audit log and send it to the peers\n");
     t.push_str("# to witness (cosign).\n");

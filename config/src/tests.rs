@@ -148,6 +148,11 @@ fn unknown_key_is_refused_naming_it_and_the_file() {
 #[test]
 fn invalid_values_name_the_key_and_the_fix() {
     let cases = [
+        (
+            "[node]\nname = \"kg\"\n[api.os_users]\naivanova = \"A.Ivanova\"\n",
+            "api.os_users.aivanova",
+            "not a user name",
+        ),
         ("[node]\nname = \"KG Border\"\n", "node.name", "lower-case"),
         (
             "[node]\nname = \"kg\"\ncountry = \"KG\"\n",

@@ -43,7 +43,7 @@ pub const MAX_PASSWORD: usize = 1024;
 /// Argon2id with OWASP's first recommended memory (46 MiB, one lane) and
 /// two passes where OWASP asks one: with one pass a sign-in cost 46 ms on
 /// the project's 2-core machine, under the 50–200 ms asked for; with two,
-/// about 90 ms (`cargo bench -p liaison --bench users`).
+/// 74 ms (median; `cargo bench -p liaison --bench users`).
 pub fn argon2() -> Argon2<'static> {
     #[allow(clippy::unwrap_used)] // Constant parameters, within Argon2's bounds.
     let params = Params::new(46 * 1024, 2, 1, None).unwrap();

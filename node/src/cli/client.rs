@@ -42,6 +42,13 @@ pub fn acting_as() -> String {
     ACTING_AS.get().cloned().unwrap_or_else(os_account)
 }
 
+/// The OS account's login name as the environment gives it.
+pub fn os_login() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+}
+
 /// The OS account's name as a user name (`operator` if it cannot be one).
 pub fn os_account() -> String {
     ["USER", "LOGNAME"]

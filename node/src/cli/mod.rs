@@ -108,6 +108,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Node(NodeCommand::Audit(c)) if c.offline() => audit::run_offline(c),
         Command::Node(command) => {
             let config = load_config(&cli.config)?;
+            if cli.acting_as.is_none() {
+                if let Some(user) = client::os_login().and_then(|n| config.api.os_users.get(&n)) {
+                    client::set_acting_as(user);
+                }
+            }
             match command {
                 NodeCommand::Ingest(a) => records::ingest_cmd(&config, a),
                 NodeCommand::Find(a) => records::find_cmd(&config, a),
