@@ -482,6 +482,21 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
     let hit = v["results"][0]["hits"][0]["hit"]
         .as_u64()
         .unwrap_or_else(|| panic!("a hit: {v}"));
+    // The match's hits again, by its id.
+    let kz_api = Api {
+        addr: String::new(),
+        socket: kz.node.dir.path().join("node/data/api.sock"),
+    };
+    let again = kz_api.socket(
+        "petrova",
+        "GET",
+        &format!("/api/v1/matches/{}", v["id"]),
+        None,
+    );
+    assert_eq!(again.status, 200, "{again:?}");
+    let items = again.json()["items"].clone();
+    assert_eq!(items.as_array().map(Vec::len), Some(1), "{again:?}");
+    assert_eq!(items[0]["id"].as_u64(), Some(hit), "{again:?}");
     // The auditor may not match; the refusal is logged under its name.
     assert_eq!(kz.node.run(&["--as", "kasymov", "match", query]).code, 2);
     let asked = ok(
@@ -573,7 +588,12 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
     };
     assert_eq!(
         actions(kz, "petrova"),
-        s(&[("match", 0), ("request", 0), ("report-show", 0)])
+        s(&[
+            ("match", 0),
+            ("hits-read", 0),
+            ("request", 0),
+            ("report-show", 0)
+        ])
     );
     assert_eq!(actions(kz, "kasymov")[0], ("match".to_owned(), 1));
     // The unproven attempt is refused (a failure) before anything changes.

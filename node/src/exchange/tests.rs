@@ -114,6 +114,7 @@ fn store_hit(a: &Node, entity: &str, kind: SelectorKind, hits: &[querier::Hit]) 
             .iter()
             .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
             .collect(),
+        matched: None,
     };
     querier::store_hits(a.matching(), std::slice::from_ref(&h)).unwrap();
     h.id

@@ -278,7 +278,7 @@ fn unauthorized(detail: &str) -> ApiError {
 }
 
 /// Routes anyone may call: the document and signing in.
-fn public(method: &Method, path: &str) -> bool {
+pub(super) fn public(method: &Method, path: &str) -> bool {
     path == "/api/openapi.json" || (method == Method::POST && path == "/api/v1/session")
 }
 

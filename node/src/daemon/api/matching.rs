@@ -84,9 +84,12 @@ pub struct PeerHit {
     pub hit: u64,
 }
 
-/// `POST /v1/match`'s answer.
+/// A match's answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct MatchReply {
+    /// The match's id: `GET /api/v1/matches/{id}` gives its hits again.
+    #[serde(default)]
+    pub id: u64,
     /// Per entity, in file order.
     pub results: Vec<EntityResult>,
     /// Lines or entities that could not be read.
@@ -231,6 +234,7 @@ async fn match_file(
             hits: Vec::new(),
         })
         .collect();
+    let match_id = matching.next_id();
     let by_slot = querier::by_slot(&query.hits);
     for (slot, hits) in by_slot {
         let mut per_peer: BTreeMap<[u8; 32], Vec<&querier::Hit>> = BTreeMap::new();
@@ -261,6 +265,7 @@ async fn match_file(
                     .iter()
                     .map(|h| (h.kind, querier::tag_hex(&h.tag), h.epoch))
                     .collect(),
+                matched: Some(match_id),
             };
             results[slot].hits.push(PeerHit {
                 peer,
@@ -275,6 +280,7 @@ async fn match_file(
     blocking(move || querier::store_hits(&p, &stored)).await?;
     let entities = wanted.len() as u64;
     let reply = Json(MatchReply {
+        id: match_id,
         results,
         bad: read.bad,
         warnings: read.warnings,
@@ -301,6 +307,23 @@ async fn on_matching<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let matching = node.router.matching().clone();
     blocking(move || f(&matching)).await
+}
+
+/// The hits one match found.
+pub(super) async fn match_hits(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<StoredHit>>, ApiError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| bad_request("a match's id is a number, as its answer gave it").at("id"))?;
+    let found: Vec<StoredHit> = on_matching(&node, querier::hits)
+        .await?
+        .into_iter()
+        .filter(|h| h.matched == Some(id))
+        .collect();
+    Ok(Json(page.page(found, |h| sortable(h.id))?))
 }
 
 pub(super) async fn hits(

@@ -172,6 +172,7 @@ pub(super) fn table() -> Vec<Route> {
         Route::new(M::POST, "/api/v1/store/reindex", Some(R::Upkeep), Some("reindex"), "upkeep", "Re-index records stored under older rules.", records::reindex),
         Route::new(M::POST, "/api/v1/store/purge", Some(R::Upkeep), Some("purge"), "upkeep", "Purge what is past its retention now.", exchange::purge),
         Route::new(M::POST, "/api/v1/matches", Some(R::Match), Some("match"), "matching", "Hit/no-hit for every entity in the body, against every peer or one.", matching::upload_match).json_limit::<matching::MatchUpload>(MAX_UPLOAD),
+        Route::new(M::GET, "/api/v1/matches/{id}", Some(R::Match), Some("hits-read"), "matching", "The hits one match found (a match with none has an empty page).", matching::match_hits).paged(),
         Route::new(M::POST, "/api/v1/local/match", Some(R::Match), Some("match"), "local", "Hit/no-hit for every entity in a file on the node's disk.", matching::run_match).json::<matching::MatchRequest>(),
         Route::new(M::GET, "/api/v1/hits", Some(R::Match), Some("hits-read"), "matching", "Hits found by matches, oldest first.", matching::hits).paged(),
         Route::new(M::GET, "/api/v1/watchlist", Some(R::Watch), Some("watchlist-read"), "matching", "Standing selectors.", matching::watch_list).paged(),
@@ -394,6 +395,17 @@ mod tests {
             "{} differs from the API's routes: run `liaison openapi --out docs/openapi.json` and commit it",
             path.display()
         );
+    }
+
+    #[test]
+    fn authentication_skips_exactly_the_routes_the_table_marks_public() {
+        for r in table() {
+            assert_eq!(
+                super::super::auth::public(&r.method, r.path),
+                r.public,
+                "{r:?}"
+            );
+        }
     }
 
     #[test]

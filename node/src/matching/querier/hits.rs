@@ -37,6 +37,10 @@ pub struct StoredHit {
     pub case: Option<String>,
     /// The tags that matched (hex) and their epoch, for a follow-up.
     pub tags: Vec<(SelectorKind, String, u64)>,
+    /// The match that found it (`GET /api/v1/matches/{id}`); absent for
+    /// hits stored before matches had ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
 }
 
 /// How strong a person match is, from the keys that matched.
