@@ -470,6 +470,15 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
             .then_some(())
             .ok_or(v.to_string())
     });
+    // A local look-up first: nothing here, but logged with its case.
+    let find = kz.node.run(
+        &[
+            &["--as", "petrova", "find", "+996 775 222 001"][..],
+            &case[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(find.code, 1, "{find:?}");
     let v = ok(
         &kz.node,
         &[
@@ -589,6 +598,7 @@ fn a_scripted_day_is_logged_under_each_persons_name_and_two_people_release() {
     assert_eq!(
         actions(kz, "petrova"),
         s(&[
+            ("find", 0),
             ("match", 0),
             ("hits-read", 0),
             ("request", 0),

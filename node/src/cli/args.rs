@@ -262,6 +262,9 @@ pub(super) struct FindArgs {
     /// Most records to list.
     #[arg(long, default_value_t = 50)]
     pub(super) limit: usize,
+    /// The case the look-up is made for (logged as a salted commitment).
+    #[command(flatten)]
+    pub(super) case: CaseArgs,
     /// JSON output.
     #[arg(long)]
     pub(super) json: bool,

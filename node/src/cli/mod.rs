@@ -177,6 +177,17 @@ const DAEMON_START_WAIT: std::time::Duration = std::time::Duration::from_secs(15
 /// its name before the command runs; through the daemon, the daemon does
 /// both.
 fn access(config: &Config, right: Right, action: Option<&str>) -> Result<Access> {
+    access_under_case(config, right, action, None)
+}
+
+/// [`access`], logging on the store the commitment to `case` (reference,
+/// legal basis) with the action.
+fn access_under_case(
+    config: &Config,
+    right: Right,
+    action: Option<&str>,
+    case: Option<&(String, String)>,
+) -> Result<Access> {
     let deadline = std::time::Instant::now() + DAEMON_START_WAIT;
     loop {
         if let Some(client) = Client::find(&config.node.data_dir)? {
@@ -184,7 +195,7 @@ fn access(config: &Config, right: Right, action: Option<&str>) -> Result<Access>
         }
         match Store::open(&config.node.data_dir) {
             Ok(store) => {
-                acting_on_store(&store, right, action)?;
+                acting_on_store(&store, right, action, case)?;
                 return Ok(Access::Store(store));
             }
             Err(crate::store::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
@@ -200,7 +211,12 @@ fn access(config: &Config, right: Right, action: Option<&str>) -> Result<Access>
 
 /// Checks the acting user's `right` on a store opened here and logs
 /// `action` under its name.
-fn acting_on_store(store: &Store, right: Right, action: Option<&str>) -> Result<()> {
+fn acting_on_store(
+    store: &Store,
+    right: Right,
+    action: Option<&str>,
+    case: Option<&(String, String)>,
+) -> Result<()> {
     let user = client::acting_as();
     let now = crate::clock::system_ms();
     let action_name = action.unwrap_or("");
@@ -208,16 +224,11 @@ fn acting_on_store(store: &Store, right: Right, action: Option<&str>) -> Result<
         users::authorize(store, &user, right, action_name, now)?;
     }
     if let Some(action) = action {
-        store.append(
-            crate::store::Batch::default(),
-            &[users::local(
-                action,
-                &user,
-                liaison_protocol::audit::LOCAL_DONE,
-                now,
-            )],
-            true,
-        )?;
+        let mut entry = users::local(action, &user, liaison_protocol::audit::LOCAL_DONE, now);
+        entry.case = case
+            .map(|(reference, basis)| store.case_commitment(reference, basis))
+            .transpose()?;
+        store.append(crate::store::Batch::default(), &[entry], true)?;
     }
     Ok(())
 }

@@ -199,10 +199,11 @@ pub(super) fn find_cmd(config: &Config, a: FindArgs) -> Result<ExitCode> {
     if selectors.is_empty() {
         bail!("{:?} does not read as any identifier: name its kind with --kind, or give --dob for a person", a.value);
     }
-    let v = match access(config, Right::Search, Some("find"))? {
+    let case = a.case.pair();
+    let v = match super::access_under_case(config, Right::Search, Some("find"), case.as_ref())? {
         Access::Daemon(client) => client.post(
             "/api/v1/searches",
-            &serde_json::json!({ "selectors": selectors, "limit": a.limit }),
+            &serde_json::json!({ "selectors": selectors, "limit": a.limit, "case": case }),
         )?,
         Access::Store(store) => {
             let found = find::lookup(&Records::new(&store), &selectors, a.limit)?;

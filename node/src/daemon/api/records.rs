@@ -207,6 +207,11 @@ pub struct FindRequest {
     pub dob: Option<String>,
     /// Most records (1 to 1000).
     pub limit: usize,
+    /// The case reference and legal basis the look-up is made for: the
+    /// audit entry carries their salted commitment.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub case: Option<(String, String)>,
 }
 
 pub(super) async fn find(
@@ -248,10 +253,18 @@ pub(super) async fn find(
     })
     .await?;
     let count = v["records"].as_array().map_or(0, |r| r.len() as u64);
+    let case = match req.case {
+        None => None,
+        Some((reference, basis)) => {
+            let store = node.post.store().clone();
+            Some(blocking(move || store.case_commitment(&reference, &basis)).await?)
+        }
+    };
     Ok(audited(
         Json(v),
         Audited {
             count,
+            case,
             ..Audited::default()
         },
     ))
