@@ -41,12 +41,13 @@ impl Answer {
 /// event stream's answer is read up to its headers.
 fn http(
     stream: &mut (impl std::io::Read + std::io::Write),
+    host: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: Option<(&str, &str)>,
 ) -> Answer {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: liaison\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -126,13 +127,20 @@ impl Api {
     ) -> Answer {
         let mut s = TcpStream::connect(&self.addr).expect("API reachable");
         s.set_read_timeout(Some(WAIT)).expect("timeout set");
-        http(&mut s, method, path, headers, body)
+        http(&mut s, "127.0.0.1", method, path, headers, body)
     }
 
     fn socket(&self, user: &str, method: &str, path: &str, body: Option<(&str, &str)>) -> Answer {
         let mut s = UnixStream::connect(&self.socket).expect("socket reachable");
         s.set_read_timeout(Some(WAIT)).expect("timeout set");
-        http(&mut s, method, path, &[("X-Liaison-User", user)], body)
+        http(
+            &mut s,
+            "liaison",
+            method,
+            path,
+            &[("X-Liaison-User", user)],
+            body,
+        )
     }
 }
 
@@ -303,6 +311,21 @@ fn sessions_need_their_csrf_token_end_on_sign_out_and_lock_after_failures() {
             )),
         )
     };
+    // A page elsewhere rebinding its name to 127.0.0.1 sends its own
+    // Host: plain HTTP answers loopback names only.
+    let mut s = TcpStream::connect(&api.addr).expect("API reachable");
+    s.set_read_timeout(Some(WAIT)).expect("timeout set");
+    let body = json!({ "name": "sidorova", "password": password }).to_string();
+    let rebound = http(
+        &mut s,
+        "evil.example:80",
+        "POST",
+        "/api/v1/session",
+        &[],
+        Some(("application/json", &body)),
+    );
+    assert_eq!(rebound.status, 421, "{rebound:?}");
+    assert_eq!(rebound.json()["field"], "Host", "{rebound:?}");
     let good = sign_in(password);
     assert_eq!(good.status, 200, "{good:?}");
     for attr in ["httponly", "secure", "samesite=strict"] {

@@ -180,9 +180,15 @@ pub(super) async fn start(
     if let Some((listener, _)) = tcp {
         let (app, cancel) = (app.clone(), cancel.clone());
         tasks.push(match tls {
-            Some(acceptor) => super::tls::serve(listener, acceptor, app, cancel),
+            Some(acceptor) => super::tls::serve(
+                listener,
+                acceptor,
+                app.layer(middleware::map_response(strict_transport)),
+                cancel,
+            ),
             None => tokio::spawn(
                 async move {
+                    let app = app.layer(middleware::from_fn(loopback_host));
                     let served = axum::serve(listener, app)
                         .with_graceful_shutdown(cancel.cancelled_owned())
                         .await;
@@ -524,6 +530,44 @@ async fn problems(r: Response) -> Response {
         e = e.at(f);
     }
     e.into_response()
+}
+
+/// On plain HTTP (loopback only) a request must name a loopback host: a
+/// web page elsewhere that points its own name at 127.0.0.1 (DNS
+/// rebinding) sends that name, and is refused before anything runs.
+async fn loopback_host(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::response::IntoResponse as _;
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return next.run(request).await;
+    }
+    ApiError::new(
+        axum::http::StatusCode::MISDIRECTED_REQUEST,
+        "this listener serves localhost only: use http://127.0.0.1:PORT, or set [api] tls_cert and tls_key to serve a host name over HTTPS",
+    )
+    .at("Host")
+    .into_response()
+}
+
+/// Over HTTPS: browsers keep to HTTPS for this host for a year.
+async fn strict_transport(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    r
 }
 
 /// Headers on every answer: nothing cached, no sniffing, no framing.
