@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use liaison::cli::client::url_segment;
+
 use crate::common::{liaison_env, liaison_with_input, Node, OPERATOR};
 use crate::federation::{federation_with, wait_for, Agency};
 
@@ -743,18 +745,6 @@ impl Rng {
     }
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Schemathesis' idea, bounded and deterministic: requests generated from
 /// the served document itself (path and query parameters and JSON bodies
 /// from their schemas, often wrong on purpose) get no 5xx, every refusal
@@ -782,7 +772,7 @@ fn random_requests_from_the_document_get_no_5xx_and_problems_for_refusals() {
             for _ in 0..25 {
                 let mut path = template.clone();
                 for name in ["{id}", "{name}"] {
-                    let v = encode(&rng.string());
+                    let v = url_segment(&rng.string());
                     path = path.replace(name, if v.is_empty() { "x" } else { &v });
                 }
                 let mut query = Vec::new();
@@ -793,7 +783,7 @@ fn random_requests_from_the_document_get_no_5xx_and_problems_for_refusals() {
                         query.push(format!(
                             "{}={}",
                             p["name"].as_str().unwrap_or("x"),
-                            encode(&text)
+                            url_segment(&text)
                         ));
                     }
                 }

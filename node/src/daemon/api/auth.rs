@@ -432,6 +432,16 @@ pub struct Audited {
     pub object: Option<String>,
 }
 
+/// A response carrying what its audit entry adds.
+pub(super) fn audited(
+    r: impl axum::response::IntoResponse,
+    a: Audited,
+) -> axum::response::Response {
+    let mut r = r.into_response();
+    r.extensions_mut().insert(a);
+    r
+}
+
 /// What a route needs, for [`authorize`].
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {

@@ -15,8 +15,8 @@ use axum::response::Response;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
+use super::auth::audited;
 use super::auth::{Audited, Principal};
-use super::records::audited;
 use super::wire::{bad_request, internal, sortable, ApiError, JsonBody, Page, PageQuery};
 use crate::daemon::Node;
 use crate::exchange::requester::{self, Ask, ReportView, Tombstone};

@@ -15,9 +15,9 @@ use axum::Json;
 use liaison_protocol::SelectorKind;
 use serde::{Deserialize, Serialize};
 
+use super::auth::audited;
 use super::auth::Audited;
 use super::blocking;
-use super::records::audited;
 use super::wire::{
     bad_request, internal, not_found, sortable, ApiError, JsonBody, Page, PageQuery, MAX_UPLOAD,
 };
@@ -122,7 +122,7 @@ pub(super) async fn upload_match(
     State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<MatchUpload, MAX_UPLOAD>,
 ) -> Result<Response, ApiError> {
-    let file = upload_file(&node, req.content).await?;
+    let file = upload_content(&node, req.content).await?;
     let path = file.path().to_owned();
     let r = match_file(&node, path, "body".into(), req.peer, req.case).await;
     drop(file);
@@ -130,28 +130,11 @@ pub(super) async fn upload_match(
 }
 
 /// `content` in a private temporary file in the data folder.
-async fn upload_file(node: &Node, content: String) -> Result<tempfile::NamedTempFile, ApiError> {
+async fn upload_content(node: &Node, content: String) -> Result<tempfile::NamedTempFile, ApiError> {
     if content.trim().is_empty() {
         return Err(bad_request("content is empty: give the entities").at("content"));
     }
-    let dir = node.config.lock().map_err(internal)?.node.data_dir.clone();
-    blocking(move || {
-        use std::io::Write as _;
-        let mut f = tempfile::Builder::new()
-            .prefix("upload-")
-            .tempfile_in(&dir)?;
-        f.write_all(content.as_bytes())?;
-        Ok::<_, std::io::Error>(f)
-    })
-    .await
-}
-
-/// Replaces a temporary file's path in messages by what the caller sent.
-fn shown(lines: &mut [String], path: &std::path::Path, as_: &str) {
-    let p = path.display().to_string();
-    for l in lines {
-        *l = l.replace(&p, as_);
-    }
+    super::upload_file(node, content.into_bytes()).await
 }
 
 async fn match_file(
@@ -177,13 +160,17 @@ async fn match_file(
         .await
         .map_err(internal)?
         .map_err(|e| bad_request(format!("{shown_as}: {e}")))?;
-    shown(&mut read.bad, &file, &shown_as);
-    shown(&mut read.warnings, &file, &shown_as);
+    super::unname(
+        read.bad.iter_mut().chain(read.warnings.iter_mut()),
+        &file,
+        &shown_as,
+    );
     // Stored hits keep their source: never a temporary file's path.
-    let path_text = file.display().to_string();
-    for w in &mut read.wanted {
-        w.source = w.source.replacen(&path_text, &shown_as, 1);
-    }
+    super::unname(
+        read.wanted.iter_mut().map(|w| &mut w.source),
+        &file,
+        &shown_as,
+    );
     let wanted = read.wanted;
     let case = match &case {
         None => None,
@@ -373,11 +360,10 @@ pub(super) async fn watch_upload(
     State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<WatchUpload, MAX_UPLOAD>,
 ) -> Result<Response, ApiError> {
-    let file = upload_file(&node, req.content).await?;
+    let file = upload_content(&node, req.content).await?;
     let path = file.path().to_owned();
     let mut r = watch_file(&node, path.clone(), req.weak).await?;
-    shown(&mut r.bad, &path, "body");
-    shown(&mut r.warnings, &path, "body");
+    super::unname(r.bad.iter_mut().chain(r.warnings.iter_mut()), &path, "body");
     drop(file);
     let count = r.added.len() as u64;
     Ok(audited(

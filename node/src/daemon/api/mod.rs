@@ -338,7 +338,7 @@ async fn ping(
                 .map_err(internal)?;
         node.wake(peer.key.verifying_key().as_bytes());
         let extra = ping_audit(case, &peer, req.count);
-        return Ok(records::audited(Json(reply), extra));
+        return Ok(auth::audited(Json(reply), extra));
     }
     let peer_id = crate::identity::peer_id(&peer.key);
     let me = node.post.identity().signing.verifying_key();
@@ -389,7 +389,7 @@ async fn ping(
         }
     }
     let extra = ping_audit(case, &peer, req.count);
-    Ok(records::audited(Json(reply), extra))
+    Ok(auth::audited(Json(reply), extra))
 }
 
 /// What a ping's local entry carries: its case, its peer, how many.
@@ -418,6 +418,30 @@ pub struct ExportRequest {
 pub struct Exported {
     /// Envelopes written.
     pub envelopes: u32,
+}
+
+/// `bytes` in a private temporary file in the data folder, to be read
+/// like any file; it is removed when dropped.
+async fn upload_file(node: &Node, bytes: Vec<u8>) -> Result<tempfile::NamedTempFile, ApiError> {
+    let dir = node.config.lock().map_err(internal)?.node.data_dir.clone();
+    blocking(move || {
+        use std::io::Write as _;
+        let mut f = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(&dir)?;
+        f.write_all(&bytes)?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await
+}
+
+/// Messages that name an upload's temporary `path` name `as_` instead:
+/// the caller sent a body, not a file on the node's disk.
+fn unname<'a>(lines: impl IntoIterator<Item = &'a mut String>, path: &Path, as_: &str) {
+    let p = path.display().to_string();
+    for l in lines {
+        *l = l.replace(&p, as_);
+    }
 }
 
 fn absolute(p: &Path) -> Result<(), ApiError> {

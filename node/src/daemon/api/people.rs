@@ -13,8 +13,8 @@ use axum::response::{IntoResponse as _, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
+use super::auth::audited;
 use super::auth::{Audited, Auth, Principal, ABSOLUTE, COOKIE};
-use super::records::audited;
 use super::wire::{bad_request, internal, not_found, ApiError, JsonBody, Page, PageQuery};
 use crate::daemon::Node;
 use crate::users::{self, Account, Role};

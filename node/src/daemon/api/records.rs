@@ -15,7 +15,7 @@ use axum::Json;
 use liaison_protocol::{Selector, SelectorKind};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Audited;
+use super::auth::{audited, Audited};
 use super::blocking;
 use super::wire::{bad_request, body_bytes, internal, not_found, ApiError, JsonBody, MAX_UPLOAD};
 use crate::daemon::Node;
@@ -103,16 +103,6 @@ pub(super) async fn ingest(
     ))
 }
 
-/// A response carrying what its audit entry adds.
-pub(super) fn audited(
-    r: impl axum::response::IntoResponse,
-    a: Audited,
-) -> axum::response::Response {
-    let mut r = r.into_response();
-    r.extensions_mut().insert(a);
-    r
-}
-
 /// Stores records from the body (a file as it is): the body goes to a
 /// private temporary file in the data folder, read like any file.
 pub(super) async fn upload(
@@ -124,22 +114,14 @@ pub(super) async fn upload(
     if bytes.is_empty() {
         return Err(bad_request("the body is empty: send the file's content").at("body"));
     }
-    let dir = node.config.lock().map_err(internal)?.node.data_dir.clone();
-    let file = blocking(move || {
-        use std::io::Write as _;
-        let mut f = tempfile::Builder::new()
-            .prefix("upload-")
-            .tempfile_in(&dir)?;
-        f.write_all(&bytes)?;
-        Ok::<_, std::io::Error>(f)
-    })
-    .await?;
+    let file = super::upload_file(&node, bytes.into()).await?;
     let path = file.path().to_owned();
     let mut reply = ingest_files(&node, vec![path.clone()], q.format).await?;
-    let shown = path.display().to_string();
-    for line in reply.refused.iter_mut().chain(reply.warnings.iter_mut()) {
-        *line = line.replace(&shown, "body");
-    }
+    super::unname(
+        reply.refused.iter_mut().chain(reply.warnings.iter_mut()),
+        &path,
+        "body",
+    );
     drop(file);
     let count = reply.summary.stored + reply.summary.updated;
     Ok(audited(
