@@ -239,15 +239,4 @@ impl Client {
     }
 }
 
-/// `text` as one percent-encoded URL path segment or query value.
-pub fn url_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use crate::daemon::api::wire::url_segment;

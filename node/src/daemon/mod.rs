@@ -17,6 +17,7 @@
 //! store is flushed, and `api.sock` (and `api.addr`) are removed.
 
 pub mod api;
+pub mod console;
 mod courier;
 pub mod tls;
 
@@ -60,6 +61,9 @@ pub enum Error {
     /// The API could not start.
     #[error(transparent)]
     Api(#[from] api::StartError),
+    /// The console could not be built (a broken template or catalogue).
+    #[error(transparent)]
+    Console(#[from] console::Error),
     /// The API's TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -219,7 +223,14 @@ async fn serve(config: Config) -> Result<(), Error> {
         }
     });
 
-    let api = api::start(node.clone(), api_listen, api_tls, &data_dir).await?;
+    // The TCP listener serves the console beside the API; the console
+    // calls the API's router in process, as the browser's user.
+    let console = {
+        let name = config.node.name.clone();
+        move |api: axum::Router| console::router(api.clone(), &name).map(|c| c.fallback_service(api))
+    };
+    let tcp_app = api_listen.map(|_| console);
+    let api = api::start(node.clone(), api_listen, api_tls, &data_dir, tcp_app).await?;
     let tcp = api
         .addr
         .map(|a| format!(", {scheme}://{a}"))

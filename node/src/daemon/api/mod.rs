@@ -119,11 +119,12 @@ impl StartError {
 /// Binds the API and serves it until the node's token is cancelled, over
 /// `tls` on the TCP listener if given. Call with the store open: that is
 /// what makes a socket file left by a crashed daemon safe to replace.
-pub(super) async fn start(
+pub(super) async fn start<E: std::error::Error + Send + Sync + 'static>(
     node: Arc<Node>,
     listen: Option<SocketAddr>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     data_dir: &Path,
+    tcp_app: Option<impl FnOnce(axum::Router) -> Result<axum::Router, E>>,
 ) -> Result<Api, StartError> {
     let _ = fs::remove_file(super::token_file(data_dir));
     let socket = socket_file(data_dir);
@@ -174,6 +175,14 @@ pub(super) async fn start(
         .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_UPLOAD))
         .with_state(node.clone());
     let socket_app = app.clone().layer(axum::Extension(auth::Via::Socket));
+    // What the TCP listener serves: the API, or the caller's wrapping of
+    // it (the console beside it).
+    let app = match tcp_app {
+        Some(wrap) => wrap(app).map_err(|e| {
+            StartError::at("build the console", "console", std::io::Error::other(e))
+        })?,
+        None => app,
+    };
     let cancel = node.cancel.clone();
     let mut tasks = Vec::new();
     let addr = tcp.as_ref().map(|(_, a)| *a);

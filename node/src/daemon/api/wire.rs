@@ -254,3 +254,16 @@ impl PageQuery {
 pub(super) fn sortable(n: u64) -> String {
     format!("{n:020}")
 }
+
+/// `text` as one percent-encoded URL path segment or query value.
+pub fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
