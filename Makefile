@@ -11,17 +11,22 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps demo test lint ci bench bench-net bench-api bench-match bench-quality
+.PHONY: deps browser-deps demo test lint ci bench bench-net bench-api bench-match bench-quality bench-console bench-chart
 
 deps:
 	@scripts/deps
+
+# Chromium (Debian), Playwright and pytest (a venv), axe-core (npm): for the
+# console's browser tests (tests/console.rs) and its benchmark.
+browser-deps:
+	@scripts/browser-deps
 
 demo: deps
 	cargo run --locked -p liaison -- demo
 
 # `--profile dev`: the `test` profile's name alone would give build scripts
 # (and so RocksDB's C++) a build of their own beside `cargo build`'s.
-test: deps
+test: deps browser-deps
 	cargo test --locked --workspace --profile dev
 
 lint: deps
@@ -42,6 +47,14 @@ bench-net: deps
 bench-api: deps
 	cargo build --locked --release -p liaison
 	scripts/bench-api
+
+# The console in headless Chromium: time to first render of the overview
+# and of a 1,000-entity match result (medians), and the link chart's layout
+# time for 500, 2,000 and 5,000 nodes.
+bench-console: deps browser-deps
+	cargo build --locked --release -p liaison
+	scripts/bench-console
+	scripts/bench-chart
 
 # Matching end to end: 10,000 query selectors against a peer holding 1,000,000.
 bench-match: deps

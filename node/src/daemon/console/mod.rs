@@ -116,6 +116,7 @@ pub fn router(api: Router, node: &str) -> Result<Router, Error> {
         .route("/console/admin/users/{name}/{change}", post(pages::user_change))
         .route("/console/admin/reload", post(pages::reload))
         .route("/console/{*rest}", get(pages::not_found).post(pages::not_found))
+        .layer(axum::middleware::from_fn(same_origin))
         .layer(axum::middleware::map_response(page_headers))
         .layer(axum::extract::DefaultBodyLimit::max(super::api::wire::MAX_UPLOAD))
         .with_state(console))
@@ -140,6 +141,33 @@ async fn page_headers(mut r: Response) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     r
+}
+
+/// Refuses a form posted from another site (the browser says so in
+/// `Sec-Fetch-Site`, or its `Origin` names another host): besides the
+/// CSRF token, this stops a page elsewhere from signing a browser in to
+/// an account of its choosing (sign-in has no session, so no token yet).
+async fn same_origin(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let h = request.headers();
+        let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host = h
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|o| *o != "null")
+            .map(|o| o.split_once("://").map_or(o, |(_, rest)| rest));
+        let cross = matches!(site, Some("cross-site" | "same-site"))
+            || origin_host.is_some_and(|o| Some(o) != host);
+        if cross {
+            return (
+                StatusCode::FORBIDDEN,
+                "a form from another site: the console takes forms from its own pages only",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// The signed-in user, as the API's session says.

@@ -170,3 +170,26 @@ fn every_message_a_template_names_is_in_both_catalogues() {
         }
     }
 }
+
+#[test]
+fn forms_from_another_site_are_refused_before_anything_runs() {
+    let app = router(Router::new(), "kg-border").expect("router");
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let post = |headers: &[(&str, &str)]| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/console/signin")
+            .header(header::HOST, "127.0.0.1:4711")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from("name=a&password=b")).expect("request");
+        rt.block_on(app.clone().oneshot(req)).expect("answer").status()
+    };
+    assert_eq!(post(&[("origin", "https://evil.example")]), StatusCode::FORBIDDEN);
+    assert_eq!(post(&[("sec-fetch-site", "cross-site")]), StatusCode::FORBIDDEN);
+    // Its own origin passes on to sign-in (which the empty API refuses).
+    assert_ne!(post(&[("origin", "http://127.0.0.1:4711"), ("sec-fetch-site", "same-origin")]), StatusCode::FORBIDDEN);
+    assert_ne!(post(&[]), StatusCode::FORBIDDEN);
+}
