@@ -205,6 +205,9 @@ pub struct User {
     /// Its last good sign-in, Unix ms.
     #[serde(default)]
     pub last_login_ms: Option<u64>,
+    /// The language it chose for the console (`en`, `ru`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl fmt::Debug for User {
@@ -302,6 +305,9 @@ pub enum Error {
     /// A disabled account acted.
     #[error("user {0} is disabled: an admin can enable it (`liaison user enable {0}`)")]
     Disabled(String),
+    /// Not a language tag.
+    #[error("{0:?} is not a language tag: use one like en or ru")]
+    BadLanguage(String),
     /// The account lacks the right.
     #[error("user {user} may not {right:?}: that needs the role {roles}")]
     Denied {
@@ -454,6 +460,7 @@ pub fn add(
         failures: 0,
         locked_until_ms: None,
         last_login_ms: None,
+        lang: None,
     };
     let mut entry = local(&format!("user-add:{name}"), actor, LOCAL_DONE, now_ms);
     entry.count = user.roles.len() as u64;
@@ -508,6 +515,28 @@ pub fn set_password(
         u.password = Some(hashed);
         u.failures = 0;
         u.locked_until_ms = None;
+        Ok(())
+    })
+}
+
+/// Records the language account `name` chose for itself (`None`: the
+/// browser's again). Logged as `user-lang:NAME`.
+pub fn set_language(
+    store: &Store,
+    name: &str,
+    lang: Option<&str>,
+    now_ms: u64,
+) -> Result<User, Error> {
+    if let Some(l) = lang {
+        let ok = (2..=8).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            && !l.starts_with('-');
+        if !ok {
+            return Err(Error::BadLanguage(l.to_owned()));
+        }
+    }
+    change(store, name, name, "user-lang", now_ms, |u, _| {
+        u.lang = lang.map(str::to_owned);
         Ok(())
     })
 }

@@ -129,6 +129,7 @@ match-extra = Country or date of birth
 match-typed-hint = For a passport give its country (KGZ, TJK...); for a person write the full name and give the date of birth.
 match-peer = Peer
 match-all-peers = Every peer
+match-new = A new match
 match-submit = Match
 match-waiting = Waiting for the peers' answers…
 match-need-case = A match needs a case reference and a legal basis.
@@ -190,6 +191,7 @@ watch-added = { $count ->
    *[other] { $count } identifiers added.
 }
 watch-list = Watched
+watch-since = Since
 watch-remove = Stop watching
 
 requests-incoming = Requests from peers
@@ -254,6 +256,7 @@ audit-verify = Verify the whole log now
 audit-export = Export (NDJSON)
 audit-kind = Kind
 audit-action = Action
+audit-under-case = under a case
 audit-outcome = Outcome
 
 admin-this-node = This node

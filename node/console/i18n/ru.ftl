@@ -133,6 +133,7 @@ match-extra = Страна или дата рождения
 match-typed-hint = Для паспорта укажите страну (KGZ, TJK…); для лица введите ФИО полностью и дату рождения.
 match-peer = Партнёр
 match-all-peers = Все партнёры
+match-new = Новая сверка
 match-submit = Сверить
 match-waiting = Ждём ответов партнёров…
 match-need-case = Для сверки нужны номер дела и правовое основание.
@@ -193,6 +194,7 @@ watch-added = { $count ->
    *[many] Добавлено { $count } идентификаторов.
 }
 watch-list = На наблюдении
+watch-since = С какого времени
 watch-remove = Снять с наблюдения
 
 requests-incoming = Запросы партнёров
@@ -257,6 +259,7 @@ audit-verify = Проверить весь журнал сейчас
 audit-export = Выгрузить (NDJSON)
 audit-kind = Вид
 audit-action = Действие
+audit-under-case = по делу
 audit-outcome = Итог
 
 admin-this-node = Этот узел

@@ -25,6 +25,7 @@ fn user_error(e: users::Error) -> ApiError {
         E::BadName(_) | E::Exists(_) | E::LastAdmin(_) => bad_request(e).at("name"),
         E::NoRole => bad_request(e).at("roles"),
         E::BadPassword => bad_request(e).at("password"),
+        E::BadLanguage(_) => bad_request(e).at("lang"),
         E::Unknown(_) => not_found(e).at("name"),
         E::SignIn | E::Disabled(_) => ApiError::new(StatusCode::UNAUTHORIZED, e),
         E::Denied { .. } => ApiError::new(StatusCode::FORBIDDEN, e),
@@ -201,6 +202,30 @@ pub struct Session {
     /// session's only; absent for tokens and the CLI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+    /// The language the user chose for the console, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// `PUT /api/v1/session/language`: the signed-in user's own language.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// A language tag (`en`, `ru`), or null for the browser's.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+pub(super) async fn language(
+    State(node): State<Arc<Node>>,
+    Extension(who): Extension<Principal>,
+    JsonBody(req): JsonBody<Language>,
+) -> Result<Json<Language>, ApiError> {
+    let store = node.post.store().clone();
+    let now = node.post.now_ms();
+    let name = who.name.clone();
+    let user = on_users(move || users::set_language(&store, &name, req.lang.as_deref(), now)).await?;
+    Ok(Json(Language { lang: user.lang }))
 }
 
 fn cookie(value: &str, max_age: u64) -> Result<HeaderValue, ApiError> {
@@ -241,6 +266,7 @@ pub(super) async fn sign_in(
         user: user.name,
         roles: user.roles,
         csrf: Some(csrf),
+        lang: user.lang,
     })
     .into_response();
     r.headers_mut()
@@ -262,10 +288,16 @@ pub(super) async fn whoami(
             .map(|(_, c, _)| c),
         _ => None,
     };
+    let store = node.post.store().clone();
+    let name = who.name.clone();
+    let lang = on_users(move || users::get(&store, &name))
+        .await?
+        .and_then(|u| u.lang);
     Ok(Json(Session {
         user: who.name,
         roles: who.roles,
         csrf,
+        lang,
     }))
 }
 

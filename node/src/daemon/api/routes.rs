@@ -203,6 +203,7 @@ pub(super) fn table() -> Vec<Route> {
         Route::new(M::POST, "/api/v1/session", None, None, "session", "Sign in: sets the session cookie (HttpOnly, Secure, SameSite=Strict) and returns the CSRF token.", people::sign_in).json::<people::SignIn>().public(),
         Route::new(M::GET, "/api/v1/session", None, None, "session", "Who is signed in, with the session's CSRF token.", people::whoami),
         Route::new(M::DELETE, "/api/v1/session", None, Some("logout"), "session", "Sign out.", people::sign_out),
+        Route::new(M::PUT, "/api/v1/session/language", None, None, "session", "The signed-in user's language for the console (kept with the account; logged as user-lang).", people::language).json::<people::Language>(),
         Route::new(M::GET, "/api/openapi.json", None, None, "node", "This document.", openapi_json).public(),
     ]
 }

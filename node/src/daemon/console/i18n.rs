@@ -154,12 +154,20 @@ impl Catalogues {
     }
 }
 
-/// An argument for a message: numbers stay numbers (for plural forms).
+/// Largest integer a message's number keeps exactly (Fluent's numbers are
+/// `f64`); larger ones, such as ids, are passed as text.
+const EXACT: u64 = 1 << 53;
+
+/// An argument for a message: numbers stay numbers (for plural forms),
+/// except integers too large for a double (ids), which stay exact as text.
 pub fn arg(value: &serde_json::Value) -> FluentValue<'static> {
     match value {
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .map_or_else(|| FluentValue::from(n.to_string()), FluentValue::from),
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) if u > EXACT => FluentValue::from(u.to_string()),
+            (_, Some(i), _) if i.unsigned_abs() > EXACT => FluentValue::from(i.to_string()),
+            (_, _, Some(f)) => FluentValue::from(f),
+            _ => FluentValue::from(n.to_string()),
+        },
         serde_json::Value::String(s) => FluentValue::from(s.clone()),
         serde_json::Value::Bool(b) => FluentValue::from(b.to_string()),
         serde_json::Value::Null => FluentValue::from(""),
@@ -249,6 +257,25 @@ mod tests {
         let ms = 1_796_307_900_000;
         assert_eq!(datetime(Lang::En, ms), "3 Dec 2026, 14:25 UTC");
         assert_eq!(datetime(Lang::Ru, ms), "3 дек. 2026 г., 14:25 UTC");
+    }
+
+    #[test]
+    fn large_ids_reach_a_message_exactly_and_counts_choose_plural_forms() {
+        let c = Catalogues::load().expect("catalogues");
+        let mut args = FluentArgs::new();
+        args.set("id", arg(&serde_json::json!(117_722_932_794_425_343u64)));
+        assert_eq!(c.text(Lang::En, "match-result", Some(&args)), "Match 117722932794425343");
+        let count = |lang, n: u64| {
+            let mut args = FluentArgs::new();
+            args.set("count", arg(&serde_json::json!(n)));
+            c.text(lang, "overview-entries", Some(&args))
+        };
+        assert_eq!(count(Lang::En, 1), "1 entry");
+        assert_eq!(count(Lang::En, 5), "5 entries");
+        assert_eq!(count(Lang::Ru, 1), "1 запись");
+        assert_eq!(count(Lang::Ru, 3), "3 записи");
+        assert_eq!(count(Lang::Ru, 11), "11 записей");
+        assert_eq!(count(Lang::Ru, 21), "21 запись");
     }
 
     #[test]

@@ -187,8 +187,9 @@ impl Who {
     }
 }
 
-/// One request as the console sees it: its language, its session cookie
-/// and who that is.
+/// One request as the console sees it: its language (the user's own
+/// choice, else the browser's cookie, else `Accept-Language`), its
+/// session cookie and who that is.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     lang: Lang,
@@ -245,14 +246,16 @@ impl Console {
         };
         if ctx.cookie.is_some() {
             let a = self.call(&ctx, Method::GET, "/api/v1/session", None, None).await;
-            if a.ok() {
-                ctx.who = serde_json::from_value::<WhoJson>(a.json)
-                    .ok()
-                    .map(|w| Who {
-                        name: w.user,
-                        roles: w.roles,
-                        csrf: w.csrf.unwrap_or_default(),
-                    });
+            if let (true, Ok(w)) = (a.ok(), serde_json::from_value::<WhoJson>(a.json)) {
+                // The user's own choice, kept with the account, comes first.
+                if let Some(l) = w.lang.as_deref().and_then(Lang::parse) {
+                    ctx.lang = l;
+                }
+                ctx.who = Some(Who {
+                    name: w.user,
+                    roles: w.roles,
+                    csrf: w.csrf.unwrap_or_default(),
+                });
             }
         }
         ctx
@@ -425,6 +428,8 @@ struct WhoJson {
     roles: Vec<Role>,
     #[serde(default)]
     csrf: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// The navigation: (path, message key, right it needs).

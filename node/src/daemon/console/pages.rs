@@ -261,8 +261,9 @@ pub(super) async fn sign_out(State(c): S, request: Request) -> Response {
     r
 }
 
-/// Sets the language cookie. A signed-in user's form must carry the
-/// session's token like any other; before signing in there is none.
+/// Sets the language: for a signed-in user, kept with the account
+/// (`PUT /api/v1/session/language`, with the form's CSRF token); and in a
+/// cookie for this browser, which is all there is before signing in.
 pub(super) async fn language(State(c): S, request: Request) -> Response {
     let (headers, form) = split(request).await;
     let ctx = c.ctx(&headers).await;
@@ -270,21 +271,21 @@ pub(super) async fn language(State(c): S, request: Request) -> Response {
         Ok(f) => f,
         Err(r) => return c.refused(&ctx, r),
     };
-    if let Some(w) = &ctx.who {
-        let given = form.csrf().unwrap_or("");
-        if given.as_bytes() != w.csrf.as_bytes() {
-            return c.refused(
-                &ctx,
-                Refusal::Api(StatusCode::FORBIDDEN, "missing or stale CSRF token".into()),
-            );
-        }
-    }
     let Some(lang) = i18n::Lang::parse(form.get("lang")) else {
         return c.refused(
             &ctx,
             Refusal::Api(StatusCode::BAD_REQUEST, "lang is en or ru".into()),
         );
     };
+    if ctx.who.is_some() {
+        let body = json!({ "lang": lang.tag() });
+        if let Err(r) = c
+            .change(&ctx, &form, Method::PUT, "/api/v1/session/language", Some(body))
+            .await
+        {
+            return c.refused(&ctx, r);
+        }
+    }
     let back = if ctx.who.is_some() { "/console/" } else { "/console/signin" };
     let mut r = see_other(back);
     if let Ok(v) = HeaderValue::from_str(&format!(

@@ -65,7 +65,14 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
             Ok(catalogues.text(lang, key, any.then_some(&args)))
         },
     );
-    env.add_filter("when", |state: &State<'_, '_>, ms: Option<u64>| -> String {
+    // Unix ms, or an RFC 3339 time as the audit log's entries give it.
+    env.add_filter("when", |state: &State<'_, '_>, v: Value| -> String {
+        let ms = match v.as_str() {
+            Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()),
+            None => u64::try_from(v.clone()).ok(),
+        };
         ms.filter(|&m| m > 0)
             .map_or_else(|| "—".to_owned(), |ms| i18n::datetime(lang_of(state), ms))
     });
