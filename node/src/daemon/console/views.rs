@@ -4,6 +4,7 @@
 //! nothing is marked safe. Templates call:
 //!
 //! - `t("key", name=value...)`: the message in the page's language;
+//! - `field(name)`: a record field's name in that language, if it has one;
 //! - `value | when`: a Unix time in ms as the language writes it;
 //! - `value | num`: an integer with the language's digit grouping;
 //! - `value | tlp_class`: the CSS class of a handling code's banner;
@@ -49,6 +50,18 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
+    let fields = catalogues.clone();
+    // A record's field name in the page's language, or as written when the
+    // catalogue has no name for it (records may carry any field).
+    env.add_function("field", move |state: &State<'_, '_>, name: &str| -> String {
+        let key = format!("field-{name}");
+        let lang = lang_of(state);
+        if fields.has(lang, &key) {
+            fields.text(lang, &key, None)
+        } else {
+            name.to_owned()
+        }
+    });
     env.add_function(
         "t",
         move |state: &State<'_, '_>, key: &str, kwargs: Kwargs| -> Result<String, Error> {
