@@ -56,6 +56,10 @@ bench-console: deps browser-deps
 	scripts/bench-console
 	scripts/bench-chart
 
+# The link chart's layout alone (no node needed).
+bench-chart: browser-deps
+	scripts/bench-chart
+
 # Matching end to end: 10,000 query selectors against a peer holding 1,000,000.
 bench-match: deps
 	cargo build --locked --release -p liaison

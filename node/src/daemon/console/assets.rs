@@ -69,7 +69,16 @@ mod tests {
             "app.js",
             "chart.js",
             "vendor/cytoscape/cytoscape.min.js",
+            "vendor/cytoscape/cytoscape.css",
             "vendor/cytoscape/LICENSE",
+            "vendor/layout-base/layout-base.js",
+            "vendor/layout-base/LICENSE",
+            "vendor/cose-base/cose-base.js",
+            "vendor/cose-base/LICENSE",
+            "vendor/cytoscape-fcose/cytoscape-fcose.js",
+            "vendor/cytoscape-fcose/LICENSE",
+            "icons/person.svg",
+            "icons/expand.svg",
         ] {
             assert!(file(path).is_some_and(|b| !b.is_empty()), "{path} is not embedded");
         }
