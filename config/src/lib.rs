@@ -188,12 +188,46 @@ pub struct Node {
 }
 
 /// `[ingest]`, validated.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Ingest {
     /// Records per write batch.
     pub batch_size: NonZeroUsize,
     /// Longest line accepted.
     pub max_line_bytes: NonZeroUsize,
+    /// `[ingest.markings]`: national and Europol handling markings, by
+    /// their [`marking_key`](liaison_protocol::record::marking_key), and
+    /// the TLP code each is handled as.
+    pub markings: std::collections::BTreeMap<String, liaison_protocol::record::Handling>,
+}
+
+/// `[ingest.markings]` checked: each marking names a TLP 2.0 code, is
+/// not itself one, and no two are the same marking written differently.
+fn markings(
+    raw: &std::collections::BTreeMap<String, String>,
+    invalid: impl Fn(String, String) -> Error,
+) -> Result<std::collections::BTreeMap<String, liaison_protocol::record::Handling>, Error> {
+    use liaison_protocol::record::{marking_key, Handling};
+    let mut out = std::collections::BTreeMap::new();
+    for (marking, code) in raw {
+        let at = format!("ingest.markings.{marking:?}");
+        let key = marking_key(marking);
+        if key.is_empty() {
+            return Err(invalid(at, "an empty marking: name the marking as records write it".into()));
+        }
+        if marking.parse::<Handling>().is_ok() {
+            return Err(invalid(at, "is a TLP code already: list only other markings".into()));
+        }
+        let handling: Handling = code.parse().map_err(|_| {
+            invalid(
+                at.clone(),
+                format!("{code:?} is not a TLP 2.0 code: write TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT or TLP:RED"),
+            )
+        })?;
+        if out.insert(key, handling).is_some() {
+            return Err(invalid(at, "is another marking of this table written differently (case and spaces do not count)".into()));
+        }
+    }
+    Ok(out)
 }
 
 /// `[network]`, validated.
@@ -428,6 +462,7 @@ impl RawConfig {
                         "must be at least 1024 bytes (default 1048576)".into(),
                     )
                 })?,
+            markings: markings(&self.ingest.markings, invalid)?,
         };
 
         let net = self.network;

@@ -297,6 +297,12 @@ pub struct RawIngest {
     /// (1 MiB); a longer line is refused, not read into memory.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
+    /// National and Europol handling markings and the TLP 2.0 code each
+    /// is handled as (`"H1" = "TLP:AMBER+STRICT"`, `"ДСП" =
+    /// "TLP:AMBER+STRICT"`). A record marked so is handled as that code
+    /// and keeps the marking as written (`marking`).
+    #[serde(default)]
+    pub markings: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for RawIngest {
@@ -304,6 +310,7 @@ impl Default for RawIngest {
         RawIngest {
             batch_size: default_batch_size(),
             max_line_bytes: default_max_line_bytes(),
+            markings: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -68,6 +68,16 @@ pub fn new_config_text(n: &NewNode<'_>) -> String {
     t.push_str("batch_size = 2048\n");
     t.push_str("# Longest NDJSON line or CSV row accepted, in bytes.\n");
     t.push_str("max_line_bytes = 1048576\n\n");
+    t.push_str("# Handling markings other than TLP 2.0 that records carry, and the TLP code\n");
+    t.push_str("# each is handled as (release policy, exports). A record keeps the marking\n");
+    t.push_str("# as written (`marking`). Europol's handling codes H0-H3 and national\n");
+    t.push_str("# markings: set them to your agency's reading; case and spaces do not count.\n");
+    t.push_str("[ingest.markings]\n");
+    t.push_str("# \"H0\" = \"TLP:AMBER\"\n");
+    t.push_str("# \"H1\" = \"TLP:AMBER+STRICT\"\n");
+    t.push_str("# \"H2\" = \"TLP:AMBER+STRICT\"\n");
+    t.push_str("# \"H3\" = \"TLP:RED\"\n");
+    t.push_str("# \"ДСП\" = \"TLP:AMBER+STRICT\"   # для служебного пользования\n\n");
     t.push_str("[network]\n");
     t.push_str("# Multiaddrs `liaison run` listens on.\n");
     if n.listen.is_empty() {

@@ -355,3 +355,34 @@ fn two_person_codes_parse_default_to_none_and_are_never_automatic() {
         "{e}"
     );
 }
+
+#[test]
+fn markings_map_to_tlp_and_bad_ones_name_their_key() {
+    let with = |table: &str| {
+        let text = format!("{MINIMAL}\n[ingest.markings]\n{table}\n");
+        Config::from_text(Path::new("/srv/kg/liaison.toml"), &text)
+    };
+    let c = with("\"H1\" = \"TLP:AMBER+STRICT\"\n\"дсп\" = \"TLP:AMBER+STRICT\"").expect("valid");
+    assert_eq!(c.ingest.markings.len(), 2);
+    assert!(c.ingest.markings.contains_key("ДСП"));
+    for (table, key) in [
+        ("\"H1\" = \"ORANGE\"", "ingest.markings.\"H1\""),
+        ("\"TLP:RED\" = \"TLP:RED\"", "ingest.markings.\"TLP:RED\""),
+        ("\"ДСП\" = \"TLP:AMBER\"\n\"дсп\" = \"TLP:RED\"", "ingest.markings"),
+        ("\" \" = \"TLP:RED\"", "ingest.markings"),
+    ] {
+        let e = with(table).expect_err(table).to_string();
+        assert!(e.contains(key), "{table}: {e}");
+    }
+    // The template's example table parses (commented out, it is empty).
+    let t = crate::template::new_config_text(&crate::template::NewNode {
+        name: "kg-border",
+        country: Some("KGZ"),
+        federation: None,
+        listen: &[],
+        tls: false,
+    });
+    let uncommented = t.replace("# \"H", "\"H").replace("# \"ДСП\"", "\"ДСП\"");
+    let c = Config::from_text(Path::new("/srv/kg/liaison.toml"), &uncommented).expect("template");
+    assert_eq!(c.ingest.markings.len(), 5);
+}

@@ -25,6 +25,21 @@ SUR SR,SVK SK,SVN SI,SWE SE,SWZ SZ,SXM SX,SYC SC,SYR SY,TCA TC,TCD TD,TGO TG,THA
 TKM TM,TLS TL,TON TO,TTO TT,TUN TN,TUR TR,TUV TV,TWN TW,TZA TZ,UGA UG,UKR UA,UMI UM,URY UY,USA US,\
 UZB UZ,VAT VA,VCT VC,VEN VE,VGB VG,VIR VI,VNM VN,VUT VU,WLF WF,WSM WS,YEM YE,ZAF ZA,ZMB ZM,ZWE ZW";
 
+/// ICAO Doc 9303 (part 3, 5.1) codes a travel document may carry for an
+/// issuer or a nationality that is not an ISO 3166-1 country: (alpha-3,
+/// meaning). They have no phone numbering plan (alpha-2 `ZZ`, "unknown
+/// region" in libphonenumber). Germany's `D` is read as `DEU`.
+pub(crate) const ICAO_SPECIAL: [(&str, &str); 8] = [
+    ("EUE", "European Union"),
+    ("UNA", "a specialized agency of the United Nations"),
+    ("UNK", "a resident of Kosovo (UNMIK)"),
+    ("UNO", "the United Nations Organization or its official"),
+    ("XXA", "a stateless person (1954 Convention)"),
+    ("XXB", "a refugee (1951 Convention)"),
+    ("XXC", "a refugee other than under the 1951 Convention"),
+    ("XXX", "a person of unspecified nationality"),
+];
+
 /// Bytes per entry of [`CODES`], separator included.
 const ENTRY: usize = 7;
 
@@ -37,7 +52,7 @@ pub struct Country {
 
 /// A country code that is not an ISO 3166-1 alpha-3 code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{given:?} is not an ISO 3166-1 alpha-3 country code: write three letters such as KGZ, TJK, KAZ, UZB")]
+#[error("{given:?} is not an ISO 3166-1 alpha-3 country code nor an ICAO 9303 one: write three letters such as KGZ, TJK, KAZ, UZB (or D, XXA, XXB, XXC, XXX, UNO, UNA, UNK, EUE)")]
 pub struct UnknownCountry {
     /// What was given.
     pub given: String,
@@ -49,9 +64,18 @@ impl Country {
         std::str::from_utf8(&self.alpha3).expect("country codes are ASCII")
     }
 
-    /// The alpha-2 code: `KG`.
+    /// The alpha-2 code: `KG` (`ZZ` for an ICAO code that is no country).
     pub fn alpha2(&self) -> &str {
         std::str::from_utf8(&self.alpha2).expect("country codes are ASCII")
+    }
+
+    /// What an ICAO Doc 9303 code that is no ISO 3166-1 country stands for
+    /// (`XXA`: a stateless person); `None` for a country.
+    pub fn icao_special(&self) -> Option<&'static str> {
+        ICAO_SPECIAL
+            .iter()
+            .find(|(code, _)| code.as_bytes() == self.alpha3)
+            .map(|(_, meaning)| *meaning)
     }
 }
 
@@ -59,7 +83,18 @@ impl FromStr for Country {
     type Err = UnknownCountry;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let want = s.trim().to_ascii_uppercase();
+        let mut want = s.trim().to_ascii_uppercase();
+        // ICAO 9303: Germany is `D` (`D<<` in a machine-readable zone).
+        if want.trim_end_matches('<') == "D" {
+            want = "DEU".to_owned();
+        }
+        if let Some((code, _)) = ICAO_SPECIAL.iter().find(|(code, _)| *code == want) {
+            let b = code.as_bytes();
+            return Ok(Country {
+                alpha3: [b[0], b[1], b[2]],
+                alpha2: *b"ZZ",
+            });
+        }
         if want.len() == 3 {
             // Entries are fixed-width (`ABW AW,`) and sorted: binary search.
             let table = CODES.as_bytes();
@@ -131,6 +166,21 @@ mod tests {
         }
         assert_eq!("kgz".parse::<Country>().unwrap().alpha3(), "KGZ");
         assert!("KG".parse::<Country>().is_err());
-        assert!("XXX".parse::<Country>().is_err());
+        assert!("XXY".parse::<Country>().is_err());
+    }
+
+    #[test]
+    fn icao_codes_that_are_no_country_are_read_and_have_no_numbering_plan() {
+        for (code, _) in ICAO_SPECIAL {
+            let c: Country = code.to_lowercase().parse().expect(code);
+            assert_eq!((c.alpha3(), c.alpha2()), (code, "ZZ"));
+            assert!(c.icao_special().is_some());
+            assert_eq!(c.to_string(), code);
+        }
+        for german in ["D", "d", "D<<", " D "] {
+            assert_eq!(german.parse::<Country>().expect(german).alpha3(), "DEU");
+        }
+        assert_eq!("KGZ".parse::<Country>().expect("KGZ").icao_special(), None);
+        assert!("DD".parse::<Country>().is_err());
     }
 }

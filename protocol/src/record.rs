@@ -314,20 +314,67 @@ pub struct Grading {
 
 /// A grading that is not a letter `A`–`F` followed by a digit `1`–`6`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("grading {given:?} is not an Admiralty code: write a source letter A-F and an information digit 1-6, like \"B2\"")]
+#[error("grading {given:?} is not an Admiralty code: write a source letter A-F and an information digit 1-6, like \"B2\" (or Europol's 4x4 as \"4x4:B2\", source A/B/C/X, information 1-4)")]
 pub struct BadGrading {
     /// What was given.
     pub given: String,
 }
 
+impl Grading {
+    /// Europol's 4×4 evaluation read as the Admiralty code it stands
+    /// for: source `A` (no doubt) → `A`, `B` (mostly reliable) → `B`, `C`
+    /// (mostly unreliable) → `D`, `X` (cannot be assessed) → `F`;
+    /// information `1` (known true without reservation) → `1`, `2` (known
+    /// to the source, not to the officer) → `2`, `3` (not known to the
+    /// source, corroborated) → `3`, `4` (cannot be judged) → `6`.
+    pub fn from_europol(source: char, information: char) -> Option<Grading> {
+        let reliability = match source.to_ascii_uppercase() {
+            'A' => 'A',
+            'B' => 'B',
+            'C' => 'D',
+            'X' => 'F',
+            _ => return None,
+        };
+        let credibility = match information {
+            '1' => 1,
+            '2' => 2,
+            '3' => 3,
+            '4' => 6,
+            _ => return None,
+        };
+        Some(Grading {
+            reliability,
+            credibility,
+        })
+    }
+}
+
 impl FromStr for Grading {
     type Err = BadGrading;
 
+    /// An Admiralty code (`B2`), or Europol's 4×4 where it cannot be
+    /// taken for one: prefixed (`4x4:C3`, `europol:C3`) or with source
+    /// `X` (`X4`). Read as the Admiralty code it maps to
+    /// ([`Grading::from_europol`]); the record as stored keeps what was
+    /// written.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || BadGrading {
             given: s.to_owned(),
         };
-        let mut chars = s.trim().chars();
+        let trimmed = s.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        let europol = lower
+            .strip_prefix("4x4:")
+            .or_else(|| lower.strip_prefix("europol:"))
+            .or_else(|| lower.starts_with('x').then_some(lower.as_str()));
+        if let Some(code) = europol {
+            let mut chars = code.trim().chars();
+            return match (chars.next(), chars.next(), chars.next()) {
+                (Some(src), Some(info), None) => Grading::from_europol(src, info).ok_or_else(bad),
+                _ => Err(bad()),
+            };
+        }
+        let mut chars = trimmed.chars();
         let (Some(r), Some(c), None) = (chars.next(), chars.next(), chars.next()) else {
             return Err(bad());
         };
@@ -400,7 +447,7 @@ impl fmt::Display for Handling {
 
 /// A handling code that is not a TLP 2.0 label.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("handling {given:?} is not a TLP 2.0 code: write one of TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED")]
+#[error("handling {given:?} is not a TLP 2.0 code nor a marking of the config's [ingest.markings]: write one of TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED, or map the marking to one in [ingest.markings]")]
 pub struct BadHandling {
     /// What was given.
     pub given: String,
@@ -427,11 +474,82 @@ impl FromStr for Handling {
 
 crate::serde_as_str!(Handling);
 
+/// A national or Europol handling marking's key in a markings table: its
+/// words trimmed, upper-cased (any script) and single-spaced, so `дсп`
+/// and ` ДСП ` are one marking.
+pub fn marking_key(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Handling {
+    /// A handling code as written: a TLP 2.0 code, or a marking the
+    /// agency's table maps to one (Europol's `H0`-`H3`, `ДСП`...; keys by
+    /// [`marking_key`]). Returns the code and, for a marking, the marking
+    /// as written, for the record to keep.
+    pub fn resolve(
+        text: &str,
+        markings: &std::collections::BTreeMap<String, Handling>,
+    ) -> Result<(Handling, Option<String>), BadHandling> {
+        if let Ok(h) = text.parse() {
+            return Ok((h, None));
+        }
+        markings
+            .get(&marking_key(text))
+            .map(|h| (*h, Some(text.trim().to_owned())))
+            .ok_or_else(|| BadHandling {
+                given: text.to_owned(),
+            })
+    }
+}
+
 pub use crate::country::Country;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn europol_4x4_is_read_where_it_cannot_be_taken_for_admiralty() {
+        let g = |s: &str| s.parse::<Grading>().map(|g| g.to_string());
+        assert_eq!(g("4x4:A1").as_deref(), Ok("A1"));
+        assert_eq!(g("europol:B2").as_deref(), Ok("B2"));
+        assert_eq!(g("4X4:C3").as_deref(), Ok("D3"));
+        assert_eq!(g(" x4 ").as_deref(), Ok("F6"));
+        assert_eq!(g("X1").as_deref(), Ok("F1"));
+        // A bare A-C code is Admiralty's.
+        assert_eq!(g("C3").as_deref(), Ok("C3"));
+        for bad in ["4x4:D1", "4x4:A5", "4x4:A", "X5", "europol:", "4x4:B2x"] {
+            assert!(bad.parse::<Grading>().is_err(), "{bad}");
+        }
+        let e = "Z9".parse::<Grading>().unwrap_err().to_string();
+        assert!(e.contains("4x4:B2"), "{e}");
+    }
+
+    #[test]
+    fn markings_map_to_tlp_by_the_table_and_are_kept_as_written() {
+        let table: std::collections::BTreeMap<String, Handling> = [
+            (marking_key("H1"), Handling::AmberStrict),
+            (marking_key("для служебного  пользования"), Handling::AmberStrict),
+            (marking_key("ДСП"), Handling::AmberStrict),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(Handling::resolve("TLP:GREEN", &table), Ok((Handling::Green, None)));
+        assert_eq!(
+            Handling::resolve(" дсп ", &table),
+            Ok((Handling::AmberStrict, Some("дсп".to_owned())))
+        );
+        assert_eq!(
+            Handling::resolve("Для служебного пользования", &table).map(|r| r.0),
+            Ok(Handling::AmberStrict)
+        );
+        assert_eq!(Handling::resolve("h1", &table).map(|r| r.0), Ok(Handling::AmberStrict));
+        let e = Handling::resolve("H2", &table).unwrap_err().to_string();
+        assert!(e.contains("[ingest.markings]"), "{e}");
+    }
 
     #[test]
     fn design_example_parses_and_keeps_unknown_fields() {
