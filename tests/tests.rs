@@ -8,6 +8,9 @@
 //! - [`audit`]: witnessed logs, exports that agree, and a log that
 //!   verifies after kill -9.
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
+//! - [`console`]: the analysts' web console in Debian's Chromium, driven
+//!   by the Playwright suite in `tests/browser/` (needs
+//!   `scripts/browser-deps`).
 //! - [`crash`]: kill -9 during ingest loses no committed batch.
 //! - [`demo`]: `liaison demo` runs and finds what it promises.
 //! - [`exchange`]: follow-up requests, policy, reports, withdrawal and
@@ -26,6 +29,7 @@ mod api;
 mod audit;
 mod cli;
 mod common;
+mod console;
 mod crash;
 mod demo;
 mod exchange;

@@ -55,7 +55,7 @@ fn pages() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("signin.html", "signin", json!({"error": "signin-failed", "name": XSS})),
         ("overview.html", "nav-overview", json!({"status": status, "alerts": [{"time_ms": 1_796_300_000_000u64, "peer": "tj", "kind": "phone", "label": XSS}]})),
-        ("search.html", "nav-search", json!({"form": {"value": XSS}, "found": {"records": [{"record": record(), "matched_kinds": ["phone", "person_full"]}]}})),
+        ("search.html", "nav-search", json!({"form": {"value": XSS}, "found": {"records": [{"record": record(), "matched_kinds": "phone, person_full", "matched": [{"kind": "phone", "version": 1, "value": "+996775987817"}, {"kind": "person_full", "version": 1, "value": "x"}, {"kind": "phone", "version": 1, "value": "y"}]}]}})),
         ("record.html", "nav-search", json!({"record": {"record": record(), "source": "a.ndjson:1", "ingested_at": 1}})),
         ("match.html", "nav-match", json!({"form": {"case": "C-1", "basis": "Art. 5"}, "rows": 5, "peers": [{"name": "tj"}],
             "reply": {"id": 7, "complete": false, "seconds": 1.5, "asked": [["tj", 2]], "skipped": [XSS], "problems": [], "bad": [], "warnings": [],
@@ -70,8 +70,7 @@ fn pages() -> Vec<(&'static str, &'static str, Value)> {
         ("chart.html", "nav-chart", json!({"graph": "/console/chart/graph.json?report=00ff"})),
         ("audit.html", "nav-audit", json!({"form": {"user": XSS}, "status": status, "verified": {"ok": true, "entries": 21},
             "entries": [{"index": 3, "time": "2026-12-03T14:25:00Z", "kind": "local", "user": "ivanov", "context": XSS, "message": "00ff", "case": true, "code": 0, "detail": "done"}]})),
-        ("admin.html", "nav-admin", json!({"status": status, "peers": [{"name": "tj", "fingerprint": "01", "addrs": ["/ip4/127.0.0.1/tcp/1"], "connected": false}],
-            "users": [{"name": "ivanov", "roles": ["admin"], "disabled": false}, {"name": "petrova", "roles": ["supervisor"], "disabled": true}], "reloaded": {"peers": 1}})),
+        ("admin.html", "nav-admin", json!({"status": status, "users": [{"name": "ivanov", "roles": ["admin"], "disabled": false}, {"name": "petrova", "roles": ["supervisor"], "disabled": true}], "reloaded": {"peers": 1}})),
         ("error.html", "error", json!({"status": 403, "title": "error-forbidden", "detail": XSS})),
     ]
 }

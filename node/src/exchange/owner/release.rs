@@ -72,6 +72,17 @@ fn redact(obj: &mut Map<String, Value>, field: &str) -> bool {
     true
 }
 
+/// A redaction scoped to one record (`KG-1:summary`, `KG-1:p1.dob`): the
+/// record of `ids` it names and the field; `None` for a bare field.
+fn scoped<'a>(ids: &'a [String], f: &'a str) -> Option<(&'a str, &'a str)> {
+    ids.iter().find_map(|id| {
+        f.strip_prefix(id.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .filter(|field| !field.is_empty())
+            .map(|field| (id.as_str(), field))
+    })
+}
+
 /// The report releasing `ids` (those still held) to `peer`, with
 /// `redact` applied. `Ok(Err(problem))` for a redaction no record has or
 /// a report too large for one envelope; nothing is changed.
@@ -111,9 +122,15 @@ pub(super) fn report(
         obj.insert("handling".into(), Value::String(r.handling.as_str().into()));
         let mut redacted = Vec::new();
         for (i, f) in redact_fields.iter().enumerate() {
-            if redact(obj, f) {
+            // `record-id:field` redacts in that record only; a bare
+            // `field`, in every record that has it.
+            let (applies, field) = match scoped(ids, f) {
+                Some((id, field)) => (id == r.id, field),
+                None => (true, f.as_str()),
+            };
+            if applies && redact(obj, field) {
                 used[i] = true;
-                redacted.push(f.clone());
+                redacted.push(field.to_owned());
             }
         }
         let json = value.to_string();
@@ -235,6 +252,16 @@ mod tests {
         .as_object()
         .unwrap()
         .clone()
+    }
+
+    #[test]
+    fn a_redaction_may_name_its_record() {
+        let ids = ["KG-1".to_owned(), "KG-1:x".to_owned()];
+        assert_eq!(scoped(&ids, "KG-1:summary"), Some(("KG-1", "summary")));
+        assert_eq!(scoped(&ids, "KG-1:p1.dob"), Some(("KG-1", "p1.dob")));
+        assert_eq!(scoped(&ids, "summary"), None);
+        assert_eq!(scoped(&ids, "KG-1:"), None);
+        assert_eq!(scoped(&ids, "KG-2:summary"), None);
     }
 
     #[test]
