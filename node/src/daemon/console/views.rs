@@ -4,7 +4,8 @@
 //! nothing is marked safe. Templates call:
 //!
 //! - `t("key", name=value...)`: the message in the page's language;
-//! - `field(name)`: a record field's name in that language, if it has one;
+//! - `field(name)`, `rel(name)`: a record field's or link's name in that
+//!   language, if the catalogue has one;
 //! - `value | when`: a Unix time in ms as the language writes it;
 //! - `value | num`: an integer with the language's digit grouping;
 //! - `value | tlp_class`: the CSS class of a handling code's banner;
@@ -50,18 +51,20 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
-    let fields = catalogues.clone();
-    // A record's field name in the page's language, or as written when the
-    // catalogue has no name for it (records may carry any field).
-    env.add_function("field", move |state: &State<'_, '_>, name: &str| -> String {
-        let key = format!("field-{name}");
-        let lang = lang_of(state);
-        if fields.has(lang, &key) {
-            fields.text(lang, &key, None)
-        } else {
-            name.to_owned()
-        }
-    });
+    // A record's field or link name in the page's language, or as written
+    // when the catalogue has no name for it (records may carry any).
+    for (function, prefix) in [("field", "field-"), ("rel", "rel-")] {
+        let names = catalogues.clone();
+        env.add_function(function, move |state: &State<'_, '_>, name: &str| -> String {
+            let key = format!("{prefix}{name}");
+            let lang = lang_of(state);
+            if names.has(lang, &key) {
+                names.text(lang, &key, None)
+            } else {
+                name.to_owned()
+            }
+        });
+    }
     env.add_function(
         "t",
         move |state: &State<'_, '_>, key: &str, kwargs: Kwargs| -> Result<String, Error> {
