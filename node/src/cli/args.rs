@@ -60,6 +60,9 @@ pub(super) enum NodeCommand {
     Find(FindArgs),
     /// Print one record as stored.
     Show(ShowArgs),
+    /// Write records, or a report's records, as an i2 Analyst's Notebook
+    /// chart (anx) or a STIX 2.1 bundle (stix).
+    Export(super::export::ExportArgs),
     /// Remove a record and its index entries.
     Withdraw(WithdrawArgs),
     /// The node's identity and what its store holds.
@@ -237,6 +240,9 @@ pub(super) struct IngestArgs {
     /// Read every file as this format instead of detecting it.
     #[arg(long, value_enum)]
     pub(super) format: Option<ingest::Format>,
+    /// How to read the files: encoding, delimiter, sheet, column mapping.
+    #[command(flatten)]
+    pub(super) reading: ReadingArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     pub(super) json: bool,
@@ -245,6 +251,37 @@ pub(super) struct IngestArgs {
     /// ingest without a terminal.
     #[arg(long)]
     pub(super) progress_lines: bool,
+}
+
+/// How `ingest` reads CSV and XLSX files (all detected when not given).
+#[derive(Debug, Args, Clone, Default)]
+pub(super) struct ReadingArgs {
+    /// The CSV files' text encoding, by any WHATWG label: utf-8,
+    /// windows-1251 (cp1251), koi8-r, ibm866 (cp866), utf-16le... Detected
+    /// when absent: a byte order mark, else UTF-8 if the first 64 KiB
+    /// are, else Windows-1251. A byte order mark wins over it.
+    #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
+    pub(super) encoding: Option<String>,
+    /// The CSV delimiter: `,`, `;`, `tab` or `|`. Detected when absent:
+    /// the one of `,` `;` tab the header line holds most.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub(super) delimiter: Option<String>,
+    /// The XLSX files' worksheet, by name (the first when absent).
+    #[arg(long, value_name = "NAME")]
+    pub(super) sheet: Option<String>,
+    /// A column mapping file (TOML): the agency's headers (`Фамилия`,
+    /// `Абонент А`) as Liaison's fields, and constant values. Examples in
+    /// config/examples/maps/. Checked before any file is read.
+    #[arg(long, value_name = "FILE.toml")]
+    pub(super) map: Option<PathBuf>,
+}
+
+fn parse_encoding(label: &str) -> Result<String, String> {
+    ingest::read::encoding_for_label(label).map(|e| e.name().to_owned())
+}
+
+fn parse_delimiter(value: &str) -> Result<String, String> {
+    ingest::read::delimiter_for(value).map(|d| char::from(d).to_string())
 }
 
 /// `liaison find`.

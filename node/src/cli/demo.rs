@@ -465,7 +465,7 @@ pub fn run(dir: Option<&Path>) -> Result<ExitCode> {
         "/api/v1/local/ingest",
         &IngestRequest {
             files: vec![new],
-            format: None,
+            ..IngestRequest::default()
         },
     )?;
     let started = Instant::now();

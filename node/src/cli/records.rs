@@ -79,6 +79,17 @@ impl Observer for Progress {
 
 /// `liaison ingest`: into the store with a progress bar, or through the daemon.
 pub(super) fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
+    // A mapping file naming a field that does not exist stops the run
+    // before anything is read.
+    let r = &a.reading;
+    let mut reading = ingest::read::Reading::from_options(
+        r.encoding.as_deref(),
+        r.delimiter.as_deref(),
+        r.sheet.as_deref(),
+        r.map.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    reading.markings = std::sync::Arc::new(config.ingest.markings.clone());
     let store = match access(config, Right::Records, Some("ingest"))? {
         Access::Store(store) => store,
         Access::Daemon(client) => return ingest_via_daemon(&client, a),
@@ -106,7 +117,7 @@ pub(super) fn ingest_cmd(config: &Config, a: IngestArgs) -> Result<ExitCode> {
         country: config.node.country,
     };
     let started = std::time::Instant::now();
-    let summary = ingest::run(&store, &a.files, &opts, &mut observer)?;
+    let summary = ingest::run_with(&store, &a.files, &opts, &reading, &mut observer)?;
     if let Some(bar) = &observer.bar {
         bar.finish_and_clear();
     }
@@ -126,6 +137,14 @@ fn ingest_via_daemon(client: &Client, a: IngestArgs) -> Result<ExitCode> {
         &daemon::api::records::IngestRequest {
             files,
             format: a.format,
+            encoding: a.reading.encoding,
+            delimiter: a.reading.delimiter,
+            sheet: a.reading.sheet,
+            map: a
+                .reading
+                .map
+                .map(|m| std::path::absolute(&m).with_context(|| format!("{}", m.display())))
+                .transpose()?,
         },
     )?;
     for line in &reply.refused {

@@ -272,10 +272,38 @@ pub fn run(
     opts: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Summary, Error> {
+    run_with(store, files, opts, &read::Reading::default(), observer)
+}
+
+/// [`run`], reading the files as `reading` says (encoding, delimiter,
+/// sheet, column mapping).
+pub fn run_with(
+    store: &Store,
+    files: &[PathBuf],
+    opts: &Options,
+    reading: &read::Reading,
+    observer: &mut dyn Observer,
+) -> Result<Summary, Error> {
     // Every file must open before anything is stored, so a typo in the
-    // last name does not leave a half-done run.
+    // last name does not leave a half-done run. Tables (CSV, XLSX) are
+    // opened as they will be read: a header that cannot be decoded, a
+    // sheet that is not there or a column the map names and the file
+    // lacks stops the run here too.
     for path in files {
         std::fs::File::open(path).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        read::open_with(
+            path,
+            opts.format,
+            reading,
+            opts.max_line,
+            opts.country,
+            Arc::default(),
+        )
+        .map(drop)
+        .map_err(|source| Error::Open {
             path: path.clone(),
             source,
         })?;
@@ -300,7 +328,7 @@ pub fn run(
     let mut summary = Summary::default();
     let result = std::thread::scope(|scope| -> Result<(), Error> {
         let reader_progress = Arc::clone(&progress);
-        scope.spawn(move || read_all(files, opts, reader_progress, permit_tx, work_tx));
+        scope.spawn(move || read_all(files, opts, reading, reader_progress, permit_tx, work_tx));
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         // Owned here so that returning early (a store error) drops it, which
         // stops the workers' sends.
@@ -446,6 +474,7 @@ fn process(item: read::Item, file: &Path, opts: &Options, now: i64) -> Processed
 fn read_all(
     files: &[PathBuf],
     opts: &Options,
+    reading: &read::Reading,
     progress: Arc<AtomicU64>,
     permits: mpsc::SyncSender<()>,
     tx: mpsc::SyncSender<Work>,
@@ -465,9 +494,10 @@ fn read_all(
     };
     for path in files {
         let file = Arc::new(path.clone());
-        let items = match read::open(
+        let items = match read::open_with(
             path,
             opts.format,
+            reading,
             opts.max_line,
             opts.country,
             Arc::clone(&progress),

@@ -29,16 +29,30 @@ use crate::store::records::Records;
 pub const MAX_REFUSALS_RETURNED: usize = 1000;
 
 /// `POST /api/v1/local/ingest`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
     /// Absolute paths, read by the daemon in order.
     #[schema(value_type = Vec<String>)]
     pub files: Vec<PathBuf>,
-    /// Force a format: `ndjson`, `csv` or `cdr`.
+    /// Force a format: `ndjson`, `csv`, `cdr` or `xlsx`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub format: Option<Format>,
+    /// CSV text encoding, a WHATWG label (`windows-1251`, `utf-8`...);
+    /// detected when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// CSV delimiter: `,`, `;`, `tab` or `|`; detected when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// XLSX worksheet by name; the first when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Absolute path of a column mapping file (TOML) on the node's disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub map: Option<PathBuf>,
 }
 
 /// `POST /api/v1/records`: the body's format.
@@ -46,9 +60,32 @@ pub struct IngestRequest {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
-    /// `ndjson`, `csv` or `cdr` (detected when absent).
+    /// `ndjson`, `csv`, `cdr` or `xlsx` (detected when absent).
     #[param(value_type = Option<String>)]
     pub format: Option<Format>,
+    /// CSV text encoding, a WHATWG label (`windows-1251`, `utf-8`...);
+    /// detected when absent.
+    pub encoding: Option<String>,
+    /// CSV delimiter: `,`, `;`, `tab` or `|`; detected when absent.
+    pub delimiter: Option<String>,
+    /// XLSX worksheet by name; the first when absent.
+    pub sheet: Option<String>,
+    /// Absolute path of a column mapping file (TOML) on the node's disk.
+    #[param(value_type = Option<String>)]
+    pub map: Option<PathBuf>,
+}
+
+/// The reading options of a request, the mapping file read and checked.
+fn reading(
+    encoding: Option<&str>,
+    delimiter: Option<&str>,
+    sheet: Option<&str>,
+    map: Option<&std::path::Path>,
+) -> Result<ingest::read::Reading, ApiError> {
+    if let Some(m) = map {
+        super::absolute(m).map_err(|e| e.at("map"))?;
+    }
+    ingest::read::Reading::from_options(encoding, delimiter, sheet, map).map_err(bad_request)
 }
 
 /// Its answer.
@@ -92,7 +129,13 @@ pub(super) async fn ingest(
     for p in &req.files {
         super::absolute(p)?;
     }
-    let reply = ingest_files(&node, req.files, req.format).await?;
+    let reading = reading(
+        req.encoding.as_deref(),
+        req.delimiter.as_deref(),
+        req.sheet.as_deref(),
+        req.map.as_deref(),
+    )?;
+    let reply = ingest_files(&node, req.files, req.format, reading).await?;
     let count = reply.summary.stored + reply.summary.updated;
     Ok(audited(
         Json(reply),
@@ -110,13 +153,19 @@ pub(super) async fn upload(
     Query(q): Query<UploadQuery>,
     request: Request,
 ) -> Result<axum::response::Response, ApiError> {
+    let reading = reading(
+        q.encoding.as_deref(),
+        q.delimiter.as_deref(),
+        q.sheet.as_deref(),
+        q.map.as_deref(),
+    )?;
     let bytes = body_bytes(request, &(), MAX_UPLOAD).await?;
     if bytes.is_empty() {
         return Err(bad_request("the body is empty: send the file's content").at("body"));
     }
     let file = super::upload_file(&node, bytes.into()).await?;
     let path = file.path().to_owned();
-    let mut reply = ingest_files(&node, vec![path.clone()], q.format).await?;
+    let mut reply = ingest_files(&node, vec![path.clone()], q.format, reading).await?;
     super::unname(
         reply.refused.iter_mut().chain(reply.warnings.iter_mut()),
         &path,
@@ -137,8 +186,10 @@ async fn ingest_files(
     node: &Arc<Node>,
     files: Vec<PathBuf>,
     format: Option<Format>,
+    mut reading: ingest::read::Reading,
 ) -> Result<IngestReply, ApiError> {
     let config = node.config.lock().map_err(internal)?.clone();
+    reading.markings = Arc::new(config.ingest.markings.clone());
     let opts = ingest::Options {
         format,
         batch_size: config.ingest.batch_size.get(),
@@ -150,7 +201,7 @@ async fn ingest_files(
     let started = std::time::Instant::now();
     let (summary, collect) = tokio::task::spawn_blocking(move || {
         let mut collect = Collect::default();
-        ingest::run(&store, &files, &opts, &mut collect).map(|s| (s, collect))
+        ingest::run_with(&store, &files, &opts, &reading, &mut collect).map(|s| (s, collect))
     })
     .await
     .map_err(internal)?

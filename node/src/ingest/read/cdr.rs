@@ -10,12 +10,22 @@ use liaison_protocol::Country;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use super::when::{self, When};
 use super::Refusal;
 
 /// Builds a record from one call detail row: the two phones and a `called`
 /// link carrying the start, duration and cell. The record id is derived
-/// from the normalised numbers and the start time, so the same call
-/// ingested twice (from two exports, say) is one record.
+/// from the normalised numbers and the normalised start time (see
+/// [`When::normal`]), so the same call ingested twice (from two exports,
+/// written `2024-05-01 09:30:00` in one and `01.05.2024 9:30` in the
+/// other, say) is one record. The start is stored in its normal form.
+///
+/// Ids of calls stored before the start was normalised are unchanged when
+/// the start was written `YYYY-MM-DD HH:MM:SS` or in UTC as
+/// `YYYY-MM-DDTHH:MM:SSZ` (the normal forms); a start written with another
+/// offset (`+06:00`), a fraction of a second or in lower case now gives
+/// another id, and ingesting such a file again stores the calls anew
+/// beside the old records (withdraw those by their ids).
 pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Record, Refusal> {
     let get = |name: &str| cells.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
     let need = |name: &str| {
@@ -31,26 +41,19 @@ pub fn cdr_record(cells: &[(&str, &str)], country: Option<Country>) -> Result<Re
         phone::e164(v, country).map_err(|e| Refusal::new(Some(name.to_owned()), e.to_string()))
     };
     let (a, b) = (norm("caller", caller)?, norm("callee", callee)?);
-    let start_ok =
-        time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339).is_ok()
-            || time::PrimitiveDateTime::parse(
-                start,
-                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-            )
-            .is_ok();
-    if !start_ok {
-        return Err(Refusal::new(
+    let start = When::parse(start).map(|w| w.normal()).ok_or_else(|| {
+        Refusal::new(
             Some("start".into()),
-            format!("{start:?} is not a time: write 2024-05-01T09:30:00Z or 2024-05-01 09:30:00"),
-        ));
-    }
+            format!("{start:?} is not a time: write 2024-05-01T09:30:00Z, 2024-05-01 09:30:00 or 01.05.2024 09:30"),
+        )
+    })?;
     let mut link_extra = Extra::new();
-    link_extra.insert("start".into(), Value::String(start.to_owned()));
+    link_extra.insert("start".into(), Value::String(start.clone()));
     if let Some(d) = get("duration") {
-        let secs: u64 = d.parse().map_err(|_| {
+        let secs = when::seconds(d).ok_or_else(|| {
             Refusal::new(
                 Some("duration".into()),
-                format!("{d:?} is not whole seconds: write 185, not 3:05"),
+                format!("{d:?} is not a duration: write whole seconds (185) or 0:03:05, not 3:05"),
             )
         })?;
         link_extra.insert("duration".into(), Value::from(secs));

@@ -5,29 +5,101 @@
 //! ingest's workers parse them with [`parse_json`], which names the field
 //! a refused line got wrong.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
-use liaison_protocol::record::Record;
+use liaison_protocol::record::{Handling, Record};
 
 use super::{Body, Item, Refusal};
+
+/// Handling markings other than TLP and the code each is handled as
+/// (`[ingest.markings]`).
+pub(crate) type Markings = BTreeMap<String, Handling>;
+
+/// The value of a top-level string field as written, found without
+/// parsing (the first occurrence of `"name"` followed by a colon).
+fn raw_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let key: Vec<u8> = [b"\"", name, b"\""].concat();
+    let at = line.windows(key.len()).position(|w| w == key.as_slice())?;
+    let rest = &line[at + key.len()..];
+    let i = rest
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b':')?;
+    Some(&rest[i..])
+}
+
+/// Whether a grading as written is Europol's 4x4 (`"4x4:`, `"europol:`,
+/// `"X`), which is read as the Admiralty code it maps to.
+fn europol(value: &[u8]) -> bool {
+    let lower: Vec<u8> = value.iter().take(9).map(u8::to_ascii_lowercase).collect();
+    lower.starts_with(b"\"4x4:") || lower.starts_with(b"\"europol:") || lower.starts_with(b"\"x")
+}
+
+/// A line rewritten before it is read, or `None` when it needs nothing
+/// (the common case, found without parsing):
+/// - a `handling` that is a marking of the table (`"H1"`, `"ДСП"`) gets
+///   the TLP code it maps to, and the marking as written goes in
+///   `marking`; a marking the table lacks is refused;
+/// - a Europol 4x4 `grading` keeps what was written in
+///   `grading_as_written` (the record's grading is the Admiralty code it
+///   maps to).
+fn marked(line: &[u8], markings: &Markings) -> Option<Result<Vec<u8>, Refusal>> {
+    let tlp = |v: &[u8]| v.len() > 5 && v[0] == b'"' && v[1..5].eq_ignore_ascii_case(b"TLP:");
+    let handling = raw_value(line, b"handling").filter(|v| !markings.is_empty() && !tlp(v));
+    let grading = raw_value(line, b"grading").filter(|v| europol(v));
+    if handling.is_none() && grading.is_none() {
+        return None;
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let obj = v.as_object_mut()?;
+    if let Some(g) = obj
+        .get("grading")
+        .and_then(|g| g.as_str())
+        .map(str::to_owned)
+    {
+        if europol(format!("\"{g}").as_bytes()) {
+            obj.insert("grading_as_written".into(), serde_json::Value::from(g));
+        }
+    }
+    if let (Some(text), false) = (
+        obj.get("handling")
+            .and_then(|h| h.as_str())
+            .map(str::to_owned),
+        markings.is_empty(),
+    ) {
+        match Handling::resolve(&text, markings) {
+            Ok((_, None)) => {}
+            Ok((h, Some(written))) => {
+                obj.insert("handling".into(), serde_json::Value::from(h.as_str()));
+                obj.insert("marking".into(), serde_json::Value::from(written));
+            }
+            Err(e) => return Some(Err(Refusal::new(Some("handling".into()), e.to_string()))),
+        }
+    }
+    Some(Ok(serde_json::to_vec(&v).unwrap_or_else(|_| line.to_vec())))
+}
 
 pub(super) struct Ndjson<R> {
     reader: R,
     line: u64,
     max_line: usize,
     buf: Vec<u8>,
+    /// `[ingest.markings]`: handling markings other than TLP.
+    markings: Arc<Markings>,
     /// Set after a read error: nothing further can be read reliably.
     done: bool,
 }
 
 impl<R> Ndjson<R> {
     /// Reads NDJSON from `reader`, refusing lines over `max_line` bytes.
-    pub(super) fn new(reader: R, max_line: usize) -> Ndjson<R> {
+    pub(super) fn new(reader: R, max_line: usize, markings: Arc<Markings>) -> Ndjson<R> {
         Ndjson {
             reader,
             line: 0,
             max_line,
             buf: Vec::new(),
+            markings,
             done: false,
         }
     }
@@ -106,9 +178,14 @@ impl<R: BufRead> Iterator for Ndjson<R> {
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let body = match marked(&self.buf, &self.markings) {
+                None => Body::Json(self.buf.clone()),
+                Some(Ok(rewritten)) => Body::Json(rewritten),
+                Some(Err(refusal)) => Body::Refused(refusal),
+            };
             return Some(Item {
                 line: self.line,
-                body: Body::Json(self.buf.clone()),
+                body,
             });
         }
         None
@@ -132,4 +209,42 @@ pub fn parse_json(line: &[u8]) -> Result<Record, Refusal> {
         }
         Refusal::new((path != ".").then_some(path), reason)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_with_tlp_and_admiralty_codes_are_left_alone_and_others_rewritten() {
+        let table: Markings = [("ДСП".to_owned(), Handling::AmberStrict)]
+            .into_iter()
+            .collect();
+        let plain =
+            br#"{"id":"a","handling":"TLP:GREEN","grading":"B2","summary":"\"handling\":\"x\""}"#;
+        assert!(marked(plain, &table).is_none());
+        assert!(marked(
+            r#"{"id":"a","handling":"дсп"}"#.as_bytes(),
+            &Markings::new()
+        )
+        .is_none());
+        let out = marked(
+            r#"{"id":"a","handling" : "дсп","grading":"X4"}"#.as_bytes(),
+            &table,
+        )
+        .expect("rewritten")
+        .expect("mapped");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["handling"], "TLP:AMBER+STRICT");
+        assert_eq!(v["marking"], "дсп");
+        assert_eq!(v["grading_as_written"], "X4");
+        let refused = marked(br#"{"id":"a","handling":"H9"}"#, &table).expect("looked at");
+        assert_eq!(
+            refused.expect_err("unknown").field.as_deref(),
+            Some("handling")
+        );
+        let g = marked(br#"{"id":"a","grading":"4x4:A1"}"#, &Markings::new()).expect("grading");
+        let v: serde_json::Value = serde_json::from_slice(&g.expect("ok")).expect("json");
+        assert_eq!(v["grading_as_written"], "4x4:A1");
+    }
 }
