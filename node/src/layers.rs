@@ -13,6 +13,8 @@ const FLOORS: &[(&str, u8)] = &[
     ("hex", 0),
     ("files", 0),
     ("synth", 0),
+    // Records to and from the analysts' file formats (pure).
+    ("formats", 0),
     // RocksDB, the Swarm, the key files.
     ("store", 1),
     ("net", 1),

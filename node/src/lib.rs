@@ -69,6 +69,7 @@ pub mod daemon;
 pub mod exchange;
 pub mod files;
 pub mod find;
+pub mod formats;
 pub mod hex;
 pub mod identity;
 pub mod ingest;
