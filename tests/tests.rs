@@ -5,6 +5,8 @@
 //!   waits with timeouts.
 //! - [`api`]: the API's TCP listener over TLS (`init --tls`): HTTPS
 //!   answers with the certificate init printed, plain HTTP gets none.
+//! - [`analyst_formats`]: handling markings by the config's table, and
+//!   records to i2 charts and STIX bundles and back, through the CLI.
 //! - [`audit`]: witnessed logs, exports that agree, and a log that
 //!   verifies after kill -9.
 //! - [`cli`]: init, ingest, find, withdraw and every kind of bad input.
@@ -25,6 +27,8 @@
 //!   sockets open, dial steering, and local users reading the store or
 //!   squatting the daemon's port.
 
+mod agency_files;
+mod analyst_formats;
 mod api;
 mod audit;
 mod cli;
@@ -34,6 +38,8 @@ mod crash;
 mod demo;
 mod exchange;
 mod federation;
+mod formats_anx;
+mod formats_stix;
 mod hostile;
 mod matching;
 mod people;

@@ -355,8 +355,8 @@ impl FromStr for Grading {
     /// An Admiralty code (`B2`), or Europol's 4×4 where it cannot be
     /// taken for one: prefixed (`4x4:C3`, `europol:C3`) or with source
     /// `X` (`X4`). Read as the Admiralty code it maps to
-    /// ([`Grading::from_europol`]); the record as stored keeps what was
-    /// written.
+    /// ([`Grading::from_europol`]); ingest keeps what was written in the
+    /// record's `grading_as_written`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || BadGrading {
             given: s.to_owned(),
@@ -532,12 +532,18 @@ mod tests {
     fn markings_map_to_tlp_by_the_table_and_are_kept_as_written() {
         let table: std::collections::BTreeMap<String, Handling> = [
             (marking_key("H1"), Handling::AmberStrict),
-            (marking_key("для служебного  пользования"), Handling::AmberStrict),
+            (
+                marking_key("для служебного  пользования"),
+                Handling::AmberStrict,
+            ),
             (marking_key("ДСП"), Handling::AmberStrict),
         ]
         .into_iter()
         .collect();
-        assert_eq!(Handling::resolve("TLP:GREEN", &table), Ok((Handling::Green, None)));
+        assert_eq!(
+            Handling::resolve("TLP:GREEN", &table),
+            Ok((Handling::Green, None))
+        );
         assert_eq!(
             Handling::resolve(" дсп ", &table),
             Ok((Handling::AmberStrict, Some("дсп".to_owned())))
@@ -546,7 +552,10 @@ mod tests {
             Handling::resolve("Для служебного пользования", &table).map(|r| r.0),
             Ok(Handling::AmberStrict)
         );
-        assert_eq!(Handling::resolve("h1", &table).map(|r| r.0), Ok(Handling::AmberStrict));
+        assert_eq!(
+            Handling::resolve("h1", &table).map(|r| r.0),
+            Ok(Handling::AmberStrict)
+        );
         let e = Handling::resolve("H2", &table).unwrap_err().to_string();
         assert!(e.contains("[ingest.markings]"), "{e}");
     }

@@ -287,6 +287,9 @@ chart-nothing = Nothing more to add.
 chart-error = The chart could not be loaded.
 chart-ours = our agency
 
+export-anx = Export for i2 (ANX)
+export-stix = Export STIX 2.1
+export-selection-hint = Our records selected on the chart (all of ours when none is selected):
 audit-witnesses = Witnesses
 audit-verified = Verification
 audit-verify = Verify the whole log now

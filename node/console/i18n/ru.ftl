@@ -290,6 +290,9 @@ chart-nothing = Добавить больше нечего.
 chart-error = Схему не удалось загрузить.
 chart-ours = наше ведомство
 
+export-anx = Выгрузить для i2 (ANX)
+export-stix = Выгрузить STIX 2.1
+export-selection-hint = Наши записи, выбранные на схеме (все наши, если ничего не выбрано):
 audit-witnesses = Заверители
 audit-verified = Проверка
 audit-verify = Проверить весь журнал сейчас

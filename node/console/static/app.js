@@ -66,3 +66,30 @@ if (matchForm) {
     setInterval(say, 1000);
   });
 }
+
+// --- The link chart's selection, exported for i2 or as STIX -----------------
+
+const exportForm = document.getElementById("export-selection");
+if (exportForm) {
+  exportForm.addEventListener("submit", (event) => {
+    const cy = window.liaisonChart;
+    // Record nodes are `r:<agency>:<id>`; only ours can be exported here.
+    const prefix = `r:${exportForm.dataset.ours}:`;
+    const ours = (collection) =>
+      collection.filter((n) => n.id().startsWith(prefix)).map((n) => n.id().slice(prefix.length));
+    let ids = cy ? ours(cy.nodes(":selected")) : [];
+    if (cy && ids.length === 0) ids = ours(cy.nodes());
+    for (const old of exportForm.querySelectorAll("input[name=record]")) old.remove();
+    if (ids.length === 0) {
+      event.preventDefault();
+      return;
+    }
+    for (const id of ids) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "record";
+      input.value = id;
+      exportForm.append(input);
+    }
+  });
+}

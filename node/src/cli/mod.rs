@@ -23,6 +23,7 @@
 //! - `audit`, `matching`, `exchange`: the audit log; `match`, `hits`,
 //!   `watch`, `alerts`; the follow-up requests and reports;
 //! - `people`: `user add|list|disable|enable|passwd|token`;
+//! - `export`: `export anx|stix` (records, a report's records);
 //! - [`demo`]: `liaison demo`.
 //!
 //! `print` holds the printing the commands and the demo share; it imports
@@ -35,6 +36,7 @@ mod bundles;
 pub mod client;
 pub mod demo;
 mod exchange;
+mod export;
 mod flags;
 mod matching;
 mod node;
@@ -142,6 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 NodeCommand::Report(c) => exchange::report(&config, c),
                 NodeCommand::Purge(a) => exchange::purge(&config, a),
                 NodeCommand::User(c) => people::run(&config, c),
+                NodeCommand::Export(a) => export::run(&config, a),
             }
         }
     }

@@ -227,7 +227,10 @@ async fn serve(config: Config) -> Result<(), Error> {
     // calls the API's router in process, as the browser's user.
     let console = {
         let name = config.node.name.clone();
-        move |api: axum::Router| console::router(api.clone(), &name).map(|c| c.fallback_service(api))
+        let country = config.node.country.map(|c| c.to_string());
+        move |api: axum::Router| {
+            console::router(api.clone(), &name, country).map(|c| c.fallback_service(api))
+        }
     };
     let tcp_app = api_listen.map(|_| console);
     let api = api::start(node.clone(), api_listen, api_tls, &data_dir, tcp_app).await?;

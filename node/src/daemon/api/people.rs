@@ -224,7 +224,8 @@ pub(super) async fn language(
     let store = node.post.store().clone();
     let now = node.post.now_ms();
     let name = who.name.clone();
-    let user = on_users(move || users::set_language(&store, &name, req.lang.as_deref(), now)).await?;
+    let user =
+        on_users(move || users::set_language(&store, &name, req.lang.as_deref(), now)).await?;
     Ok(Json(Language { lang: user.lang }))
 }
 

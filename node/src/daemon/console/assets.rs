@@ -50,7 +50,10 @@ pub(super) async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Respo
         bytes.into_response()
     };
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type(&path)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media_type(&path)),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
@@ -80,7 +83,10 @@ mod tests {
             "icons/person.svg",
             "icons/expand.svg",
         ] {
-            assert!(file(path).is_some_and(|b| !b.is_empty()), "{path} is not embedded");
+            assert!(
+                file(path).is_some_and(|b| !b.is_empty()),
+                "{path} is not embedded"
+            );
         }
         assert_eq!(media_type("app.js"), "text/javascript; charset=utf-8");
         assert_eq!(media_type("icons/person.svg"), "image/svg+xml");

@@ -61,15 +61,25 @@ fn kind(t: &str) -> &'static str {
 
 /// A short label for an entity, from the fields people read.
 fn label(e: &Value) -> String {
-    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let s = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
     let join = |parts: &[Option<&str>]| {
-        parts.iter().flatten().copied().collect::<Vec<_>>().join(" ")
+        parts
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let text = match e["type"].as_str().unwrap_or("") {
         "person" => {
-            let name = s("full_name").map(str::to_owned).unwrap_or_else(|| {
-                join(&[s("surname"), s("given"), s("patronymic")])
-            });
+            let name = s("full_name")
+                .map(str::to_owned)
+                .unwrap_or_else(|| join(&[s("surname"), s("given"), s("patronymic")]));
             join(&[Some(name.as_str()), s("dob")])
         }
         "phone" => join(&[s("number")]),
@@ -108,7 +118,10 @@ fn entity_id(e: &Value, agency: &str, record: &str, country: Option<&str>) -> St
         Some(s) => format!("e:{}", short_hash(&format!("{:?}|{}", s.kind, s.value))),
         None => format!(
             "e:{}",
-            short_hash(&format!("{agency}|{record}|{}", e["ref"].as_str().unwrap_or("")))
+            short_hash(&format!(
+                "{agency}|{record}|{}",
+                e["ref"].as_str().unwrap_or("")
+            ))
         ),
     }
 }
@@ -152,7 +165,10 @@ impl Graph {
             "agency": agency, "ours": ours,
         });
         if ours {
-            node["expand"] = json!(format!("/console/chart/graph.json?record={}", url_segment(id)));
+            node["expand"] = json!(format!(
+                "/console/chart/graph.json?record={}",
+                url_segment(id)
+            ));
         }
         self.node(&rid, node);
         let mut refs = BTreeMap::new();
@@ -201,7 +217,11 @@ impl Graph {
             .edges
             .into_values()
             .map(|(count, mut e)| {
-                e["count"] = if e["relation"] == "call" { json!(count) } else { Value::Null };
+                e["count"] = if e["relation"] == "call" {
+                    json!(count)
+                } else {
+                    Value::Null
+                };
                 e
             })
             .collect();
@@ -231,19 +251,33 @@ fn refusal_json(r: Refusal) -> Response {
         Refusal::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
         Refusal::Api(s, d) => (s, d),
     };
-    (status, Json(json!({ "status": status.as_u16(), "detail": detail }))).into_response()
+    (
+        status,
+        Json(json!({ "status": status.as_u16(), "detail": detail })),
+    )
+        .into_response()
 }
 
 /// Our records holding any of `selectors` (through the API's search,
 /// logged as the user's look-up), at most [`MOST_RECORDS`].
-async fn ours_holding(c: &Console, ctx: &Ctx, selectors: Vec<Value>) -> Result<Vec<Value>, Refusal> {
+async fn ours_holding(
+    c: &Console,
+    ctx: &Ctx,
+    selectors: Vec<Value>,
+) -> Result<Vec<Value>, Refusal> {
     if selectors.is_empty() || !ctx.who.as_ref().is_some_and(|w| w.may(Right::Search)) {
         return Ok(Vec::new());
     }
     let csrf = ctx.who.as_ref().map(|w| w.csrf.clone());
     let body = json!({ "selectors": selectors, "limit": MOST_RECORDS });
     let found = c
-        .call(ctx, Method::POST, "/api/v1/searches", csrf.as_deref(), Some(body))
+        .call(
+            ctx,
+            Method::POST,
+            "/api/v1/searches",
+            csrf.as_deref(),
+            Some(body),
+        )
         .await
         .into_result()?;
     Ok(found["records"]
@@ -268,7 +302,9 @@ fn record_selectors(record: &Value, only: Option<&str>) -> Vec<Value> {
             let _ = entity_selectors(&entity, &ctx, &mut out);
         }
     }
-    out.iter().filter_map(|s| serde_json::to_value(s).ok()).collect()
+    out.iter()
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect()
 }
 
 pub(super) async fn graph(
@@ -304,7 +340,9 @@ async fn build(c: &Console, ctx: &Ctx, q: &GraphQuery) -> Result<Graph, Refusal>
     let us = c.node.clone();
     g.agency(&us, true);
     if let Some(id) = &q.report {
-        let r = c.get(ctx, &format!("/api/v1/reports/{}", url_segment(id))).await?;
+        let r = c
+            .get(ctx, &format!("/api/v1/reports/{}", url_segment(id)))
+            .await?;
         if r["verified"] != true {
             // A report that does not verify shows no content, here as on
             // its page.
@@ -326,7 +364,9 @@ async fn build(c: &Console, ctx: &Ctx, q: &GraphQuery) -> Result<Graph, Refusal>
             g.record(&ours, &us, true, None);
         }
     } else if let Some(id) = &q.record {
-        let stored = c.get(ctx, &format!("/api/v1/records/{}", url_segment(id))).await?;
+        let stored = c
+            .get(ctx, &format!("/api/v1/records/{}", url_segment(id)))
+            .await?;
         let record = &stored["record"];
         g.record(record, &us, true, None);
         if let Some(entity) = &q.entity {
@@ -335,13 +375,20 @@ async fn build(c: &Console, ctx: &Ctx, q: &GraphQuery) -> Result<Graph, Refusal>
             }
         }
     } else if let Some(id) = q.matched {
-        let hits = c.get(ctx, &format!("/api/v1/matches/{id}?limit=1000")).await?;
+        let hits = c
+            .get(ctx, &format!("/api/v1/matches/{id}?limit=1000"))
+            .await?;
         for h in hits["items"].as_array().into_iter().flatten() {
             let peer = h["peer"].as_str().unwrap_or("?");
             g.agency(peer, false);
             let pid = format!("a:{peer}");
             g.node(&pid, json!({ "id": pid, "kind": "organisation", "label": peer, "agency": peer, "ours": false }));
-            let kinds: Vec<&str> = h["kinds"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let kinds: Vec<&str> = h["kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             let k = match kinds.first().copied().unwrap_or("") {
                 "phone" => "phone",
                 "passport" | "document" | "id_card" => "document",
@@ -355,9 +402,13 @@ async fn build(c: &Console, ctx: &Ctx, q: &GraphQuery) -> Result<Graph, Refusal>
             };
             let source = h["source"].as_str().unwrap_or("");
             let eid = format!("h:{}", short_hash(&format!("{source}|{}", h["entity"])));
-            let mut node = json!({ "id": eid, "kind": k, "label": h["entity"], "agency": us, "ours": true });
+            let mut node =
+                json!({ "id": eid, "kind": k, "label": h["entity"], "agency": us, "ours": true });
             if !source.is_empty() {
-                node["expand"] = json!(format!("/console/chart/graph.json?record={}", url_segment(source)));
+                node["expand"] = json!(format!(
+                    "/console/chart/graph.json?record={}",
+                    url_segment(source)
+                ));
             }
             g.node(&eid, node);
             let strength = h["strength"].as_str().unwrap_or("hit");
@@ -397,8 +448,16 @@ mod tests {
         assert_eq!(nodes.len(), 6, "{nodes:#?}");
         let phones: Vec<_> = nodes.iter().filter(|n| n["kind"] == "phone").collect();
         assert_eq!(phones.len(), 2);
-        assert!(phones.iter().any(|p| p["ours"] == true && p["label"] == "0775 987 817"));
-        let calls: Vec<_> = v["edges"].as_array().expect("edges").iter().filter(|e| e["relation"] == "call").cloned().collect();
+        assert!(phones
+            .iter()
+            .any(|p| p["ours"] == true && p["label"] == "0775 987 817"));
+        let calls: Vec<_> = v["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .filter(|e| e["relation"] == "call")
+            .cloned()
+            .collect();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0]["count"], 2);
         assert_eq!(v["agencies"]["kg"], OURS);

@@ -103,10 +103,8 @@ fn bundle(lang: Lang) -> Result<FluentBundle<FluentResource>, CatalogueError> {
     };
     let resource = FluentResource::try_new(lang.source().to_owned())
         .map_err(|(_, errors)| fail(format!("{errors:?}")))?;
-    let id: unic_langid::LanguageIdentifier = lang
-        .tag()
-        .parse()
-        .map_err(|e| fail(format!("{e}")))?;
+    let id: unic_langid::LanguageIdentifier =
+        lang.tag().parse().map_err(|e| fail(format!("{e}")))?;
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     // No Unicode isolation marks around arguments: they would show up in
     // copied text and in tests, and our arguments are never right-to-left.
@@ -200,7 +198,17 @@ const MONTHS_EN: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 const MONTHS_RU: [&str; 12] = [
-    "янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.",
+    "янв.",
+    "февр.",
+    "мар.",
+    "апр.",
+    "мая",
+    "июн.",
+    "июл.",
+    "авг.",
+    "сент.",
+    "окт.",
+    "нояб.",
     "дек.",
 ];
 
@@ -208,8 +216,7 @@ const MONTHS_RU: [&str; 12] = [
 /// clock; the console says so): `3 Dec 2026, 14:25 UTC`, `3 дек. 2026 г.,
 /// 14:25 UTC`.
 pub fn datetime(lang: Lang, ms: u64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-    else {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
         return ms.to_string();
     };
     let month = usize::from(u8::from(t.month())) - 1;
@@ -240,7 +247,10 @@ mod tests {
     #[test]
     fn the_language_is_the_cookies_else_the_browsers_best_else_english() {
         assert_eq!(negotiate(Some("ru"), Some("en-GB")), Lang::Ru);
-        assert_eq!(negotiate(Some("xx"), Some("ru-RU,ru;q=0.9,en;q=0.8")), Lang::Ru);
+        assert_eq!(
+            negotiate(Some("xx"), Some("ru-RU,ru;q=0.9,en;q=0.8")),
+            Lang::Ru
+        );
         assert_eq!(negotiate(None, Some("kk-KZ, en;q=0.5, ru;q=0.7")), Lang::Ru);
         assert_eq!(negotiate(None, Some("ru;q=0, en")), Lang::En);
         assert_eq!(negotiate(None, Some("de, fr")), Lang::En);
@@ -264,7 +274,10 @@ mod tests {
         let c = Catalogues::load().expect("catalogues");
         let mut args = FluentArgs::new();
         args.set("id", arg(&serde_json::json!(117_722_932_794_425_343u64)));
-        assert_eq!(c.text(Lang::En, "match-result", Some(&args)), "Match 117722932794425343");
+        assert_eq!(
+            c.text(Lang::En, "match-result", Some(&args)),
+            "Match 117722932794425343"
+        );
         let count = |lang, n: u64| {
             let mut args = FluentArgs::new();
             args.set("count", arg(&serde_json::json!(n)));

@@ -64,6 +64,8 @@ pub struct Console {
     #[cfg_attr(not(test), allow(dead_code))]
     catalogues: Arc<Catalogues>,
     node: String,
+    /// The node's country (records without one were read with it).
+    country: Option<String>,
 }
 
 impl std::fmt::Debug for Console {
@@ -76,29 +78,54 @@ impl std::fmt::Debug for Console {
 
 /// The console's routes, calling `api` (the API's router with its
 /// authentication) for everything.
-pub fn router(api: Router, node: &str) -> Result<Router, Error> {
+pub fn router(api: Router, node: &str, country: Option<String>) -> Result<Router, Error> {
     let catalogues = Arc::new(Catalogues::load()?);
     let console = Arc::new(Console {
         api,
         views: views::environment(catalogues.clone())?,
         catalogues,
         node: node.to_owned(),
+        country,
     });
     Ok(Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
         .route("/console", get(|| async { Redirect::to("/console/") }))
-        .route("/favicon.ico", get(|| async { Redirect::to("/console/static/favicon.svg") }))
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::to("/console/static/favicon.svg") }),
+        )
         .route("/console/", get(pages::overview))
         .route("/console/static/{*file}", get(assets::serve))
-        .route("/console/signin", get(pages::sign_in_page).post(pages::sign_in))
+        .route(
+            "/console/signin",
+            get(pages::sign_in_page).post(pages::sign_in),
+        )
         .route("/console/signout", post(pages::sign_out))
         .route("/console/language", post(pages::language))
-        .route("/console/search", get(pages::search_page).post(pages::search))
-        .route("/console/match", get(pages::match_page).post(pages::run_match))
+        .route(
+            "/console/search",
+            get(pages::search_page).post(pages::search),
+        )
+        .route(
+            "/console/match",
+            get(pages::match_page).post(pages::run_match),
+        )
         .route("/console/matches/{id}", get(pages::match_result))
         .route("/console/hits/{id}/request", post(pages::request_hit))
         .route("/console/records/{id}", get(pages::record))
-        .route("/console/watchlist", get(pages::watchlist).post(pages::watch_add))
+        .route(
+            "/console/records/{id}/export/{format}",
+            get(pages::record_export),
+        )
+        .route(
+            "/console/reports/{id}/export/{format}",
+            get(pages::report_export),
+        )
+        .route("/console/export/{format}", post(pages::selection_export))
+        .route(
+            "/console/watchlist",
+            get(pages::watchlist).post(pages::watch_add),
+        )
         .route("/console/watchlist/{id}/remove", post(pages::watch_remove))
         .route("/console/requests", get(pages::requests))
         .route("/console/requests/{id}", get(pages::request))
@@ -113,12 +140,20 @@ pub fn router(api: Router, node: &str) -> Result<Router, Error> {
         .route("/console/audit/export", get(pages::audit_export))
         .route("/console/admin", get(pages::admin))
         .route("/console/admin/users", post(pages::user_add))
-        .route("/console/admin/users/{name}/{change}", post(pages::user_change))
+        .route(
+            "/console/admin/users/{name}/{change}",
+            post(pages::user_change),
+        )
         .route("/console/admin/reload", post(pages::reload))
-        .route("/console/{*rest}", get(pages::not_found).post(pages::not_found))
+        .route(
+            "/console/{*rest}",
+            get(pages::not_found).post(pages::not_found),
+        )
         .layer(axum::middleware::from_fn(same_origin))
         .layer(axum::middleware::map_response(page_headers))
-        .layer(axum::extract::DefaultBodyLimit::max(super::api::wire::MAX_UPLOAD))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            super::api::wire::MAX_UPLOAD,
+        ))
         .with_state(console))
 }
 
@@ -126,13 +161,19 @@ pub fn router(api: Router, node: &str) -> Result<Router, Error> {
 /// sniffing, no referrer, and no caching of pages (assets set their own).
 async fn page_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -245,7 +286,9 @@ impl Console {
             who: None,
         };
         if ctx.cookie.is_some() {
-            let a = self.call(&ctx, Method::GET, "/api/v1/session", None, None).await;
+            let a = self
+                .call(&ctx, Method::GET, "/api/v1/session", None, None)
+                .await;
             if let (true, Ok(w)) = (a.ok(), serde_json::from_value::<WhoJson>(a.json)) {
                 // The user's own choice, kept with the account, comes first.
                 if let Some(l) = w.lang.as_deref().and_then(Lang::parse) {
@@ -333,7 +376,10 @@ impl Console {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                (name, Value::Bool(ctx.who.as_ref().is_some_and(|w| w.may(*r))))
+                (
+                    name,
+                    Value::Bool(ctx.who.as_ref().is_some_and(|w| w.may(*r))),
+                )
             })
             .collect();
         let context = minijinja::context! {

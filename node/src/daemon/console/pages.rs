@@ -64,15 +64,13 @@ fn url_decoded(body: &[u8]) -> Vec<(String, String)> {
         while i < s.len() {
             match s[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    match (unhex(s[i + 1]), unhex(s[i + 2])) {
-                        (Some(h), Some(l)) => {
-                            out.push(h * 16 + l);
-                            i += 2;
-                        }
-                        _ => out.push(b'%'),
+                b'%' if i + 2 < s.len() => match (unhex(s[i + 1]), unhex(s[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 2;
                     }
-                }
+                    _ => out.push(b'%'),
+                },
                 c => out.push(c),
             }
             i += 1;
@@ -134,6 +132,14 @@ async fn read_form(request: Request) -> Result<FormData, Refusal> {
 }
 
 impl Console {
+    /// This agency, as an export names it.
+    fn ours(&self) -> crate::formats::Source {
+        crate::formats::Source {
+            agency: self.node.clone(),
+            country: self.country.clone(),
+        }
+    }
+
     /// The context of a page that needs a signed-in user with `right`.
     async fn page_ctx(&self, headers: &HeaderMap, right: Right) -> Result<Ctx, (Ctx, Refusal)> {
         let ctx = self.ctx(headers).await;
@@ -280,13 +286,23 @@ pub(super) async fn language(State(c): S, request: Request) -> Response {
     if ctx.who.is_some() {
         let body = json!({ "lang": lang.tag() });
         if let Err(r) = c
-            .change(&ctx, &form, Method::PUT, "/api/v1/session/language", Some(body))
+            .change(
+                &ctx,
+                &form,
+                Method::PUT,
+                "/api/v1/session/language",
+                Some(body),
+            )
             .await
         {
             return c.refused(&ctx, r);
         }
     }
-    let back = if ctx.who.is_some() { "/console/" } else { "/console/signin" };
+    let back = if ctx.who.is_some() {
+        "/console/"
+    } else {
+        "/console/signin"
+    };
     let mut r = see_other(back);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={}; Path=/console; SameSite=Strict; Max-Age=31536000",
@@ -302,7 +318,11 @@ pub(super) async fn language(State(c): S, request: Request) -> Response {
 pub(super) async fn overview(State(c): S, headers: HeaderMap) -> Response {
     page!(c, headers, Right::Status, |ctx| {
         let status = c.get(&ctx, "/api/v1/status").await?;
-        let who = ctx.who.as_ref().map(|w| w.may(Right::Watch)).unwrap_or(false);
+        let who = ctx
+            .who
+            .as_ref()
+            .map(|w| w.may(Right::Watch))
+            .unwrap_or(false);
         let alerts = if who {
             let all = items(&c.get(&ctx, "/api/v1/alerts?limit=1000").await?);
             all.iter().rev().take(10).cloned().collect()
@@ -345,7 +365,13 @@ pub(super) async fn search(State(c): S, request: Request) -> Response {
             "case": form.get("case"), "basis": form.get("basis"),
         });
         match c
-            .call(&ctx, Method::POST, "/api/v1/searches", form.csrf(), Some(body))
+            .call(
+                &ctx,
+                Method::POST,
+                "/api/v1/searches",
+                form.csrf(),
+                Some(body),
+            )
             .await
         {
             a if a.ok() => Ok(c.render(
@@ -479,7 +505,13 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
             body["peer"] = json!(form.get("peer"));
         }
         let a = c
-            .call(&ctx, Method::POST, "/api/v1/matches", form.csrf(), Some(body))
+            .call(
+                &ctx,
+                Method::POST,
+                "/api/v1/matches",
+                form.csrf(),
+                Some(body),
+            )
             .await;
         if a.status == StatusCode::BAD_REQUEST {
             return Ok(c.render_status(
@@ -503,7 +535,10 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
 /// A match's hits again, by its id.
 pub(super) async fn match_result(State(c): S, headers: HeaderMap, Path(id): Path<u64>) -> Response {
     page!(c, headers, Right::Match, |ctx| {
-        let hits = items(&c.get(&ctx, &format!("/api/v1/matches/{id}?limit=1000")).await?);
+        let hits = items(
+            &c.get(&ctx, &format!("/api/v1/matches/{id}?limit=1000"))
+                .await?,
+        );
         Ok(c.render(
             &ctx,
             "match.html",
@@ -521,15 +556,26 @@ pub(super) async fn request_hit(State(c): S, Path(hit): Path<u64>, request: Requ
         if let Some(case) = form.case() {
             body["case"] = json!([case.0, case.1]);
         }
-        c.change(&ctx, &form, Method::POST, "/api/v1/requests/outgoing", Some(body))
-            .await?;
+        c.change(
+            &ctx,
+            &form,
+            Method::POST,
+            "/api/v1/requests/outgoing",
+            Some(body),
+        )
+        .await?;
         Ok(see_other("/console/requests"))
     })
 }
 
 // --- Watchlist -------------------------------------------------------------
 
-async fn watch_view(c: &Console, ctx: &Ctx, extra: Value, status: StatusCode) -> Result<Response, Refusal> {
+async fn watch_view(
+    c: &Console,
+    ctx: &Ctx,
+    extra: Value,
+    status: StatusCode,
+) -> Result<Response, Refusal> {
     let list = items(&c.get(ctx, "/api/v1/watchlist?limit=1000").await?);
     let alerts: Vec<Value> = items(&c.get(ctx, "/api/v1/alerts?limit=1000").await?)
         .into_iter()
@@ -543,7 +589,13 @@ async fn watch_view(c: &Console, ctx: &Ctx, extra: Value, status: StatusCode) ->
 }
 
 pub(super) async fn watchlist(State(c): S, headers: HeaderMap) -> Response {
-    page!(c, headers, Right::Watch, |ctx| watch_view(&c, &ctx, json!({}), StatusCode::OK).await)
+    page!(c, headers, Right::Watch, |ctx| watch_view(
+        &c,
+        &ctx,
+        json!({}),
+        StatusCode::OK
+    )
+    .await)
 }
 
 pub(super) async fn watch_add(State(c): S, request: Request) -> Response {
@@ -559,7 +611,13 @@ pub(super) async fn watch_add(State(c): S, request: Request) -> Response {
         };
         let body = json!({ "content": content, "weak": form.get("weak") == "on" });
         let a = c
-            .call(&ctx, Method::POST, "/api/v1/watchlist", form.csrf(), Some(body))
+            .call(
+                &ctx,
+                Method::POST,
+                "/api/v1/watchlist",
+                form.csrf(),
+                Some(body),
+            )
             .await;
         if a.status == StatusCode::BAD_REQUEST {
             return watch_view(&c, &ctx, json!({ "error": a.detail() }), a.status).await;
@@ -573,8 +631,14 @@ pub(super) async fn watch_remove(State(c): S, Path(id): Path<u64>, request: Requ
     let (headers, form) = split(request).await;
     page!(c, headers, Right::Watch, |ctx| {
         let form = form?;
-        c.change(&ctx, &form, Method::DELETE, &format!("/api/v1/watchlist/{id}"), None)
-            .await?;
+        c.change(
+            &ctx,
+            &form,
+            Method::DELETE,
+            &format!("/api/v1/watchlist/{id}"),
+            None,
+        )
+        .await?;
         Ok(see_other("/console/watchlist"))
     })
 }
@@ -593,10 +657,11 @@ pub(super) async fn requests(State(c): S, headers: HeaderMap) -> Response {
         } else {
             Vec::new()
         };
-        let outgoing: Vec<Value> = items(&c.get(&ctx, "/api/v1/requests/outgoing?limit=1000").await?)
-            .into_iter()
-            .rev()
-            .collect();
+        let outgoing: Vec<Value> =
+            items(&c.get(&ctx, "/api/v1/requests/outgoing?limit=1000").await?)
+                .into_iter()
+                .rev()
+                .collect();
         let now = crate::clock::system_ms();
         Ok(c.render(
             &ctx,
@@ -620,7 +685,9 @@ fn redactions(record: &Value) -> Vec<Value> {
     let id = record["id"].as_str().unwrap_or("");
     let mut out = Vec::new();
     if record.get("summary").is_some() {
-        out.push(json!({ "value": format!("{id}:summary"), "field": "summary", "entity": Value::Null }));
+        out.push(
+            json!({ "value": format!("{id}:summary"), "field": "summary", "entity": Value::Null }),
+        );
     }
     for e in record["entities"].as_array().into_iter().flatten() {
         let Some(r) = e["ref"].as_str() else { continue };
@@ -664,8 +731,12 @@ pub(super) async fn approve(State(c): S, Path(id): Path<String>, request: Reques
         let form = form?;
         let body = json!({ "redact": form.all("redact") });
         let path = format!("/api/v1/requests/incoming/{}/approval", url_segment(&id));
-        c.change(&ctx, &form, Method::POST, &path, Some(body)).await?;
-        Ok(see_other(&format!("/console/requests/{}", url_segment(&id))))
+        c.change(&ctx, &form, Method::POST, &path, Some(body))
+            .await?;
+        Ok(see_other(&format!(
+            "/console/requests/{}",
+            url_segment(&id)
+        )))
     })
 }
 
@@ -675,8 +746,12 @@ pub(super) async fn refuse(State(c): S, Path(id): Path<String>, request: Request
         let form = form?;
         let body = json!({ "reason": form.get("reason") });
         let path = format!("/api/v1/requests/incoming/{}/refusal", url_segment(&id));
-        c.change(&ctx, &form, Method::POST, &path, Some(body)).await?;
-        Ok(see_other(&format!("/console/requests/{}", url_segment(&id))))
+        c.change(&ctx, &form, Method::POST, &path, Some(body))
+            .await?;
+        Ok(see_other(&format!(
+            "/console/requests/{}",
+            url_segment(&id)
+        )))
     })
 }
 
@@ -742,6 +817,164 @@ pub(super) async fn chart(
     })
 }
 
+// --- Exports for analysts' tools ----------------------------------------------
+
+fn export_format(name: &str) -> Result<crate::formats::Export, Refusal> {
+    match name {
+        "anx" => Ok(crate::formats::Export::Anx),
+        "stix" => Ok(crate::formats::Export::Stix),
+        _ => Err(Refusal::NotFound),
+    }
+}
+
+/// A download of `records` held by `agency` as an i2 chart or a STIX
+/// bundle; what a handling code kept out is named in a header.
+fn download(
+    format: crate::formats::Export,
+    records: &[liaison_protocol::record::Record],
+    source: crate::formats::Source,
+    name: &str,
+) -> Response {
+    let (bytes, skipped) = format.write(records, &source, time::OffsetDateTime::now_utc());
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    let file: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{file}.{}\"",
+        format.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&skipped.len().to_string()) {
+        h.insert("x-liaison-left-out", v);
+    }
+    r
+}
+
+fn as_record(v: &Value) -> Result<liaison_protocol::record::Record, Refusal> {
+    serde_json::from_value(v.clone()).map_err(|e| {
+        Refusal::Api(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("a record as stored: {e}"),
+        )
+    })
+}
+
+/// Our records as the API gives them, by id.
+async fn our_records(
+    c: &Console,
+    ctx: &Ctx,
+    ids: &[String],
+) -> Result<Vec<liaison_protocol::record::Record>, Refusal> {
+    let mut out = Vec::new();
+    for id in ids {
+        let v = c
+            .get(ctx, &format!("/api/v1/records/{}", url_segment(id)))
+            .await?;
+        out.push(as_record(&v["record"])?);
+    }
+    Ok(out)
+}
+
+pub(super) async fn record_export(
+    State(c): S,
+    headers: HeaderMap,
+    Path((id, format)): Path<(String, String)>,
+) -> Response {
+    page!(c, headers, Right::Records, |ctx| {
+        let format = export_format(&format)?;
+        let records = our_records(&c, &ctx, std::slice::from_ref(&id)).await?;
+        Ok(download(format, &records, c.ours(), &id))
+    })
+}
+
+pub(super) async fn report_export(
+    State(c): S,
+    headers: HeaderMap,
+    Path((id, format)): Path<(String, String)>,
+) -> Response {
+    page!(c, headers, Right::Reports, |ctx| {
+        let format = export_format(&format)?;
+        let r = c
+            .get(&ctx, &format!("/api/v1/reports/{}", url_segment(&id)))
+            .await?;
+        if r["verified"] != true {
+            // Content that does not verify is shown nowhere.
+            return Err(Refusal::Api(
+                StatusCode::CONFLICT,
+                "this report does not verify: its content is not exported".into(),
+            ));
+        }
+        let records = r["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|rec| as_record(&rec["record"]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let owner = r["originator"]
+            .as_str()
+            .filter(|o| !o.is_empty())
+            .or(r["peer"].as_str())
+            .unwrap_or("?");
+        Ok(download(
+            format,
+            &records,
+            crate::formats::Source {
+                agency: owner.to_owned(),
+                country: None,
+            },
+            &format!("report-{}", &id[..id.len().min(12)]),
+        ))
+    })
+}
+
+/// A link chart's selection: our records by id (a POST form, so the ids
+/// of a case's records stay out of URLs and logs of proxies).
+pub(super) async fn selection_export(
+    State(c): S,
+    Path(format): Path<String>,
+    request: Request,
+) -> Response {
+    let (headers, form) = split(request).await;
+    page!(c, headers, Right::Records, |ctx| {
+        let form = form?;
+        let format = export_format(&format)?;
+        let who = ctx
+            .who
+            .as_ref()
+            .map(|w| w.csrf.as_bytes().to_vec())
+            .unwrap_or_default();
+        if form.csrf().map(str::as_bytes) != Some(who.as_slice()) {
+            return Err(Refusal::Api(
+                StatusCode::FORBIDDEN,
+                "missing or stale CSRF token".into(),
+            ));
+        }
+        let ids = form.all("record");
+        if ids.is_empty() || ids.len() > 1000 {
+            return Err(Refusal::Api(
+                StatusCode::BAD_REQUEST,
+                "select 1 to 1000 of our records on the chart".into(),
+            ));
+        }
+        let records = our_records(&c, &ctx, &ids).await?;
+        Ok(download(format, &records, c.ours(), "chart-selection"))
+    })
+}
+
 // --- Audit -------------------------------------------------------------------
 
 /// A `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` form value as Unix ms (UTC).
@@ -771,7 +1004,11 @@ pub(super) async fn audit(State(c): S, request: Request) -> Response {
     let method = request.method().clone();
     let (headers, form) = split(request).await;
     page!(c, headers, Right::Audit, |ctx| {
-        let form = if method == Method::POST { form? } else { FormData::default() };
+        let form = if method == Method::POST {
+            form?
+        } else {
+            FormData::default()
+        };
         let mut query = String::from("/api/v1/audit/entries?order=newest&limit=200");
         let mut error = None;
         for (name, key) in [("peer", "peer"), ("user", "user"), ("case", "case")] {
@@ -791,18 +1028,32 @@ pub(super) async fn audit(State(c): S, request: Request) -> Response {
             "from": form.get("from"), "to": form.get("to"),
         });
         if let Some(e) = error {
-            return Ok(c.render_status(&ctx, StatusCode::BAD_REQUEST, "audit.html", "nav-audit",
-                json!({ "form": echo, "entries": [], "error": e })));
+            return Ok(c.render_status(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                "audit.html",
+                "nav-audit",
+                json!({ "form": echo, "entries": [], "error": e }),
+            ));
         }
         let a = c.call(&ctx, Method::GET, &query, None, None).await;
         if a.status == StatusCode::BAD_REQUEST {
-            return Ok(c.render_status(&ctx, a.status, "audit.html", "nav-audit",
-                json!({ "form": echo, "entries": [], "error": a.detail() })));
+            return Ok(c.render_status(
+                &ctx,
+                a.status,
+                "audit.html",
+                "nav-audit",
+                json!({ "form": echo, "entries": [], "error": a.detail() }),
+            ));
         }
         let entries = a.into_result()?;
         let status = c.get(&ctx, "/api/v1/status").await?;
-        Ok(c.render(&ctx, "audit.html", "nav-audit",
-            json!({ "form": echo, "entries": items(&entries), "status": status })))
+        Ok(c.render(
+            &ctx,
+            "audit.html",
+            "nav-audit",
+            json!({ "form": echo, "entries": items(&entries), "status": status }),
+        ))
     })
 }
 
@@ -811,10 +1062,17 @@ pub(super) async fn audit_verify(State(c): S, request: Request) -> Response {
     page!(c, headers, Right::Audit, |ctx| {
         let _form = form?;
         let checked = c.get(&ctx, "/api/v1/audit/verification").await?;
-        let entries = items(&c.get(&ctx, "/api/v1/audit/entries?order=newest&limit=200").await?);
+        let entries = items(
+            &c.get(&ctx, "/api/v1/audit/entries?order=newest&limit=200")
+                .await?,
+        );
         let status = c.get(&ctx, "/api/v1/status").await?;
-        Ok(c.render(&ctx, "audit.html", "nav-audit",
-            json!({ "form": {}, "entries": entries, "status": status, "verified": checked })))
+        Ok(c.render(
+            &ctx,
+            "audit.html",
+            "nav-audit",
+            json!({ "form": {}, "entries": entries, "status": status, "verified": checked }),
+        ))
     })
 }
 
@@ -841,7 +1099,10 @@ pub(super) async fn audit_export(State(c): S, headers: HeaderMap) -> Response {
         }
         let mut r = out.into_response();
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
         let name = format!("attachment; filename=\"{}-audit.ndjson\"", c.node);
         if let Ok(v) = HeaderValue::from_str(&name) {
             h.insert(header::CONTENT_DISPOSITION, v);
@@ -852,7 +1113,12 @@ pub(super) async fn audit_export(State(c): S, headers: HeaderMap) -> Response {
 
 // --- Admin -------------------------------------------------------------------
 
-async fn admin_view(c: &Console, ctx: &Ctx, extra: Value, status: StatusCode) -> Result<Response, Refusal> {
+async fn admin_view(
+    c: &Console,
+    ctx: &Ctx,
+    extra: Value,
+    status: StatusCode,
+) -> Result<Response, Refusal> {
     // The status names each peer with its key's fingerprint, which is
     // what an admin compares by phone.
     let users = items(&c.get(ctx, "/api/v1/users?limit=1000").await?);
@@ -865,7 +1131,13 @@ async fn admin_view(c: &Console, ctx: &Ctx, extra: Value, status: StatusCode) ->
 }
 
 pub(super) async fn admin(State(c): S, headers: HeaderMap) -> Response {
-    page!(c, headers, Right::Users, |ctx| admin_view(&c, &ctx, json!({}), StatusCode::OK).await)
+    page!(c, headers, Right::Users, |ctx| admin_view(
+        &c,
+        &ctx,
+        json!({}),
+        StatusCode::OK
+    )
+    .await)
 }
 
 pub(super) async fn user_add(State(c): S, request: Request) -> Response {
@@ -876,7 +1148,9 @@ pub(super) async fn user_add(State(c): S, request: Request) -> Response {
         if !form.get("password").is_empty() {
             body["password"] = json!(form.get("password"));
         }
-        let a = c.call(&ctx, Method::POST, "/api/v1/users", form.csrf(), Some(body)).await;
+        let a = c
+            .call(&ctx, Method::POST, "/api/v1/users", form.csrf(), Some(body))
+            .await;
         if a.status == StatusCode::BAD_REQUEST {
             return admin_view(&c, &ctx, json!({ "error": a.detail() }), a.status).await;
         }
@@ -910,7 +1184,9 @@ pub(super) async fn reload(State(c): S, request: Request) -> Response {
     let (headers, form) = split(request).await;
     page!(c, headers, Right::Reload, |ctx| {
         let form = form?;
-        let done = c.change(&ctx, &form, Method::POST, "/api/v1/config/reload", None).await?;
+        let done = c
+            .change(&ctx, &form, Method::POST, "/api/v1/config/reload", None)
+            .await?;
         admin_view(&c, &ctx, json!({ "reloaded": done }), StatusCode::OK).await
     })
 }
@@ -921,7 +1197,9 @@ mod tests {
 
     #[test]
     fn forms_decode_as_browsers_encode_them() {
-        let f = url_decoded(b"name=%D0%98%D0%B2%D0%B0%D0%BD+%2B1&redact=a&redact=b%3Ac&empty=&bad=%zz&end=%4");
+        let f = url_decoded(
+            b"name=%D0%98%D0%B2%D0%B0%D0%BD+%2B1&redact=a&redact=b%3Ac&empty=&bad=%zz&end=%4",
+        );
         assert_eq!(f[0], ("name".into(), "Иван +1".into()));
         assert_eq!(f[1], ("redact".into(), "a".into()));
         assert_eq!(f[2], ("redact".into(), "b:c".into()));
@@ -947,7 +1225,10 @@ mod tests {
             file: None,
         };
         let text = content(&form).expect("content");
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["entities"][0]["number"], "+996 775 987 817");
         assert_eq!(lines[1]["entities"][0]["dob"], "14.03.1985");
@@ -959,6 +1240,8 @@ mod tests {
         assert_eq!(form_time("2026-12-03", false), Ok(Some(1_796_256_000_000)));
         assert_eq!(form_time("2026-12-03", true), Ok(Some(1_796_342_399_000)));
         assert_eq!(form_time("", true), Ok(None));
-        assert!(form_time("03.12.2026", false).unwrap_err().contains("YYYY-MM-DD"));
+        assert!(form_time("03.12.2026", false)
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
     }
 }

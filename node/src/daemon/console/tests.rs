@@ -14,6 +14,7 @@ fn console() -> Console {
         views: views::environment(catalogues.clone()).expect("templates"),
         catalogues,
         node: "kg-border".into(),
+        country: Some("KGZ".into()),
     }
 }
 
@@ -53,31 +54,89 @@ fn pages() -> Vec<(&'static str, &'static str, Value)> {
         "envelope": "abcd", "records": [{"id": "TJ-1", "handling": "TLP:GREEN", "grading": "A1", "redacted": ["p1.dob"],
         "change": "corrected", "changed_ms": 1_796_300_000_000u64, "record": record()}]});
     vec![
-        ("signin.html", "signin", json!({"error": "signin-failed", "name": XSS})),
-        ("overview.html", "nav-overview", json!({"status": status, "alerts": [{"time_ms": 1_796_300_000_000u64, "peer": "tj", "kind": "phone", "label": XSS}]})),
-        ("search.html", "nav-search", json!({"form": {"value": XSS}, "found": {"records": [{"record": record(), "matched_kinds": "phone, person_full", "matched": [{"kind": "phone", "version": 1, "value": "+996775987817"}, {"kind": "person_full", "version": 1, "value": "x"}, {"kind": "phone", "version": 1, "value": "y"}]}]}})),
-        ("record.html", "nav-search", json!({"record": {"record": record(), "source": "a.ndjson:1", "ingested_at": 1}})),
-        ("match.html", "nav-match", json!({"form": {"case": "C-1", "basis": "Art. 5"}, "rows": 5, "peers": [{"name": "tj"}],
+        (
+            "signin.html",
+            "signin",
+            json!({"error": "signin-failed", "name": XSS}),
+        ),
+        (
+            "overview.html",
+            "nav-overview",
+            json!({"status": status, "alerts": [{"time_ms": 1_796_300_000_000u64, "peer": "tj", "kind": "phone", "label": XSS}]}),
+        ),
+        (
+            "search.html",
+            "nav-search",
+            json!({"form": {"value": XSS}, "found": {"records": [{"record": record(), "matched_kinds": "phone, person_full", "matched": [{"kind": "phone", "version": 1, "value": "+996775987817"}, {"kind": "person_full", "version": 1, "value": "x"}, {"kind": "phone", "version": 1, "value": "y"}]}]}}),
+        ),
+        (
+            "record.html",
+            "nav-search",
+            json!({"record": {"record": record(), "source": "a.ndjson:1", "ingested_at": 1}}),
+        ),
+        (
+            "match.html",
+            "nav-match",
+            json!({"form": {"case": "C-1", "basis": "Art. 5"}, "rows": 5, "peers": [{"name": "tj"}],
             "reply": {"id": 7, "complete": false, "seconds": 1.5, "asked": [["tj", 2]], "skipped": [XSS], "problems": [], "bad": [], "warnings": [],
             "results": [{"source": "q.csv:2", "entity": "p1", "label": XSS, "hits": [{"peer": "tj", "kinds": ["person_fuzzy"], "strength": "weak: names one letter apart", "hit": 3}]},
-                        {"source": "q.csv:3", "entity": "t1", "label": "+996", "hits": []}]}})),
-        ("match.html", "nav-match", json!({"form": {}, "rows": 5, "peers": [], "stored": {"id": 7, "hits": [{"id": 3, "peer": "tj", "entity": XSS, "source": "s", "kinds": ["phone"]}]}})),
-        ("watchlist.html", "nav-watchlist", json!({"rows": 5, "watchlist": [{"id": 1, "label": XSS, "source": "w.csv:2", "added_ms": 1_796_300_000_000u64, "weak": true, "selectors": [{"kind": "phone", "version": 1, "value": "+996"}, {"kind": "phone", "version": 1, "value": "+997"}]}], "alerts": [], "added": {"added": [[1, "x"]], "bad": [XSS]}})),
-        ("requests.html", "nav-requests", json!({"incoming": [incoming], "outgoing": [{"id": "00ee", "peer": "tj", "entity": XSS, "reference": "C", "sent_ms": 1, "answer": "reported", "reason": null}], "now": 1_796_300_200_000u64})),
-        ("request.html", "nav-requests", json!({"request": incoming, "now": 1_796_307_200_000u64, "records": [{"id": "KG-1", "stored": {"record": record()}, "picks": [{"value": "KG-1:summary", "field": "summary", "entity": null}, {"value": "KG-1:p1", "field": null, "entity": "p1", "kind": "person"}, {"value": "KG-1:p1.dob", "field": "dob", "entity": "p1"}]}, {"id": "KG-2", "gone": true}]})),
-        ("reports.html", "nav-reports", json!({"reports": [report.clone()], "deleted": [{"id": "00aa", "peer": "tj", "deleted_ms": 1_796_300_000_000u64, "records": ["TJ-1"], "envelope": "ab"}]})),
+                        {"source": "q.csv:3", "entity": "t1", "label": "+996", "hits": []}]}}),
+        ),
+        (
+            "match.html",
+            "nav-match",
+            json!({"form": {}, "rows": 5, "peers": [], "stored": {"id": 7, "hits": [{"id": 3, "peer": "tj", "entity": XSS, "source": "s", "kinds": ["phone"]}]}}),
+        ),
+        (
+            "watchlist.html",
+            "nav-watchlist",
+            json!({"rows": 5, "watchlist": [{"id": 1, "label": XSS, "source": "w.csv:2", "added_ms": 1_796_300_000_000u64, "weak": true, "selectors": [{"kind": "phone", "version": 1, "value": "+996"}, {"kind": "phone", "version": 1, "value": "+997"}]}], "alerts": [], "added": {"added": [[1, "x"]], "bad": [XSS]}}),
+        ),
+        (
+            "requests.html",
+            "nav-requests",
+            json!({"incoming": [incoming], "outgoing": [{"id": "00ee", "peer": "tj", "entity": XSS, "reference": "C", "sent_ms": 1, "answer": "reported", "reason": null}], "now": 1_796_300_200_000u64}),
+        ),
+        (
+            "request.html",
+            "nav-requests",
+            json!({"request": incoming, "now": 1_796_307_200_000u64, "records": [{"id": "KG-1", "stored": {"record": record()}, "picks": [{"value": "KG-1:summary", "field": "summary", "entity": null}, {"value": "KG-1:p1", "field": null, "entity": "p1", "kind": "person"}, {"value": "KG-1:p1.dob", "field": "dob", "entity": "p1"}]}, {"id": "KG-2", "gone": true}]}),
+        ),
+        (
+            "reports.html",
+            "nav-reports",
+            json!({"reports": [report.clone()], "deleted": [{"id": "00aa", "peer": "tj", "deleted_ms": 1_796_300_000_000u64, "records": ["TJ-1"], "envelope": "ab"}]}),
+        ),
         ("report.html", "nav-reports", json!({"report": report})),
-        ("chart.html", "nav-chart", json!({"graph": "/console/chart/graph.json?report=00ff"})),
-        ("audit.html", "nav-audit", json!({"form": {"user": XSS}, "status": status, "verified": {"ok": true, "entries": 21},
-            "entries": [{"index": 3, "time": "2026-12-03T14:25:00Z", "kind": "local", "user": "ivanov", "context": XSS, "message": "00ff", "case": true, "code": 0, "detail": "done"}]})),
-        ("admin.html", "nav-admin", json!({"status": status, "users": [{"name": "ivanov", "roles": ["admin"], "disabled": false}, {"name": "petrova", "roles": ["supervisor"], "disabled": true}], "reloaded": {"peers": 1}})),
-        ("error.html", "error", json!({"status": 403, "title": "error-forbidden", "detail": XSS})),
+        (
+            "chart.html",
+            "nav-chart",
+            json!({"graph": "/console/chart/graph.json?report=00ff"}),
+        ),
+        (
+            "audit.html",
+            "nav-audit",
+            json!({"form": {"user": XSS}, "status": status, "verified": {"ok": true, "entries": 21},
+            "entries": [{"index": 3, "time": "2026-12-03T14:25:00Z", "kind": "local", "user": "ivanov", "context": XSS, "message": "00ff", "case": true, "code": 0, "detail": "done"}]}),
+        ),
+        (
+            "admin.html",
+            "nav-admin",
+            json!({"status": status, "users": [{"name": "ivanov", "roles": ["admin"], "disabled": false}, {"name": "petrova", "roles": ["supervisor"], "disabled": true}], "reloaded": {"peers": 1}}),
+        ),
+        (
+            "error.html",
+            "error",
+            json!({"status": 403, "title": "error-forbidden", "detail": XSS}),
+        ),
     ]
 }
 
 fn body(r: Response) -> (StatusCode, String) {
     let status = r.status();
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let bytes = rt
         .block_on(axum::body::to_bytes(r.into_body(), usize::MAX))
         .expect("body");
@@ -98,13 +157,35 @@ fn every_page_renders_for_every_role_in_both_languages_with_every_message() {
         for roles in role_sets {
             for (template, page, data) in pages() {
                 let (status, html) = body(c.render(&ctx(lang, roles), template, page, data));
-                assert_eq!(status, StatusCode::OK, "{template} {roles:?} {lang:?}: {html}");
-                assert!(!html.contains("??"), "{template} in {lang:?} misses a message: {}",
-                    html.lines().filter(|l| l.contains("??")).collect::<Vec<_>>().join("\n"));
-                assert!(!html.contains("<script>window"), "{template} let a script through");
-                assert!(!html.contains("<img src=x"), "{template} let markup through");
-                assert!(!html.contains("style=\""), "{template} has an inline style (CSP)");
-                assert!(!html.contains("<script>"), "{template} has an inline script (CSP)");
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "{template} {roles:?} {lang:?}: {html}"
+                );
+                assert!(
+                    !html.contains("??"),
+                    "{template} in {lang:?} misses a message: {}",
+                    html.lines()
+                        .filter(|l| l.contains("??"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+                assert!(
+                    !html.contains("<script>window"),
+                    "{template} let a script through"
+                );
+                assert!(
+                    !html.contains("<img src=x"),
+                    "{template} let markup through"
+                );
+                assert!(
+                    !html.contains("style=\""),
+                    "{template} has an inline style (CSP)"
+                );
+                assert!(
+                    !html.contains("<script>"),
+                    "{template} has an inline script (CSP)"
+                );
                 assert!(html.contains(&format!("<html lang=\"{}\">", lang.tag())));
             }
         }
@@ -115,19 +196,32 @@ fn every_page_renders_for_every_role_in_both_languages_with_every_message() {
 fn the_navigation_and_buttons_follow_the_roles() {
     let c = console();
     let page = |roles: &[Role], template: &str| {
-        let data = pages().into_iter().find(|p| p.0 == template).expect("page").2;
+        let data = pages()
+            .into_iter()
+            .find(|p| p.0 == template)
+            .expect("page")
+            .2;
         // minijinja writes `/` as `&#x2f;` in attributes; browsers read both.
         body(c.render(&ctx(Lang::En, roles), template, "nav-requests", data))
             .1
             .replace("&#x2f;", "/")
     };
     let auditor = page(&[Role::Auditor], "overview.html");
-    for hidden in ["/console/search\"", "/console/match\"", "/console/reports\"", "/console/requests\"", "/console/admin\""] {
+    for hidden in [
+        "/console/search\"",
+        "/console/match\"",
+        "/console/reports\"",
+        "/console/requests\"",
+        "/console/admin\"",
+    ] {
         assert!(!auditor.contains(hidden), "an auditor sees {hidden}");
     }
     assert!(auditor.contains("/console/audit\""));
     let analyst = page(&[Role::Analyst], "requests.html");
-    assert!(!analyst.contains("id=\"incoming\""), "an analyst sees incoming requests");
+    assert!(
+        !analyst.contains("id=\"incoming\""),
+        "an analyst sees incoming requests"
+    );
     let supervisor = page(&[Role::Supervisor], "requests.html");
     assert!(supervisor.contains("id=\"incoming\""));
     let analyst_match = page(&[Role::Analyst], "match.html");
@@ -155,25 +249,66 @@ fn every_message_a_template_names_is_in_both_catalogues() {
     assert!(named.len() > 100, "{} messages named", named.len());
     for (key, template) in &named {
         for lang in Lang::ALL {
-            assert!(c.catalogues.has(lang, key), "{template} names {key}, missing in {}.ftl", lang.tag());
+            assert!(
+                c.catalogues.has(lang, key),
+                "{template} names {key}, missing in {}.ftl",
+                lang.tag()
+            );
         }
     }
-    for family in ["decision-pending", "decision-released", "decision-refused", "decision-withdrawn",
-        "answer-sent", "answer-filed", "answer-refused", "answer-no_such_record", "answer-withdrawn", "answer-reported",
-        "change-withdrawn", "change-corrected", "change-expired", "role-analyst", "role-supervisor", "role-auditor", "role-admin",
-        "kind-phone", "kind-document", "kind-plate", "kind-vin", "kind-imei", "kind-iban", "kind-account", "kind-email",
-        "kind-organization", "kind-registration", "kind-person_full", "kind-person_name", "kind-person_phonetic", "kind-person_fuzzy",
-        "strength-strong", "strength-good", "strength-fair", "strength-weak"] {
+    for family in [
+        "decision-pending",
+        "decision-released",
+        "decision-refused",
+        "decision-withdrawn",
+        "answer-sent",
+        "answer-filed",
+        "answer-refused",
+        "answer-no_such_record",
+        "answer-withdrawn",
+        "answer-reported",
+        "change-withdrawn",
+        "change-corrected",
+        "change-expired",
+        "role-analyst",
+        "role-supervisor",
+        "role-auditor",
+        "role-admin",
+        "kind-phone",
+        "kind-document",
+        "kind-plate",
+        "kind-vin",
+        "kind-imei",
+        "kind-iban",
+        "kind-account",
+        "kind-email",
+        "kind-organization",
+        "kind-registration",
+        "kind-person_full",
+        "kind-person_name",
+        "kind-person_phonetic",
+        "kind-person_fuzzy",
+        "strength-strong",
+        "strength-good",
+        "strength-fair",
+        "strength-weak",
+    ] {
         for lang in Lang::ALL {
-            assert!(c.catalogues.has(lang, family), "{family} missing in {}.ftl", lang.tag());
+            assert!(
+                c.catalogues.has(lang, family),
+                "{family} missing in {}.ftl",
+                lang.tag()
+            );
         }
     }
 }
 
 #[test]
 fn forms_from_another_site_are_refused_before_anything_runs() {
-    let app = router(Router::new(), "kg-border").expect("router");
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let app = router(Router::new(), "kg-border", None).expect("router");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let post = |headers: &[(&str, &str)]| {
         let mut req = Request::builder()
             .method(Method::POST)
@@ -184,11 +319,25 @@ fn forms_from_another_site_are_refused_before_anything_runs() {
             req = req.header(*k, *v);
         }
         let req = req.body(Body::from("name=a&password=b")).expect("request");
-        rt.block_on(app.clone().oneshot(req)).expect("answer").status()
+        rt.block_on(app.clone().oneshot(req))
+            .expect("answer")
+            .status()
     };
-    assert_eq!(post(&[("origin", "https://evil.example")]), StatusCode::FORBIDDEN);
-    assert_eq!(post(&[("sec-fetch-site", "cross-site")]), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&[("origin", "https://evil.example")]),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&[("sec-fetch-site", "cross-site")]),
+        StatusCode::FORBIDDEN
+    );
     // Its own origin passes on to sign-in (which the empty API refuses).
-    assert_ne!(post(&[("origin", "http://127.0.0.1:4711"), ("sec-fetch-site", "same-origin")]), StatusCode::FORBIDDEN);
+    assert_ne!(
+        post(&[
+            ("origin", "http://127.0.0.1:4711"),
+            ("sec-fetch-site", "same-origin")
+        ]),
+        StatusCode::FORBIDDEN
+    );
     assert_ne!(post(&[]), StatusCode::FORBIDDEN);
 }

@@ -19,22 +19,70 @@ use super::i18n::{self, Catalogues, Lang};
 
 /// Every template: (name, source).
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../../console/templates/base.html")),
-    ("signin.html", include_str!("../../../console/templates/signin.html")),
-    ("overview.html", include_str!("../../../console/templates/overview.html")),
-    ("search.html", include_str!("../../../console/templates/search.html")),
-    ("match.html", include_str!("../../../console/templates/match.html")),
-    ("watchlist.html", include_str!("../../../console/templates/watchlist.html")),
-    ("requests.html", include_str!("../../../console/templates/requests.html")),
-    ("request.html", include_str!("../../../console/templates/request.html")),
-    ("reports.html", include_str!("../../../console/templates/reports.html")),
-    ("report.html", include_str!("../../../console/templates/report.html")),
-    ("chart.html", include_str!("../../../console/templates/chart.html")),
-    ("audit.html", include_str!("../../../console/templates/audit.html")),
-    ("admin.html", include_str!("../../../console/templates/admin.html")),
-    ("record.html", include_str!("../../../console/templates/record.html")),
-    ("macros.html", include_str!("../../../console/templates/macros.html")),
-    ("error.html", include_str!("../../../console/templates/error.html")),
+    (
+        "base.html",
+        include_str!("../../../console/templates/base.html"),
+    ),
+    (
+        "signin.html",
+        include_str!("../../../console/templates/signin.html"),
+    ),
+    (
+        "overview.html",
+        include_str!("../../../console/templates/overview.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../../console/templates/search.html"),
+    ),
+    (
+        "match.html",
+        include_str!("../../../console/templates/match.html"),
+    ),
+    (
+        "watchlist.html",
+        include_str!("../../../console/templates/watchlist.html"),
+    ),
+    (
+        "requests.html",
+        include_str!("../../../console/templates/requests.html"),
+    ),
+    (
+        "request.html",
+        include_str!("../../../console/templates/request.html"),
+    ),
+    (
+        "reports.html",
+        include_str!("../../../console/templates/reports.html"),
+    ),
+    (
+        "report.html",
+        include_str!("../../../console/templates/report.html"),
+    ),
+    (
+        "chart.html",
+        include_str!("../../../console/templates/chart.html"),
+    ),
+    (
+        "audit.html",
+        include_str!("../../../console/templates/audit.html"),
+    ),
+    (
+        "admin.html",
+        include_str!("../../../console/templates/admin.html"),
+    ),
+    (
+        "record.html",
+        include_str!("../../../console/templates/record.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../console/templates/macros.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../../console/templates/error.html"),
+    ),
 ];
 
 fn lang_of(state: &State<'_, '_>) -> Lang {
@@ -45,7 +93,9 @@ fn lang_of(state: &State<'_, '_>) -> Lang {
 }
 
 /// The environment, with the catalogues behind `t`.
-pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Environment<'static>, Error> {
+pub(super) fn environment(
+    catalogues: std::sync::Arc<Catalogues>,
+) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     for (name, source) in TEMPLATES {
@@ -55,15 +105,18 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
     // when the catalogue has no name for it (records may carry any).
     for (function, prefix) in [("field", "field-"), ("rel", "rel-")] {
         let names = catalogues.clone();
-        env.add_function(function, move |state: &State<'_, '_>, name: &str| -> String {
-            let key = format!("{prefix}{name}");
-            let lang = lang_of(state);
-            if names.has(lang, &key) {
-                names.text(lang, &key, None)
-            } else {
-                name.to_owned()
-            }
-        });
+        env.add_function(
+            function,
+            move |state: &State<'_, '_>, name: &str| -> String {
+                let key = format!("{prefix}{name}");
+                let lang = lang_of(state);
+                if names.has(lang, &key) {
+                    names.text(lang, &key, None)
+                } else {
+                    name.to_owned()
+                }
+            },
+        );
     }
     env.add_function(
         "t",
@@ -84,9 +137,11 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
     // Unix ms, or an RFC 3339 time as the audit log's entries give it.
     env.add_filter("when", |state: &State<'_, '_>, v: Value| -> String {
         let ms = match v.as_str() {
-            Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()),
+            Some(text) => {
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+            }
             None => u64::try_from(v.clone()).ok(),
         };
         ms.filter(|&m| m > 0)
@@ -100,7 +155,10 @@ pub(super) fn environment(catalogues: std::sync::Arc<Catalogues>) -> Result<Envi
     });
     // The first word of a sentence (`strong: every name part...`).
     env.add_filter("lead", |s: &str| -> String {
-        s.split([':', ' ']).next().unwrap_or("").to_ascii_lowercase()
+        s.split([':', ' '])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
     });
     env.add_filter("tlp_class", |code: Option<String>| -> String {
         let code = code.unwrap_or_default().to_ascii_uppercase();
