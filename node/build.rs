@@ -15,7 +15,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in entries {
         if path.is_dir() {
             walk(&path, out);
-        } else if path.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')) {
+        } else if path
+            .file_name()
+            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        {
             out.push(path);
         }
     }
@@ -34,8 +37,16 @@ fn main() {
             println!("cargo:rerun-if-changed={}", parent.display());
         }
         println!("cargo:rerun-if-changed={}", f.display());
-        let rel = f.strip_prefix(&root).expect("under root").to_string_lossy().replace('\\', "/");
-        let _ = writeln!(code, "    ({rel:?}, include_bytes!({:?})),", f.display().to_string());
+        let rel = f
+            .strip_prefix(&root)
+            .expect("under root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?})),",
+            f.display().to_string()
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("assets.rs");

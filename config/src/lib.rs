@@ -212,10 +212,16 @@ fn markings(
         let at = format!("ingest.markings.{marking:?}");
         let key = marking_key(marking);
         if key.is_empty() {
-            return Err(invalid(at, "an empty marking: name the marking as records write it".into()));
+            return Err(invalid(
+                at,
+                "an empty marking: name the marking as records write it".into(),
+            ));
         }
         if marking.parse::<Handling>().is_ok() {
-            return Err(invalid(at, "is a TLP code already: list only other markings".into()));
+            return Err(invalid(
+                at,
+                "is a TLP code already: list only other markings".into(),
+            ));
         }
         let handling: Handling = code.parse().map_err(|_| {
             invalid(

@@ -368,7 +368,10 @@ fn markings_map_to_tlp_and_bad_ones_name_their_key() {
     for (table, key) in [
         ("\"H1\" = \"ORANGE\"", "ingest.markings.\"H1\""),
         ("\"TLP:RED\" = \"TLP:RED\"", "ingest.markings.\"TLP:RED\""),
-        ("\"ДСП\" = \"TLP:AMBER\"\n\"дсп\" = \"TLP:RED\"", "ingest.markings"),
+        (
+            "\"ДСП\" = \"TLP:AMBER\"\n\"дсп\" = \"TLP:RED\"",
+            "ingest.markings",
+        ),
         ("\" \" = \"TLP:RED\"", "ingest.markings"),
     ] {
         let e = with(table).expect_err(table).to_string();

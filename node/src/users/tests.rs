@@ -218,12 +218,40 @@ fn a_user_keeps_its_own_language_and_the_change_is_logged() {
     add(&store, "root", "ivanov", &[Role::Analyst], None, T).expect("add");
     let u = set_language(&store, "ivanov", Some("ru"), T + 1).expect("set");
     assert_eq!(u.lang.as_deref(), Some("ru"));
-    assert_eq!(get(&store, "ivanov").expect("get").expect("user").lang.as_deref(), Some("ru"));
+    assert_eq!(
+        get(&store, "ivanov")
+            .expect("get")
+            .expect("user")
+            .lang
+            .as_deref(),
+        Some("ru")
+    );
     for bad in ["", "r", "RU", "ru_RU", "-ru", "a-very-long-tag"] {
-        assert!(matches!(set_language(&store, "ivanov", Some(bad), T), Err(Error::BadLanguage(_))), "{bad:?}");
+        assert!(
+            matches!(
+                set_language(&store, "ivanov", Some(bad), T),
+                Err(Error::BadLanguage(_))
+            ),
+            "{bad:?}"
+        );
     }
-    assert_eq!(set_language(&store, "ivanov", None, T + 2).expect("clear").lang, None);
-    assert!(matches!(set_language(&store, "nobody", Some("en"), T), Err(Error::Unknown(_))));
+    assert_eq!(
+        set_language(&store, "ivanov", None, T + 2)
+            .expect("clear")
+            .lang,
+        None
+    );
+    assert!(matches!(
+        set_language(&store, "nobody", Some("en"), T),
+        Err(Error::Unknown(_))
+    ));
     let actions: Vec<_> = locals(&store).iter().map(|e| e.context.clone()).collect();
-    assert_eq!(actions.iter().filter(|a| a.as_str() == "user-lang:ivanov").count(), 2, "{actions:?}");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.as_str() == "user-lang:ivanov")
+            .count(),
+        2,
+        "{actions:?}"
+    );
 }
