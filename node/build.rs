@@ -1,6 +1,6 @@
-//! Embeds the console's static files (`console/static/**`) in the binary:
+//! Embeds the console's static files (`src/daemon/console/web/static/**`) in the binary:
 //! writes `$OUT_DIR/assets.rs`, a table of (path, bytes) that
-//! `daemon::console::assets` serves. A file added under `console/static`
+//! `daemon::console::assets` serves. A file added under it
 //! is served without a change to the code.
 
 use std::fmt::Write as _;
@@ -25,7 +25,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("console/static");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/daemon/console/web/static");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);

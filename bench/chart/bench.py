@@ -1,6 +1,6 @@
 """Link-chart benchmark and checks (run through scripts/bench-chart).
 
-Serves bench/chart/ (the harness page) and node/console/static/ on
+Serves bench/chart/ (the harness page) and node/src/daemon/console/web/static/ on
 127.0.0.1 (a port the system picks), every answer under the console's
 Content-Security-Policy, with synthetic graphs (graphs.py) at
 /console/chart/graph.json?n=N&seed=S and expansions at ?record=ID. Drives
@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import graphs  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STATIC = os.path.join(ROOT, "node", "console", "static")
+STATIC = os.path.join(ROOT, "node", "src", "daemon", "console", "web", "static")
 HARNESS = os.path.join(ROOT, "bench", "chart")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")

@@ -1,5 +1,5 @@
 """Synthetic link-chart graphs shaped like case data, in the format of
-GET /console/chart/graph.json (node/console/static/chart.js reads it).
+GET /console/chart/graph.json (node/src/daemon/console/web/static/chart.js reads it).
 
 Persons come in small groups (a case each), every group held by one agency.
 A person has one or two phones, often an identity document, sometimes a

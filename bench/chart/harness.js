@@ -1,4 +1,4 @@
-// Benchmark harness for node/console/static/chart.js (scripts/bench-chart).
+// Benchmark harness for node/src/daemon/console/web/static/chart.js (scripts/bench-chart).
 // A deferred classic script that runs before the chart: it takes the graph's size
 // and the layout settings from the query string onto #chart, and records
 // long tasks and CSP violations for the driver to read.

@@ -1,5 +1,5 @@
 //! The console's static files, embedded in the binary by `build.rs`
-//! (everything under `node/console/static/`): styles, scripts, icons and
+//! (everything under `node/src/daemon/console/web/static/`): styles, scripts, icons and
 //! the vendored chart library with its licence. Served with their media
 //! type, an ETag (the SHA-256 of the content) and revalidation, so a new
 //! binary's files are picked up at once.

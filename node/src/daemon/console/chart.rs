@@ -1,6 +1,6 @@
 //! The link chart's graph (`GET /console/chart/graph.json`): a record's,
 //! a report's or a match's neighbourhood as nodes and edges for the
-//! page's chart library (`node/console/static/chart.js`).
+//! page's chart library (`node/src/daemon/console/web/static/chart.js`).
 //!
 //! Entities are merged by their first selector (as the normaliser reads
 //! them), so the same phone written two ways, or a person in Latin at the

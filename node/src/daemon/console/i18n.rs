@@ -1,5 +1,5 @@
 //! The console's languages: message catalogues in Project Fluent syntax
-//! (`node/console/i18n/*.ftl`, embedded in the binary), the language a
+//! (`node/src/daemon/console/web/i18n/*.ftl`, embedded in the binary), the language a
 //! request gets (its cookie, else its browser's `Accept-Language`, else
 //! English), and dates and numbers written as each language writes them.
 //!
@@ -45,8 +45,8 @@ impl Lang {
 
     fn source(self) -> &'static str {
         match self {
-            Lang::En => include_str!("../../../console/i18n/en.ftl"),
-            Lang::Ru => include_str!("../../../console/i18n/ru.ftl"),
+            Lang::En => include_str!("web/i18n/en.ftl"),
+            Lang::Ru => include_str!("web/i18n/ru.ftl"),
         }
     }
 }

@@ -14,7 +14,7 @@
 //! - `views`: the templates;
 //! - `pages`: the handlers;
 //! - `chart`: the link chart's graph, built from records and reports;
-//! - `assets`: the static files (styles, scripts, the vendored chart
+//! - `assets`: the static files in `web/static/` (styles, scripts, the vendored chart
 //!   library), embedded in the binary.
 
 mod assets;

@@ -1,4 +1,4 @@
-//! The console's templates (`node/console/templates/*.html`, embedded in
+//! The console's templates (`node/src/daemon/console/web/templates/*.html`, embedded in
 //! the binary) in one minijinja environment. Every value is escaped for
 //! HTML on output (the templates' `.html` extension turns escaping on);
 //! nothing is marked safe. Templates call:
@@ -19,70 +19,25 @@ use super::i18n::{self, Catalogues, Lang};
 
 /// Every template: (name, source).
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "base.html",
-        include_str!("../../../console/templates/base.html"),
-    ),
-    (
-        "signin.html",
-        include_str!("../../../console/templates/signin.html"),
-    ),
-    (
-        "overview.html",
-        include_str!("../../../console/templates/overview.html"),
-    ),
-    (
-        "search.html",
-        include_str!("../../../console/templates/search.html"),
-    ),
-    (
-        "match.html",
-        include_str!("../../../console/templates/match.html"),
-    ),
+    ("base.html", include_str!("web/templates/base.html")),
+    ("signin.html", include_str!("web/templates/signin.html")),
+    ("overview.html", include_str!("web/templates/overview.html")),
+    ("search.html", include_str!("web/templates/search.html")),
+    ("match.html", include_str!("web/templates/match.html")),
     (
         "watchlist.html",
-        include_str!("../../../console/templates/watchlist.html"),
+        include_str!("web/templates/watchlist.html"),
     ),
-    (
-        "requests.html",
-        include_str!("../../../console/templates/requests.html"),
-    ),
-    (
-        "request.html",
-        include_str!("../../../console/templates/request.html"),
-    ),
-    (
-        "reports.html",
-        include_str!("../../../console/templates/reports.html"),
-    ),
-    (
-        "report.html",
-        include_str!("../../../console/templates/report.html"),
-    ),
-    (
-        "chart.html",
-        include_str!("../../../console/templates/chart.html"),
-    ),
-    (
-        "audit.html",
-        include_str!("../../../console/templates/audit.html"),
-    ),
-    (
-        "admin.html",
-        include_str!("../../../console/templates/admin.html"),
-    ),
-    (
-        "record.html",
-        include_str!("../../../console/templates/record.html"),
-    ),
-    (
-        "macros.html",
-        include_str!("../../../console/templates/macros.html"),
-    ),
-    (
-        "error.html",
-        include_str!("../../../console/templates/error.html"),
-    ),
+    ("requests.html", include_str!("web/templates/requests.html")),
+    ("request.html", include_str!("web/templates/request.html")),
+    ("reports.html", include_str!("web/templates/reports.html")),
+    ("report.html", include_str!("web/templates/report.html")),
+    ("chart.html", include_str!("web/templates/chart.html")),
+    ("audit.html", include_str!("web/templates/audit.html")),
+    ("admin.html", include_str!("web/templates/admin.html")),
+    ("record.html", include_str!("web/templates/record.html")),
+    ("macros.html", include_str!("web/templates/macros.html")),
+    ("error.html", include_str!("web/templates/error.html")),
 ];
 
 fn lang_of(state: &State<'_, '_>) -> Lang {

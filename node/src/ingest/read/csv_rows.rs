@@ -23,7 +23,6 @@ use serde_json::Value;
 
 use super::cdr::cdr_record;
 use super::encoding::{self, Chosen, Decoding};
-use super::mapping::{self, Mapping, Rows as MapRows};
 use super::when::{self, When};
 use super::{Body, Format, Item, Reading, Refusal};
 
@@ -96,7 +95,7 @@ pub(super) fn open(
     Table::open(
         Box::new(source),
         forced,
-        reading.map.as_deref(),
+        reading.map.as_deref().map(|m| m as &dyn ColumnMap),
         max_line,
         country,
     )
@@ -196,7 +195,7 @@ impl Table {
     pub(super) fn open(
         mut source: Box<dyn Source>,
         forced: Option<Format>,
-        map: Option<&Mapping>,
+        map: Option<&dyn ColumnMap>,
         max_line: usize,
         country: Option<Country>,
     ) -> io::Result<Table> {
@@ -245,15 +244,15 @@ impl Table {
         let has = |f: &str| columns.iter().any(|c| c.as_deref() == Some(f));
         let is_cdr = match (forced, map) {
             (Some(Format::Cdr), _) => true,
-            (_, Some(m)) => m.rows == MapRows::Calls,
+            (_, Some(m)) => m.calls(),
             (Some(_), None) => false,
             (None, None) => has("caller") && has("callee"),
         };
         Ok(Table {
             source,
             columns,
-            constants: map.map(|m| m.constants.clone()).unwrap_or_default(),
-            id_prefix: map.and_then(|m| m.id_prefix.clone()),
+            constants: map.map(|m| m.constants().to_vec()).unwrap_or_default(),
+            id_prefix: map.and_then(|m| m.id_prefix().map(str::to_owned)),
             max_line,
             kind: if is_cdr {
                 Kind::Cdr { country }
@@ -309,7 +308,7 @@ impl Table {
             match cells.iter_mut().find(|(f, _)| *f == field) {
                 Some((_, joined)) => {
                     let joined = joined.to_mut();
-                    joined.push_str(if mapping::is_multi(field) { ";" } else { " " });
+                    joined.push_str(if is_multi(field) { ";" } else { " " });
                     joined.push_str(value);
                 }
                 None => cells.push((field, Cow::Borrowed(value))),
@@ -372,6 +371,26 @@ impl Table {
             Kind::Cdr { country } => cdr_record(&cells, *country),
         }
     }
+}
+
+/// What a table is read through: a column mapping file's headers,
+/// constants and row kind (`mapping::Mapping`). A trait here, so that this
+/// reader does not import the mapping, which builds records with it.
+pub(super) trait ColumnMap {
+    /// The field each header fills (`None`: dropped), or why the header
+    /// row does not fit.
+    fn resolve(&self, headers: &[String]) -> Result<Vec<Option<String>>, String>;
+    /// Whether rows are call detail records.
+    fn calls(&self) -> bool;
+    /// (field, value) set where a row leaves the field empty.
+    fn constants(&self) -> &[(String, String)];
+    /// Prefixed to each record id.
+    fn id_prefix(&self) -> Option<&str>;
+}
+
+/// Fields that hold several values, joined by `;`.
+pub(super) fn is_multi(field: &str) -> bool {
+    matches!(field, "phone" | "phones" | "email" | "emails" | "imei")
 }
 
 /// A column's name as read without a map: trimmed, ASCII lower case.

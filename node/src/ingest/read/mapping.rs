@@ -95,11 +95,6 @@ pub struct Mapping {
 /// The fields a call detail row is read by.
 pub(super) const CALL_FIELDS: &[&str] = &["caller", "callee", "start", "duration", "cell"];
 
-/// Fields that hold several values, joined by `;`.
-pub(super) fn is_multi(field: &str) -> bool {
-    matches!(field, "phone" | "phones" | "email" | "emails" | "imei")
-}
-
 /// How headers are compared.
 pub(super) fn header_key(h: &str) -> String {
     h.trim_start_matches('\u{feff}')
@@ -216,7 +211,10 @@ impl Mapping {
 
     /// The field a file's column fills, by its header: `Err` names the
     /// mapped headers `headers` lacks.
-    pub(super) fn resolve(&self, headers: &[String]) -> Result<Vec<Option<String>>, String> {
+    pub(super) fn resolve_headers(
+        &self,
+        headers: &[String],
+    ) -> Result<Vec<Option<String>>, String> {
         let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
         let missing: Vec<&str> = self
             .columns
@@ -257,6 +255,24 @@ impl Mapping {
                 },
             )
             .collect())
+    }
+}
+
+impl csv_rows::ColumnMap for Mapping {
+    fn resolve(&self, headers: &[String]) -> Result<Vec<Option<String>>, String> {
+        self.resolve_headers(headers)
+    }
+
+    fn calls(&self) -> bool {
+        self.rows == Rows::Calls
+    }
+
+    fn constants(&self) -> &[(String, String)] {
+        &self.constants
+    }
+
+    fn id_prefix(&self) -> Option<&str> {
+        self.id_prefix.as_deref()
     }
 }
 
@@ -305,7 +321,7 @@ mod tests {
         .map(String::from)
         .to_vec();
         assert_eq!(
-            m.resolve(&headers).unwrap(),
+            m.resolve_headers(&headers).unwrap(),
             vec![
                 Some("surname".into()),
                 Some("dob".into()),
@@ -314,7 +330,7 @@ mod tests {
                 Some("Примечание".into())
             ]
         );
-        let e = m.resolve(&headers[..2]).unwrap_err();
+        let e = m.resolve_headers(&headers[..2]).unwrap_err();
         assert!(e.contains("lacks: \"Отчёт\""), "{e}");
     }
 }

@@ -324,7 +324,10 @@ pub fn open_with(
                 csv_rows::Table::open(
                     Box::new(sheet),
                     forced,
-                    reading.map.as_deref(),
+                    reading
+                        .map
+                        .as_deref()
+                        .map(|m| m as &dyn csv_rows::ColumnMap),
                     max_line,
                     country,
                 )?
