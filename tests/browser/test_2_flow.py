@@ -11,6 +11,7 @@ d) its link chart: the person, in B's colour, and the PNG export.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +129,14 @@ def test_a_match_finds_the_person_at_b_across_scripts_and_requests_the_record(da
     assert day.b in peers, f"{m['entity']}'s hits name {peers!r}, not {day.b}"
     no_untranslated(page)
     shot(page, day.lang, "match-results")
+    # The hits go to i2 as a chart: UTF-16 with a byte order mark, the
+    # hit's agency in it.
+    with page.expect_download() as anx:
+        page.locator("a.export-anx").first.click()
+    chart = open(anx.value.path(), "rb").read()
+    assert chart[:2] == b"\xff\xfe", f"not UTF-16 LE with a BOM: {chart[:8]!r}"
+    text = chart.decode("utf-16")
+    assert "<Chart" in text and day.b in text, text[:400]
     with page.expect_navigation():
         request_form_for(rows, day.b).locator("[type=submit]").click()
     no_untranslated(page)
@@ -212,6 +221,15 @@ def test_c_the_report_arrives_verified_without_the_redacted_field(day, setup):
     day.reported = True
     no_untranslated(page)
     shot(page, day.lang, "report-detail")
+    # The report as a STIX bundle: the owner's identity, no redacted text.
+    with page.expect_download() as stix:
+        page.locator("a#export-stix").click()
+    bundle = json.load(open(stix.value.path(), encoding="utf-8"))
+    assert bundle["type"] == "bundle", bundle.get("type")
+    assert any(o.get("type") == "identity" and o.get("name") == day.b for o in bundle["objects"]), (
+        [o.get("name") for o in bundle["objects"] if o.get("type") == "identity"]
+    )
+    assert m["summary"] not in json.dumps(bundle, ensure_ascii=False), "the redacted summary is in the bundle"
     no_page_errors(page.context)
 
 

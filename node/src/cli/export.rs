@@ -1,5 +1,5 @@
-//! `liaison export anx|stix`: records of ours, or the records of a report
-//! received, as an i2 Analyst's Notebook chart (ANX) or a STIX 2.1 bundle
+//! `liaison export anx|stix`: records of ours, the records of a report
+//! received, or a match's hits, as an i2 Analyst's Notebook chart (ANX) or a STIX 2.1 bundle
 //! (`crate::formats`). Through the daemon when it runs (its API checks the
 //! user's right and logs each record read), else on the store.
 //!
@@ -45,6 +45,10 @@ pub(super) struct ExportArgs {
     /// records, as released.
     #[arg(long, value_name = "ID", conflicts_with = "records")]
     pub(super) report: Option<String>,
+    /// A match's hits (its id, as `liaison match` printed it): each hit's
+    /// entity and the agency that holds it.
+    #[arg(long = "match", value_name = "ID", conflicts_with_all = ["records", "report"])]
+    pub(super) matched: Option<u64>,
     /// The file to write.
     #[arg(long)]
     pub(super) out: PathBuf,
@@ -59,8 +63,28 @@ pub(super) fn run(config: &Config, a: ExportArgs) -> Result<ExitCode> {
         agency: config.node.name.clone(),
         country: config.node.country.map(|c| c.to_string()),
     };
-    let (records, source) = match &a.report {
-        Some(id) => {
+    let (records, source) = match (&a.report, a.matched) {
+        (None, Some(id)) => {
+            let mut hits = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = format!("/api/v1/matches/{id}?limit=1000");
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={}", url_segment(c)));
+                }
+                let page: serde_json::Value = daemon(config)?.get(&path)?;
+                hits.extend(page["items"].as_array().cloned().unwrap_or_default());
+                match page["next"].as_str() {
+                    Some(n) => cursor = Some(n.to_owned()),
+                    None => break,
+                }
+            }
+            if hits.is_empty() {
+                bail!("match {id} found no hits (or has no id: `liaison hits` lists them)");
+            }
+            (formats::hits_as_records(id, &hits), ours)
+        }
+        (Some(id), _) => {
             if id.len() < 6 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 bail!("{id:?} is not a report id: give at least its first 6 hex digits, as `liaison reports` shows them");
             }
@@ -90,9 +114,9 @@ pub(super) fn run(config: &Config, a: ExportArgs) -> Result<ExitCode> {
                 },
             )
         }
-        None => {
+        (None, None) => {
             if a.records.is_empty() {
-                bail!("nothing to export: name records (--record ID, repeatable) or a report (--report ID)");
+                bail!("nothing to export: name records (--record ID, repeatable), a report (--report ID) or a match (--match ID)");
             }
             let records = match access(config, Right::Records, Some("export"))? {
                 Access::Daemon(client) => a

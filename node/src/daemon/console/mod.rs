@@ -123,6 +123,10 @@ pub fn router(api: Router, node: &str, country: Option<String>) -> Result<Router
         )
         .route("/console/export/{format}", post(pages::selection_export))
         .route(
+            "/console/matches/{id}/export/{format}",
+            get(pages::match_export),
+        )
+        .route(
             "/console/watchlist",
             get(pages::watchlist).post(pages::watch_add),
         )

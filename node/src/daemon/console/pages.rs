@@ -941,6 +941,22 @@ pub(super) async fn report_export(
     })
 }
 
+pub(super) async fn match_export(
+    State(c): S,
+    headers: HeaderMap,
+    Path((id, format)): Path<(u64, String)>,
+) -> Response {
+    page!(c, headers, Right::Match, |ctx| {
+        let format = export_format(&format)?;
+        let hits = items(
+            &c.get(&ctx, &format!("/api/v1/matches/{id}?limit=1000"))
+                .await?,
+        );
+        let records = crate::formats::hits_as_records(id, &hits);
+        Ok(download(format, &records, c.ours(), &format!("match-{id}")))
+    })
+}
+
 /// A link chart's selection: our records by id (a POST form, so the ids
 /// of a case's records stay out of URLs and logs of proxies).
 pub(super) async fn selection_export(
