@@ -248,7 +248,7 @@ pub fn open(
 /// Opens `path` and picks its format: by `forced`, else by extension
 /// (`.ndjson`, `.jsonl`, `.json` (a STIX bundle if it is one), `.csv`,
 /// `.tsv`, `.txt`, `.xlsx`, `.anx`), else by
-/// its first bytes (`{`: NDJSON, a ZIP archive: XLSX, else CSV); a CSV
+/// its first bytes (a ZIP archive: XLSX; `<`, in UTF-16 or UTF-8: ANX; a `{` opening a STIX bundle: STIX; `{`: NDJSON; else CSV); a CSV
 /// whose header has `caller` and `callee` is read as call detail records.
 /// A file whose header cannot be read, or lacks a column the map names,
 /// is an `InvalidData` error.
@@ -281,8 +281,19 @@ pub fn open_with(
         (None, Some("xlsx" | "xlsm")) => Format::Xlsx,
         (None, _) => {
             let head = reader.fill_buf()?;
+            let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+            let text = text.trim_ascii_start();
             if head.starts_with(b"PK\x03\x04") {
                 Format::Xlsx
+            } else if head.starts_with(b"\xff\xfe<\x00")
+                || head.starts_with(b"\xfe\xff\x00<")
+                || text.starts_with(b"<")
+            {
+                // An ANX chart: XML, in UTF-16 as i2 writes it or UTF-8
+                // (a UTF-16 CSV starts with its header, not `<`).
+                Format::Anx
+            } else if text.starts_with(b"{") && stix_bundle(text) {
+                Format::Stix
             } else {
                 match head
                     .strip_prefix(b"\xef\xbb\xbf")

@@ -384,3 +384,44 @@ fn xlsx_cells_read_as_csv_cells_through_the_shipped_map() {
         "{e}"
     );
 }
+
+#[test]
+fn files_without_an_extension_are_known_by_their_first_bytes() {
+    let record = liaison_protocol::record::Record {
+        entities: vec![serde_json::from_str(
+            r#"{"ref":"t1","type":"phone","number":"+996 775 987 817"}"#,
+        )
+        .unwrap()],
+        ..liaison_protocol::record::Record::new("KG-1")
+    };
+    let source = crate::formats::Source {
+        agency: "kg-border".into(),
+        country: Some("KGZ".into()),
+    };
+    let now = time::OffsetDateTime::UNIX_EPOCH;
+    let (anx, _) = crate::formats::Export::Anx.write(std::slice::from_ref(&record), &source, now);
+    let (stix, _) = crate::formats::Export::Stix.write(std::slice::from_ref(&record), &source, now);
+    let csv16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            "record_id,phone\nKG-2,+996 775 987 818\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    for (bytes, what) in [
+        (anx, "an i2 chart"),
+        (stix, "a STIX bundle"),
+        (csv16, "a UTF-16 CSV"),
+    ] {
+        let got = read_bytes(&bytes, None, &Reading::default(), "upload").expect(what);
+        let ids: Vec<String> = got
+            .into_iter()
+            .filter_map(|g| g.record.ok().map(|r| r.id))
+            .collect();
+        assert!(
+            ids.iter().any(|i| i == "KG-1" || i == "KG-2"),
+            "{what}: {ids:?}"
+        );
+    }
+}
