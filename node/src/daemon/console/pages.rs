@@ -936,7 +936,7 @@ pub(super) async fn report_export(
                 agency: owner.to_owned(),
                 country: None,
             },
-            &format!("report-{}", &id[..id.len().min(12)]),
+            &format!("report-{}", id.chars().take(12).collect::<String>()),
         ))
     })
 }
