@@ -36,6 +36,15 @@ def test_an_auditor_verifies_and_exports_the_log(setup, contexts):
     page = sign_in(ctx, a, "auditor", "en")
     page.goto(console(a, "audit"))
     assert page.locator("table#entries tbody tr").count() > 0, "the audit page lists no entry"
+    # A long log comes a page at a time, newest first: the older page
+    # starts below the first page's last index.
+    first = [int(i) for i in page.locator("table#entries tbody tr td:nth-child(1)").all_inner_texts()]
+    if page.locator("form#audit-older").count():
+        with page.expect_navigation():
+            page.locator("form#audit-older [type=submit]").click()
+        older = [int(i) for i in page.locator("table#entries tbody tr td:nth-child(1)").all_inner_texts()]
+        assert older and max(older) < min(first), f"older page {older[:3]}... after {first[-3:]}"
+        page.goto(console(a, "audit"))
     page.locator("form#audit-filter input[name=user]").fill(user_name(setup, a, "analyst"))
     with page.expect_navigation():
         page.locator("form#audit-filter [type=submit]").click()

@@ -1025,8 +1025,13 @@ pub(super) async fn audit(State(c): S, request: Request) -> Response {
         } else {
             FormData::default()
         };
-        let mut query = String::from("/api/v1/audit/entries?order=newest&limit=200");
+        let mut query = format!("/api/v1/audit/entries?order=newest&limit={AUDIT_PAGE}");
         let mut error = None;
+        // Older pages: the cursor the previous page gave (a log index).
+        let cursor = form.get("cursor");
+        if !cursor.is_empty() {
+            query.push_str(&format!("&cursor={}", q(cursor)));
+        }
         for (name, key) in [("peer", "peer"), ("user", "user"), ("case", "case")] {
             if !form.get(name).is_empty() {
                 query.push_str(&format!("&{key}={}", q(form.get(name))));
@@ -1068,7 +1073,7 @@ pub(super) async fn audit(State(c): S, request: Request) -> Response {
             &ctx,
             "audit.html",
             "nav-audit",
-            json!({ "form": echo, "entries": items(&entries), "status": status }),
+            json!({ "form": echo, "entries": items(&entries), "status": status, "next": entries["next"] }),
         ))
     })
 }
@@ -1091,6 +1096,9 @@ pub(super) async fn audit_verify(State(c): S, request: Request) -> Response {
         ))
     })
 }
+
+/// Entries an audit page shows, newest first; older ones a page further.
+const AUDIT_PAGE: usize = 100;
 
 /// The whole log as NDJSON, one entry a line, as a download (read page
 /// by page from the API, so it is what an auditor's token would read).

@@ -117,7 +117,7 @@ fn pages() -> Vec<(&'static str, &'static str, Value)> {
             "audit.html",
             "nav-audit",
             json!({"form": {"user": XSS}, "status": status, "verified": {"ok": true, "entries": 21},
-            "entries": [{"index": 3, "time": "2026-12-03T14:25:00Z", "kind": "local", "user": "ivanov", "context": XSS, "message": "00ff", "case": true, "code": 0, "detail": "done"}]}),
+            "next": "3", "entries": [{"index": 3, "time": "2026-12-03T14:25:00Z", "kind": "local", "user": "ivanov", "context": XSS, "message": "00ff", "case": true, "code": 0, "detail": "done"}]}),
         ),
         (
             "admin.html",

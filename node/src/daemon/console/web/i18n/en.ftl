@@ -297,6 +297,7 @@ audit-export = Export (NDJSON)
 audit-kind = Kind
 audit-action = Action
 audit-under-case = under a case
+audit-older = Older entries
 audit-outcome = Outcome
 
 admin-this-node = This node

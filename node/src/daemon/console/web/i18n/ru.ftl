@@ -300,6 +300,7 @@ audit-export = Выгрузить (NDJSON)
 audit-kind = Вид
 audit-action = Действие
 audit-under-case = по делу
+audit-older = Более ранние записи
 audit-outcome = Итог
 
 admin-this-node = Этот узел
