@@ -139,6 +139,21 @@ impl Entity {
         }
     }
 
+    /// Sets the entity's `ref` within its record.
+    pub fn set_reference(&mut self, reference: impl Into<String>) {
+        let slot = match self {
+            Entity::Person(e) => &mut e.reference,
+            Entity::Phone(e) => &mut e.reference,
+            Entity::Document(e) => &mut e.reference,
+            Entity::Vehicle(e) => &mut e.reference,
+            Entity::Organization(e) => &mut e.reference,
+            Entity::Account(e) => &mut e.reference,
+            Entity::Device(e) => &mut e.reference,
+            Entity::Email(e) => &mut e.reference,
+        };
+        *slot = Some(reference.into());
+    }
+
     /// The `type` name of the entity.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -349,6 +364,23 @@ impl Grading {
     }
 }
 
+impl Grading {
+    /// The Europol 4×4 code of a grading written as one where it cannot
+    /// be taken for Admiralty's (`4x4:C3`, `europol:C3`, `X4`: `C3`,
+    /// `C3`, `X4`), not yet checked; `None` for anything else.
+    pub fn europol_code(text: &str) -> Option<&str> {
+        let text = text.trim();
+        let after = |prefix: &str| {
+            text.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| &text[prefix.len()..])
+        };
+        after("4x4:")
+            .or_else(|| after("europol:"))
+            .or_else(|| text.starts_with(['x', 'X']).then_some(text))
+    }
+}
+
 impl FromStr for Grading {
     type Err = BadGrading;
 
@@ -362,12 +394,7 @@ impl FromStr for Grading {
             given: s.to_owned(),
         };
         let trimmed = s.trim();
-        let lower = trimmed.to_ascii_lowercase();
-        let europol = lower
-            .strip_prefix("4x4:")
-            .or_else(|| lower.strip_prefix("europol:"))
-            .or_else(|| lower.starts_with('x').then_some(lower.as_str()));
-        if let Some(code) = europol {
+        if let Some(code) = Grading::europol_code(trimmed) {
             let mut chars = code.trim().chars();
             return match (chars.next(), chars.next(), chars.next()) {
                 (Some(src), Some(info), None) => Grading::from_europol(src, info).ok_or_else(bad),
@@ -526,6 +553,11 @@ mod tests {
         }
         let e = "Z9".parse::<Grading>().unwrap_err().to_string();
         assert!(e.contains("4x4:B2"), "{e}");
+        assert_eq!(Grading::europol_code(" 4X4:c3"), Some("c3"));
+        assert_eq!(Grading::europol_code("Europol:B2"), Some("B2"));
+        assert_eq!(Grading::europol_code("x4"), Some("x4"));
+        assert_eq!(Grading::europol_code("B2"), None);
+        assert_eq!(Grading::europol_code("4x"), None);
     }
 
     #[test]

@@ -335,45 +335,6 @@ fn when_of(s: &str) -> Option<When> {
     })
 }
 
-/// A short label for an entity, from the fields people read.
-fn label_of(e: &Map<String, Value>, fallback: &str) -> String {
-    let s = |k: &str| {
-        e.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let join = |parts: &[Option<&str>]| {
-        parts
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let text = match e.get("type").and_then(Value::as_str).unwrap_or("") {
-        "person" => {
-            let name = s("full_name")
-                .map(str::to_owned)
-                .unwrap_or_else(|| join(&[s("surname"), s("given"), s("patronymic")]));
-            join(&[Some(name.as_str()).filter(|n| !n.is_empty()), s("dob")])
-        }
-        "phone" => join(&[s("number")]),
-        "document" => join(&[s("doc_type"), s("country"), s("number")]),
-        "vehicle" => join(&[s("plate"), s("vin")]),
-        "organization" => join(&[s("name")]),
-        "account" => join(&[s("iban"), s("bank"), s("number")]),
-        "device" => join(&[s("imei")]),
-        "email" => join(&[s("address")]),
-        _ => String::new(),
-    };
-    if text.is_empty() {
-        fallback.to_owned()
-    } else {
-        text
-    }
-}
-
 /// The record's fields other than its id, summary, grading, handling,
 /// entities and links, as `@record.NAME` lines.
 fn record_lines(r: &Record) -> String {
@@ -470,7 +431,7 @@ pub fn write(records: &[Record], source: &Source) -> String {
                         })
                         .collect();
                     entities.push(EntityItem {
-                        label: label_of(&m, &identity),
+                        label: super::entity_label(&m, &identity),
                         identity: identity.clone(),
                         anx_type: anx_type_of(ty),
                         attrs,
@@ -1577,7 +1538,7 @@ pub fn read(xml: &str) -> Imported {
                 let mut r = foreign_record(e.item, &grades, &record_level);
                 r.id = format!("ANX:{}", e.name);
                 let mut entity_ref = entity.clone();
-                set_ref(&mut entity_ref, "e1");
+                entity_ref.set_reference("e1");
                 r.entities.push(entity_ref);
                 foreign.push(r);
                 accepted.insert(eid.clone(), Ok(entity));
@@ -1682,8 +1643,8 @@ pub fn read(xml: &str) -> Imported {
             .or_insert(1);
         r.id = if *n == 1 { base } else { format!("{base}#{n}") };
         let (mut a, mut b) = (e1.clone(), e2.clone());
-        set_ref(&mut a, "e1");
-        set_ref(&mut b, "e2");
+        a.set_reference("e1");
+        b.set_reference("e2");
         r.entities = vec![a, b];
         let mut extra = Map::new();
         if let Some(dt) = item
@@ -1763,20 +1724,6 @@ fn cards_of(holder: &Node, grades: &Grades) -> Vec<Result<CardIn, String>> {
         .flat_map(|c| c.all("Card"))
         .filter_map(|c| liaison_card(c, grades))
         .collect()
-}
-
-fn set_ref(e: &mut Entity, r: &str) {
-    let slot = match e {
-        Entity::Person(x) => &mut x.reference,
-        Entity::Phone(x) => &mut x.reference,
-        Entity::Document(x) => &mut x.reference,
-        Entity::Vehicle(x) => &mut x.reference,
-        Entity::Organization(x) => &mut x.reference,
-        Entity::Account(x) => &mut x.reference,
-        Entity::Device(x) => &mut x.reference,
-        Entity::Email(x) => &mut x.reference,
-    };
-    *slot = Some(r.to_owned());
 }
 
 /// A call's start as Liaison writes it, from i2's `DateTime`.

@@ -43,6 +43,48 @@ pub struct Imported {
     pub skipped: Vec<Skipped>,
 }
 
+/// A short label for an entity as a record writes it (JSON), from the
+/// fields people read: a chart's icon, the console's link chart; `fallback`
+/// when it has none of them.
+pub fn entity_label(e: &serde_json::Map<String, serde_json::Value>, fallback: &str) -> String {
+    use serde_json::Value;
+    let s = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let join = |parts: &[Option<&str>]| {
+        parts
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let text = match e.get("type").and_then(Value::as_str).unwrap_or("") {
+        "person" => {
+            let name = s("full_name")
+                .map(str::to_owned)
+                .unwrap_or_else(|| join(&[s("surname"), s("given"), s("patronymic")]));
+            join(&[Some(name.as_str()).filter(|n| !n.is_empty()), s("dob")])
+        }
+        "phone" => join(&[s("number")]),
+        "document" => join(&[s("doc_type"), s("country"), s("number")]),
+        "vehicle" => join(&[s("plate"), s("vin")]),
+        "organization" | "organisation" => join(&[s("name")]),
+        "account" => join(&[s("iban"), s("bank"), s("number")]),
+        "device" => join(&[s("imei")]),
+        "email" => join(&[s("address")]),
+        _ => String::new(),
+    };
+    if text.is_empty() {
+        fallback.to_owned()
+    } else {
+        text
+    }
+}
+
 /// A match's hits (`GET /api/v1/matches/{id}`'s items) as records a
 /// chart or bundle can carry: per hit, the entity as the analyst's file
 /// wrote it (`phone +996 775 987 817`, `person KURBANOV IUSUF

@@ -1076,7 +1076,7 @@ impl Reader<'_> {
                         None => Some((*o).to_owned()),
                     };
                     if let Some(reference) = reference {
-                        set_ref(&mut e, reference.clone());
+                        e.set_reference(reference.clone());
                         ref_of.entry((*o).to_owned()).or_insert(reference);
                     }
                     r.entities.push(e);
@@ -1221,20 +1221,6 @@ impl Reader<'_> {
             }
         })
     }
-}
-
-fn set_ref(e: &mut Entity, r: String) {
-    let slot = match e {
-        Entity::Person(x) => &mut x.reference,
-        Entity::Phone(x) => &mut x.reference,
-        Entity::Document(x) => &mut x.reference,
-        Entity::Vehicle(x) => &mut x.reference,
-        Entity::Organization(x) => &mut x.reference,
-        Entity::Account(x) => &mut x.reference,
-        Entity::Device(x) => &mut x.reference,
-        Entity::Email(x) => &mut x.reference,
-    };
-    *slot = Some(r);
 }
 
 #[cfg(test)]

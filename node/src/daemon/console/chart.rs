@@ -59,43 +59,13 @@ fn kind(t: &str) -> &'static str {
     }
 }
 
-/// A short label for an entity, from the fields people read.
+/// A short label for an entity, as an i2 chart would show it.
 fn label(e: &Value) -> String {
-    let s = |k: &str| {
-        e.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let join = |parts: &[Option<&str>]| {
-        parts
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let text = match e["type"].as_str().unwrap_or("") {
-        "person" => {
-            let name = s("full_name")
-                .map(str::to_owned)
-                .unwrap_or_else(|| join(&[s("surname"), s("given"), s("patronymic")]));
-            join(&[Some(name.as_str()), s("dob")])
-        }
-        "phone" => join(&[s("number")]),
-        "document" => join(&[s("doc_type"), s("country"), s("number")]),
-        "vehicle" => join(&[s("plate"), s("vin")]),
-        "organization" | "organisation" => join(&[s("name")]),
-        "account" => join(&[s("iban"), s("bank"), s("number")]),
-        "device" => join(&[s("imei"), s("model")]),
-        "email" => join(&[s("address")]),
-        _ => String::new(),
-    };
-    if text.is_empty() {
-        e["ref"].as_str().unwrap_or("?").to_owned()
-    } else {
-        text
-    }
+    let fallback = e["ref"].as_str().unwrap_or("?");
+    e.as_object().map_or_else(
+        || fallback.to_owned(),
+        |m| crate::formats::entity_label(m, fallback),
+    )
 }
 
 fn short_hash(text: &str) -> String {

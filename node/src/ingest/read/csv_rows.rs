@@ -344,9 +344,7 @@ impl Table {
             .find(|(f, _)| *f == "grading")
             .map(|(_, g)| g.to_string())
         {
-            let lower = g.trim().to_ascii_lowercase();
-            if lower.starts_with("4x4:") || lower.starts_with("europol:") || lower.starts_with('x')
-            {
+            if liaison_protocol::record::Grading::europol_code(&g).is_some() {
                 cells.push(("grading_as_written", Cow::Owned(g)));
             }
         }

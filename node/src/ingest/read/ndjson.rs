@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
-use liaison_protocol::record::{Handling, Record};
+use liaison_protocol::record::{Grading, Handling, Record};
 
 use super::{Body, Item, Refusal};
 
@@ -32,8 +32,9 @@ fn raw_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 /// Whether a grading as written is Europol's 4x4 (`"4x4:`, `"europol:`,
 /// `"X`), which is read as the Admiralty code it maps to.
 fn europol(value: &[u8]) -> bool {
-    let lower: Vec<u8> = value.iter().take(9).map(u8::to_ascii_lowercase).collect();
-    lower.starts_with(b"\"4x4:") || lower.starts_with(b"\"europol:") || lower.starts_with(b"\"x")
+    let head = &value[..value.len().min(10)];
+    head.strip_prefix(b"\"")
+        .is_some_and(|text| Grading::europol_code(&String::from_utf8_lossy(text)).is_some())
 }
 
 /// A line rewritten before it is read, or `None` when it needs nothing
@@ -58,7 +59,7 @@ fn marked(line: &[u8], markings: &Markings) -> Option<Result<Vec<u8>, Refusal>> 
         .and_then(|g| g.as_str())
         .map(str::to_owned)
     {
-        if europol(format!("\"{g}").as_bytes()) {
+        if Grading::europol_code(&g).is_some() {
             obj.insert("grading_as_written".into(), serde_json::Value::from(g));
         }
     }
