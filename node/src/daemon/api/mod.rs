@@ -607,20 +607,27 @@ async fn strict_transport(mut r: Response) -> Response {
 async fn secure_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    protect(h, "default-src 'none'; frame-ancestors 'none'");
+    r
+}
+
+/// The headers every answer of the node's HTTP listeners carries, the
+/// API's and the console's: content policy `csp`, no framing, no
+/// sniffing, no referrer.
+pub(super) fn protect(h: &mut axum::http::HeaderMap, csp: &'static str) {
     h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    r
 }
 
 /// A trusted agency, as `GET /api/v1/peers` lists it.

@@ -165,19 +165,7 @@ pub fn router(api: Router, node: &str, country: Option<String>) -> Result<Router
 /// sniffing, no referrer, and no caching of pages (assets set their own).
 async fn page_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    super::api::protect(h, CSP);
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

@@ -195,6 +195,15 @@ fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()
 }
 
+/// `data` with `extra`'s fields added (a view's own fields and what one
+/// answer adds: an error, a result).
+fn with(mut data: Value, extra: Value) -> Value {
+    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    data
+}
+
 fn items(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
@@ -478,13 +487,15 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
         let form = form?;
         let peers = items(&c.get(&ctx, "/api/v1/peers?limit=1000").await?);
         let echo = json!({ "case": form.get("case"), "basis": form.get("basis"), "peer": form.get("peer") });
+        let view =
+            |extra: Value| with(json!({ "form": echo, "rows": ROWS, "peers": peers }), extra);
         let Some(case) = form.case() else {
             return Ok(c.render_status(
                 &ctx,
                 StatusCode::BAD_REQUEST,
                 "match.html",
                 "nav-match",
-                json!({ "form": echo, "rows": ROWS, "peers": peers, "error_key": "match-need-case" }),
+                view(json!({ "error_key": "match-need-case" })),
             ));
         };
         let content = match content(&form) {
@@ -495,7 +506,7 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
                     status,
                     "match.html",
                     "nav-match",
-                    json!({ "form": echo, "rows": ROWS, "peers": peers, "error": detail }),
+                    view(json!({ "error": detail })),
                 ))
             }
             Err(r) => return Err(r),
@@ -519,7 +530,7 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
                 a.status,
                 "match.html",
                 "nav-match",
-                json!({ "form": echo, "rows": ROWS, "peers": peers, "error": a.detail() }),
+                view(json!({ "error": a.detail() })),
             ));
         }
         let reply = a.into_result()?;
@@ -527,7 +538,7 @@ pub(super) async fn run_match(State(c): S, request: Request) -> Response {
             &ctx,
             "match.html",
             "nav-match",
-            json!({ "form": echo, "rows": ROWS, "peers": peers, "reply": reply }),
+            view(json!({ "reply": reply })),
         ))
     })
 }
@@ -581,10 +592,10 @@ async fn watch_view(
         .into_iter()
         .rev()
         .collect();
-    let mut data = json!({ "watchlist": list, "alerts": alerts, "rows": ROWS });
-    if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
-        d.extend(e.clone());
-    }
+    let data = with(
+        json!({ "watchlist": list, "alerts": alerts, "rows": ROWS }),
+        extra,
+    );
     Ok(c.render_status(ctx, status, "watchlist.html", "nav-watchlist", data))
 }
 
@@ -1147,10 +1158,7 @@ async fn admin_view(
     // what an admin compares by phone.
     let users = items(&c.get(ctx, "/api/v1/users?limit=1000").await?);
     let me = c.get(ctx, "/api/v1/status").await?;
-    let mut data = json!({ "users": users, "status": me });
-    if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
-        d.extend(e.clone());
-    }
+    let data = with(json!({ "users": users, "status": me }), extra);
     Ok(c.render_status(ctx, status, "admin.html", "nav-admin", data))
 }
 
