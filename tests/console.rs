@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{examples_dir, liaison_with_input, Run};
+use crate::common::{examples_dir, liaison_with_input, repo, venv, Run};
 use crate::federation::{federation_with, wait_for, Agency};
 
 /// The longest the whole browser suite may take.
@@ -72,19 +72,6 @@ fn xss_record() -> String {
     })
     .to_string()
         + "\n"
-}
-
-/// The venv `scripts/browser-deps` makes.
-fn venv() -> PathBuf {
-    std::env::var_os("LIAISON_VENV")
-        .map_or_else(|| PathBuf::from("/var/tmp/liaison-venv"), PathBuf::from)
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the repo holds tests/")
-        .to_owned()
 }
 
 /// Fails, naming the script, when the browser tools are missing.

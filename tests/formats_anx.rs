@@ -6,25 +6,13 @@
 //! the accepted differences listed in the script). Needs the venv of
 //! `scripts/browser-deps` with `tests/formats/anx/requirements.txt`.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use liaison::formats::anx;
 use liaison::formats::Source;
 use liaison_protocol::record::Record;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the repo holds tests/")
-        .to_owned()
-}
-
-/// The venv `scripts/browser-deps` makes.
-fn venv() -> PathBuf {
-    std::env::var_os("LIAISON_VENV")
-        .map_or_else(|| PathBuf::from("/var/tmp/liaison-venv"), PathBuf::from)
-}
+use crate::common::{repo, venv};
 
 /// The example records of two agencies and a call between their phones.
 fn records() -> Vec<Record> {

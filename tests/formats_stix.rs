@@ -6,7 +6,7 @@
 //! and installed by `scripts/browser-deps` into
 //! `${LIAISON_VENV:-/var/tmp/liaison-venv}`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -16,17 +16,7 @@ use liaison::formats::Source;
 use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::Country;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the repo holds tests/")
-        .to_owned()
-}
-
-fn venv() -> PathBuf {
-    std::env::var_os("LIAISON_VENV")
-        .map_or_else(|| PathBuf::from("/var/tmp/liaison-venv"), PathBuf::from)
-}
+use crate::common::{repo, venv};
 
 /// The records of one file (relative to the repo), read as `liaison
 /// ingest` reads it.

@@ -247,6 +247,21 @@ pub(crate) fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples")
 }
 
+/// The repository's root.
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repo holds tests/")
+        .to_owned()
+}
+
+/// The venv `scripts/browser-deps` makes: Playwright, pytest and the
+/// format tests' reference tools.
+pub(crate) fn venv() -> PathBuf {
+    std::env::var_os("LIAISON_VENV")
+        .map_or_else(|| PathBuf::from("/var/tmp/liaison-venv"), PathBuf::from)
+}
+
 /// Runs `liaison ARGS` in `dir` with `input` on standard input.
 pub(crate) fn liaison_with_input(dir: &Path, args: &[&str], input: &str) -> Run {
     use std::io::Write as _;
