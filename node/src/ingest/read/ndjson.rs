@@ -17,11 +17,10 @@ use super::{Body, Item, Refusal};
 /// (`[ingest.markings]`).
 pub(crate) type Markings = BTreeMap<String, Handling>;
 
-/// The value of a top-level string field as written, found without
-/// parsing (the first occurrence of `"name"` followed by a colon).
-fn raw_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let key: Vec<u8> = [b"\"", name, b"\""].concat();
-    let at = line.windows(key.len()).position(|w| w == key.as_slice())?;
+/// The value of a field as written, found without parsing: after the
+/// first `key` (the name in its quotes, `"grading"`) and its colon.
+fn raw_value<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = memchr::memmem::find(line, key)?;
     let rest = &line[at + key.len()..];
     let i = rest
         .iter()
@@ -47,8 +46,12 @@ fn europol(value: &[u8]) -> bool {
 ///   maps to).
 fn marked(line: &[u8], markings: &Markings) -> Option<Result<Vec<u8>, Refusal>> {
     let tlp = |v: &[u8]| v.len() > 5 && v[0] == b'"' && v[1..5].eq_ignore_ascii_case(b"TLP:");
-    let handling = raw_value(line, b"handling").filter(|v| !markings.is_empty() && !tlp(v));
-    let grading = raw_value(line, b"grading").filter(|v| europol(v));
+    // Without a table there is no marking to look for.
+    let handling = (!markings.is_empty())
+        .then(|| raw_value(line, b"\"handling\""))
+        .flatten()
+        .filter(|v| !tlp(v));
+    let grading = raw_value(line, b"\"grading\"").filter(|v| europol(v));
     if handling.is_none() && grading.is_none() {
         return None;
     }
