@@ -339,6 +339,10 @@ mod tests {
                 1 => text.clone().into_bytes(),
                 _ => [b"\xef\xbb\xbf".as_slice(), text.as_bytes()].concat(),
             };
+            // Windows-1251 bytes that happen to be valid UTF-8 (`В№` is
+            // C2 B9, UTF-8's `¹`) cannot be told apart by any detector; a
+            // real file holds enough Cyrillic that this never happens.
+            prop_assume!(how != 0 || std::str::from_utf8(&bytes).is_err() || text.is_ascii());
             let chosen = choose(&bytes, None);
             let cyrillic = !text.is_ascii();
             let expect = if how == 0 && cyrillic { WINDOWS_1251 } else { UTF_8 };
