@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
     let held = phones(100_000, 0);
     g.throughput(Throughput::Elements(held.len() as u64));
     g.bench_function("tags (owner, both cores) / 100k selectors", |b| {
-        b.iter(|| owner::tags(&key, &held, &AtomicU64::new(0)).unwrap())
+        b.iter(|| owner::tags(&key, &held, &AtomicU64::new(0), &|| false).unwrap())
     });
 
     let input = oprf::input(&held[0]);

@@ -254,6 +254,9 @@ async fn serve(config: Config) -> Result<(), Error> {
 
     wait_for_signal(&cancel).await;
     info!("shutting down");
+    // Long work on the store (filter builds, purges, ingests) stops at its
+    // next check, leaving whole batches only; it goes on at the next start.
+    store.request_stop();
     cancel.cancel();
     for t in api.tasks {
         let _ = t.await;
@@ -467,6 +470,9 @@ async fn matching(node: Arc<Node>) {
                     node.wake(&key);
                 }
             }
+            Ok(Err(e)) if node.cancel.is_cancelled() => {
+                info!(error = %e, "matching: scheduled work stopped");
+            }
             Ok(Err(e)) => warn!(error = %e, "matching: scheduled work failed"),
             Err(e) => warn!(error = %e, "matching task failed"),
         }
@@ -516,6 +522,9 @@ async fn exchange(node: Arc<Node>) {
         };
         match tokio::task::spawn_blocking(work).await {
             Ok(Ok(())) => {}
+            Ok(Err(e)) if node.cancel.is_cancelled() => {
+                info!(error = %e, "exchange: scheduled work stopped");
+            }
             Ok(Err(e)) => warn!(error = %e, "exchange: scheduled work failed"),
             Err(e) => warn!(error = %e, "exchange task failed"),
         }

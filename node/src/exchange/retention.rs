@@ -65,6 +65,7 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
         (ALERTS, "alerts", now_ms.saturating_sub(settings.hit_ms)),
     ] {
         loop {
+            store.check_stop()?;
             let mut b = Batch::default();
             let n = found.purge_before(store, &mut b, cutoff, BATCH)?;
             logged(exchange, b, what, n)?;
@@ -81,6 +82,7 @@ pub fn purge(exchange: &Exchange, now_ms: u64) -> Result<Purged, Error> {
 
     // Reports by arrival time; their marks go with them. Tombstones by
     // deletion time.
+    store.check_stop()?;
     let cutoff = now_ms.saturating_sub(settings.report_ms);
     let mut b = Batch::default();
     p.reports += x::purge_reports(store, &mut b, cutoff)?;

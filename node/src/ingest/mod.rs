@@ -369,6 +369,10 @@ pub fn run_with(
         let mut next = 0u64;
         let mut batch: Vec<Prepared> = Vec::with_capacity(opts.batch_size);
         let commit = |batch: Vec<Prepared>, summary: &mut Summary| -> Result<(), Error> {
+            // A daemon told to stop: the batches written stay whole, and
+            // the file can be sent again (a record already stored is
+            // unchanged).
+            store.check_stop()?;
             summary.read += batch.len() as u64;
             summary.unmatchable += batch.iter().filter(|r| r.selectors().is_empty()).count() as u64;
             for outcome in records.put_batch(batch)? {

@@ -45,6 +45,7 @@ pub fn run(store: &Store, country: Option<Country>, batch_size: usize) -> Result
     let (mut report, ids) = stale(store, country)?;
     let records = Records::new(store);
     for chunk in ids.chunks(batch_size.max(1)) {
+        store.check_stop()?;
         let mut batch = Vec::with_capacity(chunk.len());
         for id in chunk {
             let Some(selectors) = records

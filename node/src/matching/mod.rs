@@ -438,6 +438,7 @@ pub fn tick(matching: &Matching, peers: &[liaison_config::Peer]) -> Result<Vec<[
         match tick_peer(matching, peer, &live) {
             Ok(true) => woken.push(peer.key.verifying_key().to_bytes()),
             Ok(false) => {}
+            Err(e @ Error::Store(crate::store::Error::Stopping)) => return Err(e),
             Err(e) => {
                 tracing::warn!(peer = %peer.name, error = %e, "matching: scheduled work for this peer failed")
             }

@@ -48,13 +48,20 @@ fn add_fuzzy(map: &mut FuzzyRecords, s: &Selector, id: &str) {
     }
 }
 
-/// `F`'s tag for each selector, on every core.
+/// `F`'s tag for each selector, on every core. Each selector first asks
+/// `stopping`: a daemon told to stop must not finish minutes of curve
+/// arithmetic first (nothing is written here, so stopping loses nothing
+/// but the work).
 pub fn tags(
     key: &ServerKey,
     selectors: &[Selector],
     done: &AtomicU64,
+    stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<[u8; 32]>, Error> {
     super::on_every_core(selectors, |s| {
+        if stopping() {
+            return Err(crate::store::Error::Stopping.into());
+        }
         let tag = oprf::tag(&key.evaluate(&oprf::input(s))?);
         done.fetch_add(1, Ordering::Relaxed);
         Ok(tag)
@@ -71,6 +78,8 @@ fn tags_by_kind(
     mut progress: impl FnMut(u64),
 ) -> Result<Vec<[u8; 32]>, Error> {
     let done = AtomicU64::new(0);
+    let store = matching.post().store();
+    let stopping = || store.stopping();
     let mut out = Vec::with_capacity(selectors.len());
     for run in selectors.chunk_by(|a, b| a.kind == b.kind) {
         let kind = run[0].kind;
@@ -78,7 +87,7 @@ fn tags_by_kind(
             .key(peer, epoch, kind)
             .ok_or(Error::NoKey { epoch })?;
         for part in run.chunks(256 * 1024) {
-            out.extend(tags(&key, part, &done)?);
+            out.extend(tags(&key, part, &done, &stopping)?);
             progress(out.len() as u64);
         }
     }
@@ -87,6 +96,13 @@ fn tags_by_kind(
 
 /// Builds and sends `peer`'s tags, filter and manifest for `epoch`: every
 /// selector of every record, of the kinds that peer may match.
+///
+/// Stops with [`crate::store::Error::Stopping`] when the store is asked
+/// to stop, at any point: the manifest is written last, so an
+/// interrupted build has none, and the next tick builds again from the
+/// start (the tags an interrupted build wrote are deleted first; with
+/// the same key they would be the same, but a record deleted meanwhile
+/// must not keep its tag).
 pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> {
     let pk = peer.key.verifying_key().to_bytes();
     let settings = *matching.settings();
@@ -100,9 +116,14 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
     let store = matching.post().store();
     let mut selectors = Vec::new();
     let mut fuzzy = FuzzyRecords::new();
+    let mut seen = 0u32;
     // `TLP:RED` records put nothing in a filter unless the peer's
     // agreement opts in: even a hit would tell it they exist.
     Records::new(store).for_each_shared(|id, sels, red| {
+        seen = seen.wrapping_add(1);
+        if seen % 4096 == 0 && store.stopping() {
+            return false;
+        }
         if !red || peer.match_red {
             for s in sels.iter().filter(|s| peer.kinds.contains(&s.kind)) {
                 if s.kind == SelectorKind::PersonFuzzy {
@@ -113,6 +134,7 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         }
         true
     })?;
+    store.check_stop()?;
     selectors.sort_unstable();
     selectors.dedup();
     let total = selectors.len() as u64;
@@ -130,15 +152,25 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
     };
     progress(0);
     let tags = tags_by_kind(matching, &pk, epoch, &selectors, progress)?;
+    loop {
+        store.check_stop()?;
+        let mut b = Batch::default();
+        if stored::delete_tags(store, &mut b, &pk, epoch, WRITE_BATCH)? == 0 {
+            break;
+        }
+        store.write(b)?;
+    }
     for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH)) {
         let mut b = Batch::default();
         for (t, s) in chunk_tags.iter().zip(chunk_sels) {
             let records = fuzzy.get(s).map_or(&[][..], Vec::as_slice);
             stored::put_tag(&mut b, &pk, epoch, t, s, records);
         }
+        store.check_stop()?;
         store.write(b)?;
     }
     let filter = Filter::build(&tags, &mut rand::rngs::OsRng)?;
+    store.check_stop()?;
     let bytes = filter.to_bytes();
     let info = FilterInfo::of(filter.bucket(), &bytes);
     let signed = Manifest {
@@ -243,6 +275,10 @@ pub fn send_deltas(
         if drained.is_empty() {
             break;
         }
+        // Stopped here or in a peer's delta below, the drained entries stay
+        // queued: the next start sends them again, skipping the tags a
+        // peer was served already.
+        store.check_stop()?;
         selectors.sort_unstable();
         selectors.dedup();
         for peer in peers {

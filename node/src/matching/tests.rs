@@ -1041,3 +1041,46 @@ fn a_peer_that_takes_none_of_our_answers_cannot_pile_them_up() {
         Outcome::Accepted
     );
 }
+
+#[test]
+fn a_build_told_to_stop_writes_no_manifest_and_the_next_build_drops_stale_tags() {
+    use crate::store::matching as stored;
+    let (a, b) = pair("", "");
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    let a_pk = a.card.verifying_key().to_bytes();
+    let epoch = b.matching().settings().live_epochs(b.post.now_ms())[0];
+    // What a build stopped halfway leaves: tags and no manifest, here
+    // one for a selector no record holds any more.
+    let gone = phone("+996700000000");
+    let stale = [7u8; 32];
+    let mut batch = crate::store::Batch::default();
+    stored::put_tag(&mut batch, &a_pk, epoch, &stale, &gone, &[]);
+    b.post.store().write(batch).unwrap();
+
+    let other = node(3, "b", "", &[("a", &a.card, "")]);
+    hold(&other, "B-1", vec![phone("+996775987817")]);
+    other.post.store().request_stop();
+    assert!(
+        matches!(
+            tick_result(&other),
+            Err(Error::Store(crate::store::Error::Stopping))
+        ),
+        "a stopping store stops the build"
+    );
+    assert!(owner::manifest(other.matching(), &a_pk, epoch)
+        .unwrap()
+        .is_none());
+
+    tick(&b);
+    deliver(&b, &a);
+    assert!(owner::manifest(b.matching(), &a_pk, epoch)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        stored::served_tag(b.post.store(), &a_pk, epoch, &stale).unwrap(),
+        None,
+        "the interrupted build's tag of a selector no record holds is gone"
+    );
+    let q = ask(&a, &b, &[phone("+996775987817"), gone]);
+    assert_eq!(hit_slots(&q), [0]);
+}

@@ -172,6 +172,10 @@ pub enum Error {
         /// Why.
         source: serde_json::Error,
     },
+    /// The node is stopping ([`Store::request_stop`]): long work stopped
+    /// between whole batches, and is redone or resumed at the next start.
+    #[error("the node is stopping: this work stopped between whole batches and goes on at the next start")]
+    Stopping,
     /// RocksDB reported an error.
     #[error("store error while {doing}: {message}")]
     Rocks {
@@ -267,6 +271,8 @@ pub struct Store {
     path: PathBuf,
     stripes: Box<[std::sync::Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
+    /// Set when the daemon is told to stop (see [`Store::request_stop`]).
+    stopping: std::sync::atomic::AtomicBool,
     /// Bytes of values read, for tests that bound the work a message costs.
     #[cfg(test)]
     read_bytes: std::sync::atomic::AtomicU64,
@@ -355,6 +361,7 @@ impl Store {
                 .map(|_| std::sync::Mutex::new(()))
                 .collect(),
             stripe_hasher: std::collections::hash_map::RandomState::new(),
+            stopping: Default::default(),
             #[cfg(test)]
             read_bytes: Default::default(),
         };
@@ -403,6 +410,31 @@ impl Store {
             true
         })?;
         Ok(out)
+    }
+
+    /// Asks long work on this store (filter builds, purges, ingests,
+    /// reindexing) to stop at its next whole batch: each checks
+    /// [`Store::check_stop`] between batches, and often inside long
+    /// computations, so a daemon told to stop stops within seconds.
+    /// Writes themselves are never refused: a batch under way completes.
+    pub fn request_stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Store::request_stop`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// [`Error::Stopping`] once [`Store::request_stop`] was called: the
+    /// check long work makes between batches.
+    pub fn check_stop(&self) -> Result<(), Error> {
+        if self.stopping() {
+            Err(Error::Stopping)
+        } else {
+            Ok(())
+        }
     }
 
     /// The store's folder.

@@ -207,6 +207,12 @@ async fn ingest_files(
     .map_err(internal)?
     .map_err(|e| match e {
         ingest::Error::Open { .. } => bad_request(e),
+        // The batches written stay; the rest can be sent again after the
+        // restart (a record stored already comes back unchanged).
+        ingest::Error::Store(crate::store::Error::Stopping) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping: the records committed so far are stored; send the files again once it is back",
+        ),
         _ => internal(e),
     })?;
     // Corrections of records a peer requested: the requesters hear now.

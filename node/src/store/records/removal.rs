@@ -129,6 +129,9 @@ impl Records<'_> {
     pub fn purge_expired(&self, now_s: u64, batch_size: usize) -> Result<u64, Error> {
         let mut total = 0;
         loop {
+            // Each batch is whole (records, index and log entry together);
+            // what is left is purged at the next start.
+            self.store.check_stop()?;
             let mut due: Vec<(Vec<u8>, String)> = Vec::new();
             let mut bad = false;
             self.store
