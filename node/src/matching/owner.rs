@@ -26,6 +26,8 @@ use crate::store::Batch;
 const WRITE_BATCH: usize = 16 * 1024;
 /// Queued selectors drained per delta round.
 const DRAIN: usize = 64 * 1024;
+/// Queued records drained per delta round (about 13 selectors each).
+const DRAIN_RECORDS: usize = 8 * 1024;
 
 /// Our manifest for `peer` in `epoch`, if built.
 pub fn manifest(
@@ -254,9 +256,11 @@ pub fn send_deltas(
         let mut selectors: Vec<(Selector, bool)> = Vec::new();
         let (mut fuzzy, mut fuzzy_red) = (FuzzyRecords::new(), FuzzyRecords::new());
         let mut damaged = false;
+        let mut ids = Vec::new();
         stored::drain(store, |key, entry| {
             drained.push(key.to_vec());
             match entry {
+                Drained::Records(more) => ids.extend(more),
                 Drained::Selectors { red, items } => {
                     for (s, id) in items {
                         if let Some(id) = id {
@@ -267,8 +271,20 @@ pub fn send_deltas(
                 }
                 Drained::Damaged => damaged = true,
             }
-            selectors.len() < DRAIN
+            selectors.len() < DRAIN && ids.len() < DRAIN_RECORDS
         })?;
+        // The records as they are now: one removed since is not sent, one
+        // whose handling changed is sent as it is now.
+        ids.sort_unstable();
+        ids.dedup();
+        for (id, sels, red) in Records::new(store).shared_of(&ids)? {
+            for s in sels {
+                if s.kind == SelectorKind::PersonFuzzy {
+                    add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
+                }
+                selectors.push((s, red));
+            }
+        }
         if damaged {
             warn!("skipped a damaged entry of the new-selector queue (its records reach peers at the next rebuild)");
         }

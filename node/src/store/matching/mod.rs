@@ -58,4 +58,4 @@ fn epochs_under(store: &Store, prefix: &[u8]) -> Result<Vec<u64>, Error> {
     })?;
     Ok(out)
 }
-pub use queue::{delete_queued, drain, queued, Drained, Queued};
+pub use queue::{delete_queued, drain, Drained, Queued};

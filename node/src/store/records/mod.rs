@@ -24,7 +24,6 @@ use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::keys::{self, Meta};
-use super::matching::queued;
 use super::{Batch, Column, Error, Store};
 
 mod format;
@@ -180,12 +179,7 @@ impl<'a> Records<'a> {
         }
         // The peers' deltas learn of the records in the same write: never
         // a record stored that they miss, nor one queued that was not.
-        let (mut shared, mut red) = (Vec::new(), Vec::new());
-        for item in &items {
-            let to = if item.is_red() { &mut red } else { &mut shared };
-            to.extend(item.selectors().iter().map(|s| queued(s, item.id())));
-        }
-        super::matching::queue_new(&mut batch, &shared, &red);
+        super::matching::queue_new(&mut batch, unique.iter().copied());
         for item in items {
             batch.put(Column::Records, keys::record_owned(item.id), item.value);
         }
@@ -288,6 +282,23 @@ impl<'a> Records<'a> {
         self.for_each_head(|id, head| Ok(visit(id, &head.selectors)))
     }
 
+    /// For each of `ids` still stored, in the order given: its id, the
+    /// selectors it is indexed under and whether it is `TLP:RED`. What the
+    /// owner's deltas read of the records the queue names.
+    pub fn shared_of(&self, ids: &[String]) -> Result<Vec<(String, Vec<Selector>, bool)>, Error> {
+        let values = self
+            .store
+            .multi_get(Column::Records, ids.iter().map(|id| keys::record(id)))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, value) in ids.iter().zip(values) {
+            let Some(v) = value else { continue };
+            let head = decode_head(&v)?;
+            let red = head_is_red(&head)?;
+            out.push((id.clone(), head.selectors, red));
+        }
+        Ok(out)
+    }
+
     /// Visits every record id with its selectors and whether it is
     /// `TLP:RED`, in id order, until `visit` returns `false`: what the
     /// owner's filters are built from.
@@ -295,17 +306,7 @@ impl<'a> Records<'a> {
         &self,
         mut visit: impl FnMut(&str, &[Selector], bool) -> bool,
     ) -> Result<(), Error> {
-        self.for_each_head(|id, head| {
-            let red = match head.red {
-                Some(red) => red,
-                None => {
-                    let r: Record = serde_json::from_slice(head.json)
-                        .map_err(|e| Column::Records.corrupt(format!("record JSON: {e}")))?;
-                    r.handling == Handling::Red
-                }
-            };
-            Ok(visit(id, &head.selectors, red))
-        })
+        self.for_each_head(|id, head| Ok(visit(id, &head.selectors, head_is_red(&head)?)))
     }
 
     /// Every record's id and decoded head, in id order, until `visit`
@@ -345,5 +346,18 @@ impl<'a> Records<'a> {
             },
         )?;
         failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Whether a record is `TLP:RED`: from its head, or from its JSON in the
+/// first format, whose head did not say.
+fn head_is_red(head: &Head<'_>) -> Result<bool, Error> {
+    match head.red {
+        Some(red) => Ok(red),
+        None => {
+            let r: Record = serde_json::from_slice(head.json)
+                .map_err(|e| Column::Records.corrupt(format!("record JSON: {e}")))?;
+            Ok(r.handling == Handling::Red)
+        }
     }
 }
