@@ -77,10 +77,11 @@ impl Agency {
         });
     }
 
-    /// SIGTERM, and wait for a clean exit.
-    pub(crate) fn stop(&mut self) {
+    /// SIGTERM, and wait for a clean exit; returns how long it took.
+    pub(crate) fn stop(&mut self) -> Duration {
         let mut child = self.daemon.take().expect("running");
         let pid = child.id().to_string();
+        let sent = Instant::now();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
             .status()
@@ -92,7 +93,9 @@ impl Agency {
                 .map_err(|e| e.to_string())?
                 .ok_or("still running".into())
         });
+        let took = sent.elapsed();
         assert!(status.success(), "{} exited with {status}", self.name);
+        took
     }
 
     /// kill -9: no shutdown at all.

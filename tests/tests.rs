@@ -26,6 +26,8 @@
 //!   trusted peer misbehaving on the wire or flooding, strangers holding
 //!   sockets open, dial steering, and local users reading the store or
 //!   squatting the daemon's port.
+//! - [`stopping`]: SIGTERM in the middle of a filter build of a million
+//!   selectors: out within seconds, built again whole at the next start.
 
 mod agency_files;
 mod analyst_formats;
@@ -43,3 +45,4 @@ mod formats_stix;
 mod hostile;
 mod matching;
 mod people;
+mod stopping;
