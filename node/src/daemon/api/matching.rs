@@ -172,6 +172,7 @@ async fn match_file(
         &shown_as,
     );
     let wanted = read.wanted;
+    let read_at = started.elapsed();
     let case = match &case {
         None => None,
         Some((reference, basis)) => {
@@ -185,6 +186,7 @@ async fn match_file(
     let p = matching.clone();
     let querier::Started { id, asked, skipped } =
         blocking(move || querier::query(&p, &peers, &items, case)).await?;
+    let sent_at = started.elapsed();
     let deadline = tokio::time::Instant::now() + matching.settings().answer_timeout;
     let mut complete = true;
     let query = loop {
@@ -197,6 +199,7 @@ async fn match_file(
             break querier::take(&matching, id, true).unwrap_or_default();
         }
     };
+    let answered_at = started.elapsed();
     let mut problems = query.problems.clone();
     if !complete {
         problems.push(format!(
@@ -266,6 +269,19 @@ async fn match_file(
     let p = matching.clone();
     blocking(move || querier::store_hits(&p, &stored)).await?;
     let entities = wanted.len() as u64;
+    // Where an interactive match's time goes (`scripts/bench-api` reads
+    // it): reading the input, blinding and queueing the requests, waiting
+    // for every answer (courier, the peers' evaluations, proofs checked),
+    // storing the hits. The audit entry is written after this.
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    tracing::debug!(
+        entities,
+        read_ms = ms(read_at),
+        query_ms = ms(sent_at - read_at),
+        answers_ms = ms(answered_at - sent_at),
+        hits_ms = ms(started.elapsed() - answered_at),
+        "match timed"
+    );
     let reply = Json(MatchReply {
         id: match_id,
         results,
