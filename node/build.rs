@@ -30,7 +30,8 @@ fn main() {
     // reuses one compiled script for every checkout that shares a target
     // folder (its hash takes the path relative to the workspace), so a
     // clone since deleted left every later build with no files.
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let root = Path::new(&manifest_dir).join("src/daemon/console/web/static");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();

@@ -78,11 +78,17 @@ fn sigterm_during_a_filter_build_of_a_million_stops_within_seconds_and_the_next_
         "the build saw the stop: {log}"
     );
     assert!(!log.contains("filter built and sent"), "{log}");
-    assert_eq!(serving(&kg, "tj-drugs"), [0u64; 0], "no manifest was written");
+    assert_eq!(
+        serving(&kg, "tj-drugs"),
+        [0u64; 0],
+        "no manifest was written"
+    );
 
     // The next start builds that epoch again, from the start, and whole.
     kg.start();
-    let again = build_when(&kg, "tj-drugs", BUILD_WAIT, |b| b["done"].as_u64() > Some(0));
+    let again = build_when(&kg, "tj-drugs", BUILD_WAIT, |b| {
+        b["done"].as_u64() > Some(0)
+    });
     assert_eq!(again["epoch"], b["epoch"], "{again}");
     assert_eq!(again["total"].as_u64(), Some(SELECTORS), "{again}");
     let epoch = b["epoch"].as_u64().unwrap();
