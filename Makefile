@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR ?= $(shell if [ -d /var/tmp/liaison-target ] || mkdir -p
 # deeply (the known rare misses are listed in person.rs and phonetic.rs).
 export PROPTEST_RNG_SEED ?= 20261129
 
-.PHONY: deps browser-deps demo test lint ci bench bench-net bench-api bench-match bench-quality bench-console bench-chart
+.PHONY: deps browser-deps demo test lint ci bench bench-net bench-api bench-match bench-quality bench-console bench-chart bench-scale
 
 deps:
 	@scripts/deps
@@ -64,6 +64,13 @@ bench-chart: browser-deps
 bench-match: deps
 	cargo build --locked --release -p liaison
 	scripts/bench-match
+
+# Scale: one agency with 10,000,000 records, and sixteen agencies with
+# 100,000 each on loopback (RECORDS, AGENCIES, EACH, KINDS, LIMIT: see the
+# script). Long: bounded by LIMIT (90 minutes by default).
+bench-scale: deps
+	cargo build --locked --release -p liaison
+	scripts/bench-scale
 
 # Precision and recall of the normaliser on cases made by independent
 # packages (bench/quality/README.md); prints Markdown tables.
