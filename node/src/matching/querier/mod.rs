@@ -275,9 +275,20 @@ fn send(
     Ok(n)
 }
 
-/// Blinds every input, on every core.
+/// Blinds every input, on every core: a batch per core (a batch's
+/// encodings share one inversion).
 fn blind_all(inputs: &[Vec<u8>]) -> Result<Vec<(Blind, oprf::Element)>, Error> {
-    super::on_every_core(inputs, |i| Ok(oprf::blind(i, &mut rand::rngs::OsRng)?))
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts: Vec<&[Vec<u8>]> = inputs
+        .chunks(inputs.len().div_ceil(threads).max(1))
+        .collect();
+    let blinded = super::on_every_core(&parts, |part| {
+        Ok(oprf::blind_batch(part, &mut rand::rngs::OsRng)?)
+    })?;
+    Ok(blinded
+        .into_iter()
+        .flat_map(|(blinds, elements)| blinds.into_iter().zip(elements))
+        .collect())
 }
 
 /// Tags present in the owner's filter or deltas for `epoch`.
