@@ -29,12 +29,25 @@
 //! must not make an agency's record unreadable), but [`read`] says so
 //! ([`Phone::valid`] is false) so that ingest can warn: such a selector is
 //! one no peer holding the number correctly will ever share.
+//!
+//! **Cost.** Each reading's validity is checked once, by `plan`: a port
+//! of the crate's check that matches with regular expressions of its own
+//! thread rather than through the crate's one mutex-guarded regex cache,
+//! which serialised ingest's workers. The E.164 form is written directly
+//! (`+`, country calling code, national significant number) as the crate's
+//! E.164 formatter writes it, without the formatter's search for a display
+//! format that E.164 does not use. Parsing is still the crate's.
 
-use phonenumber::country;
-use phonenumber::Mode;
+use std::fmt::Write as _;
+
+use phonenumber::{country, PhoneNumber};
 
 use super::Error;
 use crate::Country;
+
+#[cfg(test)]
+mod equivalence;
+mod plan;
 
 /// Trunk prefixes a country's national numbers were once written with and
 /// that today's metadata does not know: the Soviet `8` in the ex-Soviet
@@ -97,9 +110,11 @@ pub fn read(raw: &str, country: Option<Country>) -> Result<Phone, Error> {
             .strip_prefix("00")
             .or_else(|| digits.strip_prefix("810").filter(|_| uses_8_10(country)))
     };
-    let number = match international {
-        Some(number) => phonenumber::parse(None, format!("+{number}"))
-            .map_err(|_| bad("no numbering plan reads it"))?,
+    let phone = match international {
+        Some(number) => Phone::of(
+            &phonenumber::parse(None, format!("+{number}"))
+                .map_err(|_| bad("no numbering plan reads it"))?,
+        ),
         None => {
             let Some(country) = country else {
                 return Err(bad("it is a national number and no country is known"));
@@ -107,7 +122,7 @@ pub fn read(raw: &str, country: Option<Country>) -> Result<Phone, Error> {
             let Ok(region) = country.alpha2().parse::<country::Id>() else {
                 return Err(bad("the country has no phone numbering plan"));
             };
-            let today = phonenumber::parse(Some(region), &digits);
+            let today = phonenumber::parse(Some(region), &digits).map(|n| Phone::of(&n));
             // Earlier trunk prefixes, then the number as a bare national
             // significant number behind today's trunk prefix: `778 956
             // 3515` in Kazakhstan, whose leading 7 alone is otherwise
@@ -119,24 +134,43 @@ pub fn read(raw: &str, country: Option<Country>) -> Result<Phone, Error> {
             let mut other = historical_trunk(country)
                 .filter_map(|p| digits.strip_prefix(p).map(str::to_owned))
                 .chain(bare)
-                .filter_map(|d| phonenumber::parse(Some(region), d).ok());
+                .filter_map(|d| phonenumber::parse(Some(region), d).ok())
+                .map(|n| Phone::of(&n));
             match today {
-                Ok(n) if phonenumber::is_valid(&n) => n,
+                Ok(phone) if phone.valid => phone,
                 today => other
-                    .find(phonenumber::is_valid)
+                    .find(|phone| phone.valid)
                     .map_or_else(|| today.map_err(|_| bad("no numbering plan reads it")), Ok)?,
             }
         }
     };
-    let e164 = number.format().mode(Mode::E164).to_string();
-    let len = e164.len().saturating_sub(1);
+    let len = phone.e164.len().saturating_sub(1);
     if !(8..=15).contains(&len) {
         return Err(bad("it does not have 8 to 15 digits with its country code"));
     }
-    Ok(Phone {
-        e164,
-        valid: phonenumber::is_valid(&number),
-    })
+    Ok(phone)
+}
+
+impl Phone {
+    /// A number as the crate parsed it: its E.164 form as the crate's
+    /// formatter writes it (`+`, the country calling code, then the
+    /// national number with its leading zeros, e.g. Italy's
+    /// `+390236618300`; the formatter fails only for a code with no
+    /// metadata, which the parser never returns), and its validity.
+    fn of(number: &PhoneNumber) -> Phone {
+        let code = number.code().value();
+        // `+`, at most five digits of code, at most 17 of national number
+        // (the parser's limit): no reallocation.
+        let mut e164 = String::with_capacity(24);
+        // Writing to a String cannot fail.
+        let _ = write!(e164, "+{code}");
+        let national_from = e164.len();
+        let _ = write!(e164, "{}", number.national());
+        let valid = e164
+            .get(national_from..)
+            .is_some_and(|national| plan::is_valid(code, national));
+        Phone { e164, valid }
+    }
 }
 
 /// The earlier trunk prefixes of `country`.
