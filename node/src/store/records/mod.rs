@@ -18,13 +18,19 @@
 //! write them back, so they must be called from a single thread (ingest's
 //! writer, later the daemon's store task).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use liaison_protocol::record::{Handling, Record};
 use liaison_protocol::{Selector, SelectorKind};
 
 use super::keys::{self, Meta};
 use super::{Batch, Column, Error, Store};
+
+/// The maps of one ingest batch, keyed by record id on the one writer
+/// thread: foldhash hashes an id several times faster than SipHash (the
+/// ids come from the agency's own files, and the seed is random per run).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 mod format;
 mod index;
@@ -92,7 +98,7 @@ impl<'a> Records<'a> {
         // Previous selectors of each id: from the store, then from earlier
         // items of this batch.
         let mut unique: Vec<&str> = Vec::with_capacity(items.len());
-        let mut seen = HashSet::with_capacity(items.len());
+        let mut seen = HashSet::with_capacity_and_hasher(items.len(), Default::default());
         for item in &items {
             if seen.insert(item.id.as_str()) {
                 unique.push(item.id.as_str());
@@ -101,10 +107,10 @@ impl<'a> Records<'a> {
         let old = self
             .store
             .multi_get(Column::Records, unique.iter().map(|id| keys::record(id)))?;
-        let mut stored_before: HashMap<&str, Vec<Selector>> = HashMap::new();
+        let mut stored_before: HashMap<&str, Vec<Selector>> = HashMap::default();
         // What each replaced record said, to tell a correction from the
         // same record ingested again.
-        let mut said_before: HashMap<&str, Vec<u8>> = HashMap::new();
+        let mut said_before: HashMap<&str, Vec<u8>> = HashMap::default();
         for (id, value) in unique.iter().zip(old) {
             if let Some(v) = value {
                 let head = decode_head(&v)?;
@@ -143,7 +149,7 @@ impl<'a> Records<'a> {
             });
         }
         drop(previous);
-        let mut said_now: HashMap<&str, &[u8]> = HashMap::new();
+        let mut said_now: HashMap<&str, &[u8]> = HashMap::default();
         for item in &items {
             said_now.insert(&item.id, decode_head(&item.value)?.json);
         }
@@ -163,7 +169,7 @@ impl<'a> Records<'a> {
                 unexpire(&mut batch, id, &v);
             }
         }
-        let mut expiring: HashMap<&str, Option<u64>> = HashMap::new();
+        let mut expiring: HashMap<&str, Option<u64>> = HashMap::default();
         for item in &items {
             expiring.insert(&item.id, item.expires);
         }
