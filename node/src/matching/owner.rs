@@ -50,24 +50,27 @@ fn add_fuzzy(map: &mut FuzzyRecords, s: &Selector, id: &str) {
     }
 }
 
-/// `F`'s tag for each selector, on every core. Each selector first asks
-/// `stopping`: a daemon told to stop must not finish minutes of curve
-/// arithmetic first (nothing is written here, so stopping loses nothing
-/// but the work).
+/// `F`'s tag for each selector, on every core. Each slice of
+/// [`TAG_SLICE`] first asks `stopping`: a daemon told to stop must not
+/// finish minutes of curve arithmetic first (nothing is written here, so
+/// stopping loses nothing but the work).
 pub fn tags(
     key: &ServerKey,
     selectors: &[Selector],
     done: &AtomicU64,
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<[u8; 32]>, Error> {
-    super::on_every_core(selectors, |s| {
+    let slices: Vec<&[Selector]> = selectors.chunks(TAG_SLICE).collect();
+    let tagged = super::on_every_core(&slices, |slice| {
         if stopping() {
             return Err(crate::store::Error::Stopping.into());
         }
-        let tag = oprf::tag(&key.evaluate(&oprf::input(s))?);
-        done.fetch_add(1, Ordering::Relaxed);
-        Ok(tag)
-    })
+        let inputs: Vec<Vec<u8>> = slice.iter().map(oprf::input).collect();
+        let outputs = key.evaluate_many(&inputs)?;
+        done.fetch_add(slice.len() as u64, Ordering::Relaxed);
+        Ok(outputs.iter().map(oprf::tag).collect::<Vec<_>>())
+    })?;
+    Ok(tagged.concat())
 }
 
 /// The tags of `selectors` (sorted, so each kind is one run) for `peer` in
