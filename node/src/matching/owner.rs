@@ -50,6 +50,11 @@ fn add_fuzzy(map: &mut FuzzyRecords, s: &Selector, id: &str) {
     }
 }
 
+/// Selectors evaluated together: their encodings share one inversion
+/// ([`ServerKey::evaluate_many`]), and a stop is seen within one such
+/// slice (a few milliseconds).
+const TAG_SLICE: usize = 256;
+
 /// `F`'s tag for each selector, on every core. Each slice of
 /// [`TAG_SLICE`] first asks `stopping`: a daemon told to stop must not
 /// finish minutes of curve arithmetic first (nothing is written here, so
@@ -122,6 +127,9 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
     let mut selectors = Vec::new();
     let mut fuzzy = FuzzyRecords::new();
     let mut seen = 0u32;
+    // Taken before the records are read: every record the queue names up
+    // to here is in this filter, and the deltas need not send it again.
+    let through = stored::newest_queued(store)?;
     // `TLP:RED` records put nothing in a filter unless the peer's
     // agreement opts in: even a hit would tell it they exist.
     Records::new(store).for_each_shared(|id, sels, red| {
@@ -216,6 +224,9 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
     }
     let mut b = Batch::default();
     stored::put_manifest(&mut b, &pk, epoch, manifest_bytes);
+    if let Some(key) = &through {
+        stored::put_built_through(&mut b, &pk, epoch, key);
+    }
     let mut entry = Entry::new(Kind::Manifest, matching.post().now_ms());
     entry.context = context::MANIFEST.to_owned();
     entry.peer = Some(pk);
@@ -255,21 +266,23 @@ pub fn send_deltas(
     let mut woken = Vec::new();
     loop {
         let mut drained = Vec::new();
-        // Selectors with whether they came from a `TLP:RED` record.
-        let mut selectors: Vec<(Selector, bool)> = Vec::new();
+        // Selectors with whether they came from a `TLP:RED` record, and
+        // the (last) queue entry that named them: an index into `drained`.
+        let mut selectors: Vec<(Selector, bool, usize)> = Vec::new();
         let (mut fuzzy, mut fuzzy_red) = (FuzzyRecords::new(), FuzzyRecords::new());
         let mut damaged = false;
         let mut ids = Vec::new();
         stored::drain(store, |key, entry| {
+            let at = drained.len();
             drained.push(key.to_vec());
             match entry {
-                Drained::Records(more) => ids.extend(more),
+                Drained::Records(more) => ids.extend(more.into_iter().map(|id| (id, at))),
                 Drained::Selectors { red, items } => {
                     for (s, id) in items {
                         if let Some(id) = id {
                             add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
                         }
-                        selectors.push((s, red));
+                        selectors.push((s, red, at));
                     }
                 }
                 Drained::Damaged => damaged = true,
@@ -278,14 +291,19 @@ pub fn send_deltas(
         })?;
         // The records as they are now: one removed since is not sent, one
         // whose handling changed is sent as it is now.
-        ids.sort_unstable();
-        ids.dedup();
-        for (id, sels, red) in Records::new(store).shared_of(&ids)? {
+        // An id queued twice counts from its newest entry.
+        ids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        ids.dedup_by(|a, b| a.0 == b.0);
+        let (names, at): (Vec<String>, Vec<usize>) = ids.into_iter().unzip();
+        let newest: std::collections::HashMap<&str, usize> =
+            names.iter().map(String::as_str).zip(at).collect();
+        for (id, sels, red) in Records::new(store).shared_of(&names)? {
+            let at = newest.get(id.as_str()).copied().unwrap_or(0);
             for s in sels {
                 if s.kind == SelectorKind::PersonFuzzy {
                     add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
                 }
-                selectors.push((s, red));
+                selectors.push((s, red, at));
             }
         }
         if damaged {
@@ -298,18 +316,16 @@ pub fn send_deltas(
         // queued: the next start sends them again, skipping the tags a
         // peer was served already.
         store.check_stop()?;
-        selectors.sort_unstable();
-        selectors.dedup();
+        // Each selector once per handling, from its newest entry.
+        selectors.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)).then(b.2.cmp(&a.2)));
+        selectors.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         for peer in peers {
             let pk = peer.key.verifying_key().to_bytes();
-            let mut mine: Vec<Selector> = selectors
+            let theirs: Vec<&(Selector, bool, usize)> = selectors
                 .iter()
-                .filter(|(s, red)| peer.kinds.contains(&s.kind) && (!red || peer.match_red))
-                .map(|(s, _)| s.clone())
+                .filter(|(s, red, _)| peer.kinds.contains(&s.kind) && (!red || peer.match_red))
                 .collect();
-            // Sorted by selector, so each kind is one run.
-            mine.dedup();
-            if mine.is_empty() {
+            if theirs.is_empty() {
                 continue;
             }
             for &epoch in live {
@@ -317,6 +333,19 @@ pub fn send_deltas(
                     continue;
                 };
                 if !matching.has_keys(epoch) {
+                    continue;
+                }
+                // What the filter holds already is not sent again: the
+                // build read the records after the entries up to its mark.
+                let through = stored::built_through(store, &pk, epoch)?;
+                let mut mine: Vec<Selector> = theirs
+                    .iter()
+                    .filter(|(_, _, at)| through.as_deref() < Some(drained[*at].as_slice()))
+                    .map(|(s, _, _)| s.clone())
+                    .collect();
+                // Sorted by selector, so each kind is one run.
+                mine.dedup();
+                if mine.is_empty() {
                     continue;
                 }
                 let records = |s: &Selector| -> Vec<String> {

@@ -1081,6 +1081,12 @@ fn a_build_told_to_stop_writes_no_manifest_and_the_next_build_drops_stale_tags()
         None,
         "the interrupted build's tag of a selector no record holds is gone"
     );
+    assert!(
+        stored::built_through(b.post.store(), &a_pk, epoch)
+            .unwrap()
+            .is_some(),
+        "the build marks the queue it had seen, so the deltas skip B-1"
+    );
     let q = ask(&a, &b, &[phone("+996775987817"), gone]);
     assert_eq!(hit_slots(&q), [0]);
 }

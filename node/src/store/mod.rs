@@ -544,6 +544,26 @@ impl Store {
         self.scan_from(column, prefix, prefix, visit)
     }
 
+    /// The greatest key under `prefix` in `column`, if any (one seek
+    /// backwards; no value is read).
+    pub fn last_key(&self, column: Column, prefix: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(upper) = prefix_upper_bound(prefix) {
+            ro.set_iterate_upper_bound(upper);
+        }
+        let mut iter = self
+            .db
+            .iterator_cf_opt(self.cf(column), ro, IteratorMode::End);
+        match iter.next() {
+            Some(item) => {
+                let (k, _) = item.map_err(rocks("scanning"))?;
+                Ok(k.starts_with(prefix).then(|| k.to_vec()))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Like [`Store::scan_prefix`], starting at key `start` (at or after
     /// `prefix`).
     pub fn scan_from(

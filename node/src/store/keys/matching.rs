@@ -58,6 +58,19 @@ pub(crate) fn new_selectors(seq: u64) -> Vec<u8> {
     tagged(b'n', &[&seq.to_be_bytes()])
 }
 
+/// The newest new-record queue key that a build of `peer`'s filter for
+/// `epoch` had seen before reading the records (see
+/// `store::matching::built_through`).
+pub(crate) fn built_through(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
+    tagged(b'q', &[peer, &epoch.to_be_bytes()])
+}
+
+/// The sequence number of a [`new_selectors`] key.
+pub(crate) fn new_selectors_seq(key: &[u8]) -> Option<u64> {
+    let seq = key.strip_prefix(NEW)?;
+    Some(u64::from_be_bytes(seq.try_into().ok()?))
+}
+
 /// The last delta number sent to `peer` for `epoch`.
 pub(crate) fn delta_seq(peer: &[u8; 32], epoch: u64) -> Vec<u8> {
     tagged(b'd', &[peer, &epoch.to_be_bytes()])

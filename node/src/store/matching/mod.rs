@@ -36,9 +36,9 @@ pub use hits::{
     put_watched, renewed, unwatched, watch, watched, watches, Timeline, ALERTS, HITS,
 };
 pub use owner::{
-    budget_count, budget_counts, delete_budget_before, delete_manifest, delete_tags, deltas_sent,
-    manifest, manifest_epochs, put_budget_count, put_deltas_sent, put_manifest, put_tag,
-    served_tag, served_tags, tag_records,
+    budget_count, budget_counts, built_through, delete_budget_before, delete_manifest, delete_tags,
+    deltas_sent, manifest, manifest_epochs, put_budget_count, put_built_through, put_deltas_sent,
+    put_manifest, put_tag, served_tag, served_tags, tag_records,
 };
 pub use querier::{
     chunks_held, count_peer_manifests, counts, delete_chunk, delete_chunks_held, delete_filter,
@@ -58,4 +58,4 @@ fn epochs_under(store: &Store, prefix: &[u8]) -> Result<Vec<u64>, Error> {
     })?;
     Ok(out)
 }
-pub use queue::{delete_queued, drain, Drained, Queued};
+pub use queue::{delete_queued, drain, newest as newest_queued, Drained, Queued};

@@ -41,11 +41,29 @@ pub fn manifest_epochs(store: &Store, peer: &[u8; 32]) -> Result<Vec<u64>, Error
     super::epochs_under(store, &k::manifests(peer))
 }
 
-/// Deletes, in `batch`, our manifest for `peer` in `epoch` and the count
-/// of deltas sent for it.
+/// Deletes, in `batch`, our manifest for `peer` in `epoch`, the count
+/// of deltas sent for it and its build's queue mark.
 pub fn delete_manifest(batch: &mut Batch, peer: &[u8; 32], epoch: u64) {
     batch.delete(Column::Matching, k::manifest(peer, epoch));
     batch.delete(Column::Matching, k::delta_seq(peer, epoch));
+    batch.delete(Column::Matching, k::built_through(peer, epoch));
+}
+
+/// Records, in `batch` (the manifest's), the newest queue key the build
+/// of `peer`'s filter for `epoch` had seen ([`super::queue::newest`]).
+pub fn put_built_through(batch: &mut Batch, peer: &[u8; 32], epoch: u64, queue_key: &[u8]) {
+    batch.put(
+        Column::Matching,
+        k::built_through(peer, epoch),
+        queue_key.to_vec(),
+    );
+}
+
+/// The queue key up to which the records are in `peer`'s filter for
+/// `epoch` already: the deltas skip those entries (recomputing their
+/// tags would cost as much as the build).
+pub fn built_through(store: &Store, peer: &[u8; 32], epoch: u64) -> Result<Option<Vec<u8>>, Error> {
+    store.get(Column::Matching, &k::built_through(peer, epoch))
 }
 
 /// Records, in `batch`, that `tag` is served to `peer` in `epoch`, for

@@ -39,20 +39,38 @@ const QUEUED_RED: u8 = 1;
 const QUEUED_IDS: u8 = 2;
 
 /// Queues, in `batch`, the ids of records stored for the next delta.
-pub(crate) fn queue_new<'a>(batch: &mut Batch, ids: impl IntoIterator<Item = &'a str>) {
+pub(crate) fn queue_new<'a>(
+    store: &Store,
+    batch: &mut Batch,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Error> {
     let mut value = vec![QUEUED_IDS];
     for id in ids {
         value.extend_from_slice(&(id.len() as u32).to_be_bytes());
         value.extend_from_slice(id.as_bytes());
     }
     if value.len() == 1 {
-        return;
+        return Ok(());
     }
-    // Time order, and a random part against two writers in one
-    // millisecond (the low bit told shared from red selectors once).
-    let seq =
-        (crate::clock::system_ms() << 20) | (u64::from(rand::random::<u32>() & 0x7_FFFF) << 1);
+    // Keys grow with each entry written after another, so a build's mark
+    // ([`newest`]) is below every entry written after it: the time part is
+    // the millisecond, or one past the newest entry's if the clock has not
+    // moved on. The random part keeps two writers in one millisecond apart
+    // (the low bit told shared from red selectors once).
+    let newest_ms = newest(store)?
+        .and_then(|key| k::new_selectors_seq(&key))
+        .map_or(0, |seq| (seq >> 20) + 1);
+    let ms = crate::clock::system_ms().max(newest_ms);
+    let seq = (ms << 20) | (u64::from(rand::random::<u32>() & 0x7_FFFF) << 1);
     batch.put(Column::Matching, k::new_selectors(seq), value);
+    Ok(())
+}
+
+/// The key of the newest entry in the queue, if any. A filter build takes
+/// it before it reads the records: every record an entry up to it names
+/// is in the filter, so the deltas skip them ([`super::built_through`]).
+pub fn newest(store: &Store) -> Result<Option<Vec<u8>>, Error> {
+    store.last_key(Column::Matching, k::NEW)
 }
 
 /// One entry of the queue as [`drain`] reads it.
@@ -152,8 +170,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s")).unwrap();
         let mut b = Batch::default();
-        queue_new(&mut b, ["KG-1", "КГ-2", ""]);
-        queue_new(&mut b, std::iter::empty());
+        queue_new(&store, &mut b, ["KG-1", "КГ-2", ""]).unwrap();
+        queue_new(&store, &mut b, std::iter::empty()).unwrap();
+        store.write(b).unwrap();
+        let first = newest(&store).unwrap().unwrap();
+        // Each entry written after another, in the same millisecond or
+        // not, has a greater key: a build's mark is below all later ones.
+        let mut last = first.clone();
+        for _ in 0..20 {
+            let mut b = Batch::default();
+            queue_new(&store, &mut b, ["KG-3"]).unwrap();
+            store.write(b).unwrap();
+            let now = newest(&store).unwrap().unwrap();
+            assert!(now > last);
+            last = now;
+        }
+        let mut keys = Vec::new();
+        drain(&store, |key, _| {
+            keys.push(key.to_vec());
+            true
+        })
+        .unwrap();
+        assert_eq!(keys.len(), 21);
+        assert_eq!(keys[0], first);
+        let mut b = Batch::default();
+        for key in keys.drain(1..) {
+            delete_queued(&mut b, key);
+        }
         store.write(b).unwrap();
         let mut seen = Vec::new();
         drain(&store, |_, d| {

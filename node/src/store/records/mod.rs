@@ -185,7 +185,7 @@ impl<'a> Records<'a> {
         }
         // The peers' deltas learn of the records in the same write: never
         // a record stored that they miss, nor one queued that was not.
-        super::matching::queue_new(&mut batch, unique.iter().copied());
+        super::matching::queue_new(self.store, &mut batch, unique.iter().copied())?;
         for item in items {
             batch.put(Column::Records, keys::record_owned(item.id), item.value);
         }
