@@ -53,6 +53,10 @@ pub(crate) fn budget_bucket(key: &[u8]) -> Option<u64> {
 /// Prefix of the new-selector queue.
 pub(crate) const NEW: &[u8] = b"n";
 
+/// The sequence number of the last queue entry written (entries are
+/// deleted once sent; this stays, so keys keep growing).
+pub(crate) const NEW_LAST: &[u8] = b"N";
+
 /// One entry of the new-selector queue.
 pub(crate) fn new_selectors(seq: u64) -> Vec<u8> {
     tagged(b'n', &[&seq.to_be_bytes()])

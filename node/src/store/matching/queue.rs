@@ -54,23 +54,36 @@ pub(crate) fn queue_new<'a>(
     }
     // Keys grow with each entry written after another, so a build's mark
     // ([`newest`]) is below every entry written after it: the time part is
-    // the millisecond, or one past the newest entry's if the clock has not
-    // moved on. The random part keeps two writers in one millisecond apart
-    // (the low bit told shared from red selectors once).
-    let newest_ms = newest(store)?
+    // the millisecond, or one past the last entry's (kept apart from the
+    // entries, which the deltas delete) if the clock has not moved on or
+    // was set back. The random part keeps two writers in one millisecond
+    // apart (the low bit told shared from red selectors once).
+    let last_ms = newest(store)?
         .and_then(|key| k::new_selectors_seq(&key))
         .map_or(0, |seq| (seq >> 20) + 1);
-    let ms = crate::clock::system_ms().max(newest_ms);
+    let ms = crate::clock::system_ms().max(last_ms);
     let seq = (ms << 20) | (u64::from(rand::random::<u32>() & 0x7_FFFF) << 1);
     batch.put(Column::Matching, k::new_selectors(seq), value);
+    batch.put(
+        Column::Matching,
+        k::NEW_LAST.to_vec(),
+        seq.to_be_bytes().to_vec(),
+    );
     Ok(())
 }
 
-/// The key of the newest entry in the queue, if any. A filter build takes
-/// it before it reads the records: every record an entry up to it names
-/// is in the filter, so the deltas skip them ([`super::built_through`]).
+/// The key of the last entry written to the queue (drained or not), if
+/// any. A filter build takes it before it reads the records: every record
+/// an entry up to it names is in the filter, so the deltas skip them
+/// ([`super::built_through`]). A store from before this mark was kept
+/// has its newest entry instead.
 pub fn newest(store: &Store) -> Result<Option<Vec<u8>>, Error> {
-    store.last_key(Column::Matching, k::NEW)
+    match store.get(Column::Matching, k::NEW_LAST)? {
+        Some(v) => Ok(<[u8; 8]>::try_from(v.as_slice())
+            .ok()
+            .map(|seq| k::new_selectors(u64::from_be_bytes(seq)))),
+        None => store.last_key(Column::Matching, k::NEW),
+    }
 }
 
 /// One entry of the queue as [`drain`] reads it.
@@ -209,6 +222,18 @@ mod tests {
             "{seen:?}"
         );
         assert_eq!(decode_ids(&[0, 0, 0, 9, b'a']), None);
+
+        // With every entry sent and deleted, the next still comes after the
+        // last mark a build could have taken, whatever the clock says.
+        let mut b = Batch::default();
+        delete_queued(&mut b, first);
+        store.write(b).unwrap();
+        let mark = newest(&store).unwrap().unwrap();
+        assert_eq!(mark, last, "the mark outlives the entries");
+        let mut b = Batch::default();
+        queue_new(&store, &mut b, ["KG-4"]).unwrap();
+        store.write(b).unwrap();
+        assert!(newest(&store).unwrap().unwrap() > mark);
     }
 
     #[test]
