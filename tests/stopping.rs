@@ -89,9 +89,14 @@ fn sigterm_during_a_filter_build_of_a_million_stops_within_seconds_and_the_next_
     let again = build_when(&kg, "tj-drugs", BUILD_WAIT, |b| {
         b["done"].as_u64() > Some(0)
     });
-    assert_eq!(again["epoch"], b["epoch"], "{again}");
+    // The same epoch, unless the daemon's real clock crossed into the next
+    // one meanwhile (whole daemons are not pinned): then that one's.
+    assert!(
+        again["epoch"].as_u64() >= b["epoch"].as_u64(),
+        "{again} after {b}"
+    );
     assert_eq!(again["total"].as_u64(), Some(SELECTORS), "{again}");
-    let epoch = b["epoch"].as_u64().unwrap();
+    let epoch = again["epoch"].as_u64().unwrap();
     let deadline = Instant::now() + BUILD_WAIT;
     while !serving(&kg, "tj-drugs").contains(&epoch) {
         assert!(
