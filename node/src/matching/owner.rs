@@ -294,14 +294,14 @@ pub fn send_deltas(
         // An id queued twice counts from its newest entry.
         ids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         ids.dedup_by(|a, b| a.0 == b.0);
-        let (names, at): (Vec<String>, Vec<usize>) = ids.into_iter().unzip();
-        let newest: std::collections::HashMap<&str, usize> =
-            names.iter().map(String::as_str).zip(at).collect();
-        for (id, sels, red) in Records::new(store).shared_of(&names)? {
-            let at = newest.get(id.as_str()).copied().unwrap_or(0);
+        let names: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+        let now = Records::new(store).shared_of(&names)?;
+        for (&(ref id, at), record) in ids.iter().zip(now) {
+            // Removed since it was queued: nothing to send.
+            let Some((sels, red)) = record else { continue };
             for s in sels {
                 if s.kind == SelectorKind::PersonFuzzy {
-                    add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, &id);
+                    add_fuzzy(if red { &mut fuzzy_red } else { &mut fuzzy }, &s, id);
                 }
                 selectors.push((s, red, at));
             }

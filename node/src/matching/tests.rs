@@ -1090,3 +1090,34 @@ fn a_build_told_to_stop_writes_no_manifest_and_the_next_build_drops_stale_tags()
     let q = ask(&a, &b, &[phone("+996775987817"), gone]);
     assert_eq!(hit_slots(&q), [0]);
 }
+
+#[test]
+fn a_record_withdrawn_before_the_delta_is_not_sent() {
+    let (a, b) = pair("", "");
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    // Queued for the delta, then withdrawn before the owner drains it.
+    hold(&b, "B-2", vec![phone("+996700000000")]);
+    hold(&b, "B-3", vec![phone("+996700000001")]);
+    Records::new(b.post.store())
+        .withdraw("B-2")
+        .unwrap()
+        .expect("B-2 was stored");
+    tick(&b);
+    deliver(&b, &a);
+    let q = ask(
+        &a,
+        &b,
+        &[
+            phone("+996775987817"),
+            phone("+996700000000"),
+            phone("+996700000001"),
+        ],
+    );
+    assert_eq!(
+        hit_slots(&q),
+        [0, 2],
+        "the withdrawn record's phone is not in the delta"
+    );
+}

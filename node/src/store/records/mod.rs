@@ -288,21 +288,26 @@ impl<'a> Records<'a> {
         self.for_each_head(|id, head| Ok(visit(id, &head.selectors)))
     }
 
-    /// For each of `ids` still stored, in the order given: its id, the
-    /// selectors it is indexed under and whether it is `TLP:RED`. What the
-    /// owner's deltas read of the records the queue names.
-    pub fn shared_of(&self, ids: &[String]) -> Result<Vec<(String, Vec<Selector>, bool)>, Error> {
-        let values = self
-            .store
-            .multi_get(Column::Records, ids.iter().map(|id| keys::record(id)))?;
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, value) in ids.iter().zip(values) {
-            let Some(v) = value else { continue };
-            let head = decode_head(&v)?;
-            let red = head_is_red(&head)?;
-            out.push((id.clone(), head.selectors, red));
-        }
-        Ok(out)
+    /// For each of `ids`, in order: the selectors it is indexed under and
+    /// whether it is `TLP:RED`, or `None` if it is no longer stored. What
+    /// the owner's deltas read of the records the queue names.
+    pub fn shared_of<I: AsRef<str>>(&self, ids: &[I]) -> Result<Vec<Option<Shared>>, Error> {
+        let values = self.store.multi_get(
+            Column::Records,
+            ids.iter().map(|id| keys::record(id.as_ref())),
+        )?;
+        values
+            .into_iter()
+            .map(|value| {
+                value
+                    .map(|v| {
+                        let head = decode_head(&v)?;
+                        let red = head_is_red(&head)?;
+                        Ok((head.selectors, red))
+                    })
+                    .transpose()
+            })
+            .collect()
     }
 
     /// Visits every record id with its selectors and whether it is
@@ -354,6 +359,10 @@ impl<'a> Records<'a> {
         failure.map_or(Ok(()), Err)
     }
 }
+
+/// What [`Records::shared_of`] gives of a stored record: the selectors it
+/// is indexed under, and whether it is `TLP:RED`.
+pub type Shared = (Vec<Selector>, bool);
 
 /// Whether a record is `TLP:RED`: from its head, or from its JSON in the
 /// first format, whose head did not say.
