@@ -14,13 +14,22 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Polls `check` until it returns `Some`, failing after [`WAIT`] with
 /// `what` and the last value seen.
-pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
+pub(crate) fn wait_for<T>(what: &str, check: impl FnMut() -> Result<T, String>) -> T {
+    wait_within(WAIT, what, check)
+}
+
+/// [`wait_for`] with a bound of its own, for work known to be long.
+pub(crate) fn wait_within<T>(
+    wait: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + wait;
     loop {
         match check() {
             Ok(v) => return v,
             Err(last) if Instant::now() > deadline => {
-                panic!("timed out after {WAIT:?} waiting for {what}; last: {last}")
+                panic!("timed out after {wait:?} waiting for {what}; last: {last}")
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }

@@ -3,11 +3,11 @@
 //! is built again, whole, at the next start.
 
 use std::io::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::federation::Agency;
+use crate::federation::{wait_within, Agency};
 
 /// Selectors in the build that is interrupted.
 const SELECTORS: u64 = 1_000_000;
@@ -21,19 +21,11 @@ const BUILD_WAIT: Duration = Duration::from_secs(600);
 /// The build for `peer` in the running daemon's status, once `ready`
 /// says so (or panics after `wait`, with the last status).
 fn build_when(a: &Agency, peer: &str, wait: Duration, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + wait;
-    loop {
+    wait_within(wait, &format!("the build for {peer}"), || {
         let s = a.status();
         let b = &s["matching"]["builds"][peer];
-        if ready(b) {
-            return b.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {wait:?}; last status: {s}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        ready(b).then(|| b.clone()).ok_or_else(|| s.to_string())
+    })
 }
 
 fn serving(a: &Agency, peer: &str) -> Vec<u64> {
@@ -97,15 +89,12 @@ fn sigterm_during_a_filter_build_of_a_million_stops_within_seconds_and_the_next_
     );
     assert_eq!(again["total"].as_u64(), Some(SELECTORS), "{again}");
     let epoch = again["epoch"].as_u64().unwrap();
-    let deadline = Instant::now() + BUILD_WAIT;
-    while !serving(&kg, "tj-drugs").contains(&epoch) {
-        assert!(
-            Instant::now() < deadline,
-            "the build of epoch {epoch} did not finish in {BUILD_WAIT:?}: {}",
-            kg.status()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_within(BUILD_WAIT, &format!("the build of epoch {epoch}"), || {
+        serving(&kg, "tj-drugs")
+            .contains(&epoch)
+            .then_some(())
+            .ok_or_else(|| kg.status().to_string())
+    });
     // Whatever it is doing now (the next epoch's build), it stops again.
     let took = kg.stop();
     assert!(took < STOP_WITHIN, "second stop took {took:?}");
