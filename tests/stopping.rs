@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::federation::{wait_within, Agency};
 
-/// Selectors in the build that is interrupted.
+/// Records (one phone number each) in the build that is interrupted.
 const SELECTORS: u64 = 1_000_000;
 /// How long a stop may take. The daemon before this test kept both cores
 /// busy for minutes after "shutting down"; a few seconds leave room for a

@@ -235,7 +235,7 @@ impl Status {
             if !b.finished {
                 let _ = writeln!(
                     t,
-                    "  building  filter for {peer}, epoch {}: {} of {} selectors",
+                    "  building  filter for {peer}, epoch {}: {} of {} records",
                     b.epoch, b.done, b.total
                 );
             }

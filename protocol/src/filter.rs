@@ -57,7 +57,7 @@ pub fn bucket(n: usize) -> Option<u32> {
 
 /// The filter key of a tag: its first 8 bytes (tags are uniform hash
 /// outputs already).
-fn key(tag: &[u8; 32]) -> u64 {
+pub fn key(tag: &[u8; 32]) -> u64 {
     let mut k = [0u8; 8];
     k.copy_from_slice(&tag[..8]);
     u64::from_le_bytes(k)
@@ -74,8 +74,19 @@ impl Filter {
     /// Builds the filter of `tags` (duplicates removed), padded with
     /// random keys from `rng` up to its [`bucket`].
     pub fn build(tags: &[[u8; 32]], rng: &mut (impl RngCore + CryptoRng)) -> Result<Filter, Error> {
-        let mut keys: Vec<u64> = tags.iter().map(key).collect();
-        keys.sort_unstable();
+        Self::of_keys(tags.iter().map(key).collect(), rng)
+    }
+
+    /// Builds the filter of the tags whose [`key`]s are given (duplicates
+    /// removed), padded as [`Filter::build`] pads: for a builder that
+    /// streams its tags and keeps 8 bytes of each, not 32.
+    pub fn of_keys(
+        mut keys: Vec<u64>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Filter, Error> {
+        if !keys.is_sorted() {
+            keys.sort_unstable();
+        }
         keys.dedup();
         let bucket = bucket(keys.len()).ok_or(Error::TooMany {
             tags: keys.len(),
@@ -248,6 +259,16 @@ mod tests {
             MIN_BUCKET
         );
         assert_eq!(bucket(MAX_BUCKET as usize + 1), None);
+    }
+
+    #[test]
+    fn keys_in_any_order_and_repeated_build_the_tags_filter() {
+        let held = tags(3000, 4);
+        let mut keys: Vec<u64> = held.iter().rev().map(key).collect();
+        keys.extend(held.iter().take(500).map(key));
+        let f = Filter::of_keys(keys, &mut OsRng).expect("builds");
+        assert_eq!(f.bucket(), 4096, "repeats are not counted");
+        assert!(held.iter().all(|t| f.contains(t)), "a false negative");
     }
 
     #[test]

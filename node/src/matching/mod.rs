@@ -153,9 +153,10 @@ impl Settings {
 pub struct Build {
     /// The epoch being built.
     pub epoch: u64,
-    /// Selectors whose tag is computed.
+    /// Records whose selectors are tagged (a build reads records in runs
+    /// and tags each run's selectors together).
     pub done: u64,
-    /// Selectors to do.
+    /// Records held when the build started (or read, if more).
     pub total: u64,
     /// Whether it is finished (manifest sent).
     pub finished: bool,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
 use liaison_protocol::exchange::MAX_RECORDS;
-use liaison_protocol::filter::Filter;
+use liaison_protocol::filter::{self, Filter};
 use liaison_protocol::matching::{
     self, Answer, Decline, Delta, Evaluate, Evaluated, FilterInfo, Manifest, Purpose,
     SignedManifest, DELTA_PAD, MAX_DELTA_TAGS,
@@ -79,13 +79,14 @@ pub fn tags(
 }
 
 /// The tags of `selectors` (sorted, so each kind is one run) for `peer` in
-/// `epoch`, each kind under its own key, in slices that `progress` hears of.
+/// `epoch`, each kind under its own key, in parts that `progress` hears of
+/// (the count tagged so far).
 fn tags_by_kind(
     matching: &Matching,
     peer: &[u8; 32],
     epoch: u64,
     selectors: &[Selector],
-    mut progress: impl FnMut(u64),
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<[u8; 32]>, Error> {
     let done = AtomicU64::new(0);
     let store = matching.post().store();
@@ -96,16 +97,95 @@ fn tags_by_kind(
         let key = matching
             .key(peer, epoch, kind)
             .ok_or(Error::NoKey { epoch })?;
-        for part in run.chunks(256 * 1024) {
+        for part in run.chunks(64 * 1024) {
             out.extend(tags(&key, part, &done, &stopping)?);
-            progress(out.len() as u64);
+            progress(out.len());
         }
     }
     Ok(out)
 }
 
+/// Selector occurrences a build collects before it tags and writes them:
+/// what bounds its memory (these selectors, their tags and `person_fuzzy`
+/// records, about 100 MiB), whatever the records held. Of every tag the
+/// build keeps only the filter's 8-byte key. A selector found again in a
+/// later run is tagged again (same key, same tag, written over itself):
+/// the price of not holding every selector at once.
+const BUILD_RUN: usize = 1 << 20;
+
+/// The selectors of the records read since the last run was written.
+#[derive(Default)]
+struct Run {
+    selectors: Vec<Selector>,
+    fuzzy: FuzzyRecords,
+}
+
+/// What a build has written so far.
+#[derive(Default)]
+struct Written {
+    /// The filter key of every tag written (repeats included).
+    keys: Vec<u64>,
+    /// Selectors tagged, a selector of several runs once per run.
+    evaluated: u64,
+}
+
+impl Run {
+    /// Tags this run's selectors (sorted and deduplicated first, so each
+    /// kind is one run) and writes them, a `person_fuzzy` tag's records
+    /// merged with those an earlier run of the same build wrote for it.
+    fn write(
+        &mut self,
+        matching: &Matching,
+        peer: &[u8; 32],
+        epoch: u64,
+        written: &mut Written,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), Error> {
+        let store = matching.post().store();
+        let mut selectors = std::mem::take(&mut self.selectors);
+        let fuzzy = std::mem::take(&mut self.fuzzy);
+        selectors.sort_unstable();
+        selectors.dedup();
+        let n = selectors.len();
+        let tags = tags_by_kind(matching, peer, epoch, &selectors, &mut |done| {
+            progress(done, n)
+        })?;
+        written.keys.extend(tags.iter().map(filter::key));
+        written.evaluated += tags.len() as u64;
+        let fuzzy_tags: Vec<[u8; 32]> = tags
+            .iter()
+            .zip(&selectors)
+            .filter(|(_, s)| s.kind == SelectorKind::PersonFuzzy)
+            .map(|(t, _)| *t)
+            .collect();
+        let mut earlier = stored::served_tags(store, peer, epoch, &fuzzy_tags)?.into_iter();
+        for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH))
+        {
+            let mut b = Batch::default();
+            for (t, s) in chunk_tags.iter().zip(chunk_sels) {
+                let mut records = Vec::new();
+                if s.kind == SelectorKind::PersonFuzzy {
+                    if let Some(v) = earlier.next().flatten() {
+                        records = stored::tag_records(&v).unwrap_or_default();
+                    }
+                    records.extend(fuzzy.get(s).into_iter().flatten().cloned());
+                    records.sort_unstable();
+                    records.dedup();
+                    records.truncate(MAX_RECORDS);
+                }
+                stored::put_tag(&mut b, peer, epoch, t, s, &records);
+            }
+            store.check_stop()?;
+            store.write(b)?;
+        }
+        Ok(())
+    }
+}
+
 /// Builds and sends `peer`'s tags, filter and manifest for `epoch`: every
-/// selector of every record, of the kinds that peer may match.
+/// selector of every record, of the kinds that peer may match. The records
+/// are read once, in runs of [`BUILD_RUN`] selectors, each tagged and
+/// written before the next is read.
 ///
 /// Stops with [`crate::store::Error::Stopping`] when the store is asked
 /// to stop, at any point: the manifest is written last, so an
@@ -114,6 +194,16 @@ fn tags_by_kind(
 /// the same key they would be the same, but a record deleted meanwhile
 /// must not keep its tag).
 pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> {
+    build_in_runs(matching, peer, epoch, BUILD_RUN)
+}
+
+/// [`build`] in runs of `run_len` selectors (tests try small runs).
+pub(super) fn build_in_runs(
+    matching: &Matching,
+    peer: &Peer,
+    epoch: u64,
+    run_len: usize,
+) -> Result<(), Error> {
     let pk = peer.key.verifying_key().to_bytes();
     let settings = *matching.settings();
     let mut keys = Vec::new();
@@ -124,47 +214,6 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         keys.push((*kind, key.public_key().to_bytes()));
     }
     let store = matching.post().store();
-    let mut selectors = Vec::new();
-    let mut fuzzy = FuzzyRecords::new();
-    let mut seen = 0u32;
-    // Taken before the records are read: every record the queue names up
-    // to here is in this filter, and the deltas need not send it again.
-    let through = stored::newest_queued(store)?;
-    // `TLP:RED` records put nothing in a filter unless the peer's
-    // agreement opts in: even a hit would tell it they exist.
-    Records::new(store).for_each_shared(|id, sels, red| {
-        seen = seen.wrapping_add(1);
-        if seen % 4096 == 0 && store.stopping() {
-            return false;
-        }
-        if !red || peer.match_red {
-            for s in sels.iter().filter(|s| peer.kinds.contains(&s.kind)) {
-                if s.kind == SelectorKind::PersonFuzzy {
-                    add_fuzzy(&mut fuzzy, s, id);
-                }
-                selectors.push(s.clone());
-            }
-        }
-        true
-    })?;
-    store.check_stop()?;
-    selectors.sort_unstable();
-    selectors.dedup();
-    let total = selectors.len() as u64;
-    let started = std::time::Instant::now();
-    let progress = |done| {
-        matching.set_build(
-            &peer.name,
-            Build {
-                epoch,
-                done,
-                total,
-                finished: false,
-            },
-        )
-    };
-    progress(0);
-    let tags = tags_by_kind(matching, &pk, epoch, &selectors, progress)?;
     loop {
         store.check_stop()?;
         let mut b = Batch::default();
@@ -173,16 +222,73 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         }
         store.write(b)?;
     }
-    for (chunk_tags, chunk_sels) in tags.chunks(WRITE_BATCH).zip(selectors.chunks(WRITE_BATCH)) {
-        let mut b = Batch::default();
-        for (t, s) in chunk_tags.iter().zip(chunk_sels) {
-            let records = fuzzy.get(s).map_or(&[][..], Vec::as_slice);
-            stored::put_tag(&mut b, &pk, epoch, t, s, records);
+    // Taken before the records are read: every record the queue names up
+    // to here is in this filter, and the deltas need not send it again.
+    let through = stored::newest_queued(store)?;
+    let total = Records::new(store).counts()?.records;
+    let started = std::time::Instant::now();
+    // Progress in records: those of earlier runs, and the share of this
+    // run's records that its tagged share of selectors stands for.
+    let mut before = 0u64;
+    let mut read = 0u64;
+    let progress = |before: u64, read: u64, tagged: usize, of: usize| {
+        let done = before + (read - before) * tagged as u64 / of.max(1) as u64;
+        matching.set_build(
+            &peer.name,
+            Build {
+                epoch,
+                done,
+                total: total.max(read),
+                finished: false,
+            },
+        )
+    };
+    progress(0, 0, 0, 0);
+    let mut run = Run::default();
+    let mut written = Written::default();
+    let mut failed = None;
+    // `TLP:RED` records put nothing in a filter unless the peer's
+    // agreement opts in: even a hit would tell it they exist.
+    Records::new(store).for_each_shared(|id, sels, red| {
+        read += 1;
+        if read % 4096 == 0 && store.stopping() {
+            return false;
         }
-        store.check_stop()?;
-        store.write(b)?;
+        if !red || peer.match_red {
+            for s in sels.iter().filter(|s| peer.kinds.contains(&s.kind)) {
+                if s.kind == SelectorKind::PersonFuzzy {
+                    add_fuzzy(&mut run.fuzzy, s, id);
+                }
+                run.selectors.push(s.clone());
+            }
+        }
+        if run.selectors.len() >= run_len {
+            let at = (before, read);
+            let mut progress = |tagged, of| progress(at.0, at.1, tagged, of);
+            if let Err(e) = run.write(matching, &pk, epoch, &mut written, &mut progress) {
+                failed = Some(e);
+                return false;
+            }
+            before = read;
+        }
+        true
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let filter = Filter::build(&tags, &mut rand::rngs::OsRng)?;
+    store.check_stop()?;
+    let at = (before, read);
+    run.write(matching, &pk, epoch, &mut written, &mut |tagged, of| {
+        progress(at.0, at.1, tagged, of)
+    })?;
+    let Written {
+        keys: mut filter_keys,
+        evaluated,
+    } = written;
+    filter_keys.sort_unstable();
+    filter_keys.dedup();
+    let distinct = filter_keys.len();
+    let filter = Filter::of_keys(filter_keys, &mut rand::rngs::OsRng)?;
     store.check_stop()?;
     let bytes = filter.to_bytes();
     let info = FilterInfo::of(filter.bucket(), &bytes);
@@ -237,15 +343,17 @@ pub fn build(matching: &Matching, peer: &Peer, epoch: u64) -> Result<(), Error> 
         &peer.name,
         Build {
             epoch,
-            done: total,
-            total,
+            done: read,
+            total: read,
             finished: true,
         },
     );
     info!(
         peer = %peer.name,
         epoch,
-        selectors = total,
+        records = read,
+        selectors = distinct,
+        evaluated,
         bucket = info.bucket,
         bytes = info.len,
         seconds = started.elapsed().as_secs_f64(),
@@ -384,7 +492,7 @@ fn delta(
     let store = matching.post().store();
     let pk = m.manifest.peer;
     let epoch = m.manifest.epoch;
-    let tags = tags_by_kind(matching, &pk, epoch, selectors, |_| {})?;
+    let tags = tags_by_kind(matching, &pk, epoch, selectors, &mut |_| {})?;
     let held = stored::served_tags(store, &pk, epoch, &tags)?;
     let (mut seq, sent) = stored::deltas_sent(store, &pk, epoch)?;
     let cap = matching.delta_cap();

@@ -1121,3 +1121,61 @@ fn a_record_withdrawn_before_the_delta_is_not_sent() {
         "the withdrawn record's phone is not in the delta"
     );
 }
+
+#[test]
+fn a_build_in_many_runs_serves_what_a_build_in_one_run_serves() {
+    use crate::store::{keys::matching as k, Column};
+    let (a, b) = pair("", "");
+    let fuzzy = |v: &str| Selector::new(SelectorKind::PersonFuzzy, v);
+    // Fuzzy keys shared by records that runs of two selectors put in
+    // different runs: each run adds its records to what the last wrote.
+    for i in 0..20 {
+        hold(
+            &b,
+            &format!("B-{i:02}"),
+            vec![
+                phone(&format!("+9967700000{i:02}")),
+                fuzzy("ivanov|1980"),
+                fuzzy(&format!("petrov|{}", i % 3)),
+            ],
+        );
+    }
+    let peer = b.post.peer_by_key(a.card.verifying_key()).unwrap();
+    let epoch = b.matching().settings().live_epochs(b.post.now_ms())[0];
+    let a_pk = a.card.verifying_key().to_bytes();
+    let served = || {
+        let mut all = Vec::new();
+        b.post
+            .store()
+            .scan_prefix(Column::Tags, &k::tags_prefix(&a_pk, epoch), |key, v| {
+                all.push((key.to_vec(), v.to_vec()));
+                true
+            })
+            .unwrap();
+        all
+    };
+    owner::build_in_runs(b.matching(), &peer, epoch, 2).unwrap();
+    let in_runs = served();
+    // Its filter holds them all.
+    deliver(&b, &a);
+    let q = ask(&a, &b, &[phone("+996770000000"), phone("+996770000019")]);
+    assert_eq!(hit_slots(&q), [0, 1]);
+    owner::build_in_runs(b.matching(), &peer, epoch, 1 << 20).unwrap();
+    assert_eq!(served(), in_runs, "the same tags, naming the same records");
+    assert_eq!(in_runs.len(), 20 + 1 + 3);
+    let ivanov = crate::store::matching::served_tag(
+        b.post.store(),
+        &a_pk,
+        epoch,
+        &oprf_tag(
+            &b.matching()
+                .key(&a_pk, epoch, SelectorKind::PersonFuzzy)
+                .unwrap(),
+            &fuzzy("ivanov|1980"),
+        ),
+    )
+    .unwrap()
+    .expect("served");
+    let first: Vec<String> = (0..16).map(|i| format!("B-{i:02}")).collect();
+    assert_eq!(ivanov.1, first, "the first records, as many as a tag names");
+}
