@@ -162,12 +162,12 @@ impl Apply for Router {
             // One change of a peer's filter state at a time: the last
             // chunk of an epoch assembles the filter.
             m::CHUNK => decoded(body, |chunk| {
-                let held = matching.filters();
-                querier::on_chunk(matching, peer, chunk, &held).map(|a| a.holding(held))
+                let mut held = matching.filters();
+                querier::on_chunk(matching, peer, chunk, &mut held).map(|a| a.holding(held))
             })?,
             m::DELTA => decoded(body, |delta| {
-                let held = matching.filters();
-                querier::on_delta(matching, peer, delta, &held).map(|a| a.holding(held))
+                let mut held = matching.filters();
+                querier::on_delta(matching, peer, delta, &mut held).map(|a| a.holding(held))
             })?,
             m::EVALUATE => decoded(body, |req| {
                 m_owner::evaluate(matching, peer, message.id.0, req)

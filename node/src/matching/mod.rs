@@ -171,8 +171,13 @@ pub struct Budgets(());
 /// deltas), held from reading it to committing the change
 /// ([`Matching::filters`]). Not a striped store key lock: those are also
 /// taken inside the commit, and two stripes may coincide.
-#[derive(Debug)]
-pub struct Filters(());
+///
+/// It holds the peers' filters as last decoded: only under this lock is a
+/// stored filter replaced or read, so the copy cannot go stale.
+#[derive(Debug, Default)]
+pub struct Filters {
+    pub(crate) decoded: querier::Decoded,
+}
 
 /// Matching: its state in memory, over the envelope layer it sends
 /// through. The [`crate::router`] owns it.
@@ -217,7 +222,7 @@ impl Matching {
             reserved: Mutex::default(),
             evaluated: AtomicU64::new(0),
             delta_cap: AtomicU64::new(liaison_protocol::matching::MAX_EPOCH_DELTA_TAGS),
-            filters: Mutex::new(Filters(())),
+            filters: Mutex::default(),
             renewing: Mutex::default(),
         }
     }

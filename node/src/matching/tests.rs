@@ -90,10 +90,14 @@ fn pair(b_matching: &str, b_extra: &str) -> (Node, Node) {
 
 /// [`pair`] with the clock pinned at `t`.
 fn pair_at(t: u64, b_matching: &str, b_extra: &str) -> (Node, Node) {
-    let clock = crate::clock::Clock::pinned(t);
+    pair_on(&crate::clock::Clock::pinned(t), b_matching, b_extra)
+}
+
+/// [`pair`] on `clock`.
+fn pair_on(clock: &crate::clock::Clock, b_matching: &str, b_extra: &str) -> (Node, Node) {
     let (ka, kb) = (identity(1).agency_key(), identity(2).agency_key());
-    let a = node_on(&clock, 1, "a", "", &[("b", &kb, "")]);
-    let b = node_on(&clock, 2, "b", b_matching, &[("a", &ka, b_extra)]);
+    let a = node_on(clock, 1, "a", "", &[("b", &kb, "")]);
+    let b = node_on(clock, 2, "b", b_matching, &[("a", &ka, b_extra)]);
     (a, b)
 }
 
@@ -1178,4 +1182,31 @@ fn a_build_in_many_runs_serves_what_a_build_in_one_run_serves() {
     .expect("served");
     let first: Vec<String> = (0..16).map(|i| format!("B-{i:02}")).collect();
     assert_eq!(ivanov.1, first, "the first records, as many as a tag names");
+}
+
+#[test]
+fn a_rebuilt_filter_replaces_the_one_held_decoded() {
+    use crate::store::matching as stored;
+    let clock = crate::clock::Clock::pinned(T0);
+    let (a, b) = pair_on(&clock, "", "");
+    hold(&b, "B-1", vec![phone("+996775987817")]);
+    tick(&b);
+    deliver(&b, &a);
+    let q = ask(&a, &b, &[phone("+996775987817"), phone("+996700000000")]);
+    assert_eq!(hit_slots(&q), [0]);
+    assert_eq!(a.matching().filters().decoded.len(), 1, "held decoded");
+    // The owner builds the epoch again (a newer version), now holding a
+    // second number that only the new filter carries (the build marks
+    // it, so no delta does).
+    let a_pk = a.card.verifying_key().to_bytes();
+    let epoch = b.matching().settings().live_epochs(b.post.now_ms())[0];
+    let mut batch = crate::store::Batch::default();
+    stored::delete_manifest(&mut batch, &a_pk, epoch);
+    b.post.store().write(batch).unwrap();
+    hold(&b, "B-2", vec![phone("+996700000000")]);
+    clock.advance(1000);
+    tick(&b);
+    deliver(&b, &a);
+    let q = ask(&a, &b, &[phone("+996775987817"), phone("+996700000000")]);
+    assert_eq!(hit_slots(&q), [0, 1], "answered from the new filter");
 }

@@ -71,6 +71,7 @@ fn accept_manifest(
     peer: &Peer,
     m: &SignedManifest,
     handled: &mut Handled<'_>,
+    filters: &mut Filters,
 ) -> Result<Option<Accepted>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let me = matching
@@ -128,6 +129,7 @@ fn accept_manifest(
         }
         // A rebuild: its filter replaces the old one.
         stored::delete_filter(store, &mut handled.effects, &owner, epoch)?;
+        filters.decoded.forget(&owner, epoch);
     }
     stored::put_peer_manifest(&mut handled.effects, &owner, epoch, m.to_bytes());
     Ok(Some(Accepted::New))
@@ -151,7 +153,7 @@ pub(crate) fn on_chunk<'p>(
     matching: &'p Matching,
     peer: &Peer,
     chunk: Chunk,
-    _held: &Filters,
+    filters: &mut Filters,
 ) -> Result<Applied<'p>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let m = chunk.manifest.clone();
@@ -165,7 +167,7 @@ pub(crate) fn on_chunk<'p>(
         count: u64::from(chunk.index),
         ..Handled::default()
     };
-    let replaced = match accept_manifest(matching, peer, &m, &mut handled)? {
+    let replaced = match accept_manifest(matching, peer, &m, &mut handled, filters)? {
         None => return Ok(Applied::Malformed),
         // A chunk of a filter already replaced: nothing to keep.
         Some(Accepted::Older) => return Ok(Applied::Handled(handled)),
@@ -222,6 +224,7 @@ pub(crate) fn on_chunk<'p>(
     // Stored under the manifest it belongs to: an older version's filter
     // (same keys) answers until a newer one is whole.
     stored::put_filter(&mut handled.effects, &owner, epoch, &manifest_hash, &bytes);
+    filters.decoded.forget(&owner, epoch);
     info!(peer = %peer.name, epoch, bucket = info.bucket, "filter received");
     handled.committed = Some(Box::new(|| matching.notify()));
     Ok(Applied::Handled(handled))
@@ -235,7 +238,7 @@ pub(crate) fn on_delta<'p>(
     matching: &'p Matching,
     peer: &Peer,
     delta: Delta,
-    _held: &Filters,
+    filters: &mut Filters,
 ) -> Result<Applied<'p>, Error> {
     let owner = peer.key.verifying_key().to_bytes();
     let epoch = delta.manifest.manifest.epoch;
@@ -247,7 +250,7 @@ pub(crate) fn on_delta<'p>(
     let store = matching.post().store();
     let mut raised = Vec::new();
     // Any version of the epoch's manifest will do: the key is the same.
-    if accept_manifest(matching, peer, &delta.manifest, &mut handled)?.is_none() {
+    if accept_manifest(matching, peer, &delta.manifest, &mut handled, filters)?.is_none() {
         return Ok(Applied::Malformed);
     }
     let held = stored::delta_images_held(store, &owner, epoch, &delta.images)?;
@@ -294,7 +297,73 @@ pub fn forget(matching: &Matching, now: u64) -> Result<(), Error> {
     for (owner, epoch, key) in old {
         let mut b = Batch::default();
         stored::forget_peer_epoch(store, &mut b, key, &owner, epoch)?;
+        matching.filters().decoded.forget(&owner, epoch);
         store.write(b)?;
     }
     Ok(())
+}
+
+/// Filters held decoded at most, in bytes: a few of the largest (16 M
+/// tags, 64 MiB each), or hundreds of a hundred thousand. Past it, the
+/// least recently used are dropped and read again when next needed.
+const DECODED_BYTES: usize = 512 << 20;
+
+/// The peers' filters as last decoded, per (owner, epoch), kept between
+/// answers: a large query is answered in batches of [`super::BATCH`], and
+/// reading and decoding a peer's filter of ten million tags for each
+/// (72 MiB) cost more than the curve did. Reached only through
+/// [`Filters`], so under the lock every replacement of a stored filter
+/// takes, and each replacement [`Decoded::forget`]s the copy.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    held: std::collections::HashMap<([u8; 32], u64), (std::sync::Arc<Filter>, u64)>,
+    bytes: usize,
+    uses: u64,
+}
+
+impl Decoded {
+    /// The owner's filter for `epoch`: the copy held, or the stored one,
+    /// decoded (and held); `None` if none is stored whole.
+    pub(crate) fn get(
+        &mut self,
+        matching: &Matching,
+        owner: &[u8; 32],
+        epoch: u64,
+    ) -> Result<Option<std::sync::Arc<Filter>>, Error> {
+        self.uses += 1;
+        if let Some((f, used)) = self.held.get_mut(&(*owner, epoch)) {
+            *used = self.uses;
+            return Ok(Some(f.clone()));
+        }
+        let stored = stored::filter(matching.post().store(), owner, epoch)?;
+        let Some(f) = stored.and_then(|v| v.get(32..).and_then(|b| Filter::decode(b).ok())) else {
+            return Ok(None);
+        };
+        let f = std::sync::Arc::new(f);
+        self.bytes += f.len_bytes();
+        self.held.insert((*owner, epoch), (f.clone(), self.uses));
+        while self.bytes > DECODED_BYTES && self.held.len() > 1 {
+            let oldest = self
+                .held
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
+                .expect("more than one held");
+            self.forget(&oldest.0, oldest.1);
+        }
+        Ok(Some(f))
+    }
+
+    /// Drops the copy of the owner's filter for `epoch`, if held.
+    pub(crate) fn forget(&mut self, owner: &[u8; 32], epoch: u64) {
+        if let Some((f, _)) = self.held.remove(&(*owner, epoch)) {
+            self.bytes -= f.len_bytes();
+        }
+    }
+
+    /// Filters held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.held.len()
+    }
 }

@@ -25,14 +25,13 @@ use std::collections::HashMap;
 
 use liaison_config::Peer;
 use liaison_protocol::audit::{Entry, Kind};
-use liaison_protocol::filter::Filter;
 use liaison_protocol::matching::{delta_image, Answer, Evaluate, Purpose, SignedManifest};
 use liaison_protocol::oprf::{self, Blind};
 use liaison_protocol::{Selector, SelectorKind};
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::{context, lock, Error, Matching};
+use super::{context, lock, Error, Filters, Matching};
 use crate::post::{Applied, Handled};
 use crate::store::matching as stored;
 use crate::store::Batch;
@@ -42,7 +41,7 @@ mod hits;
 mod watch;
 
 pub use filters::{forget, usable};
-pub(crate) use filters::{on_chunk, on_delta};
+pub(crate) use filters::{on_chunk, on_delta, Decoded};
 pub use hits::{hits, store_hits, strength, strength_of, tag_hex, StoredHit};
 pub use watch::{alerts, renew, watch_add, watch_remove, watches, Alert, Watch};
 
@@ -294,15 +293,13 @@ fn blind_all(inputs: &[Vec<u8>]) -> Result<Vec<(Blind, oprf::Element)>, Error> {
 /// Tags present in the owner's filter or deltas for `epoch`.
 fn present(
     matching: &Matching,
+    held: &mut Filters,
     owner: &[u8; 32],
     epoch: u64,
     tags: &[[u8; 32]],
 ) -> Result<Vec<bool>, Error> {
     let store = matching.post().store();
-    let filter = match stored::filter(store, owner, epoch)? {
-        Some(bytes) => bytes.get(32..).and_then(|b| Filter::decode(b).ok()),
-        None => None,
-    };
+    let filter = held.decoded.get(matching, owner, epoch)?;
     let images: Vec<[u8; 32]> = tags.iter().map(delta_image).collect();
     let deltas = stored::delta_images_held(store, owner, epoch, &images)?;
     Ok(tags
@@ -379,8 +376,9 @@ pub(crate) fn on_answer<'p>(
                 // Against deltas being applied at the same time: one of the
                 // two sees the other (or a watched tag in a delta could be
                 // missed by both).
-                handled.guards.push(Box::new(matching.filters()));
-                let found = present(matching, &owner, p.epoch, &tags)?;
+                let mut held = matching.filters();
+                let found = present(matching, &mut held, &owner, p.epoch, &tags)?;
+                handled.guards.push(Box::new(held));
                 if p.purpose == Purpose::Renewal {
                     stored::put_renewed(&mut handled.effects, &owner, p.epoch);
                 }
